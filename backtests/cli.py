@@ -1,0 +1,96 @@
+"""The ``regimeshift`` command line.
+
+Bad input (a malformed CSV, an invalid config) prints one line ``error: ...`` to stderr and exits 2 with no
+traceback and no output folder.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from backtests.errors import RegimeshiftError
+
+EXIT_BAD_INPUT = 2
+
+
+def _fail(err: Exception) -> None:
+    click.echo(f"error: {err}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _fmt_pct(x: Any) -> str:
+    return "n/a" if x is None else f"{100 * x:7.2f}%"
+
+
+def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
+    m = result.metrics
+    s, b = m["strategy"], m["benchmark"]
+    lines = [
+        f"{m['name']}: {m['start']} .. {m['end']} ({m['n_days']} days), config {m['config_hash']}",
+        "",
+        f"{'':14}{'strategy':>10}{'benchmark (' + b['symbol'] + ')':>22}",
+        f"{'CAGR':14}{_fmt_pct(s['cagr']):>10}{_fmt_pct(b['cagr']):>22}",
+        f"{'Sharpe':14}{s['sharpe']:>10.2f}{b['sharpe']:>22.2f}",
+        f"{'Max drawdown':14}{_fmt_pct(s['max_drawdown']):>10}{_fmt_pct(b['max_drawdown']):>22}",
+        f"{'Volatility':14}{_fmt_pct(s['volatility']):>10}{_fmt_pct(b['volatility']):>22}",
+        "",
+        "regime share of days: "
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["regime_shares"].items()),
+        f"refits: {m['n_refits']} ({m['n_nonconverged']} not converged); "
+        f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr",
+        "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
+        f"tearsheet: {out / 'tearsheet.html'}",
+    ]
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """regimeshift: test liquidity-regime rotation ideas honestly."""
+
+
+@main.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default runs/<name>/).")
+@click.option("--start", help="First date of data to use (YYYY-MM-DD).")
+@click.option("--end", help="Last date of data to use (YYYY-MM-DD).")
+@click.option("--seed", type=int, help="Random seed (overrides the config).")
+@click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
+def run(
+    config: Path | None,
+    data_dir: Path | None,
+    out: Path | None,
+    start: str | None,
+    end: str | None,
+    seed: int | None,
+    no_report: bool,
+) -> None:
+    """Run a backtest: the embedded default market, or CONFIG.toml."""
+    from backtests.config import load_config, with_overrides
+    from backtests.outputs import write_outputs
+    from backtests.pipeline import run_pipeline
+    from backtests.report_stage import render_run
+
+    try:
+        cfg = load_config(config)
+        cfg = with_overrides(cfg, start=start, end=end, seed=seed)
+        if data_dir is not None:
+            cfg = with_overrides(cfg, dir=str(data_dir))
+        out_dir = out or Path("runs") / cfg.name
+        t0 = time.perf_counter()
+        result = run_pipeline(cfg)
+        timings = dict(result.timings)
+        timings.update(write_outputs(result, out_dir, None if no_report else render_run))
+        timings["total"] = time.perf_counter() - t0
+    except RegimeshiftError as err:
+        _fail(err)
+    click.echo(_summary(result, timings, out_dir))
+
+
+if __name__ == "__main__":
+    main()

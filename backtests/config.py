@@ -1,0 +1,240 @@
+"""Run configuration: frozen pydantic models read from TOML, validated once, passed as plain data.
+
+A config file only needs the parts it changes; everything else takes the defaults below, which follow the
+thesis (growth when liquidity is abundant, value + short bonds as it tightens, short bonds + a little gold
+in a crunch) and keep costs and execution delay ON.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from backtests.errors import ConfigError
+
+CASH = "cash"
+DEFAULT_REGIMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(_Frozen):
+    source: Literal["csv", "synthetic"] = "csv"
+    dir: str | None = None
+    start: str | None = None
+    end: str | None = None
+    benchmark: str = "SPY"
+    macro: tuple[str, ...] = ()
+    macro_lags: dict[str, int] = Field(default_factory=dict)
+    min_rows: int = 252
+    synthetic_years: float = 20.0
+
+
+class RegimeConfig(_Frozen):
+    names: tuple[str, ...] = DEFAULT_REGIMES
+    covariance_type: Literal["full", "diag"] = "full"
+    n_init: int = Field(3, ge=1)
+    n_iter: int = Field(200, ge=5)
+    tol: float = Field(1e-3, gt=0)
+    min_covar: float = Field(1e-3, gt=0)
+    sticky: float = Field(0.0, ge=0)
+    min_train_days: int = Field(756, ge=60)
+    refit: Literal["monthly", "quarterly", "yearly"] | int = "monthly"
+    window: Literal["expanding"] | int = "expanding"
+    warm_start: bool = True
+
+    @field_validator("names")
+    @classmethod
+    def _names_unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(v) < 2 or len(set(v)) != len(v):
+            raise ValueError("needs at least two distinct regime names")
+        if CASH in v:
+            raise ValueError(f"'{CASH}' is reserved")
+        return v
+
+    @field_validator("refit")
+    @classmethod
+    def _refit_positive(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("refit every N days needs N >= 1")
+        return v
+
+    @property
+    def n_states(self) -> int:
+        return len(self.names)
+
+
+class StrategyConfig(_Frozen):
+    name: str = "liquidity_rotation"
+    # regime -> sleeve -> weight; cash is whatever is left
+    weights: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "abundant": {"growth": 0.80, "value": 0.10, "bonds": 0.10},
+            "tightening": {"growth": 0.10, "value": 0.40, "bonds": 0.45, "gold": 0.05},
+            "crunch": {"bonds": 0.80, "gold": 0.10, "cash": 0.10},
+        }
+    )
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("weights")
+    @classmethod
+    def _valid_weights(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for regime, row in v.items():
+            for sleeve, w in row.items():
+                if not w >= 0:
+                    raise ValueError(f"weight {regime}.{sleeve} = {w} must be >= 0")
+            total = sum(w for s, w in row.items() if s != CASH)
+            if total > 1 + 1e-9:
+                raise ValueError(f"weights for {regime} sum to {total:.4g} (must be <= 1; cash is the rest)")
+        return v
+
+
+class ExecutionConfig(_Frozen):
+    initial_cash: float = Field(1_000_000.0, gt=0)
+    commission_bps: float = Field(5.0, ge=0)
+    min_commission: float = Field(0.0, ge=0)
+    slippage_bps: float = Field(5.0, ge=0)
+    rebalance: Literal["daily", "weekly", "monthly", "quarterly"] = "monthly"
+    timing: Literal["next_bar", "same_bar"] = "next_bar"
+    cash_buffer: float = Field(0.005, ge=0, lt=0.5)
+    fractional: bool = False
+
+
+class ReportConfig(_Frozen):
+    enabled: bool = True
+    stress_windows: dict[str, tuple[str, str]] = Field(default_factory=dict)
+
+
+class RunConfig(_Frozen):
+    name: str = "default"
+    seed: int = 7
+    data: DataConfig = DataConfig()
+    sleeves: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "growth": {"QQQ": 1.0},
+            "value": {"DVY": 1.0},
+            "bonds": {"SHY": 1.0},
+            "gold": {"GLD": 1.0},
+        }
+    )
+    features: tuple[str, ...] = ("vol:SPY:21", "ret:SPY:63", "corr:SPY:GLD:63", "level:VIX")
+    regimes: RegimeConfig = RegimeConfig()
+    strategy: StrategyConfig = StrategyConfig()
+    execution: ExecutionConfig = ExecutionConfig()
+    report: ReportConfig = ReportConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str) -> str:
+        if not v or any(c in v for c in "/\\\0") or v.startswith("."):
+            raise ValueError("must be a plain folder name (no slashes, not starting with '.')")
+        return v
+
+    @field_validator("sleeves")
+    @classmethod
+    def _valid_sleeves(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        if CASH in v:
+            raise ValueError(f"'{CASH}' is implicit and cannot be a sleeve")
+        for sleeve, members in v.items():
+            if not members:
+                raise ValueError(f"sleeve {sleeve} holds no symbol")
+            if any(not w > 0 for w in members.values()):
+                raise ValueError(f"weights inside sleeve {sleeve} must be > 0")
+        return v
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> RunConfig:
+        known = set(self.sleeves) | {CASH}
+        for regime, row in self.strategy.weights.items():
+            if regime not in self.regimes.names:
+                raise ValueError(
+                    f"strategy.weights.{regime}: unknown regime (regimes are {', '.join(self.regimes.names)})"
+                )
+            for sleeve in row:
+                if sleeve not in known:
+                    raise ValueError(
+                        f"strategy.weights.{regime}.{sleeve}: unknown sleeve (sleeves are {', '.join(sorted(known))})"
+                    )
+        missing = [r for r in self.regimes.names if r not in self.strategy.weights]
+        if missing:
+            raise ValueError(f"strategy.weights has no row for regime(s) {', '.join(missing)}")
+        return self
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Every price series the run needs: sleeve members, the benchmark, then feature-only symbols."""
+        seen: dict[str, None] = {}
+        for members in self.sleeves.values():
+            seen.update(dict.fromkeys(members))
+        seen[self.data.benchmark] = None
+        return tuple(seen)
+
+    def to_toml(self) -> str:
+        return tomli_w.dumps(_drop_none(self.model_dump(mode="json")))
+
+    def digest(self) -> str:
+        """Stable hash of the resolved config, for run listings and caches."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _drop_none(obj: Any) -> Any:
+    # TOML has no null: an unset optional is simply absent
+    if isinstance(obj, dict):
+        return {k: _drop_none(v) for k, v in obj.items() if v is not None}
+    if isinstance(obj, list):
+        return [_drop_none(v) for v in obj]
+    return obj
+
+
+def _format_validation_error(source: str, err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{source}: field '{where}': {msg}{more}"
+
+
+def config_from_dict(raw: dict[str, Any], source: str = "config") -> RunConfig:
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_validation_error(source, err)) from None
+
+
+def load_config(path: str | Path | None = None) -> RunConfig:
+    """Read a TOML config; ``None`` gives the embedded default (synthetic market, no files needed)."""
+    if path is None:
+        text = resources.files("backtests.configs").joinpath("default.toml").read_text(encoding="utf-8")
+        return config_from_dict(tomllib.loads(text), "default.toml")
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: config file not found")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{p.name}: not valid TOML: {err}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p.name}: not UTF-8 text") from None
+    raw.setdefault("name", p.stem)
+    return config_from_dict(raw, p.name)
+
+
+def with_overrides(cfg: RunConfig, **data_overrides: Any) -> RunConfig:
+    """Apply CLI overrides (data dir, start, end, seed...) and re-validate."""
+    raw = cfg.model_dump()
+    seed = data_overrides.pop("seed", None)
+    if seed is not None:
+        raw["seed"] = seed
+    for key, value in data_overrides.items():
+        if value is not None:
+            raw["data"][key] = value
+    return config_from_dict(raw, "command line")

@@ -1,0 +1,521 @@
+"""Load price and macro CSVs as found, validate them, and align them without look-ahead.
+
+Every bad-input path ends in a :class:`~backtests.errors.DataError` whose message is one line naming the
+file, the line (1-based, header = line 1) or field, and what was expected. Parsing is vectorised (pandas
+reads every field as text, then masks find the offending rows), so the ~40 files in ``shared/data`` load
+in a fraction of a second.
+
+Look-ahead rule for macro series: an observation dated ``d`` becomes visible ``lag`` business days after
+``d`` (its publication lag) and is then carried forward as-of, never backwards. With ``lag >= 1`` nothing
+dated ``d`` is visible on ``d`` itself.
+"""
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from backtests.errors import DataError
+
+__all__ = [
+    "DEFAULT_MACRO_LAGS",
+    "MarketData",
+    "align_macro",
+    "load_market",
+    "load_prices",
+    "max_staleness",
+    "read_series",
+]
+
+# Business days between the date an observation describes and the first trading day a strategy could
+# have known it. Daily market/FRED series: the close is known after the session, so usable next day.
+_DAILY = (
+    "VIX", "MOVE", "DXY", "IRX", "TNX", "DGS2", "DGS10", "T10Y2Y", "DFF", "BAMLC0A0CM", "BAMLH0A0HYM2",
+    "BAA10Y", "TEDRATE", "RRPONTSYD", "DTWEXBGS",
+)
+DEFAULT_MACRO_LAGS: Mapping[str, int] = MappingProxyType(
+    {
+        **{name: 1 for name in _DAILY},
+        # Weekly, published within a week of the date they describe: STLFSI4 (week to Friday, out the
+        # next Thursday), ANFCI (week to Friday, out Wednesday), WALCL (Wednesday level, out Thursday).
+        "STLFSI4": 5,
+        "ANFCI": 5,
+        "WALCL": 5,
+        # H.6 money stock has been published monthly (4th Tuesday) since Feb 2021, so a weekly WM2NS
+        # observation can be up to ~6 weeks old when it first appears; before 2021 it was ~8 business
+        # days. A "one week" lag would leak data for most weeks after 2021, so take the safe bound.
+        "WM2NS": 32,
+        # M2SL is dated the 1st of the month it averages over and published on the 4th Tuesday of the
+        # following month: up to ~42 business days after its date. "About a month" would leak.
+        "M2SL": 42,
+    }
+)
+
+_DATE_NAMES = ("date", "timestamp", "observation_date")
+_ADJ_NAMES = ("adj_close", "adjusted_close")  # compared after lower-casing and ' ' -> '_'
+_CLOSE_NAMES = ("close",)
+_MISSING_TOKENS = ("", ".")  # FRED writes holidays as empty or '.'
+_DAILY_STALENESS = 10  # business days a daily value may be carried forward before it counts as gone
+# Timestamps outside this window overflow nanosecond resolution; a year outside it is a typo anyway.
+_MIN_DATE, _MAX_DATE = pd.Timestamp("1678-01-01"), pd.Timestamp("2261-12-31")
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Everything the pipeline needs from the data layer.
+
+    ``prices``: DatetimeIndex named ``date`` (tz-naive, midnight, ascending, unique), one float column per
+    symbol in requested order, no NaN. ``macro``: same index, one column per macro series, already lagged
+    by its publication lag and forward-filled (up to a staleness limit); NaN before a series' first
+    available value and after it has gone stale. ``true_regimes`` is set only by the synthetic market.
+    """
+
+    prices: pd.DataFrame
+    macro: pd.DataFrame
+    true_regimes: pd.Series | None = None
+
+
+# -- reading one file ----------------------------------------------------------------------------------------
+def read_series(path: str | Path, *, min_rows: int = 2) -> pd.Series:
+    """Read one CSV as found into a float Series named after the file stem (case kept), ascending dates.
+
+    Accepts any of the date-column names Date/timestamp/observation_date (any case); takes the adjusted
+    close if present, else the close, else the only non-date column. Tolerates CRLF, a UTF-8 BOM, FRED's
+    empty or ``.`` holiday values (those rows are dropped), blank lines and newest-first order. Anything
+    else malformed raises :class:`DataError` naming the file and line.
+    """
+    series, _ = _read_with_lines(Path(path), min_rows=min_rows)
+    return series
+
+
+def _read_with_lines(path: Path, *, min_rows: int) -> tuple[pd.Series, np.ndarray]:
+    """read_series plus the 1-based file line of every returned value, so callers can point at rows."""
+    name = path.name
+    if not path.is_file():
+        raise DataError(f"{name}: file not found in {path.parent} ({_available_hint(path.parent, path.stem)})")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read file in {path.parent} ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8-sig")  # -sig strips the BOM that would otherwise glue onto the first name
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
+
+    # Leading blank lines would make pandas take an empty header; strip them but keep counting lines.
+    lead = re.match(r"(?:[ \t]*(?:\r\n|\r|\n))*", text)
+    header_line = 1 + (lead.group().count("\n") + lead.group().count("\r") - lead.group().count("\r\n"))
+    text = text[lead.end():]
+    if not text.strip():
+        raise DataError(f"{name}: file is empty (expected a header such as 'Date,Close' and data rows)")
+
+    # The header is read here (not by pandas) so pandas only has to materialise the two columns we use.
+    first_line = re.match(r"[^\r\n]*", text).group()
+    columns = [c.strip() for c in next(csv.reader([first_line]), [])]
+    date_col, value_col = _pick_columns(name, header_line, columns)
+    try:
+        # Everything as text: parsing ourselves is what lets us name the offending line. Blank lines are
+        # kept as rows so that row position maps straight onto the file line number.
+        df = pd.read_csv(
+            io.StringIO(text),
+            usecols=[date_col, value_col],
+            dtype=object,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+        )
+    except pd.errors.ParserError as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            line = int(m.group(2)) + header_line - 1
+            raise DataError(f"{name} line {line}: expected {m.group(1)} fields like the header, saw {m.group(3)}") from None
+        raise DataError(f"{name}: not a readable CSV ({_one_line(str(exc))})") from None
+    except (pd.errors.EmptyDataError, ValueError) as exc:
+        raise DataError(f"{name}: not a readable CSV ({_one_line(str(exc))})") from None
+    if df.empty:
+        raise DataError(f"{name}: no data rows after the header on line {header_line}")
+
+    # usecols keeps file order, so find our two columns by position among the two kept.
+    date_pos, value_pos = (0, 1) if date_col < value_col else (1, 0)
+    date_txt = _text(df.iloc[:, date_pos])
+    value_txt = _text(df.iloc[:, value_pos])
+    lines = np.arange(len(df), dtype=np.int64) + header_line + 1
+    value_name = columns[value_col]
+
+    dates = _parse_dates(date_txt)
+    # Blank lines come back as rows of empty fields; they can only be among rows whose date failed to
+    # parse, and are confirmed against the raw line because the other columns were not parsed.
+    unparsed = np.flatnonzero(np.isnat(dates))
+    if len(unparsed):
+        raw_lines = re.split(r"\r\n|\r|\n", text)
+        blank = np.zeros(len(dates), dtype=bool)
+        for i in unparsed:
+            k = lines[i] - header_line
+            blank[i] = k >= len(raw_lines) or raw_lines[k].strip(" \t,") == ""
+        if blank.all():
+            raise DataError(f"{name}: no data rows after the header on line {header_line}")
+        keep_rows = ~blank
+        dates, date_txt, value_txt, lines = dates[keep_rows], date_txt[keep_rows], value_txt[keep_rows], lines[keep_rows]
+    bad = np.isnat(dates) | (dates < _MIN_DATE.to_datetime64()) | (dates > _MAX_DATE.to_datetime64())
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(f"{name} line {lines[i]}: date {_show(date_txt[i])} is not a valid date (expected YYYY-MM-DD)")
+
+    values, missing = _parse_values(name, value_name, value_txt, lines)
+    order = _ordering(name, dates, lines)
+
+    keep = order[~missing[order]]
+    index = pd.DatetimeIndex(dates[keep], name="date")
+    series = pd.Series(values[keep], index=index, name=path.stem, dtype="float64")
+    kept_lines = lines[keep]
+
+    if len(series) < max(min_rows, 0):
+        span = f" ({index[0].date()} to {index[-1].date()})" if len(series) else ""
+        raise DataError(
+            f"{name}: only {len(series)} rows with values{span}; need at least {min_rows} (too little history)"
+        )
+    return series, kept_lines
+
+
+def _pick_columns(name: str, header_line: int, columns: list[str]) -> tuple[int, int]:
+    """Positions of the date and value columns, by the accepted names; DataError if ambiguous/missing."""
+    where = f"{name} line {header_line} (header)"
+    lowered = [c.lower() for c in columns]
+    date_pos = next((i for i, c in enumerate(lowered) if c in _DATE_NAMES), None)
+    if date_pos is None:
+        raise DataError(
+            f"{where}: no date column; columns seen: {_names(columns)}; "
+            "accepted names: Date, timestamp, observation_date (any case)"
+        )
+    others = [i for i in range(len(columns)) if i != date_pos]
+    norm = [re.sub(r"[\s_]+", "_", c) for c in lowered]
+    for wanted in (_ADJ_NAMES, _CLOSE_NAMES):
+        hit = next((i for i in others if norm[i] in wanted), None)
+        if hit is not None:
+            return date_pos, hit
+    if len(others) == 1:
+        return date_pos, others[0]
+    if not others:
+        raise DataError(f"{where}: no value column besides {columns[date_pos]!r}; expected e.g. 'Date,Close'")
+    raise DataError(
+        f"{where}: cannot choose a value column among {_names([columns[i] for i in others])}; "
+        "expected 'Adj Close'/'adjusted_close'/'adj_close', 'Close', or exactly one non-date column"
+    )
+
+
+def _parse_dates(text: np.ndarray) -> np.ndarray:
+    """YYYY-MM-DD strings to datetime64[ns]; NaT where a field is not such a date."""
+    parsed = pd.to_datetime(pd.Series(text, dtype=object), format="%Y-%m-%d", errors="coerce")
+    parsed = np.array(parsed.to_numpy(dtype="datetime64[ns]"))
+    retry = np.flatnonzero(np.isnat(parsed))
+    if len(retry):  # stray spaces are harmless; strip only where the fast path failed
+        again = [str(t).strip() for t in text[retry]]
+        parsed[retry] = pd.to_datetime(pd.Series(again, dtype=object), format="%Y-%m-%d", errors="coerce").to_numpy(
+            dtype="datetime64[ns]"
+        )
+    return parsed
+
+
+def _parse_values(name: str, column: str, text: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse numbers; empty/'.' are missing (holidays), anything else non-finite raises with its line."""
+    values = np.array(  # copy: to_numpy may hand back a read-only view
+        pd.to_numeric(pd.Series(text, dtype=object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    )
+    missing = np.zeros(len(text), dtype=bool)
+    failed = np.flatnonzero(~np.isfinite(values))
+    if len(failed):  # rare path: FRED holidays ('' or '.'), stray spaces, or genuine garbage
+        tokens = [str(t).strip() for t in text[failed]]
+        missing[failed] = [t in _MISSING_TOKENS for t in tokens]
+        values[failed] = pd.to_numeric(
+            pd.Series([t if t not in _MISSING_TOKENS else "nan" for t in tokens], dtype=object), errors="coerce"
+        ).to_numpy(dtype="float64", na_value=np.nan)
+    bad = ~missing & ~np.isfinite(values)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{name} line {lines[i]}: {column} {_show(text[i])} is not a number "
+            "(expected a decimal number, or empty/'.' for a missing value)"
+        )
+    return values, missing
+
+
+def _ordering(name: str, dates: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Row order that makes dates ascending. Newest-first files are fine; duplicates or a jumble are not."""
+    n = len(dates)
+    if n < 2:
+        return np.arange(n)
+    steps = np.diff(dates.view("int64"))
+    if (steps > 0).all():
+        return np.arange(n)
+    if (steps < 0).all():
+        return np.arange(n)[::-1]
+    dup = pd.Index(dates).duplicated()
+    if dup.any():
+        j = int(np.argmax(dup))
+        i = int(np.argmax(dates == dates[j]))
+        day = pd.Timestamp(dates[j]).date()
+        raise DataError(f"{name} line {lines[j]}: duplicate date {day} (also on line {lines[i]})")
+    # Direction is set by the first step; the first step the other way is the out-of-order line.
+    descending = steps[0] < 0
+    wrong = steps > 0 if descending else steps < 0
+    k = int(np.argmax(wrong)) + 1
+    want = "descending like the lines above it" if descending else "ascending"
+    raise DataError(
+        f"{name} line {lines[k]}: date {pd.Timestamp(dates[k]).date()} is out of order after "
+        f"{pd.Timestamp(dates[k - 1]).date()} on line {lines[k - 1]} (expected dates {want}; "
+        "files must be sorted ascending or entirely newest-first)"
+    )
+
+
+# -- prices ----------------------------------------------------------------------------------------------------
+def load_prices(
+    data_dir: str | Path,
+    symbols: Sequence[str],
+    *,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    min_rows: int = 252,
+) -> pd.DataFrame:
+    """Read ``<data_dir>/<SYMBOL>.csv`` for each symbol, check prices > 0, align on the common calendar.
+
+    Only dates where every symbol has a price are kept (a backtest cannot trade an asset with no quote).
+    ``start``/``end`` are inclusive and applied after alignment; at least ``min_rows`` rows must remain.
+    """
+    directory = _data_dir(data_dir)
+    wanted = _unique(symbols, "symbols")
+    first, last = _bound(start, "start"), _bound(end, "end")
+    if first is not None and last is not None and first > last:
+        raise DataError(f"start {first.date()} is after end {last.date()}")
+
+    columns: dict[str, pd.Series] = {}
+    for symbol in wanted:
+        path = _locate(directory, symbol)
+        series, lines = _read_with_lines(path, min_rows=max(min_rows, 1))
+        bad = ~(series.to_numpy() > 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{path.name} line {lines[i]}: price {series.iloc[i]!r} on {series.index[i].date()} "
+                "is not positive (expected > 0)"
+            )
+        columns[symbol] = series
+
+    common = columns[wanted[0]].index
+    for s in columns.values():
+        common = common.intersection(s.index)
+    common = common.sort_values()
+    common.name = "date"
+    if len(common) == 0:
+        raise DataError(f"prices: {', '.join(wanted)} have no trading date in common (common range: none)")
+    inside = np.ones(len(common), dtype=bool)
+    if first is not None:
+        inside &= common >= first
+    if last is not None:
+        inside &= common <= last
+    window = common[inside]
+    if len(window) < min_rows:
+        asked = f" between {first.date() if first is not None else 'start'} and {last.date() if last is not None else 'end'}"
+        raise DataError(
+            f"prices: only {len(window)} common trading days for {', '.join(wanted)}{asked}; need at least "
+            f"{min_rows} (common range found: {common[0].date()} to {common[-1].date()}, {len(common)} days)"
+        )
+    prices = pd.DataFrame({sym: columns[sym].reindex(window) for sym in wanted}, index=window)
+    prices.index.name = "date"
+    return prices.astype("float64")
+
+
+# -- macro -----------------------------------------------------------------------------------------------------
+def max_staleness(series: pd.Series) -> int:
+    """Business days a value of ``series`` may be carried forward before it is treated as gone.
+
+    ``max(10, 3 * cadence)`` where cadence is the median business-day gap between observations: 10 for
+    daily series (two weeks), 15 for weekly, ~66 for monthly, i.e. two missed releases are tolerated and a
+    series that stopped (e.g. DGS2 ending 2025-12-30) turns NaN instead of repeating its last value forever.
+    Measured from when a value became available, so the publication lag does not eat into it.
+    """
+    idx = pd.DatetimeIndex(series.dropna().index).sort_values()
+    if len(idx) < 2:
+        return _DAILY_STALENESS
+    days = idx.to_numpy(dtype="datetime64[D]")
+    gaps = np.busday_count(days[:-1], days[1:])
+    cadence = max(int(np.median(gaps)), 1)
+    return max(_DAILY_STALENESS, 3 * cadence)
+
+
+def align_macro(
+    raw: Mapping[str, pd.Series],
+    calendar: pd.DatetimeIndex,
+    lags: Mapping[str, int] | None = None,
+    default_lag: int = 1,
+    *,
+    max_stale: int | Mapping[str, int] | None = None,
+) -> pd.DataFrame:
+    """Put each macro series on ``calendar`` as a strategy would have seen it.
+
+    An observation dated ``d`` becomes available on ``d + lag`` business days (``lag`` from ``lags``, then
+    :data:`DEFAULT_MACRO_LAGS`, then ``default_lag``); the value at ``t`` is the latest observation
+    available on or before ``t``. Nothing is back-filled. ``max_stale`` (business days since the value
+    became available, per series or for all; ``None`` = no limit) blanks values that have gone stale.
+    """
+    try:
+        cal = pd.DatetimeIndex(calendar)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"macro calendar: not a DatetimeIndex ({_one_line(str(exc))})") from None
+    if cal.tz is not None:
+        cal = cal.tz_localize(None)
+    cal_ns = cal.as_unit("ns")
+    out: dict[str, np.ndarray] = {}
+    for name, series in raw.items():
+        lag = _lag_for(name, lags, default_lag)
+        limit = max_stale.get(name) if isinstance(max_stale, Mapping) else max_stale
+        out[name] = _as_of(name, series, cal_ns, lag, limit)
+    frame = pd.DataFrame(out, index=cal, columns=list(raw))
+    frame.index.name = "date"
+    return frame
+
+
+def _lag_for(name: str, lags: Mapping[str, int] | None, default_lag: int) -> int:
+    lag = (lags or {}).get(name, DEFAULT_MACRO_LAGS.get(name, default_lag))
+    if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
+        raise DataError(f"macro_lags.{name}: {lag!r} is not a valid lag (expected a whole number of business days >= 0)")
+    return int(lag)
+
+
+def _as_of(name: str, series: pd.Series, cal_ns: pd.DatetimeIndex, lag: int, limit: int | None) -> np.ndarray:
+    """Values of ``series`` on ``cal_ns`` after shifting availability by ``lag`` business days."""
+    try:
+        values = pd.to_numeric(pd.Series(series), errors="raise").to_numpy(dtype="float64", na_value=np.nan)
+        s = pd.Series(values, index=pd.DatetimeIndex(series.index))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"macro series {name}: needs dated numeric values ({_one_line(str(exc))})") from None
+    if s.index.tz is not None:
+        s.index = s.index.tz_localize(None)
+    s = s[np.isfinite(s.to_numpy())].sort_index(kind="stable")
+    result = np.full(len(cal_ns), np.nan)
+    if s.empty or len(cal_ns) == 0:
+        return result
+    # BDay(0) rolls a weekend date to Monday, so even lag 0 never lands on a non-trading day.
+    available = (s.index.as_unit("ns") + pd.offsets.BDay(lag)).to_numpy()
+    # side="right": a value available on t is visible on t; among equal availability dates the latest
+    # observation (last after the stable sort) wins.
+    pos = np.searchsorted(available, cal_ns.to_numpy(), side="right") - 1
+    seen = pos >= 0
+    result[seen] = s.to_numpy()[pos[seen]]
+    if limit is not None:
+        age = np.busday_count(
+            available[pos[seen]].astype("datetime64[D]"), cal_ns.to_numpy()[seen].astype("datetime64[D]")
+        )
+        stale = np.zeros(len(cal_ns), dtype=bool)
+        stale[seen] = age > limit
+        result[stale] = np.nan
+    return result
+
+
+def load_market(
+    data_dir: str | Path,
+    symbols: Sequence[str],
+    macro: Sequence[str] = (),
+    *,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    macro_lags: Mapping[str, int] | None = None,
+    min_rows: int = 252,
+) -> MarketData:
+    """Prices on their common calendar plus each macro series lagged, as-of aligned and staleness-limited.
+
+    Macro history before ``start`` still feeds the first rows (as-of values are known then). A macro value
+    older than :func:`max_staleness` business days is NaN rather than a silently repeated stale number.
+    """
+    prices = load_prices(data_dir, symbols, start=start, end=end, min_rows=min_rows)
+    directory = _data_dir(data_dir)
+    names = _unique(macro, "macro", allow_empty=True)
+    raw: dict[str, pd.Series] = {}
+    for name in names:
+        raw[name] = read_series(_locate(directory, name), min_rows=2).rename(name)
+    limits = {name: max_staleness(s) for name, s in raw.items()}
+    frame = align_macro(raw, prices.index, macro_lags, max_stale=limits)
+    return MarketData(prices=prices, macro=frame)
+
+
+# -- helpers ---------------------------------------------------------------------------------------------------
+def _data_dir(data_dir: str | Path) -> Path:
+    directory = Path(data_dir).expanduser()
+    if not directory.is_dir():
+        raise DataError(f"data directory {directory} does not exist or is not a directory")
+    return directory
+
+
+def _locate(directory: Path, symbol: str) -> Path:
+    """``<SYMBOL>.csv``, else a lower-case ``<symbol>.csv``; DataError listing what is there otherwise."""
+    if not isinstance(symbol, str) or not symbol.strip() or any(c in symbol for c in "/\\\0"):
+        raise DataError(f"symbol {symbol!r}: not a plain name (expected e.g. 'SPY')")
+    tried = dict.fromkeys([f"{symbol}.csv", f"{symbol.lower()}.csv"])
+    for file_name in tried:
+        path = directory / file_name
+        if path.is_file():
+            return path
+    raise DataError(
+        f"{symbol}.csv: file not found in {directory} (searched {', '.join(tried)}; "
+        f"{_available_hint(directory, symbol)})"
+    )
+
+
+def _available_hint(directory: Path, wanted: str) -> str:
+    try:
+        stems = sorted(p.stem for p in directory.glob("*.csv") if p.is_file())
+    except OSError:
+        stems = []
+    if not stems:
+        return "no .csv files there"
+    close = difflib.get_close_matches(wanted, stems, n=3, cutoff=0.6)
+    few = list(dict.fromkeys([*close, *stems]))[:8]
+    more = f" and {len(stems) - len(few)} more" if len(stems) > len(few) else ""
+    return f"available: {', '.join(few)}{more}"
+
+
+def _unique(names: Sequence[str], what: str, *, allow_empty: bool = False) -> list[str]:
+    if isinstance(names, str):  # a bare "SPY" would otherwise iterate as 'S', 'P', 'Y'
+        names = [names]
+    out = list(dict.fromkeys(names))
+    if not out and not allow_empty:
+        raise DataError(f"{what}: no symbols requested (expected at least one, e.g. ['SPY'])")
+    return out
+
+
+def _bound(value: str | pd.Timestamp | None, what: str) -> pd.Timestamp | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        ts = pd.NaT
+    if ts is pd.NaT or pd.isna(ts):
+        raise DataError(f"{what}: {value!r} is not a valid date (expected YYYY-MM-DD)")
+    if ts.tz is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
+def _text(column: pd.Series) -> np.ndarray:
+    return column.to_numpy(dtype=object, na_value="")
+
+
+def _names(columns: Sequence[str]) -> str:
+    return ", ".join(_show(c) for c in columns)
+
+
+def _show(token: object) -> str:
+    text = str(token)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,183 @@
+"""The pipeline, one stage per function: load -> features -> regimes -> allocation -> replay -> metrics.
+
+Each stage takes plain data and returns plain data, so any of them can be called from Python on its own.
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from backtests.config import CASH, RunConfig
+from backtests.data import MarketData, load_market
+from backtests.errors import ConfigError
+from backtests.replay import ReplayResult, rebalance_dates, replay
+from regimes.features import build_features, stress_sign
+from regimes.walkforward import RegimeResult, walk_forward
+from reports.metrics import performance_metrics
+from strategies.base import StrategyContext
+from strategies.registry import resolve_strategy
+from strategies.sleeves import sleeve_returns, symbol_weights
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    config: RunConfig
+    market: MarketData
+    features: pd.DataFrame
+    regimes: RegimeResult
+    weights: pd.DataFrame  # date x sleeve daily target weights (cash included)
+    replay: ReplayResult
+    returns: pd.DataFrame  # date x (strategy, benchmark) daily simple returns
+    metrics: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# -- stages --------------------------------------------------------------------------------------------------
+def feature_symbols(cfg: RunConfig) -> tuple[str, ...]:
+    """Price symbols a run needs: sleeves, benchmark, and any symbol a feature names that is not macro."""
+    macro = set(cfg.data.macro)
+    extra: dict[str, None] = {}
+    for spec in cfg.features:
+        for token in re.split(r"[:,]", spec)[1:]:
+            token = token.strip()
+            if token and not re.fullmatch(r"[-+]?\d+(\.\d*)?", token) and token not in macro:
+                extra[token] = None
+    return tuple(dict.fromkeys([*cfg.symbols, *extra]))
+
+
+def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData:
+    if cfg.data.source == "synthetic":
+        from backtests.synthetic import generate_market
+
+        m = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
+        prices, macro = m.prices, m.macro
+        if cfg.data.start or cfg.data.end:
+            prices = prices.loc[cfg.data.start : cfg.data.end]
+            macro = macro.loc[prices.index]
+        return MarketData(prices=prices, macro=macro, true_regimes=m.true_regimes.loc[prices.index])
+    directory = data_dir or cfg.data.dir
+    if directory is None:
+        raise ConfigError("data.dir: no data directory given (set data.dir or pass --data-dir)")
+    return load_market(
+        directory,
+        feature_symbols(cfg),
+        cfg.data.macro,
+        start=cfg.data.start,
+        end=cfg.data.end,
+        macro_lags=cfg.data.macro_lags,
+        min_rows=cfg.data.min_rows,
+    )
+
+
+def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:
+    return build_features(market.prices, market.macro, cfg.features)
+
+
+def regime_stage(cfg: RunConfig, features: pd.DataFrame) -> RegimeResult:
+    r = cfg.regimes
+    return walk_forward(
+        features,
+        names=r.names,
+        covariance_type=r.covariance_type,
+        n_init=r.n_init,
+        n_iter=r.n_iter,
+        tol=r.tol,
+        min_covar=r.min_covar,
+        sticky=r.sticky,
+        min_train=r.min_train_days,
+        refit=r.refit,
+        window=r.window,
+        warm_start=r.warm_start,
+        stress_signs=[stress_sign(c) for c in features.columns],
+        seed=cfg.seed,
+    )
+
+
+def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) -> pd.DataFrame:
+    probs = regimes.probabilities
+    ctx = StrategyContext(
+        probabilities=probs,
+        prices=market.prices.loc[probs.index],
+        sleeves=cfg.sleeves,
+        regime_weights=cfg.strategy.weights,
+        params=cfg.strategy.params,
+        sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
+    )
+    weights = resolve_strategy(cfg.strategy.name)(ctx)
+    return weights[[*cfg.sleeves, CASH]]
+
+
+def replay_stage(cfg: RunConfig, market: MarketData, weights: pd.DataFrame) -> ReplayResult:
+    prices = market.prices.loc[weights.index]
+    decisions = rebalance_dates(weights.index, cfg.execution.rebalance)
+    targets = symbol_weights(weights.loc[decisions], cfg.sleeves)
+    return replay(prices, targets, cfg.execution)
+
+
+def daily_returns(cfg: RunConfig, market: MarketData, rep: ReplayResult) -> pd.DataFrame:
+    bench = market.prices[cfg.data.benchmark].loc[rep.value.index].pct_change().fillna(0.0)
+    return pd.DataFrame({"strategy": rep.returns, "benchmark": bench})
+
+
+def metrics_stage(
+    cfg: RunConfig, returns: pd.DataFrame, regimes: RegimeResult, rep: ReplayResult
+) -> dict[str, Any]:
+    years = max(len(returns) / 252.0, 1e-9)
+    traded = float((rep.trades["size"].abs() * rep.trades["price"]).sum()) if len(rep.trades) else 0.0
+    costs = float(rep.trades["commission"].sum()) if len(rep.trades) else 0.0
+    regime = regimes.regime.loc[returns.index]
+    shares = regime.value_counts(normalize=True).reindex(list(cfg.regimes.names), fill_value=0.0)
+    strategy = performance_metrics(returns["strategy"])
+    strategy.update(
+        turnover=traded / float(rep.value.mean()) / years,
+        n_trades=int(len(rep.trades)),
+        commission_paid=costs,
+        n_orders=rep.n_orders,
+        n_rejected_orders=rep.n_rejected,
+    )
+    return {
+        "name": cfg.name,
+        "config_hash": cfg.digest(),
+        "start": str(returns.index[0].date()),
+        "end": str(returns.index[-1].date()),
+        "n_days": int(len(returns)),
+        "strategy": strategy,
+        "benchmark": {"symbol": cfg.data.benchmark, **performance_metrics(returns["benchmark"])},
+        "n_refits": regimes.n_refits,
+        "n_nonconverged": regimes.n_nonconverged,
+        "regime_shares": {k: float(v) for k, v in shares.items()},
+        "oos_loglik": regimes.oos_loglik,
+    }
+
+
+# -- the whole run -------------------------------------------------------------------------------------------
+def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None) -> RunResult:
+    timings: dict[str, float] = {}
+
+    def timed(stage: str, fn: Callable[[], T]) -> T:
+        t0 = time.perf_counter()
+        out = fn()
+        timings[stage] = time.perf_counter() - t0
+        return out
+
+    market = timed("load", lambda: load_stage(cfg, data_dir))
+    features = timed("features", lambda: feature_stage(cfg, market))
+    regimes = timed("regimes", lambda: regime_stage(cfg, features))
+    weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
+    rep = timed("replay", lambda: replay_stage(cfg, market, weights))
+    returns = daily_returns(cfg, market, rep)
+    metrics = metrics_stage(cfg, returns, regimes, rep)
+    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings)
+
+
+def is_finite_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and bool(np.isfinite(x))

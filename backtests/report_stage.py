@@ -1,0 +1,76 @@
+"""Last stage: hand a finished run to the report as plain data (``reports.inputs.ReportData``)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from backtests.pipeline import RunResult
+from reports.inputs import ReportData
+from reports.tearsheet import write_tearsheet
+from strategies.sleeves import sleeve_returns
+
+
+def run_warnings(result: RunResult) -> tuple[str, ...]:
+    ex = result.config.execution
+    out = []
+    if ex.commission_bps == 0 and ex.slippage_bps == 0 and ex.min_commission == 0:
+        out.append("Costs are OFF: commission and slippage are zero, so these returns are optimistic.")
+    if ex.timing == "same_bar":
+        out.append("Same-bar execution: orders fill at the close that produced the signal (optimistic).")
+    if result.regimes.n_nonconverged:
+        out.append(f"{result.regimes.n_nonconverged} of {result.regimes.n_refits} refits did not converge.")
+    if result.replay.n_rejected:
+        out.append(f"{result.replay.n_rejected} orders were rejected.")
+    return tuple(out)
+
+
+def config_summary(result: RunResult) -> dict[str, str]:
+    cfg = result.config
+    ex, rg = cfg.execution, cfg.regimes
+    sleeves = "; ".join(
+        f"{name}: " + ", ".join(f"{s} {w:g}" for s, w in members.items()) for name, members in cfg.sleeves.items()
+    )
+    data = "synthetic (seeded)" if cfg.data.source == "synthetic" else str(cfg.data.dir)
+    return {
+        "Strategy": cfg.strategy.name,
+        "Sleeves": sleeves,
+        "Benchmark": cfg.data.benchmark,
+        "Data": f"{data}; {result.returns.index[0].date()} .. {result.returns.index[-1].date()}",
+        "Features": ", ".join(cfg.features),
+        "Regime model": (
+            f"GaussianHMM {rg.n_states} states ({', '.join(rg.names)}), {rg.covariance_type} covariance, "
+            f"{rg.n_init} starts, refit {rg.refit} on {rg.window} window after {rg.min_train_days} days"
+        ),
+        "Refits": f"{result.regimes.n_refits} ({result.regimes.n_nonconverged} not converged)",
+        "Execution": (
+            f"{ex.timing.replace('_', ' ')}, rebalance {ex.rebalance}, commission {ex.commission_bps:g} bp "
+            f"(min {ex.min_commission:g}), slippage {ex.slippage_bps:g} bp, cash buffer {100 * ex.cash_buffer:g}%"
+        ),
+        "Seed / config hash": f"{cfg.seed} / {cfg.digest()}",
+    }
+
+
+def report_data(result: RunResult) -> ReportData:
+    idx = result.returns.index
+    model = result.regimes.model
+    names = list(result.config.regimes.names)
+    return ReportData(
+        title=result.config.name,
+        returns=result.returns["strategy"],
+        benchmark=result.returns["benchmark"],
+        benchmark_name=result.config.data.benchmark,
+        probabilities=result.regimes.probabilities.loc[idx],
+        weights=result.weights.loc[idx],
+        refit_dates=tuple(result.regimes.refits.index),
+        transmat=pd.DataFrame(model.transmat_, index=names, columns=names),
+        metrics=result.metrics,
+        config_summary=config_summary(result),
+        warnings=run_warnings(result),
+        stress_windows=dict(result.config.report.stress_windows) or None,
+        sleeve_returns=sleeve_returns(result.market.prices, result.config.sleeves).loc[idx],
+    )
+
+
+def render_run(result: RunResult, path: Path) -> Path:
+    return write_tearsheet(report_data(result), path)

@@ -1,0 +1,28 @@
+"""Input contract of the report: everything the pipeline hands over, nothing computed here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ReportData:
+    title: str  # user-supplied run name (HTML-escaped on output)
+    returns: pd.Series  # strategy daily simple returns, DatetimeIndex
+    benchmark: pd.Series  # benchmark daily simple returns, same index
+    benchmark_name: str  # e.g. "SPY" (user string: escaped on output)
+    # filtered regime probabilities, date x regime names ordered calm -> stressed; rows sum to 1;
+    # may start later than `returns` (NaN before the first fit)
+    probabilities: pd.DataFrame
+    weights: pd.DataFrame  # target weights per sleeve, date x sleeve
+    refit_dates: tuple[pd.Timestamp, ...]
+    transmat: pd.DataFrame | None  # last fitted model's transition matrix, index/columns = regime names
+    metrics: Mapping[str, Any]  # headline numbers (the dict written to metrics.json)
+    config_summary: Mapping[str, str]  # ordered key -> value lines for the header
+    warnings: tuple[str, ...] = ()  # banner lines, e.g. "Costs are OFF"
+    stress_windows: Mapping[str, tuple[str, str]] | None = None  # extra named (start, end) windows
+    sleeve_returns: pd.DataFrame | None = None  # daily simple returns per sleeve, date x sleeve

@@ -1,0 +1,259 @@
+"""Regime figures rendered to inline SVG strings (matplotlib, no pyplot, no global figure state).
+
+(1) cumulative return of strategy and benchmark over the most probable regime, refit dates as ticks;
+(2) stacked filtered regime probabilities; (3) stacked target weights per sleeve.
+All three share the x range and the left/right margins so they line up on the page.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Sequence
+
+import matplotlib as mpl
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import LinearSegmentedColormap, to_hex
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import PercentFormatter
+
+from reports.metrics import most_probable_regime
+
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+MAX_POINTS = 2000  # per line; 20 years of daily data is ~5,000 rows
+MAX_AREA_POINTS = 1000  # per stacked layer (the plot is ~900 px wide)
+FIG_WIDTH = 10.0  # inches; the page is 960 px wide and the SVG is scaled to 100 %
+MARGIN_IN = {"left": 0.85, "right": 0.15, "bottom": 0.55, "top": 0.62}  # inches, same for every figure
+
+KNOWN_REGIME_COLOURS = {
+    "abundant": "#2e9e4f",  # green
+    "tightening": "#f0a202",  # amber
+    "crunch": "#d62828",  # red
+}
+KNOWN_SLEEVE_COLOURS = {
+    "growth": "#1f77b4",
+    "value": "#8c564b",
+    "bonds": "#17becf",
+    "gold": "#d4a017",
+    "cash": "#9e9e9e",
+}
+_CALM_TO_STRESS = LinearSegmentedColormap.from_list("calm_to_stress", ["#2e9e4f", "#f0a202", "#d62828"])
+_FALLBACK = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+
+_RC = {
+    "svg.fonttype": "path",  # no dependence on the viewer's fonts
+    "svg.hashsalt": "regimeshift",  # deterministic ids
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+    "axes.edgecolor": "#888888",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+@contextlib.contextmanager
+def _style():
+    """Matplotlib defaults + our few settings, whatever global styles other libraries (QuantStats) applied."""
+    with mpl.rc_context():
+        mpl.rcdefaults()
+        mpl.rcParams.update(_RC)
+        yield
+
+
+def regime_colours(names: Sequence[str]) -> dict[str, str]:
+    """Colour per regime; known names get fixed colours, others are spread calm (green) -> stressed (red)."""
+    names = [str(n) for n in names]
+    n = len(names)
+    out = {}
+    for i, name in enumerate(names):
+        known = KNOWN_REGIME_COLOURS.get(name.lower())
+        out[name] = known or to_hex(_CALM_TO_STRESS(i / (n - 1) if n > 1 else 0.0))
+    return out
+
+
+def sleeve_colours(names: Sequence[str]) -> dict[str, str]:
+    out, k = {}, 0
+    for name in names:
+        known = KNOWN_SLEEVE_COLOURS.get(str(name).lower())
+        if known is None:
+            known, k = _FALLBACK[k % len(_FALLBACK)], k + 1
+        out[str(name)] = known
+    return out
+
+
+def _mpl_text(s: str) -> str:
+    """User text for matplotlib: a lone '$' would start mathtext and fail."""
+    return str(s).replace("$", r"\$")
+
+
+def _sample_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    if n <= max_points:
+        return np.arange(n)
+    step = int(np.ceil(n / max_points))
+    return np.unique(np.r_[np.arange(0, n, step), n - 1])
+
+
+def _new_figure(height: float) -> tuple[Figure, object]:
+    fig = Figure(figsize=(FIG_WIDTH, height))
+    FigureCanvasSVG(fig)
+    ax = fig.add_subplot()
+    m = MARGIN_IN
+    fig.subplots_adjust(left=m["left"] / FIG_WIDTH, right=1 - m["right"] / FIG_WIDTH,
+                        bottom=m["bottom"] / height, top=1 - m["top"] / height)
+    return fig, ax
+
+
+def _date_axis(ax, x0: pd.Timestamp, x1: pd.Timestamp) -> None:
+    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlim(mdates.date2num(x0), mdates.date2num(x1))
+    ax.set_xlabel("Date")
+    ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
+
+
+def _legend_above(ax, handles=None, ncol: int = 6) -> None:
+    kw = {} if handles is None else {"handles": handles}
+    ax.legend(**kw, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=ncol, frameon=False, fontsize=8.5,
+              borderaxespad=0.0, handlelength=1.6, columnspacing=1.2)
+
+
+def to_svg(fig: Figure) -> str:
+    """Render to an SVG string suitable for inlining in HTML (no XML prolog / DOCTYPE)."""
+    buf = io.StringIO()
+    with _style():
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
+    svg = buf.getvalue()
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+def regime_runs(regime: pd.Series, end: pd.Timestamp | None = None) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    """Contiguous runs (name, start, end) of a label series; a run ends where the next one starts.
+
+    NaN labels break runs and are not returned. The last run ends at `end` (default: its last date + 1 day).
+    """
+    labels = regime.sort_index()
+    if labels.empty:
+        return []
+    vals = labels.to_numpy(dtype=object)
+    isna = pd.isna(vals)
+    change = np.ones(len(vals), dtype=bool)
+    change[1:] = (vals[1:] != vals[:-1]) | (isna[1:] != isna[:-1])
+    starts = np.flatnonzero(change)
+    bounds = list(labels.index[starts]) + [end if end is not None else labels.index[-1] + pd.Timedelta(days=1)]
+    return [(vals[s], bounds[i], bounds[i + 1]) for i, s in enumerate(starts) if not isna[s]]
+
+
+def cumulative_regime_svg(
+    returns: pd.Series,
+    benchmark: pd.Series,
+    probabilities: pd.DataFrame,
+    refit_dates: Sequence[pd.Timestamp] = (),
+    benchmark_name: str = "Benchmark",
+    strategy_name: str = "Strategy",
+) -> str:
+    r = pd.Series(returns, dtype=float).dropna().sort_index()
+    b = pd.Series(benchmark, dtype=float).reindex(r.index).fillna(0.0)
+    x0, x1 = r.index[0], r.index[-1]
+    with _style():
+        fig, ax = _new_figure(3.8)
+        pos = _sample_positions(len(r))
+        dates = mdates.date2num(r.index[pos])
+        cum_s = ((1.0 + r).cumprod() - 1.0).to_numpy()[pos]
+        cum_b = ((1.0 + b).cumprod() - 1.0).to_numpy()[pos]
+        ax.plot(dates, cum_b, color="#555555", linewidth=1.1, label=_mpl_text(benchmark_name), zorder=3)
+        ax.plot(dates, cum_s, color="#0b3c8c", linewidth=1.4, label=_mpl_text(strategy_name), zorder=4)
+        ax.axhline(0.0, color="#888888", linewidth=0.6, zorder=2)
+        ax.margins(x=0)
+        ax.set_ylim(*ax.get_ylim())  # freeze before adding the axis-fraction artists
+
+        names = [str(c) for c in probabilities.columns]
+        colours = regime_colours(names)
+        regime = most_probable_regime(probabilities).reindex(r.index)
+        xform = ax.get_xaxis_transform()  # x in data, y in axes fraction
+        handles = list(ax.get_legend_handles_labels()[0])
+        runs = regime_runs(regime.astype(object), end=x1)
+        for name in names:
+            spans = [(mdates.date2num(s), mdates.date2num(e)) for n, s, e in runs if str(n) == name]
+            if spans:  # one collection per regime, one rectangle per contiguous run
+                verts = [[(a, 0.0), (a, 1.0), (z, 1.0), (z, 0.0)] for a, z in spans]
+                ax.add_collection(PolyCollection(verts, transform=xform, facecolors=colours[name], alpha=0.22,
+                                                 linewidths=0, zorder=1), autolim=False)
+            handles.append(Patch(facecolor=colours[name], alpha=0.35, label=_mpl_text(name)))
+        if not runs:
+            handles.append(Patch(facecolor="white", edgecolor="#999999", label="no regime yet"))
+
+        refits = [t for t in (pd.Timestamp(d) for d in refit_dates) if x0 <= t <= x1]
+        if refits:
+            xs = mdates.date2num(pd.DatetimeIndex(refits))
+            segs = [[(x, 0.0), (x, 0.04)] for x in xs]
+            ax.add_collection(LineCollection(segs, transform=xform, colors="#333333", linewidths=0.5, alpha=0.8, zorder=5),
+                              autolim=False)
+            handles.append(Line2D([], [], color="#333333", linewidth=0.9, label=f"model refit ({len(refits)}, ticks)"))
+
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylabel("Cumulative return")
+        ax.set_title("Cumulative return, shaded by the most probable regime (filtered)", loc="left", pad=24)
+        _date_axis(ax, x0, x1)
+        _legend_above(ax, handles, ncol=min(len(handles), 7))
+        return to_svg(fig)
+
+
+def _stacked_svg(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
+                 x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> str:
+    with _style():
+        fig, ax = _new_figure(2.9)
+        if not frame.empty:
+            pos = _sample_positions(len(frame), MAX_AREA_POINTS)
+            sampled = frame.iloc[pos]
+            ys = [sampled[c].to_numpy(dtype=float) for c in frame.columns]
+            ax.stackplot(mdates.date2num(sampled.index), *ys, labels=[_mpl_text(c) for c in frame.columns],
+                         colors=[colours[str(c)] for c in frame.columns], alpha=0.85, linewidth=0, step=step)
+        else:
+            ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#777777")
+        ax.set_axisbelow(True)
+        ax.set_ylim(0.0, max(1.0, float(frame.sum(axis=1).max()) if not frame.empty else 1.0))
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylabel(ylabel)
+        ax.set_title(title, loc="left", pad=24)
+        _date_axis(ax, x0, x1)
+        if not frame.empty:
+            _legend_above(ax, ncol=max(1, len(frame.columns)))
+        return to_svg(fig)
+
+
+def probabilities_svg(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:
+    p = probabilities.sort_index().dropna(how="all").fillna(0.0)
+    p = p.loc[(p.index >= x0) & (p.index <= x1)]
+    p.columns = [str(c) for c in p.columns]
+    return _stacked_svg(p, regime_colours(list(p.columns)), "Filtered regime probabilities",
+                        "Probability", x0, x1, step=None)
+
+
+def weights_svg(weights: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:
+    w = weights.sort_index()
+    w.columns = [str(c) for c in w.columns]
+    w = w.loc[w.index <= x1].ffill().fillna(0.0).clip(lower=0.0)
+    before, after = w.loc[w.index <= x0], w.loc[w.index > x0]
+    if not before.empty:  # the target in force at the start of the run
+        after = pd.concat([before.iloc[[-1]].set_axis([x0]), after])
+    w = after
+    if not w.empty:  # a step chart only needs the rows where a target changes
+        keep = np.r_[True, (w.to_numpy()[1:] != w.to_numpy()[:-1]).any(axis=1)]
+        w = w.loc[keep]
+        if w.index[-1] < x1:  # targets hold until the end of the run
+            w = pd.concat([w, w.iloc[[-1]].set_axis([x1])])
+    return _stacked_svg(w, sleeve_colours(list(w.columns)), "Target weights per sleeve", "Weight",
+                        x0, x1, step="post")

@@ -1,0 +1,380 @@
+"""One HTML file: the regime story on top, the QuantStats tearsheet below, opening offline."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # QuantStats draws through pyplot; never pick an interactive backend here
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from reports import plots  # noqa: E402  (also silences matplotlib.font_manager)
+from reports.inputs import ReportData  # noqa: E402
+from reports.metrics import (  # noqa: E402
+    DEFAULT_STRESS_WINDOWS,
+    PERIODS_PER_YEAR,
+    most_probable_regime,
+    regime_table,
+    shock_loss,
+    stress_table,
+)
+
+log = logging.getLogger(__name__)
+
+METRIC_LABELS = {"cagr": "CAGR", "sharpe": "Sharpe", "sortino": "Sortino", "max_drawdown": "Max drawdown",
+                 "volatility": "Volatility (ann.)"}
+
+SHOCK_DATE = "2026-02-12"
+STRATEGY_NAME = "Strategy"
+PCT_KEYS = {"cagr", "max_drawdown", "volatility", "total_return", "cumulative_return", "turnover",
+            "annual_turnover", "win_rate", "exposure", "cost_drag", "avg_cash"}
+
+# Remote resources the QuantStats template links (favicon, project link); the page must open offline.
+_REMOTE = r"""["']?\s*(?:https?:)?//"""
+_RE_REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref\s*=\s*" + _REMOTE + r"[^>]*>\s*", re.I)
+_RE_REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc\s*=\s*" + _REMOTE + r"[^>]*>.*?</script>\s*", re.I | re.S)
+_RE_REMOTE_ANCHOR = re.compile(r"<a\b[^>]*\bhref\s*=\s*" + _REMOTE + r"[^>]*>(.*?)</a>", re.I | re.S)
+_RE_REMOTE_ATTR = re.compile(r"""\s(?:src|href|xlink:href)\s*=\s*(["'])\s*(?:https?:)?//.*?\1""", re.I | re.S)
+_RE_CSS_URL = re.compile(r"""url\(\s*["']?\s*(?:https?:)?//[^)]*\)""", re.I)
+_RE_TITLE = re.compile(r"<title>.*?</title>", re.I | re.S)
+_RE_CONTAINER = re.compile(r"""<div\s+class=["']container["']\s*>""", re.I)
+_RE_BODY = re.compile(r"<body\b[^>]*>", re.I)
+
+CSS = """
+<style>
+#regime-story{margin:0 0 8px}
+#regime-story h2{font-size:24px;font-weight:700;margin:0 0 2px}
+#regime-story h3{margin:18px 0 8px}
+#regime-story .run-title{font-size:15px;color:#333;margin:0 0 12px}
+#regime-story .warning-banner{background:#fff4ce;border:1px solid #e3b400;border-left:6px solid #d98e00;
+  color:#4a3600;padding:7px 12px;margin:0 0 8px;font-weight:700}
+#regime-story .cols{display:flex;gap:28px;align-items:flex-start}
+#regime-story .cols>div{flex:1 1 0;min-width:0}
+#regime-story table{margin:0 0 18px;width:100%}
+#regime-story table.config td:first-of-type{color:#555;white-space:nowrap;padding-right:14px}
+#regime-story table.config td:last-of-type{text-align:left}
+#regime-story th.group{text-align:center;border-bottom:1px solid #ccc}
+#regime-story figure{margin:0 0 10px}
+#regime-story figure svg{width:100%;height:auto;display:block}
+#regime-story .note{color:#666;font-size:12px;margin:-10px 0 16px}
+#regime-story .shock{font-size:14px;margin:0 0 16px}
+#regime-story hr{margin:20px 0 30px}
+</style>
+"""
+
+
+# ----------------------------------------------------------------------------------------------- formatting
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _is_missing(x: Any) -> bool:
+    try:
+        return x is None or (isinstance(x, (float, np.floating)) and math.isnan(x))
+    except TypeError:
+        return False
+
+
+def _pct(x: Any, decimals: int = 1) -> str:
+    if _is_missing(x):
+        return "–"
+    if isinstance(x, (float, np.floating)) and math.isinf(x):
+        return "∞"
+    return f"{float(x) * 100:.{decimals}f}%"
+
+
+def _num(x: Any, decimals: int = 2) -> str:
+    if _is_missing(x):
+        return "–"
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    if isinstance(x, (int, np.integer)):
+        return f"{int(x):,}"
+    if isinstance(x, (float, np.floating)):
+        return "∞" if math.isinf(x) else f"{float(x):,.{decimals}f}"
+    return str(x)
+
+
+def _date(t: Any) -> str:
+    return pd.Timestamp(t).strftime("%Y-%m-%d")
+
+
+def _table(header_rows: Sequence[Sequence[tuple[str, int]]], rows: Sequence[Sequence[str]],
+           cls: str = "", escape_body: bool = True) -> str:
+    """Plain HTML table. header_rows: rows of (text, colspan); all text is escaped."""
+    out = [f'<table class="{cls}">' if cls else "<table>"]
+    if header_rows:
+        out.append("<thead>")
+        for hr in header_rows:
+            cells = "".join(
+                f'<th colspan="{span}" class="group">{_esc(text)}</th>' if span > 1 else f"<th>{_esc(text)}</th>"
+                for text, span in hr
+            )
+            out.append(f"<tr>{cells}</tr>")
+        out.append("</thead>")
+    out.append("<tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{_esc(c) if escape_body else c}</td>" for c in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------------------------- sections
+def align_inputs(data: ReportData) -> tuple[pd.Series, pd.Series, int]:
+    """Strategy returns without NaN, benchmark read on exactly those dates (missing days -> 0, counted)."""
+    returns = pd.Series(data.returns, dtype=float).dropna().sort_index()
+    if returns.empty:
+        raise ValueError("ReportData.returns is empty")
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise TypeError("ReportData.returns needs a DatetimeIndex")
+    bench = pd.Series(data.benchmark, dtype=float)
+    bench = bench[~bench.index.duplicated(keep="last")].reindex(returns.index)
+    n_missing = int(bench.isna().sum())
+    return returns.rename(STRATEGY_NAME), bench.fillna(0.0).rename(data.benchmark_name), n_missing
+
+
+def _header_html(data: ReportData, returns: pd.Series) -> str:
+    cfg_rows = [(k, v) for k, v in data.config_summary.items()]
+    probs = data.probabilities.dropna(how="all")
+    cfg_rows.append(("Data range", f"{_date(returns.index[0])} to {_date(returns.index[-1])} "
+                                   f"({len(returns):,} trading days)"))
+    if not probs.empty:
+        cfg_rows.append(("Regimes from", f"{_date(probs.index[0])} (first fit; earlier days have no regime)"))
+    cfg_rows.append(("Model refits", _num(len(data.refit_dates))))
+    ncv = data.metrics.get("n_nonconverged") if isinstance(data.metrics, Mapping) else None
+    cfg_rows.append(("Non-converged refits", "n/a" if ncv is None else _num(ncv)))
+    left = "<h3>Run</h3>" + _table([], [(k, v) for k, v in cfg_rows], cls="config")
+
+    right = ""
+    strat = data.metrics.get("strategy") if isinstance(data.metrics, Mapping) else None
+    bench = data.metrics.get("benchmark") if isinstance(data.metrics, Mapping) else None
+    if isinstance(strat, Mapping):
+        bench = bench if isinstance(bench, Mapping) else {}
+        keys = list(strat) + [k for k in bench if k not in strat]
+        rows = []
+        for k in keys:
+            fmt = _pct if k in PCT_KEYS else _num
+            rows.append((METRIC_LABELS.get(k, k.replace("_", " ").capitalize()), fmt(strat.get(k)), fmt(bench.get(k))))
+        right = ("<h3>Headline metrics</h3>"
+                 + _table([[("Metric", 1), (STRATEGY_NAME, 1), (data.benchmark_name, 1)]], rows))
+    return f'<div class="cols"><div>{left}</div><div>{right}</div></div>'
+
+
+def _regime_table_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> str:
+    names = [str(c) for c in data.probabilities.columns]
+    probs = data.probabilities.copy()
+    probs.columns = names
+    regime = most_probable_regime(probs)
+    table = regime_table(returns, benchmark, regime, order=names)
+    rows = []
+    for name, r in table.iterrows():
+        rows.append((name, _num(int(r["days"])), _pct(r["share"]),
+                     _pct(r["strategy_ann_return"]), _pct(r["strategy_volatility"]), _num(r["strategy_sharpe"]),
+                     _pct(r["strategy_max_drawdown"]),
+                     _pct(r["benchmark_ann_return"]), _pct(r["benchmark_volatility"]), _num(r["benchmark_sharpe"]),
+                     _pct(r["benchmark_max_drawdown"])))
+    stat = [("Ann. return", 1), ("Volatility", 1), ("Sharpe", 1), ("Max DD", 1)]
+    head = [[("", 3), (STRATEGY_NAME, 4), (data.benchmark_name, 4)],
+            [("Regime", 1), ("Days", 1), ("Share", 1), *stat, *stat]]
+    return ("<h3>Performance by regime</h3>" + _table(head, rows)
+            + '<p class="note">Regime = most probable filtered regime of the day; days before the first fit are '
+              "left out. Returns are annualised over the regime's days only; max drawdown compounds those days "
+              "as if held only in that regime.</p>")
+
+
+def _transmat_html(data: ReportData) -> str:
+    tm = data.transmat
+    if tm is None or tm.empty:
+        return "<h3>Transition matrix</h3><p class=\"note\">No fitted model.</p>"
+    names = [str(c) for c in tm.columns]
+    rows = []
+    for i, (name, row) in enumerate(tm.iterrows()):
+        p_ii = float(tm.iloc[i, i]) if i < tm.shape[1] else math.nan
+        dur = math.inf if p_ii >= 1.0 else 1.0 / (1.0 - p_ii)
+        rows.append((str(name), *(f"{float(v):.3f}" for v in row), _num(dur, 1)))
+    last = f" (last fit: {_date(max(data.refit_dates))})" if data.refit_dates else ""
+    head = [[("From \\ to", 1), *((n, 1) for n in names), ("Expected duration (days)", 1)]]
+    return (f"<h3>Transition matrix{_esc(last)}</h3>" + _table(head, rows)
+            + '<p class="note">Daily transition probabilities of the last fitted model; expected duration '
+              "= 1 / (1 − p<sub>ii</sub>) trading days.</p>")
+
+
+def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> str:
+    windows = dict(DEFAULT_STRESS_WINDOWS)
+    if data.stress_windows:
+        windows.update(data.stress_windows)
+    table = stress_table(returns, benchmark, windows)
+    parts = ['<section id="stress-scenarios">', "<h3>Stress scenarios</h3>"]
+    if table.empty:
+        parts.append('<p class="note" style="margin-top:0">None of the stress windows lies inside the data range.</p>')
+    else:
+        rows = [(name, f"{_date(r['start'])} to {_date(r['end'])}", _num(int(r["days"])),
+                 _pct(r["strategy_return"]), _pct(r["strategy_max_drawdown"]),
+                 _pct(r["benchmark_return"]), _pct(r["benchmark_max_drawdown"]))
+                for name, r in table.iterrows()]
+        head = [[("", 3), (STRATEGY_NAME, 2), (data.benchmark_name, 2)],
+                [("Window", 1), ("Dates", 1), ("Days", 1), ("Return", 1), ("Max DD", 1), ("Return", 1),
+                 ("Max DD", 1)]]
+        parts.append(_table(head, rows))
+    if data.weights is not None and not data.weights.dropna(how="all").empty:
+        last = data.weights.dropna(how="all").sort_index().iloc[-1]
+        shock = shock_loss(last, data.sleeve_returns, SHOCK_DATE)
+        if shock is not None:
+            loss, assumed = shock
+            held = ", ".join(f"{k} {_pct(v, 0)}" for k, v in last.items() if v)
+            extra = f" Sleeves without a return that day counted as 0: {', '.join(map(str, assumed))}." if assumed else ""
+            parts.append(
+                f'<p class="shock">Today\'s portfolio on the {SHOCK_DATE} shock: <b>{_esc(_pct(loss, 2))}</b> '
+                f"in one day (last target weights as of {_esc(_date(data.weights.dropna(how='all').index.max()))}: "
+                f"{_esc(held)}; sleeve returns of {SHOCK_DATE}).{_esc(extra)}</p>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def build_regime_section(data: ReportData, returns: pd.Series | None = None,
+                         benchmark: pd.Series | None = None) -> str:
+    """The `<section id="regime-story">` HTML (with its CSS); user strings escaped."""
+    n_missing = 0
+    if returns is None or benchmark is None:
+        returns, benchmark, n_missing = align_inputs(data)
+    x0, x1 = returns.index[0], returns.index[-1]
+    banners = list(data.warnings)
+    if n_missing:
+        banners.append(f"Benchmark has no return on {n_missing} strategy date(s); counted as 0")
+    with _quiet():
+        fig1 = plots.cumulative_regime_svg(returns, benchmark, data.probabilities, data.refit_dates,
+                                           benchmark_name=data.benchmark_name, strategy_name=STRATEGY_NAME)
+        fig2 = plots.probabilities_svg(data.probabilities, x0, x1)
+        fig3 = plots.weights_svg(data.weights, x0, x1)
+        regimes = _regime_table_html(data, returns, benchmark)
+        stress = _stress_html(data, returns, benchmark)
+    parts = [
+        CSS,
+        '<section id="regime-story">',
+        "<h2>Regime story</h2>",
+        f'<p class="run-title">{_esc(data.title)}</p>',
+        *(f'<div class="warning-banner">&#9888; {_esc(w)}</div>' for w in banners),
+        _header_html(data, returns),
+        f'<figure id="fig-cumulative">{fig1}</figure>',
+        f'<figure id="fig-probabilities">{fig2}</figure>',
+        f'<figure id="fig-weights">{fig3}</figure>',
+        regimes,
+        _transmat_html(data),
+        stress,
+        "<hr>",
+        "</section>",
+    ]
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------- QuantStats
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Mute QuantStats/matplotlib/pandas chatter (warnings, numpy float noise); exceptions still propagate."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"(matplotlib|seaborn|quantstats|pandas)")
+        yield
+
+
+def quantstats_html(returns: pd.Series, benchmark: pd.Series, title: str, benchmark_name: str) -> str:
+    """QuantStats' full HTML tearsheet for already aligned series (no downloads, no date trimming)."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import quantstats as qs  # noqa: PLC0415  (slow import: only when a tearsheet is written)
+
+    before = set(plt.get_fignums())
+    with tempfile.TemporaryDirectory(prefix="regimeshift-qs-") as tmp, _quiet():
+        out = Path(tmp) / "qs.html"
+        try:
+            qs.reports.html(
+                returns.rename(STRATEGY_NAME),
+                benchmark=benchmark.rename(benchmark_name),
+                rf=0.0,
+                title=html.escape(title),
+                output=str(out),
+                compounded=True,
+                periods_per_year=PERIODS_PER_YEAR,
+                match_dates=False,  # keep the exact dates of performance_metrics / metrics.json
+                strategy_title=STRATEGY_NAME,
+                benchmark_title=benchmark_name,
+                figfmt="svg",
+            )
+        finally:
+            for num in set(plt.get_fignums()) - before:
+                plt.close(num)
+        page = out.read_text(encoding="utf-8")
+    # QuantStats writes the benchmark title unescaped in its subtitle line (its tables escape it).
+    raw = f"Benchmark: {benchmark_name.upper()}"
+    if html.escape(raw) != raw:
+        page = page.replace(raw, html.escape(raw))
+    return page
+
+
+def make_offline(page: str) -> str:
+    """Drop everything that would load from the network, and the template's undefined onload handler."""
+    page = _RE_REMOTE_LINK.sub("", page)
+    page = _RE_REMOTE_SCRIPT.sub("", page)
+    page = _RE_REMOTE_ANCHOR.sub(r"\1", page)
+    page = _RE_REMOTE_ATTR.sub("", page)
+    page = _RE_CSS_URL.sub("none", page)
+    if "function save" not in page:
+        page = re.sub(r"""\sonload\s*=\s*(["'])\s*save\(\)\s*;?\s*\1""", "", page, flags=re.I)
+    return page
+
+
+def inject(page: str, section: str, title: str) -> str:
+    page = _RE_TITLE.sub(lambda _: f"<title>{_esc(title)} – regimeshift tearsheet</title>", page, count=1)
+    for rx in (_RE_CONTAINER, _RE_BODY):
+        m = rx.search(page)
+        if m:
+            return page[: m.end()] + "\n" + section + "\n" + page[m.end():]
+    return section + page
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_tearsheet(data: ReportData, path: Path) -> Path:
+    """Write the tearsheet HTML to `path` atomically and return the path."""
+    path = Path(path)
+    t0 = time.perf_counter()
+    returns, benchmark, _ = align_inputs(data)
+    section = build_regime_section(data)
+    t1 = time.perf_counter()
+    page = quantstats_html(returns, benchmark, data.title, data.benchmark_name)
+    t2 = time.perf_counter()
+    page = inject(make_offline(page), section, data.title)
+    _write_atomic(path, page)
+    log.info("tearsheet %s: regime section %.2fs, QuantStats %.2fs, %d kB", path, t1 - t0, t2 - t1,
+             len(page.encode()) // 1024)
+    return path

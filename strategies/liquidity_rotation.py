@@ -1,0 +1,15 @@
+"""The thesis: sleeve weights per regime, blended by the filtered regime probabilities.
+
+With p_t the filtered probabilities and M the regime x sleeve weight table from the config, the target is
+W_t = p_t @ M: a confident model holds one regime's portfolio, an unsure one holds the mix.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from strategies.algos import blend_by_probability, run_algos
+from strategies.base import StrategyContext
+
+
+def target_weights(ctx: StrategyContext) -> pd.DataFrame:
+    return run_algos([blend_by_probability], ctx)

@@ -1,0 +1,16 @@
+"""Hard switch to the most probable regime's weights, with hysteresis.
+
+Params: ``threshold`` (probability a new regime must reach, default 0.6), ``min_hold`` (days a regime is held
+before another can replace it, default 5).
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from strategies.algos import hard_switch, run_algos
+from strategies.base import StrategyContext
+
+
+def target_weights(ctx: StrategyContext) -> pd.DataFrame:
+    p = ctx.params
+    return run_algos([hard_switch(float(p.get("threshold", 0.6)), int(p.get("min_hold", 5)))], ctx)
