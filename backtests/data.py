@@ -99,6 +99,59 @@ def read_series(path: str | Path, *, min_rows: int = 2) -> pd.Series:
 def _read_with_lines(path: Path, *, min_rows: int) -> tuple[pd.Series, np.ndarray]:
     """read_series plus the 1-based file line of every returned value, so callers can point at rows."""
     name = path.name
+    text, header_line = _decode(path)
+
+    # The header is read here (not by pandas) so pandas only has to materialise the two columns we use.
+    first_line = re.match(r"[^\r\n]*", text).group()
+    columns = [c.strip() for c in next(csv.reader([first_line]), [])]
+    date_col, value_col = _pick_columns(name, header_line, columns)
+    # Fast path: pandas' C parser converts the value column, treating only '' and '.' as missing. If any
+    # value is not a plain finite number, re-read it as text so the bad line can be found and named.
+    df = _read_two_columns(name, text, header_line, date_col, value_col, numeric=True)
+    numeric = df is not None
+    if df is None:
+        df = _read_two_columns(name, text, header_line, date_col, value_col, numeric=False)
+    # usecols keeps file order, so our two columns are found by position among the two kept.
+    date_pos, value_pos = (0, 1) if date_col < value_col else (1, 0)
+    date_txt = _text(df.iloc[:, date_pos])
+    value_data = df.iloc[:, value_pos]
+    value_raw = value_data.to_numpy(dtype="float64") if numeric else _text(value_data)
+    lines = np.arange(len(df), dtype=np.int64) + header_line + 1
+
+    dates = _parse_dates(date_txt)
+    keep_rows = ~_blank_rows(text, header_line, lines, np.isnat(dates))
+    if not keep_rows.any():
+        raise DataError(f"{name}: no data rows after the header on line {header_line}")
+    dates, date_txt, value_raw, lines = (a[keep_rows] for a in (dates, date_txt, value_raw, lines))
+    bad = np.isnat(dates)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise DataError(
+            f"{name} line {lines[i]}: date {_show(date_txt[i])} is not a valid date (expected YYYY-MM-DD)"
+        )
+
+    if numeric:
+        values = np.array(value_raw, dtype="float64")
+        missing = np.isnan(values)  # only '' and '.' (and absent fields) can be NaN on the fast path
+    else:
+        values, missing = _parse_values(name, columns[value_col], value_raw, lines)
+    order = _ordering(name, dates, lines)
+
+    keep = order[~missing[order]]
+    index = pd.DatetimeIndex(dates[keep], name="date")
+    series = pd.Series(values[keep], index=index, name=path.stem, dtype="float64")
+    if len(series) < max(min_rows, 0):
+        span = f" ({index[0].date()} to {index[-1].date()})" if len(series) else ""
+        raise DataError(
+            f"{name}: only {len(series)} row{'' if len(series) == 1 else 's'} with values{span}; "
+            f"need at least {min_rows} (too little history)"
+        )
+    return series, lines[keep]
+
+
+def _decode(path: Path) -> tuple[str, int]:
+    """File text from its header line on, and that header's 1-based line number."""
+    name = path.name
     if not path.is_file():
         raise DataError(f"{name}: file not found in {path.parent} ({_available_hint(path.parent, path.stem)})")
     try:
@@ -109,80 +162,68 @@ def _read_with_lines(path: Path, *, min_rows: int) -> tuple[pd.Series, np.ndarra
         text = raw.decode("utf-8-sig")  # -sig strips the BOM that would otherwise glue onto the first name
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
-
     # Leading blank lines would make pandas take an empty header; strip them but keep counting lines.
-    lead = re.match(r"(?:[ \t]*(?:\r\n|\r|\n))*", text)
-    header_line = 1 + (lead.group().count("\n") + lead.group().count("\r") - lead.group().count("\r\n"))
-    text = text[lead.end():]
+    lead = re.match(r"(?:[ \t]*(?:\r\n|\r|\n))*", text).group()
+    header_line = 1 + lead.count("\n") + lead.count("\r") - lead.count("\r\n")
+    text = text[len(lead):]
     if not text.strip():
         raise DataError(f"{name}: file is empty (expected a header such as 'Date,Close' and data rows)")
+    return text, header_line
 
-    # The header is read here (not by pandas) so pandas only has to materialise the two columns we use.
-    first_line = re.match(r"[^\r\n]*", text).group()
-    columns = [c.strip() for c in next(csv.reader([first_line]), [])]
-    date_col, value_col = _pick_columns(name, header_line, columns)
+
+def _blank_rows(text: str, header_line: int, lines: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Rows that came from blank (or all-empty ',,') lines, which are skipped rather than rejected.
+
+    Only rows whose date failed to parse can be blank, and there are few of them, so each is confirmed
+    against its raw line (the other columns were never parsed).
+    """
+    blank = np.zeros(len(lines), dtype=bool)
+    rows = np.flatnonzero(candidates)
+    if len(rows):
+        raw_lines = re.split(r"\r\n|\r|\n", text)
+        for i in rows:
+            k = int(lines[i]) - header_line
+            blank[i] = k >= len(raw_lines) or raw_lines[k].strip(" \t,") == ""
+    return blank
+
+
+def _read_two_columns(
+    name: str, text: str, header_line: int, date_col: int, value_col: int, *, numeric: bool
+) -> pd.DataFrame | None:
+    """The date (as text) and value columns; ``None`` when ``numeric`` and some value is not a finite number.
+
+    Blank lines are kept as rows so that row position maps straight onto the file line number.
+    """
+    dtype: dict[int, object] = {date_col: object, value_col: "float64" if numeric else object}
     try:
-        # Everything as text: parsing ourselves is what lets us name the offending line. Blank lines are
-        # kept as rows so that row position maps straight onto the file line number.
         df = pd.read_csv(
             io.StringIO(text),
             usecols=[date_col, value_col],
-            dtype=object,
+            dtype=dtype,
             keep_default_na=False,
-            na_filter=False,
+            na_values={value_col: list(_MISSING_TOKENS)} if numeric else None,
+            na_filter=numeric,
             skip_blank_lines=False,
         )
-    except pd.errors.ParserError as exc:
+    except ValueError as exc:  # ParserError is a ValueError too
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if m:
             line = int(m.group(2)) + header_line - 1
-            raise DataError(f"{name} line {line}: expected {m.group(1)} fields like the header, saw {m.group(3)}") from None
+            raise DataError(
+                f"{name} line {line}: expected {m.group(1)} fields like the header, saw {m.group(3)}"
+            ) from None
+        m = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if m:
+            line = int(m.group(1)) + header_line
+            raise DataError(
+                f"{name} line {line}: quote opened here is never closed (expected a closing '\"')"
+            ) from None
+        if numeric and not isinstance(exc, pd.errors.ParserError):
+            return None
         raise DataError(f"{name}: not a readable CSV ({_one_line(str(exc))})") from None
-    except (pd.errors.EmptyDataError, ValueError) as exc:
-        raise DataError(f"{name}: not a readable CSV ({_one_line(str(exc))})") from None
-    if df.empty:
-        raise DataError(f"{name}: no data rows after the header on line {header_line}")
-
-    # usecols keeps file order, so find our two columns by position among the two kept.
-    date_pos, value_pos = (0, 1) if date_col < value_col else (1, 0)
-    date_txt = _text(df.iloc[:, date_pos])
-    value_txt = _text(df.iloc[:, value_pos])
-    lines = np.arange(len(df), dtype=np.int64) + header_line + 1
-    value_name = columns[value_col]
-
-    dates = _parse_dates(date_txt)
-    # Blank lines come back as rows of empty fields; they can only be among rows whose date failed to
-    # parse, and are confirmed against the raw line because the other columns were not parsed.
-    unparsed = np.flatnonzero(np.isnat(dates))
-    if len(unparsed):
-        raw_lines = re.split(r"\r\n|\r|\n", text)
-        blank = np.zeros(len(dates), dtype=bool)
-        for i in unparsed:
-            k = lines[i] - header_line
-            blank[i] = k >= len(raw_lines) or raw_lines[k].strip(" \t,") == ""
-        if blank.all():
-            raise DataError(f"{name}: no data rows after the header on line {header_line}")
-        keep_rows = ~blank
-        dates, date_txt, value_txt, lines = dates[keep_rows], date_txt[keep_rows], value_txt[keep_rows], lines[keep_rows]
-    bad = np.isnat(dates) | (dates < _MIN_DATE.to_datetime64()) | (dates > _MAX_DATE.to_datetime64())
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataError(f"{name} line {lines[i]}: date {_show(date_txt[i])} is not a valid date (expected YYYY-MM-DD)")
-
-    values, missing = _parse_values(name, value_name, value_txt, lines)
-    order = _ordering(name, dates, lines)
-
-    keep = order[~missing[order]]
-    index = pd.DatetimeIndex(dates[keep], name="date")
-    series = pd.Series(values[keep], index=index, name=path.stem, dtype="float64")
-    kept_lines = lines[keep]
-
-    if len(series) < max(min_rows, 0):
-        span = f" ({index[0].date()} to {index[-1].date()})" if len(series) else ""
-        raise DataError(
-            f"{name}: only {len(series)} rows with values{span}; need at least {min_rows} (too little history)"
-        )
-    return series, kept_lines
+    if numeric and np.isinf(df.iloc[:, 0 if value_col < date_col else 1].to_numpy(dtype="float64")).any():
+        return None
+    return df
 
 
 def _pick_columns(name: str, header_line: int, columns: list[str]) -> tuple[int, int]:
@@ -212,15 +253,19 @@ def _pick_columns(name: str, header_line: int, columns: list[str]) -> tuple[int,
 
 
 def _parse_dates(text: np.ndarray) -> np.ndarray:
-    """YYYY-MM-DD strings to datetime64[ns]; NaT where a field is not such a date."""
-    parsed = pd.to_datetime(pd.Series(text, dtype=object), format="%Y-%m-%d", errors="coerce")
-    parsed = np.array(parsed.to_numpy(dtype="datetime64[ns]"))
+    """YYYY-MM-DD strings to datetime64[ns]; NaT where a field is not such a date (or is out of range)."""
+
+    def parse(tokens: object) -> np.ndarray:
+        series = pd.to_datetime(pd.Series(tokens, dtype=object), format="%Y-%m-%d", errors="coerce")
+        parsed = np.array(series.to_numpy())  # a writable copy
+        # pandas may parse at second/microsecond resolution; a year like 0001 would wrap when cast to ns.
+        parsed[(parsed < _MIN_DATE.to_datetime64()) | (parsed > _MAX_DATE.to_datetime64())] = np.datetime64("NaT")
+        return parsed.astype("datetime64[ns]")
+
+    parsed = parse(text)
     retry = np.flatnonzero(np.isnat(parsed))
     if len(retry):  # stray spaces are harmless; strip only where the fast path failed
-        again = [str(t).strip() for t in text[retry]]
-        parsed[retry] = pd.to_datetime(pd.Series(again, dtype=object), format="%Y-%m-%d", errors="coerce").to_numpy(
-            dtype="datetime64[ns]"
-        )
+        parsed[retry] = parse([str(t).strip() for t in text[retry]])
     return parsed
 
 
@@ -303,7 +348,7 @@ def load_prices(
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(
-                f"{path.name} line {lines[i]}: price {series.iloc[i]!r} on {series.index[i].date()} "
+                f"{path.name} line {lines[i]}: price {float(series.iloc[i])!r} on {series.index[i].date()} "
                 "is not positive (expected > 0)"
             )
         columns[symbol] = series
@@ -322,7 +367,11 @@ def load_prices(
         inside &= common <= last
     window = common[inside]
     if len(window) < min_rows:
-        asked = f" between {first.date() if first is not None else 'start'} and {last.date() if last is not None else 'end'}"
+        asked = ""
+        if first is not None or last is not None:
+            lo = first.date() if first is not None else "the start"
+            hi = last.date() if last is not None else "the end"
+            asked = f" from {lo} to {hi}"
         raise DataError(
             f"prices: only {len(window)} common trading days for {', '.join(wanted)}{asked}; need at least "
             f"{min_rows} (common range found: {common[0].date()} to {common[-1].date()}, {len(common)} days)"
@@ -385,7 +434,9 @@ def align_macro(
 def _lag_for(name: str, lags: Mapping[str, int] | None, default_lag: int) -> int:
     lag = (lags or {}).get(name, DEFAULT_MACRO_LAGS.get(name, default_lag))
     if isinstance(lag, bool) or not isinstance(lag, (int, np.integer)) or lag < 0:
-        raise DataError(f"macro_lags.{name}: {lag!r} is not a valid lag (expected a whole number of business days >= 0)")
+        raise DataError(
+            f"macro_lags.{name}: {lag!r} is not a valid lag (expected a whole number of business days >= 0)"
+        )
     return int(lag)
 
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
 from backtests.config import CASH, RunConfig
@@ -160,7 +159,8 @@ def metrics_stage(
 
 
 # -- the whole run -------------------------------------------------------------------------------------------
-def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None) -> RunResult:
+def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: MarketData | None = None) -> RunResult:
+    """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves)."""
     timings: dict[str, float] = {}
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
@@ -169,7 +169,8 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None) -> RunResul
         timings[stage] = time.perf_counter() - t0
         return out
 
-    market = timed("load", lambda: load_stage(cfg, data_dir))
+    if market is None:
+        market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
     regimes = timed("regimes", lambda: regime_stage(cfg, features))
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
@@ -177,7 +178,3 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None) -> RunResul
     returns = daily_returns(cfg, market, rep)
     metrics = metrics_stage(cfg, returns, regimes, rep)
     return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings)
-
-
-def is_finite_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and bool(np.isfinite(x))

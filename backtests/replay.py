@@ -114,7 +114,8 @@ class _ScheduleFollower(bt.Strategy):
         # cheat-on-open: runs at bar t+1 before its orders execute, so the order for a decision made on
         # the close of t is sized at the price it will fill at (a notional order), not at a stale close
         if not self.p.same_bar:
-            targets = self.p.schedule.get(len(self) - 2)
+            # in next_open len(self) still counts bars up to the previous one, i.e. the decision bar
+            targets = self.p.schedule.get(len(self) - 1)
             if targets is not None:
                 self._rebalance(targets, [d.open[0] for d in self.datas])
 

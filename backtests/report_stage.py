@@ -1,7 +1,12 @@
 """Last stage: hand a finished run to the report as plain data (``reports.inputs.ReportData``)."""
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import matplotlib
 
 import pandas as pd
 
@@ -72,5 +77,22 @@ def report_data(result: RunResult) -> ReportData:
     )
 
 
+@contextmanager
+def reproducible_svg() -> Iterator[None]:
+    """Same run, same bytes: matplotlib stamps SVGs with the wall-clock date and random element ids unless
+    told otherwise (SOURCE_DATE_EPOCH and ``svg.hashsalt``)."""
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = "0"
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": "regimeshift"}):
+            yield
+    finally:
+        if old is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old
+
+
 def render_run(result: RunResult, path: Path) -> Path:
-    return write_tearsheet(report_data(result), path)
+    with reproducible_svg():
+        return write_tearsheet(report_data(result), path)

@@ -94,7 +94,10 @@ def _pct(x: Any, decimals: int = 1) -> str:
         return "–"
     if isinstance(x, (float, np.floating)) and math.isinf(x):
         return "∞"
-    return f"{float(x) * 100:.{decimals}f}%"
+    text = f"{float(x) * 100:.{decimals}f}"
+    if float(text) == 0.0:
+        text = text.lstrip("-")  # no "-0.0%"
+    return f"{text}%"
 
 
 def _num(x: Any, decimals: int = 2) -> str:
@@ -237,10 +240,12 @@ def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> 
             loss, assumed = shock
             held = ", ".join(f"{k} {_pct(v, 0)}" for k, v in last.items() if v)
             extra = f" Sleeves without a return that day counted as 0: {', '.join(map(str, assumed))}." if assumed else ""
+            as_of = _date(data.weights.dropna(how="all").index.max())
+            sign = "+" if loss > 0 else ""
             parts.append(
-                f'<p class="shock">Today\'s portfolio on the {SHOCK_DATE} shock: <b>{_esc(_pct(loss, 2))}</b> '
-                f"in one day (last target weights as of {_esc(_date(data.weights.dropna(how='all').index.max()))}: "
-                f"{_esc(held)}; sleeve returns of {SHOCK_DATE}).{_esc(extra)}</p>")
+                f'<p class="shock">Current portfolio hit by the {SHOCK_DATE} shock: <b>{sign}{_esc(_pct(loss, 2))}</b>'
+                f" in one day (last target weights, {_esc(as_of)}: {_esc(held)}; applied to the sleeve returns of "
+                f"{SHOCK_DATE}).{_esc(extra)}</p>")
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -1,0 +1,137 @@
+"""The tearsheet opened in a real headless Chromium: renders, no console errors, regime story and metrics visible.
+
+Console messages are read from Chromium's own log (--enable-logging=stderr --v=0 prints every console message as
+`INFO:CONSOLE... "text", source: ...`). Visibility is measured in the page by a small probe script appended to a
+copy of the tearsheet, which logs its findings through the same channel. No extra dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+from reports.tearsheet import write_tearsheet
+
+try:  # tests/ as a package (tests/__init__.py) or as a plain rootdir
+    from tests.test_reports import make_report_data
+except ImportError:  # pragma: no cover
+    from test_reports import make_report_data  # type: ignore[no-redef]
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="no chromium / chromium-browser on PATH (apt-get install chromium)"),
+]
+
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--enable-logging=stderr", "--v=0", "--window-size=1400,3000",
+]
+CONSOLE = re.compile(r":CONSOLE[^\]]*\]\s*\"(?P<msg>.*)\", source: (?P<src>.*)$", re.M)
+
+PROBE = """
+<script>
+window.addEventListener("load", function () {
+  function box(el) {
+    if (!el) return null;
+    var r = el.getBoundingClientRect(), s = getComputedStyle(el);
+    var shown = r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none";
+    return {shown: shown, top: r.top + window.scrollY, width: r.width, height: r.height};
+  }
+  var story = document.getElementById("regime-story");
+  var figs = story ? Array.prototype.map.call(story.querySelectorAll("figure > svg"), box) : [];
+  var table = document.querySelector("#right table");
+  console.log("PROBE " + JSON.stringify({
+    story: box(story), figures: figs, metrics: box(table),
+    hasSharpe: !!table && table.innerText.indexOf("Sharpe") >= 0,
+    hasCumulative: !!table && table.innerText.indexOf("Cumulative Return") >= 0,
+    qsTitle: box(document.querySelector(".container > h1"))
+  }));
+});
+</script>
+"""
+
+
+def _chromium(tmp: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
+    profile = tmp / f"profile-{len(list(tmp.glob('profile-*')))}"
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *extra, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+def _console(stderr: str) -> list[str]:
+    return [m.group("msg") for m in CONSOLE.finditer(stderr)]
+
+
+@pytest.fixture(scope="module")
+def tearsheet(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("browser")
+    return write_tearsheet(make_report_data(title="browser <check>"), out / "tearsheet.html")
+
+
+@pytest.fixture(scope="module")
+def screenshot_run(tearsheet, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("shot")
+    png = tmp / "tearsheet.png"
+    proc = _chromium(tmp, tearsheet.resolve().as_uri(), f"--screenshot={png}")
+    return proc, png
+
+
+@pytest.fixture(scope="module")
+def probe(tearsheet, tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("probe")
+    page = tmp / "probed.html"
+    page.write_text(tearsheet.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    proc = _chromium(tmp, page.as_uri(), "--dump-dom", "--virtual-time-budget=5000")
+    lines = [m for m in _console(proc.stderr) if m.startswith("PROBE ")]
+    assert lines, f"probe did not report; chromium rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    return json.loads(lines[-1][len("PROBE "):])
+
+
+def test_screenshot_is_written_and_not_blank(screenshot_run):
+    proc, png = screenshot_run
+    assert png.exists(), f"no screenshot; chromium rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    assert png.stat().st_size > 50_000
+    img = mpimg.imread(png)
+    assert img.shape[0] >= 2000 and img.shape[1] >= 1000
+    assert float(np.std(img[..., :3])) > 0.05  # not a flat page
+
+
+def test_regime_colours_are_painted_near_the_top(screenshot_run):
+    _, png = screenshot_run
+    top = mpimg.imread(png)[:1400, :, :3]
+    r, g, b = top[..., 0], top[..., 1], top[..., 2]
+    green = (g > r + 0.15) & (g > b + 0.1)  # abundant shading / probability area
+    red = (r > g + 0.3) & (r > b + 0.3)  # crunch
+    assert green.sum() > 5_000 and red.sum() > 500
+
+
+def test_page_logs_no_console_messages(screenshot_run):
+    proc, _ = screenshot_run
+    messages = _console(proc.stderr)
+    assert not [m for m in messages if "Uncaught" in m], messages
+    assert messages == []  # the page has no scripts of its own: anything logged is a fault
+
+
+def test_regime_section_and_figures_are_visible(probe):
+    assert probe["story"]["shown"] and probe["story"]["height"] > 1000
+    assert len(probe["figures"]) == 3
+    assert all(f["shown"] and f["width"] > 600 and f["height"] > 150 for f in probe["figures"])
+
+
+def test_regime_section_is_above_the_quantstats_report(probe):
+    assert probe["story"]["top"] < 200
+    assert probe["story"]["top"] < probe["qsTitle"]["top"]
+
+
+def test_quantstats_metrics_table_is_visible(probe):
+    assert probe["metrics"]["shown"] and probe["metrics"]["height"] > 300
+    assert probe["hasSharpe"] and probe["hasCumulative"]

@@ -1,0 +1,153 @@
+"""The command line as a user meets it: outputs, determinism, and one clear line for bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from backtests.cli import main
+from backtests.outputs import OUTPUT_FILES
+from tests.conftest import REPO, SHARED_DATA, requires_shared
+
+SMALL = """
+name = "small"
+features = ["vol:MARKET:21", "ret:MARKET:63", "corr:MARKET:GOLD:63", "level:VOLINDEX", "level:CREDITSPREAD"]
+[data]
+source = "synthetic"
+benchmark = "MARKET"
+macro = ["VOLINDEX", "CREDITSPREAD"]
+synthetic_years = 7.0
+[sleeves]
+growth = { GROWTH = 1.0 }
+value = { VALUE = 1.0 }
+bonds = { SHORTBOND = 1.0 }
+gold = { GOLD = 1.0 }
+[regimes]
+min_train_days = 504
+refit = "quarterly"
+n_init = 2
+"""
+
+PRICE = "Date,Close\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29))
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    res = CliRunner().invoke(main, args)
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.fixture(scope="module")
+def small_config(tmp_path_factory) -> Path:
+    p = tmp_path_factory.mktemp("cfg") / "small.toml"
+    p.write_text(SMALL)
+    return p
+
+
+def test_default_run_from_a_clean_directory_writes_every_output(tmp_path):
+    """The README's command: the installed entry point, no arguments, nothing outside the repo."""
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("regimeshift")), "run"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "runs" / "default"
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    assert "CAGR" in proc.stdout and "Sharpe" in proc.stdout and "tearsheet:" in proc.stdout
+    assert 'id="regime-story"' in (out / "tearsheet.html").read_text()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_refits"] > 100 and set(metrics["regime_shares"]) == {"abundant", "tightening", "crunch"}
+
+
+def test_two_runs_with_the_same_config_and_seed_are_byte_identical(small_config, tmp_path):
+    for name in ("a", "b"):
+        code, _, err = _run(["run", str(small_config), "--out", str(tmp_path / name)])
+        assert code == 0, err
+    for f in OUTPUT_FILES:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_a_different_seed_gives_a_different_market(small_config, tmp_path):
+    _run(["run", str(small_config), "--out", str(tmp_path / "a"), "--no-report"])
+    _run(["run", str(small_config), "--out", str(tmp_path / "b"), "--no-report", "--seed", "8"])
+    assert (tmp_path / "a" / "returns.csv").read_bytes() != (tmp_path / "b" / "returns.csv").read_bytes()
+
+
+def test_output_csvs_follow_the_contract(small_config, tmp_path):
+    code, _, err = _run(["run", str(small_config), "--out", str(tmp_path / "r"), "--no-report"])
+    assert code == 0, err
+    r = tmp_path / "r"
+    assert list(pd.read_csv(r / "returns.csv").columns) == ["date", "strategy", "benchmark"]
+    assert list(pd.read_csv(r / "regimes.csv").columns) == ["date", "regime", "abundant", "tightening", "crunch"]
+    assert list(pd.read_csv(r / "weights.csv").columns) == ["date", "growth", "value", "bonds", "gold", "cash"]
+    assert list(pd.read_csv(r / "trades.csv").columns) == ["date", "symbol", "size", "price", "commission"]
+    w = pd.read_csv(r / "weights.csv", index_col="date")
+    assert (w.sum(axis=1) - 1).abs().max() < 1e-9 and (w >= 0).all().all()
+
+
+def _bad_dir(tmp_path: Path, spy_text: str) -> Path:
+    d = tmp_path / "data"
+    d.mkdir()
+    for sym in ("QQQ", "DVY", "SHY", "GLD"):
+        (d / f"{sym}.csv").write_text(PRICE)
+    (d / "SPY.csv").write_text(spy_text)
+    return d
+
+
+BAD_CASES = {
+    "duplicate date": (PRICE + "2020-01-28,130\n", "SPY.csv"),
+    "non-positive price": (PRICE.replace("2020-01-05,105", "2020-01-05,-1"), "SPY.csv line"),
+    "unsorted dates": (PRICE.replace("2020-01-05,105\n", "").replace("2020-01-09,109\n", "2020-01-09,109\n2020-01-05,105\n"), "SPY.csv line"),
+    "bad date": (PRICE.replace("2020-01-05", "2020-13-45"), "SPY.csv line 6"),
+    "bad number": (PRICE.replace("2020-01-05,105", "2020-01-05,abc"), "SPY.csv line 6"),
+    "no date column": ("When,Close\n2020-01-01,1\n", "SPY.csv"),
+    "too little history": ("Date,Close\n2020-01-01,1\n2020-01-02,2\n", "SPY.csv"),
+    "empty file": ("", "SPY.csv"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_malformed_csv_gives_one_error_line_exit_2_and_no_output(case, tmp_path):
+    text, must_name = BAD_CASES[case]
+    data = _bad_dir(tmp_path, text)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('features = ["vol:SPY:21"]\n[data]\nmin_rows = 20\nmacro = []\n')
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(["run", str(cfg), "--data-dir", str(data), "--out", str(out)])
+    assert code == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert must_name in lines[0]
+    assert "Traceback" not in stderr + stdout
+    assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_missing_config_file_is_one_clear_line(tmp_path):
+    code, _, stderr = _run(["run", str(tmp_path / "nope.toml")])
+    assert code == 2 and stderr.strip() == f"error: {tmp_path / 'nope.toml'}: config file not found"
+
+
+def test_invalid_config_value_names_the_field(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[strategy.weights]\nabundant = { growth = 1.2 }\n")
+    code, _, stderr = _run(["run", str(cfg)])
+    assert code == 2 and "strategy.weights" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_shipped_config_runs_on_the_shared_data(tmp_path):
+    out = tmp_path / "real"
+    code, stdout, err = _run(
+        ["run", str(REPO / "backtests/configs/liquidity_rotation.toml"), "--data-dir", str(SHARED_DATA), "--out", str(out)]
+    )
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(OUTPUT_FILES)
+    regimes = pd.read_csv(out / "regimes.csv", index_col="date", parse_dates=True)
+    for day in ("2008-10-10", "2020-03-16", "2022-06-13", "2026-02-12"):
+        assert pd.Timestamp(day) in regimes.index
+    assert 'id="regime-story"' in (out / "tearsheet.html").read_text()

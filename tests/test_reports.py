@@ -1,0 +1,265 @@
+"""reports/: headline metrics, per-regime and stress tables, regime figures and the tearsheet HTML."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports.inputs import ReportData
+from reports.metrics import performance_metrics, regime_table, stress_table
+from reports.plots import regime_runs
+from reports.tearsheet import build_regime_section, write_tearsheet
+
+REGIMES = ["abundant", "tightening", "crunch"]
+SLEEVES = ["growth", "value", "bonds", "gold", "cash"]
+TRANSMAT = np.array([[0.98, 0.015, 0.005], [0.03, 0.95, 0.02], [0.02, 0.05, 0.93]])
+XSS_TITLE = "<script>alert(1)</script>"
+XSS_BENCH = "<i>SPY</i>"
+
+
+def make_report_data(
+    *,
+    years: int = 5,
+    seed: int = 11,
+    end: str = "2026-02-27",
+    title: str = "synthetic run",
+    benchmark_name: str = "SPY",
+    warnings: tuple[str, ...] = ("Costs are OFF", "Same-bar execution"),
+) -> ReportData:
+    """Seeded synthetic run: sticky 3-regime path, regime-dependent returns, weights, sleeve returns."""
+    rng = np.random.default_rng(seed)
+    idx = pd.bdate_range(end=end, periods=252 * years)
+    n = len(idx)
+    state = np.zeros(n, dtype=int)
+    for t in range(1, n):
+        state[t] = rng.choice(3, p=TRANSMAT[state[t - 1]])
+    bench = rng.normal(np.array([6e-4, 1e-4, -1e-3])[state], np.array([0.008, 0.012, 0.025])[state])
+    strat = 0.6 * bench + rng.normal(1e-4, 0.004, n)
+    probs = rng.dirichlet(np.ones(3), n) * 0.3
+    probs[np.arange(n), state] += 0.7
+    probabilities = pd.DataFrame(probs, index=idx, columns=REGIMES)
+    probabilities.iloc[:60] = np.nan  # before the first fit
+    refits = tuple(idx[60::21])
+    targets = np.array([[0.5, 0.3, 0.1, 0.05, 0.05], [0.25, 0.25, 0.3, 0.1, 0.1], [0.0, 0.1, 0.4, 0.3, 0.2]])
+    weights = pd.DataFrame(targets[state], index=idx, columns=SLEEVES).iloc[::5]
+    sleeve_returns = pd.DataFrame(rng.normal(0, 0.01, (n, 4)), index=idx, columns=SLEEVES[:4])
+    returns, benchmark = pd.Series(strat, index=idx), pd.Series(bench, index=idx)
+    metrics = {
+        "strategy": performance_metrics(returns),
+        "benchmark": performance_metrics(benchmark),
+        "n_refits": len(refits),
+        "n_nonconverged": 1,
+    }
+    return ReportData(
+        title=title,
+        returns=returns,
+        benchmark=benchmark,
+        benchmark_name=benchmark_name,
+        probabilities=probabilities,
+        weights=weights,
+        refit_dates=refits,
+        transmat=pd.DataFrame(TRANSMAT, index=REGIMES, columns=REGIMES),
+        metrics=metrics,
+        config_summary={"Strategy": "regime rotation", "Sleeves": ", ".join(SLEEVES), "Costs": "5 bp",
+                        "Execution": "next open", "Seed": str(seed)},
+        warnings=warnings,
+        sleeve_returns=sleeve_returns,
+    )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[ReportData, Path, str]:
+    data = make_report_data(title=XSS_TITLE, benchmark_name=XSS_BENCH)
+    out_dir = tmp_path_factory.mktemp("tearsheet")
+    path = write_tearsheet(data, out_dir / "tearsheet.html")
+    return data, path, path.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------------- tearsheet
+def test_tearsheet_returns_the_path_it_wrote(report):
+    _, path, _ = report
+    assert path.name == "tearsheet.html" and path.stat().st_size > 0
+
+
+def test_tearsheet_leaves_no_temporary_files(report):
+    _, path, _ = report
+    assert [p.name for p in path.parent.iterdir()] == ["tearsheet.html"]
+
+
+def test_tearsheet_has_regime_story_section(report):
+    html = report[2]
+    assert 'id="regime-story"' in html
+    assert "Regime story" in html
+
+
+def test_tearsheet_has_quantstats_metrics_table(report):
+    html = report[2]
+    assert "Key Performance Metrics" in html
+    assert "Cumulative Return" in html
+    assert "Sharpe" in html
+
+
+def test_regime_section_comes_before_quantstats_content(report):
+    html = report[2]
+    assert html.index('id="regime-story"') < html.index("Key Performance Metrics")
+
+
+def test_tearsheet_has_transition_matrix_with_expected_durations(report):
+    html = report[2]
+    assert "Transition matrix" in html
+    assert "Expected duration" in html
+    assert "<td>50.0</td>" in html  # 1 / (1 - 0.98)
+
+
+def test_tearsheet_has_one_banner_per_warning(report):
+    data, _, html = report
+    assert html.count('<div class="warning-banner">') == len(data.warnings)
+    assert "Costs are OFF" in html
+
+
+def test_tearsheet_has_three_regime_figures(report):
+    html = report[2]
+    for fig in ("fig-cumulative", "fig-probabilities", "fig-weights"):
+        assert re.search(rf'<figure id="{fig}">\s*<svg', html)
+
+
+def test_tearsheet_has_stress_section_with_2026_shock_line(report):
+    html = report[2]
+    section = html[html.index('<section id="stress-scenarios">'):]
+    assert "2022 tightening" in section
+    assert "2026-02-12 sell-off day" in section
+    assert "2026-02-12 shock" in section
+
+
+def test_tearsheet_loads_nothing_from_the_network(report):
+    html = report[2]
+    remote = re.findall(r"""\b(?:src|href)\s*=\s*["']?\s*https?://""", html, flags=re.I)
+    assert remote == []
+
+
+def test_tearsheet_escapes_the_title(report):
+    html = report[2]
+    assert XSS_TITLE not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_tearsheet_escapes_the_benchmark_name(report):
+    html = report[2]
+    assert XSS_BENCH not in html
+    assert XSS_BENCH.upper() not in html
+    assert "&lt;i&gt;SPY&lt;/i&gt;" in html
+
+
+def test_tearsheet_sharpe_matches_performance_metrics(report):
+    data, _, html = report
+    row = re.search(r"<tr><td>Sharpe</td><td>([-\d.]+)</td><td>([-\d.]+)</td></tr>", html)
+    assert row, "QuantStats Sharpe row not found"
+    assert f"{data.metrics['strategy']['sharpe']:.2f}" in row.groups()
+
+
+def test_regime_section_for_20_years_is_small(tmp_path):
+    data = make_report_data(years=20, seed=3)
+    section = build_regime_section(data)
+    assert len(section.encode()) < 1_500_000
+
+
+# ------------------------------------------------------------------------------------------------- metrics
+def _constant(days: int = 756, r: float = 0.001) -> pd.Series:
+    return pd.Series(r, index=pd.bdate_range("2020-01-01", periods=days))
+
+
+def test_performance_metrics_constant_returns_give_exact_cagr():
+    m = performance_metrics(_constant())
+    assert m["cagr"] == pytest.approx(1.001**252 - 1, rel=1e-12)
+
+
+def test_performance_metrics_constant_returns_have_no_drawdown():
+    assert performance_metrics(_constant())["max_drawdown"] == 0.0
+
+
+def test_performance_metrics_returns_the_five_headline_floats():
+    m = performance_metrics(_constant())
+    assert set(m) == {"cagr", "sharpe", "sortino", "max_drawdown", "volatility"}
+    assert all(isinstance(v, float) for v in m.values())
+
+
+@pytest.fixture
+def tiny():
+    idx = pd.bdate_range("2024-01-01", periods=6)
+    returns = pd.Series([0.01, -0.02, 0.03, 0.0, 0.01, -0.01], index=idx)
+    benchmark = pd.Series([0.02, 0.0, -0.01, 0.01, -0.03, 0.0], index=idx)
+    regime = pd.Series(["a", "a", "b", "b", "a", "b"], index=idx)
+    return returns, benchmark, regime
+
+
+def test_regime_table_counts_days_and_share(tiny):
+    t = regime_table(*tiny)
+    assert list(t.index) == ["a", "b"]
+    assert t.loc["a", "days"] == 3 and t.loc["b", "days"] == 3
+    assert t.loc["a", "share"] == pytest.approx(0.5)
+
+
+def test_regime_table_annualises_the_regime_days_only(tiny):
+    t = regime_table(*tiny)
+    assert t.loc["a", "strategy_ann_return"] == pytest.approx((1.01 * 0.98 * 1.01) ** (252 / 3) - 1)
+    x = np.array([0.01, -0.02, 0.01])
+    assert t.loc["a", "strategy_volatility"] == pytest.approx(x.std(ddof=1) * math.sqrt(252))
+    assert t.loc["a", "strategy_sharpe"] == pytest.approx(x.mean() / x.std(ddof=1) * math.sqrt(252))
+
+
+def test_regime_table_max_drawdown_is_within_the_regime(tiny):
+    t = regime_table(*tiny)
+    assert t.loc["a", "strategy_max_drawdown"] == pytest.approx(0.98 - 1)  # 1.01 -> 0.9898
+    assert t.loc["b", "strategy_max_drawdown"] == pytest.approx(0.99 - 1)  # 1.03 -> 1.03 -> 1.0197
+    assert t.loc["b", "benchmark_max_drawdown"] == pytest.approx(0.99 - 1)  # -1 % then +1 %, 0 %
+
+
+def test_regime_table_keeps_requested_order_and_empty_regimes(tiny):
+    t = regime_table(*tiny, order=["b", "a", "crunch"])
+    assert list(t.index) == ["b", "a", "crunch"]
+    assert t.loc["crunch", "days"] == 0 and math.isnan(t.loc["crunch", "strategy_ann_return"])
+
+
+def test_regime_table_ignores_days_without_a_regime(tiny):
+    returns, benchmark, regime = tiny
+    t = regime_table(returns, benchmark, regime.iloc[2:])  # first two days unlabelled
+    assert t.loc["a", "days"] == 1
+    assert t["share"].sum() == pytest.approx(1.0)
+
+
+def _year_2020():
+    idx = pd.bdate_range("2020-01-01", "2020-12-31")
+    return pd.Series(0.001, index=idx), pd.Series(-0.001, index=idx)
+
+
+def test_stress_table_skips_windows_without_data():
+    t = stress_table(*_year_2020())
+    assert list(t.index) == ["Covid crash"]
+
+
+def test_stress_table_skips_windows_only_partly_covered():
+    returns, benchmark = _year_2020()
+    t = stress_table(returns, benchmark, {"straddles start": ("2019-12-01", "2020-01-31"),
+                                          "inside": ("2020-03-02", "2020-03-06")})
+    assert list(t.index) == ["inside"]
+
+
+def test_stress_table_compounds_window_returns():
+    t = stress_table(*_year_2020(), windows={"week": ("2020-03-02", "2020-03-06")})
+    assert t.loc["week", "days"] == 5
+    assert t.loc["week", "strategy_return"] == pytest.approx(1.001**5 - 1)
+    assert t.loc["week", "strategy_max_drawdown"] == 0.0
+    assert t.loc["week", "benchmark_max_drawdown"] == pytest.approx(0.999**5 - 1)
+
+
+# ------------------------------------------------------------------------------------------------- plots
+def test_regime_runs_merges_contiguous_days():
+    idx = pd.bdate_range("2024-01-01", periods=6)
+    runs = regime_runs(pd.Series(["a", "a", "b", "b", "b", "a"], index=idx))
+    assert [(name, start) for name, start, _ in runs] == [("a", idx[0]), ("b", idx[2]), ("a", idx[5])]
+    assert runs[0][2] == idx[2]  # a run ends where the next starts
