@@ -92,5 +92,35 @@ def run(
     click.echo(_summary(result, timings, out_dir))
 
 
+@main.command()
+@click.argument("run_dirs", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=Path("compare.html"), show_default=True,
+              help="HTML file to write.")
+def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
+    """Compare finished runs (RUN_DIR RUN_DIR ...) side by side in one offline HTML page."""
+    from reports.compare import write_compare
+
+    try:
+        path = write_compare(run_dirs, out)
+    except RegimeshiftError as err:
+        _fail(err)
+    click.echo(f"compared {len(run_dirs)} runs: {path}")
+
+
+@main.command()
+@click.option("--root", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Folder holding one sub-folder per run.")
+def runs(root: Path) -> None:
+    """List finished runs: name, date, config hash, CAGR, Sharpe, max drawdown (newest first)."""
+    from reports.compare import format_runs, list_runs
+
+    try:
+        rows = list_runs(root)
+    except RegimeshiftError as err:
+        _fail(err)
+    click.echo(format_runs(rows, root))
+
+main.add_command(__import__("regimes.cli", fromlist=["regimes"]).regimes)  # `regimeshift regimes` (regimes/cli.py)
+
 if __name__ == "__main__":
     main()

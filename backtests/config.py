@@ -36,6 +36,20 @@ class DataConfig(_Frozen):
     macro_lags: dict[str, int] = Field(default_factory=dict)
     min_rows: int = 252
     synthetic_years: float = 20.0
+    # Cash earns this rate when set: a macro series in % p.a. (e.g. "IRX", the 13-week T-bill yield), lagged
+    # like every macro series; it is added to ``macro`` so the loader reads it. None: cash earns nothing.
+    cash_rate: str | None = None
+    # The bonds sleeve of the 60/40 benchmark reported beside every backtest (60% ``benchmark``, 40% this).
+    bond_sleeve: str = "bonds"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cash_rate_is_loaded(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("cash_rate"), str):
+            macro = tuple(raw.get("macro") or ())
+            if raw["cash_rate"] not in macro:
+                raw = {**raw, "macro": (*macro, raw["cash_rate"])}
+        return raw
 
 
 class RegimeConfig(_Frozen):
@@ -48,8 +62,14 @@ class RegimeConfig(_Frozen):
     sticky: float = Field(0.0, ge=0)
     min_train_days: int = Field(756, ge=60)
     refit: Literal["monthly", "quarterly", "yearly"] | int = "monthly"
-    window: Literal["expanding"] | int = "expanding"
+    window: Literal["expanding"] | int = "expanding"  # or a rolling window of N rows
     warm_start: bool = True
+    # every cold_every-th refit, n_init seeded k-means starts compete with the warm start (best likelihood wins)
+    cold_every: int = Field(12, ge=1)
+    # k-means initialisations per EM start (hmmlearn uses 10; 1 is ~10x cheaper and makes restarts more diverse)
+    kmeans_n_init: int = Field(1, ge=1)
+    # cold starts: "kmeans" (k-means centres, per-cluster covariances, label-count transitions) or "hmmlearn"
+    init: Literal["kmeans", "hmmlearn"] = "kmeans"
 
     @field_validator("names")
     @classmethod
@@ -65,6 +85,13 @@ class RegimeConfig(_Frozen):
     def _refit_positive(cls, v: Any) -> Any:
         if isinstance(v, int) and v < 1:
             raise ValueError("refit every N days needs N >= 1")
+        return v
+
+    @field_validator("window")
+    @classmethod
+    def _window_long_enough(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 60:
+            raise ValueError("a rolling window needs at least 60 rows")
         return v
 
     @property
@@ -94,6 +121,8 @@ class StrategyConfig(_Frozen):
             total = sum(w for s, w in row.items() if s != CASH)
             if total > 1 + 1e-9:
                 raise ValueError(f"weights for {regime} sum to {total:.4g} (must be <= 1; cash is the rest)")
+            if total + row.get(CASH, 0.0) > 1 + 1e-9:
+                raise ValueError(f"weights for {regime} sum to {total + row[CASH]:.4g} with cash (must be <= 1)")
         return v
 
 
@@ -102,7 +131,15 @@ class ExecutionConfig(_Frozen):
     commission_bps: float = Field(5.0, ge=0)
     min_commission: float = Field(0.0, ge=0)
     slippage_bps: float = Field(5.0, ge=0)
-    rebalance: Literal["daily", "weekly", "monthly", "quarterly"] = "monthly"
+    # Calendar checks: the first trading day of each period ("never": only the first day). With a drift band
+    # a calendar check trades only if some weight is more than drift_band away from target (held weights
+    # marked at the check day's close; the first decision always trades); "daily" + drift_band is the pure
+    # band rule. on_regime_change adds a rebalance (never band-filtered) whenever the most probable regime
+    # differs from the one at the last rebalance. Orders fill on the next bar (its open; the next close for
+    # close-only data) unless timing = "same_bar". Sizing is commission-aware: no order is rejected for cash.
+    rebalance: Literal["daily", "weekly", "monthly", "quarterly", "never"] = "monthly"
+    on_regime_change: bool = False
+    drift_band: float | None = Field(None, gt=0, lt=1)
     timing: Literal["next_bar", "same_bar"] = "next_bar"
     cash_buffer: float = Field(0.005, ge=0, lt=0.5)
     fractional: bool = False

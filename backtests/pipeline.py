@@ -4,6 +4,7 @@ Each stage takes plain data and returns plain data, so any of them can be called
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable
@@ -16,11 +17,12 @@ import pandas as pd
 from backtests.config import CASH, RunConfig
 from backtests.data import MarketData, load_market
 from backtests.errors import ConfigError
-from backtests.replay import ReplayResult, rebalance_dates, replay
+from backtests.benchmarks_beside import benchmark_metrics, execution_metrics, replay_benchmarks
+from backtests.replay import ReplayResult, decision_dates, replay
 from regimes.features import build_features, stress_sign
 from regimes.walkforward import RegimeResult, walk_forward
 from reports.metrics import performance_metrics
-from strategies.base import StrategyContext
+from strategies.base import StrategyContext, check_weights
 from strategies.registry import resolve_strategy
 from strategies.sleeves import sleeve_returns, symbol_weights
 
@@ -96,8 +98,12 @@ def regime_stage(cfg: RunConfig, features: pd.DataFrame) -> RegimeResult:
         refit=r.refit,
         window=r.window,
         warm_start=r.warm_start,
+        cold_every=r.cold_every,
+        kmeans_n_init=r.kmeans_n_init,
+        init=r.init,
         stress_signs=[stress_sign(c) for c in features.columns],
         seed=cfg.seed,
+        cache=True,  # content-addressed ($REGIMESHIFT_CACHE, =off to disable); see regimes/cache.py
     )
 
 
@@ -112,14 +118,46 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
         sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
     )
     weights = resolve_strategy(cfg.strategy.name)(ctx)
-    return weights[[*cfg.sleeves, CASH]]
+    where = f"strategy {cfg.strategy.name}"
+    if not isinstance(weights, pd.DataFrame):
+        raise ConfigError(f"{where}: target_weights must return a DataFrame (date x sleeve), got {type(weights).__name__}")
+    missing = [c for c in (*cfg.sleeves, CASH) if c not in weights.columns]
+    if missing:
+        raise ConfigError(f"{where}: no weight column for {', '.join(missing)}")
+    if not weights.index.equals(probs.index):
+        raise ConfigError(f"{where}: weights must have one row per date of the regime probabilities")
+    # a custom strategy may skip run_algos: enforce the weight contract here too
+    return check_weights(weights[[*cfg.sleeves, CASH]], where)
 
 
-def replay_stage(cfg: RunConfig, market: MarketData, weights: pd.DataFrame) -> ReplayResult:
+def replay_stage(
+    cfg: RunConfig, market: MarketData, weights: pd.DataFrame, regimes: RegimeResult | None = None
+) -> ReplayResult:
+    """Replay the strategy (backtrader) and, beside it, the benchmarks (same execution, array replay).
+
+    ``regimes`` is needed only for ``execution.on_regime_change``.
+    """
+    ex = cfg.execution
     prices = market.prices.loc[weights.index]
-    decisions = rebalance_dates(weights.index, cfg.execution.rebalance)
-    targets = symbol_weights(weights.loc[decisions], cfg.sleeves)
-    return replay(prices, targets, cfg.execution)
+    opens = getattr(market, "opens", None)  # the loader provides closes only today
+    if opens is not None:
+        opens = opens.loc[weights.index]
+    regime = None
+    if ex.on_regime_change:
+        if regimes is None:
+            raise ConfigError("execution.on_regime_change: replay_stage needs the regimes")
+        regime = regimes.regime.reindex(weights.index)
+    rate = None
+    if cfg.data.cash_rate is not None:
+        # % p.a., already lagged by the loader like every macro series -> fraction per bar
+        if cfg.data.cash_rate not in market.macro.columns:
+            raise ConfigError(f"data.cash_rate: series '{cfg.data.cash_rate}' is not among the loaded macro series")
+        rate = market.macro[cfg.data.cash_rate].reindex(weights.index).ffill().fillna(0.0) / 100.0 / 252.0
+    candidates, forced = decision_dates(weights.index, ex.rebalance, regime)
+    targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
+    rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
+    beside = replay_benchmarks(cfg, prices, opens, rate)
+    return dataclasses.replace(rep, beside=beside)
 
 
 def daily_returns(cfg: RunConfig, market: MarketData, rep: ReplayResult) -> pd.DataFrame:
@@ -130,19 +168,10 @@ def daily_returns(cfg: RunConfig, market: MarketData, rep: ReplayResult) -> pd.D
 def metrics_stage(
     cfg: RunConfig, returns: pd.DataFrame, regimes: RegimeResult, rep: ReplayResult
 ) -> dict[str, Any]:
-    years = max(len(returns) / 252.0, 1e-9)
-    traded = float((rep.trades["size"].abs() * rep.trades["price"]).sum()) if len(rep.trades) else 0.0
-    costs = float(rep.trades["commission"].sum()) if len(rep.trades) else 0.0
     regime = regimes.regime.loc[returns.index]
     shares = regime.value_counts(normalize=True).reindex(list(cfg.regimes.names), fill_value=0.0)
     strategy = performance_metrics(returns["strategy"])
-    strategy.update(
-        turnover=traded / float(rep.value.mean()) / years,
-        n_trades=int(len(rep.trades)),
-        commission_paid=costs,
-        n_orders=rep.n_orders,
-        n_rejected_orders=rep.n_rejected,
-    )
+    strategy.update(execution_metrics(rep, cfg.execution.initial_cash))
     return {
         "name": cfg.name,
         "config_hash": cfg.digest(),
@@ -151,6 +180,8 @@ def metrics_stage(
         "n_days": int(len(returns)),
         "strategy": strategy,
         "benchmark": {"symbol": cfg.data.benchmark, **performance_metrics(returns["benchmark"])},
+        # replayed with the same costs, cash buffer and cash interest as the strategy
+        "benchmarks": benchmark_metrics(rep.beside, cfg.execution.initial_cash, performance_metrics),
         "n_refits": regimes.n_refits,
         "n_nonconverged": regimes.n_nonconverged,
         "regime_shares": {k: float(v) for k, v in shares.items()},
@@ -174,7 +205,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: Mar
     features = timed("features", lambda: feature_stage(cfg, market))
     regimes = timed("regimes", lambda: regime_stage(cfg, features))
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
-    rep = timed("replay", lambda: replay_stage(cfg, market, weights))
+    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)
     metrics = metrics_stage(cfg, returns, regimes, rep)
     return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings)

@@ -3,29 +3,53 @@
 At a refit date r the model is fitted on feature rows up to and including r (the close of r is known when the
 decision at r is made). For every day t from r until the next refit, the probability row is the forward filter
 of that model over the training window's start..t. Nothing at or before t depends on data after t.
+
+How it is fast (benchmarks/regime_walkforward.py measures each step against the naive approach):
+- one ``Design`` over all rows (a fixed affine map from the FIRST training window, plus each row's pairwise
+  products) and every refit fits on a view of its rows: nothing is rebuilt per refit, and EM is exactly
+  equivariant under the map (the covariance prior is re-expressed in design units), so each fit is the fit
+  hmmlearn would make on that window standardised by its own mean and std;
+- EM without hmmlearn's per-iteration overhead (``regimes.fast_hmm.em_fit``);
+- warm starts: EM starts at the previous refit's parameters; every ``cold_every`` refits (and whenever a warm fit
+  does not converge) ``n_init`` seeded k-means starts compete with it and the best log-likelihood wins, so a
+  warm start is kept only where it is at least as good as the cold fits;
+- those scheduled cold competitions depend only on their window's rows, so they run in a second process while
+  the warm chain runs here (``workers``); results are identical whatever the scheduling (same code, one BLAS
+  thread, candidates compared in a fixed order);
+- the filter is not re-run from the start of data at each refit: EM's last forward row is already the filtered
+  probability at r, and the days until the next refit continue that recursion (O(days) per refit);
+- an optional content-addressed cache (``regimes.cache``) returns a previous identical run's result.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from hmmlearn import _hmmc
-from scipy.special import logsumexp
 
 from backtests.errors import RegimeshiftError
-from regimes.model import LiquidityHMM
+from regimes.fast_hmm import Design, forward
+from regimes.model import Candidate, LiquidityHMM, single_blas_thread
 
 
 @dataclass(frozen=True)
 class RegimeResult:
     probabilities: pd.DataFrame  # filtered, date x regime name (calm -> stressed), from the first refit on
-    refits: pd.DataFrame  # one row per refit: date, n_train, loglik, n_iter, converged, warm_started, fallback
+    refits: pd.DataFrame  # one row per refit: date, n_train, loglik, n_iter, converged, warm_started, fallback, ...
     model: LiquidityHMM  # the last fitted model
     oos_loglik: float  # sum over days of log p(x_t | x_<t) under the model in force: out-of-sample fit quality
     seconds: float
+    # log p(x_t | x_<t) per day after the first refit (original feature units); its cumulative sum is the
+    # out-of-sample log-likelihood path
+    loglik_path: pd.Series | None = None
+    cached: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def regime(self) -> pd.Series:
@@ -38,7 +62,7 @@ class RegimeResult:
 
     @property
     def n_nonconverged(self) -> int:
-        return int((~self.refits["converged"]).sum())
+        return int((~self.refits["converged"].astype(bool)).sum())
 
 
 def usable_block(features: pd.DataFrame) -> pd.DataFrame:
@@ -60,8 +84,10 @@ def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int
             f"{index[-1].date() if len(index) else '-'}) but min_train_days is {min_train}"
         )
     first = min_train - 1
-    if isinstance(schedule, int):
-        return list(range(first, len(index), schedule))
+    if isinstance(schedule, (int, np.integer)) and not isinstance(schedule, bool):
+        if schedule < 1:
+            raise RegimeshiftError(f"regimes.refit: every N days needs N >= 1, got {schedule}")
+        return list(range(first, len(index), int(schedule)))
     month = index.month.to_numpy()
     new_month = np.r_[True, month[1:] != month[:-1]]
     if schedule == "monthly":
@@ -75,6 +101,96 @@ def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int
     return [first] + [int(p) for p in np.flatnonzero(due) if p > first]
 
 
+def _window_start(r: int, window: str | int) -> int:
+    if window == "expanding":
+        return 0
+    return max(0, r + 1 - int(window))
+
+
+# -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------
+def _cold_candidates(
+    U: np.ndarray, center: np.ndarray, scale: np.ndarray, model_params: dict[str, Any], seeds: Sequence[int]
+) -> list[Candidate]:
+    """Seeded k-means EM starts on one training window (rows ``U`` in design units)."""
+    proto = LiquidityHMM(**model_params)
+    data = _design_from_rows(U, proto.covariance_type, center, scale)
+    with single_blas_thread():
+        return [proto.run_start(data, s) for s in seeds]
+
+
+def _design_from_rows(U: np.ndarray, covariance_type: str, center: np.ndarray, scale: np.ndarray) -> Design:
+    """A Design on rows already in design units (a fresh copy: the same bits in any process)."""
+    d = Design(np.array(U, dtype=float, order="C"), covariance_type, center=np.zeros(U.shape[1]), scale=np.ones(U.shape[1]))
+    d.center, d.scale = center, scale  # the rows are already mapped; keep the run's map for unit conversions
+    return d
+
+
+class _ColdSource:
+    """Cold-start candidates for the scheduled competitions, computed here or in a worker process."""
+
+    def __init__(
+        self,
+        design: Design,
+        windows: dict[int, tuple[int, int]],
+        model_params: dict[str, Any],
+        seeds: Sequence[int],
+        workers: int,
+    ):
+        self.design, self.windows, self.params, self.seeds = design, windows, model_params, list(seeds)
+        self.futures: dict[int, Future[list[Candidate]]] = {}
+        self.pool: ProcessPoolExecutor | None = None
+        later = sorted(windows)[1:]
+        if workers > 1 and later:
+            try:
+                self.pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"))
+                for k in later:
+                    lo, hi = windows[k]
+                    self.futures[k] = self.pool.submit(
+                        _cold_candidates, design.U[lo:hi], design.center, design.scale, model_params, self.seeds
+                    )
+            except (OSError, RuntimeError, ValueError):  # no processes on this platform/sandbox: run here
+                self.close()
+                self.futures.clear()
+
+    def get(self, k: int) -> list[Candidate]:
+        fut = self.futures.pop(k, None)
+        if fut is not None:
+            try:
+                return fut.result()
+            except Exception:  # a broken worker must not change results: recompute here (same function)
+                pass
+        lo, hi = self.windows[k]
+        return _cold_candidates(self.design.U[lo:hi], self.design.center, self.design.scale, self.params, self.seeds)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            for f in self.futures.values():
+                f.cancel()
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+def default_workers(workers: int | None = None) -> int:
+    """Processes for the scheduled cold competitions: ``workers``, else ``$REGIMESHIFT_WORKERS``, else 2 on a
+    multi-core machine (this process runs the warm chain, one worker the competitions; more only
+    oversubscribes). 1 when ``fork`` is unavailable (spawned workers would re-import everything) or inside a
+    daemon process (which cannot have children)."""
+    if workers is None:
+        env = os.environ.get("REGIMESHIFT_WORKERS", "").strip()
+        if env:
+            try:
+                workers = int(env)
+            except ValueError:
+                workers = None
+        if workers is None:
+            n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            workers = 2 if n >= 2 else 1
+    if workers > 1 and ("fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon):
+        return 1
+    return max(1, int(workers))
+
+
+# -- the walk-forward --------------------------------------------------------------------------------------------
 def walk_forward(
     features: pd.DataFrame,
     *,
@@ -92,81 +208,132 @@ def walk_forward(
     cold_every: int = 12,
     stress_signs: Sequence[float] | None = None,
     seed: int = 0,
+    kmeans_n_init: int = 1,
+    init: str = "kmeans",
+    workers: int | None = None,
+    cache: bool | str | os.PathLike[str] | None = False,
 ) -> RegimeResult:
     """Label every usable day out of sample. See the module docstring for the timing contract.
 
-    Warm-started refits start EM at the previous parameters; every ``cold_every`` refits (and whenever a warm
-    fit fails to converge) fresh k-means starts compete with it, so a warm start never traps the model in a
-    worse optimum for long.
+    ``cache``: False (default) computes; True uses the default cache folder (``regimes.cache.cache_dir``); a
+    path uses that folder. ``workers``: processes for the scheduled cold competitions (default: 2 on a
+    multi-core machine); the result does not depend on it.
     """
+    params = dict(
+        names=tuple(names), covariance_type=covariance_type, n_init=int(n_init), n_iter=int(n_iter), tol=float(tol),
+        min_covar=float(min_covar), sticky=float(sticky), min_train=int(min_train), refit=refit, window=window,
+        warm_start=bool(warm_start), cold_every=int(cold_every),
+        stress_signs=None if stress_signs is None else tuple(float(s) for s in stress_signs), seed=int(seed),
+        kmeans_n_init=int(kmeans_n_init), init=str(init),
+    )
+    if cache:
+        from regimes import cache as regime_cache
+
+        return regime_cache.cached(features, params, lambda: _walk_forward(features, params, workers), cache)
+    return _walk_forward(features, params, workers)
+
+
+def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int | None) -> RegimeResult:
     t0 = time.perf_counter()
+    names = params["names"]
+    window = params["window"]
+    if params["covariance_type"] not in ("full", "diag"):
+        raise RegimeshiftError(f"regimes.covariance_type: '{params['covariance_type']}' (expected full or diag)")
     block = usable_block(features)
     X = block.to_numpy(dtype=float)
     index = block.index
-    positions = refit_positions(index, min_train, refit)
-    T = len(X)
-    probs = np.full((T, len(names)), np.nan)
-    oos = 0.0
+    positions = refit_positions(index, params["min_train"], params["refit"])
+    T, K = len(X), len(names)
+    model_params = dict(
+        names=names, covariance_type=params["covariance_type"], n_init=params["n_init"], n_iter=params["n_iter"],
+        tol=params["tol"], min_covar=params["min_covar"], sticky=params["sticky"],
+        stress_signs=params["stress_signs"], random_state=params["seed"], kmeans_n_init=params["kmeans_n_init"],
+        init=params["init"],
+    )
+    proto = LiquidityHMM(**model_params)  # type: ignore[arg-type]
+    if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
+        raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
+
+    # one affine map for the whole run, from the first training window only (no look-ahead)
+    first = X[_window_start(positions[0], window) : positions[0] + 1]
+    scale0 = first.std(axis=0)
+    scale0[scale0 < 1e-12] = 1.0
+    design = Design(X, params["covariance_type"], center=first.mean(axis=0), scale=scale0)
+    log_jac = float(np.log(design.scale).sum())
+
+    warm = params["warm_start"]
+    cold_every = max(1, params["cold_every"])
+    due = [k for k in range(len(positions)) if k == 0 or not warm or k % cold_every == 0]
+    windows = {k: (_window_start(positions[k], window), positions[k] + 1) for k in due}
+    seeds = [params["seed"] + i for i in range(params["n_init"])]
+    n_workers = default_workers(workers)
+    source = _ColdSource(design, windows, model_params, seeds, n_workers)
+
+    probs = np.full((T, K), np.nan)
+    daily = np.full(T, np.nan)
     rows = []
     model: LiquidityHMM | None = None
-    for k, r in enumerate(positions):
-        end = positions[k + 1] if k + 1 < len(positions) else T
-        start = 0 if window == "expanding" else max(0, r + 1 - int(window))
-        train = X[start : r + 1]
-        candidate = LiquidityHMM(
-            names=names,
-            covariance_type=covariance_type,
-            n_init=n_init,
-            n_iter=n_iter,
-            tol=tol,
-            min_covar=min_covar,
-            sticky=sticky,
-            stress_signs=stress_signs,
-            random_state=seed,
-        )
-        fallback = False
-        try:
-            if model is None or not warm_start:
-                candidate.fit(train)
-            else:
-                cold = n_init if k % cold_every == 0 else 0
-                candidate.fit(train, warm_start=model, cold_starts=cold)
-                if not candidate.converged_ and cold == 0:
-                    candidate.fit(train, warm_start=model, cold_starts=n_init)
-            converged = candidate.converged_
-            model = candidate
-        except FloatingPointError:
-            if model is None:
-                raise RegimeshiftError(
-                    f"regimes: the first fit at {index[r].date()} failed on every start "
-                    "(try fewer states, covariance_type='diag' or a larger min_covar)"
-                ) from None
-            fallback, converged = True, False
-        rows.append(
-            {
-                "date": index[r],
-                "n_train": len(train),
-                "loglik": model.loglik_ if not fallback else np.nan,
-                "n_iter": model.n_iter_ if not fallback else 0,
-                "converged": bool(converged),
-                "warm_started": bool(model.warm_started_) if not fallback else False,
-                "fallback": fallback,
-            }
-        )
-        seg = X[start:end]
-        filtered = model.predict_filtered(seg)
-        probs[r:end] = filtered[r - start :]
-        oos += _one_step_loglik(model, seg, r + 1 - start) if end > r + 1 else 0.0
+    try:
+        with single_blas_thread():
+            for k, r in enumerate(positions):
+                end = positions[k + 1] if k + 1 < len(positions) else T
+                lo = _window_start(r, window)
+                data = design.window(lo, r + 1)
+                cands: list[Candidate] = []
+                if warm and model is not None:
+                    cands.append(proto.run_start(data, None, model.params_))
+                scheduled = k in windows
+                if scheduled:
+                    cands.extend(source.get(k))
+                fit = LiquidityHMM(**model_params)  # type: ignore[arg-type]
+                fallback, rescued = False, False
+                try:
+                    fit.adopt(data, cands, align_to=model)
+                    if not fit.converged_ and not scheduled:
+                        # a warm fit that hit n_iter: let fresh starts compete now
+                        cands.extend(_cold_candidates(data.U, design.center, design.scale, model_params, seeds))
+                        fit.adopt(data, cands, align_to=model)
+                        rescued = True
+                    model = fit
+                except FloatingPointError:
+                    if model is None:
+                        raise RegimeshiftError(
+                            f"regimes: the first fit at {index[r].date()} failed on every start "
+                            "(try fewer states, covariance_type='diag' or a larger min_covar)"
+                        ) from None
+                    fallback = True
+                assert model is not None
+                p = model.params_
+                if fallback:
+                    _, fwd = forward(p.startprob, p.transmat, data.log_density(p))
+                    last = fwd[-1]
+                else:
+                    last = model.last_filtered_
+                probs[r] = last[model.order_]
+                if end > r + 1:
+                    pred = last @ p.transmat
+                    ll, fwd = forward(pred / pred.sum(), p.transmat, design.window(r + 1, end).log_density(p))
+                    probs[r + 1 : end] = fwd[:, model.order_]
+                    daily[r + 1 : end] = ll - log_jac
+                cold_lls = [c for s, c in model.candidates_ if s is not None and c is not None] if not fallback else []
+                rows.append(
+                    {
+                        "date": index[r],
+                        "n_train": r + 1 - lo,
+                        "loglik": model.loglik_ if not fallback else np.nan,
+                        "n_iter": model.n_iter_ if not fallback else 0,
+                        "converged": bool(model.converged_) if not fallback else False,
+                        "warm_started": bool(model.warm_started_) if not fallback else False,
+                        "fallback": fallback,
+                        "cold_competition": scheduled or rescued,
+                        "relabelled": bool(k > 0 and not fallback and model.relabelled_),
+                        "best_cold_loglik": max(cold_lls) if cold_lls else np.nan,
+                    }
+                )
+    finally:
+        source.close()
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
     refits = pd.DataFrame(rows).set_index("date")
-    return RegimeResult(result, refits, model, float(oos), time.perf_counter() - t0)
-
-
-def _one_step_loglik(model: LiquidityHMM, seg: np.ndarray, first: int) -> float:
-    """Sum of log p(x_t | x_<t) for t >= first, in original feature units (so fits with different scalers
-    compare): the predictive score of days the model was not fitted on."""
-    logf = model.log_frameprob(seg)
-    _, fwd = _hmmc.forward_log(model.hmm_.startprob_, model.hmm_.transmat_, np.ascontiguousarray(logf))
-    total = logsumexp(fwd, axis=1)  # log p(z_0..z_t)
-    jacobian = (len(seg) - first) * float(np.log(model.scaler_scale_).sum())
-    return float(total[-1] - total[first - 1] - jacobian)
+    path = pd.Series(daily, index=index, name="loglik").iloc[positions[0] + 1 :]
+    oos = float(np.nansum(path.to_numpy()))
+    return RegimeResult(result, refits, model, oos, time.perf_counter() - t0, path)  # type: ignore[arg-type]

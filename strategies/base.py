@@ -43,8 +43,8 @@ def regime_weight_matrix(ctx: StrategyContext) -> pd.DataFrame:
     for regime, row in ctx.regime_weights.items():
         for sleeve, w in row.items():
             m.loc[regime, sleeve] = float(w)
-    invested = m.drop(columns=CASH).sum(axis=1)
-    m[CASH] = m[CASH] + (1.0 - invested - m[CASH]).clip(lower=0.0)
+    # cash is the remainder (an explicit cash weight in the config is informative only)
+    m[CASH] = (1.0 - m.drop(columns=CASH).sum(axis=1)).clip(lower=0.0)
     return m
 
 

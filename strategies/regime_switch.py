@@ -1,7 +1,7 @@
 """Hard switch to the most probable regime's weights, with hysteresis.
 
-Params: ``threshold`` (probability a new regime must reach, default 0.6), ``min_hold`` (days a regime is held
-before another can replace it, default 5).
+Params: ``threshold`` (a new regime is entered only when its probability is strictly above it, default 0.6),
+``min_hold`` (days a regime is held before another can replace it, default 5).
 """
 from __future__ import annotations
 

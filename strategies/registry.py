@@ -1,4 +1,5 @@
-"""Find a strategy by name: a module in ``strategies/`` or any importable ``package.module``."""
+"""Find a strategy by name: a module in ``strategies/``, a top-level module on ``sys.path``, or any dotted
+``package.module`` path."""
 from __future__ import annotations
 
 import importlib
@@ -12,17 +13,30 @@ from strategies.base import StrategyContext
 BUILTIN = ("liquidity_rotation", "regime_switch", "vol_target")
 
 
-def resolve_strategy(name: str) -> Callable[[StrategyContext], pd.DataFrame]:
-    module_name = name if "." in name else f"strategies.{name}"
+def _import(module_name: str):  # type: ignore[no-untyped-def]
+    """The module, or None when the module itself does not exist (an import error inside it propagates)."""
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as err:
-        if err.name and module_name.startswith(err.name):
-            raise ConfigError(
-                f"strategy.name: no strategy '{name}' (built-in: {', '.join(BUILTIN)}; or a dotted module path)"
-            ) from None
+        if err.name and (module_name == err.name or module_name.startswith(err.name + ".")):
+            return None
         raise
+
+
+def resolve_strategy(name: str) -> Callable[[StrategyContext], pd.DataFrame]:
+    """``name`` without a dot: ``strategies.<name>`` first, then a top-level module ``<name>``."""
+    candidates = [name] if "." in name else [f"strategies.{name}", name]
+    module = None
+    for module_name in candidates:
+        module = _import(module_name)
+        if module is not None:
+            break
+    if module is None:
+        raise ConfigError(
+            f"strategy.name: no strategy '{name}' (built-in: {', '.join(BUILTIN)}; or a module on sys.path, "
+            "or a dotted module path)"
+        )
     fn = getattr(module, "target_weights", None)
     if not callable(fn):
-        raise ConfigError(f"strategy.name: module {module_name} has no target_weights(ctx) function")
+        raise ConfigError(f"strategy.name: module {module.__name__} has no target_weights(ctx) function")
     return fn

@@ -1,24 +1,26 @@
-"""Any base strategy scaled to a target portfolio volatility; the rest goes to short bonds (or cash).
+"""Any strategy scaled to a target portfolio volatility; the rest goes to short bonds (or cash).
 
-Params: ``base`` ("liquidity_rotation" or "regime_switch"), ``target`` (annual vol, default 0.10),
-``lookback`` (days, default 63), ``into`` (sleeve receiving the freed weight, default "bonds").
+Params: ``base`` (the strategy to scale: "liquidity_rotation" (default), "regime_switch", or any strategy name
+or dotted module path other than vol_target itself; its own params, e.g. ``threshold``, are read from the same
+table), ``target`` (annual vol, default 0.10), ``lookback`` (days, default 63), ``into`` (sleeve receiving the
+freed weight, default "bonds"; "cash" keeps it in cash).
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from strategies.algos import blend_by_probability, hard_switch, run_algos, vol_target
+from backtests.errors import ConfigError
+from strategies.algos import run_algos, vol_target
 from strategies.base import StrategyContext
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:
+    from strategies.registry import resolve_strategy  # noqa: PLC0415  (registry imports strategies lazily)
+
     p = ctx.params
-    base = p.get("base", "liquidity_rotation")
-    first = (
-        hard_switch(float(p.get("threshold", 0.6)), int(p.get("min_hold", 5)))
-        if base == "regime_switch"
-        else blend_by_probability
-    )
-    into = str(p.get("into", "bonds"))
-    algo = vol_target(float(p.get("target", 0.10)), int(p.get("lookback", 63)), 1.0, into)
-    return run_algos([first, algo], ctx)
+    base = str(p.get("base", "liquidity_rotation"))
+    if base.rsplit(".", 1)[-1] == "vol_target":
+        raise ConfigError("strategy.params.base: vol_target cannot scale itself")
+    base_weights = resolve_strategy(base)(ctx)
+    algo = vol_target(float(p.get("target", 0.10)), int(p.get("lookback", 63)), 1.0, str(p.get("into", "bonds")))
+    return run_algos([lambda _w, _c: base_weights, algo], ctx)

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.conftest import requires_shared
+
 from reports.inputs import ReportData
 from reports.metrics import performance_metrics, regime_table, stress_table
 from reports.plots import regime_runs
@@ -263,3 +265,176 @@ def test_regime_runs_merges_contiguous_days():
     runs = regime_runs(pd.Series(["a", "a", "b", "b", "b", "a"], index=idx))
     assert [(name, start) for name, start, _ in runs] == [("a", idx[0]), ("b", idx[2]), ("a", idx[5])]
     assert runs[0][2] == idx[2]  # a run ends where the next starts
+
+
+# ------------------------------------------------------------------------------------------------- QuantStats part
+@pytest.fixture(scope="module")
+def qs_inputs():
+    from reports.qs_report import QSInputs
+    from reports.tearsheet import align_inputs
+
+    data = make_report_data(years=2, seed=5, title=XSS_TITLE, benchmark_name=XSS_BENCH)
+    returns, benchmark, _ = align_inputs(data)
+    return QSInputs(returns, benchmark, data.title, data.benchmark_name)
+
+
+@pytest.fixture(scope="module")
+def qs_page_in_process(qs_inputs) -> str:
+    from backtests.report_stage import reproducible_svg
+    from reports.qs_report import render_page
+
+    with reproducible_svg():
+        return render_page(qs_inputs, workers=1)
+
+
+def test_assembled_quantstats_page_is_byte_identical_to_quantstats_reports_html(qs_inputs, qs_page_in_process,
+                                                                               monkeypatch):
+    """Same QuantStats calls, same template filling; the reference runs html() on matplotlib's own SVG canvas."""
+    from backtests.report_stage import reproducible_svg
+    from reports import _svg_backend
+    from reports.qs_report import BACKEND, plain_html
+
+    monkeypatch.setattr(_svg_backend, "SKIP_REDRAWS", False)  # no skipped draws: matplotlib's SVG canvas as is
+    with reproducible_svg():
+        reference = plain_html(qs_inputs, backend=BACKEND)
+    assert qs_page_in_process == reference
+
+
+def test_quantstats_pieces_rendered_in_worker_processes_give_the_same_bytes(qs_inputs, qs_page_in_process):
+    from backtests.report_stage import reproducible_svg
+    from reports.qs_report import render_page
+
+    with reproducible_svg():
+        assert render_page(qs_inputs, workers=2) == qs_page_in_process
+
+
+def test_unknown_quantstats_layout_falls_back_to_quantstats_reports_html(qs_inputs, monkeypatch):
+    from reports import qs_report
+
+    monkeypatch.setattr(qs_report, "TEMPLATE_KEYS", frozenset({"not_in_this_template"}))
+    page = qs_report.render_page(qs_inputs, workers=1)
+    assert "Key Performance Metrics" in page and "{{" not in page
+
+
+def test_tearsheet_leaves_the_pyplot_backend_as_it_was(tmp_path):
+    import matplotlib
+
+    before = matplotlib.get_backend()
+    write_tearsheet(make_report_data(years=1, seed=2), tmp_path / "t.html", workers=1)
+    assert matplotlib.get_backend() == before
+
+
+def test_report_workers_follow_the_environment(monkeypatch):
+    from reports.qs_report import WORKERS_ENV, worker_count
+
+    monkeypatch.setenv(WORKERS_ENV, "1")
+    assert worker_count() == 1
+    assert worker_count(1) == 1
+
+
+def test_tearsheet_is_byte_deterministic_across_processes(tmp_path):
+    from backtests.report_stage import reproducible_svg
+
+    data = make_report_data(years=1, seed=4)
+    with reproducible_svg():
+        a = write_tearsheet(data, tmp_path / "a.html", workers=2).read_bytes()
+        b = write_tearsheet(data, tmp_path / "b.html", workers=1).read_bytes()
+    assert a == b
+
+
+# ------------------------------------------------------------------------------------------------- header, from a run
+HEADER_CONFIG_EXTRA = """
+[execution]
+commission_bps = 0.0
+slippage_bps = 0.0
+timing = "same_bar"
+
+[report]
+stress_windows = { "my <window>" = ["2010-01-04", "2010-03-31"] }
+"""
+
+
+@pytest.fixture(scope="module")
+def run_tearsheet(tmp_path_factory) -> str:
+    """`regimeshift run` (small synthetic config, costs off, same-bar, one user stress window) with its tearsheet."""
+    from click.testing import CliRunner
+
+    from backtests.cli import main
+
+    try:
+        from tests.test_cli import SMALL
+    except ImportError:  # pragma: no cover
+        from test_cli import SMALL  # type: ignore[no-redef]
+    base = tmp_path_factory.mktemp("header")
+    cfg = base / "header.toml"
+    cfg.write_text(SMALL + HEADER_CONFIG_EXTRA)
+    res = CliRunner().invoke(main, ["run", str(cfg), "--out", str(base / "run")])
+    assert res.exit_code == 0, res.stderr
+    return (base / "run" / "tearsheet.html").read_text(encoding="utf-8")
+
+
+def _config_rows(html: str) -> dict[str, str]:
+    table = html[html.index('<table class="config">'):]
+    table = table[: table.index("</table>")]
+    return dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table))
+
+
+def test_run_tearsheet_header_has_the_config_summary(run_tearsheet):
+    rows = _config_rows(run_tearsheet)
+    for key in ("Strategy", "Sleeves", "Benchmark", "Features", "Regime model", "Execution", "Seed / config hash"):
+        assert key in rows, key
+
+
+def test_run_tearsheet_header_has_data_range_and_refit_counts(run_tearsheet):
+    rows = _config_rows(run_tearsheet)
+    assert re.match(r"\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \([\d,]+ trading days\)", rows["Data range"])
+    assert int(rows["Model refits"]) > 0
+    assert rows["Non-converged refits"].isdigit()
+
+
+def test_run_tearsheet_warns_when_costs_are_off_and_execution_is_same_bar(run_tearsheet):
+    banners = re.findall(r'<div class="warning-banner">(.*?)</div>', run_tearsheet)
+    assert any("Costs are OFF" in b for b in banners)
+    assert any("Same-bar execution" in b for b in banners)
+
+
+def test_run_tearsheet_has_the_stress_windows_of_the_config(run_tearsheet):
+    section = run_tearsheet[run_tearsheet.index('<section id="stress-scenarios">'):]
+    assert "<td>my &lt;window&gt;</td><td>2010-01-04 to 2010-03-31</td>" in section
+    assert "<td>2008 crisis</td>" in section  # the defaults stay
+
+
+# ------------------------------------------------------------------------------------------------- real data
+@pytest.fixture(scope="module")
+def real_tearsheet(tmp_path_factory) -> str:
+    """The shipped config on ../shared/data, once for the whole module."""
+    from click.testing import CliRunner
+
+    from backtests.cli import main
+    from tests.conftest import HAS_SHARED, REPO, SHARED_DATA
+
+    if not HAS_SHARED:
+        pytest.skip(f"real data not found at {SHARED_DATA} (../shared/data beside the repo)")
+    out = tmp_path_factory.mktemp("real") / "run"
+    res = CliRunner().invoke(main, ["run", str(REPO / "backtests/configs/liquidity_rotation.toml"),
+                                    "--data-dir", str(SHARED_DATA), "--out", str(out)])
+    assert res.exit_code == 0, res.stderr
+    return (out / "tearsheet.html").read_text(encoding="utf-8")
+
+
+@requires_shared
+@pytest.mark.realdata
+@pytest.mark.parametrize("window", ["2008 crisis", "Covid crash", "2022 tightening", "2026-02-12 sell-off day"])
+def test_real_data_tearsheet_has_the_stress_window(real_tearsheet, window):
+    section = real_tearsheet[real_tearsheet.index('<section id="stress-scenarios">'):]
+    section = section[: section.index("</section>")]
+    assert f"<tr><td>{window}</td>" in section
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_real_data_tearsheet_has_the_one_day_shock_line(real_tearsheet):
+    section = real_tearsheet[real_tearsheet.index('<section id="stress-scenarios">'):]
+    line = re.search(r'<p class="shock">Current portfolio hit by the 2026-02-12 shock: <b>[+-]?[\d.]+%</b> in one day',
+                     section[: section.index("</section>")])
+    assert line, "one-day shock line missing"

@@ -1,0 +1,213 @@
+"""Content-addressed cache of walk-forward results.
+
+The key is the sha256 of: a code version string (the source of the regime engine and the versions of the
+libraries it runs on), the feature frame's values, index and column names, and every regime parameter. Same
+bytes in -> same result out, so a hit returns exactly what the computation would have returned (the walk-forward
+is deterministic), and a change to any input on any day -- including days after t -- is a different key: the
+cache can never hand a result computed on other data to a run, so it cannot break no-look-ahead.
+
+Where: ``$REGIMESHIFT_CACHE``, else ``$XDG_CACHE_HOME/regimeshift``, else ``~/.cache/regimeshift`` (never inside
+the repository's packages). ``REGIMESHIFT_CACHE=off`` disables it. Entries are ``.npz`` files of plain arrays
+plus one JSON string (no pickle), written to a temporary file and renamed into place; an unreadable or
+mismatching entry is ignored and rewritten.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from backtests.errors import RegimeshiftError
+
+FORMAT = 1
+_ENGINE_FILES = ("fast_hmm.py", "model.py", "walkforward.py", "filtering.py", "cache.py")
+_OFF = {"off", "0", "false", "no", "none"}
+_PACKAGES = ("regimes", "backtests", "strategies", "reports")
+
+
+def _code_version() -> str:
+    h = hashlib.sha256(f"format {FORMAT}".encode())
+    here = Path(__file__).resolve().parent
+    for name in _ENGINE_FILES:
+        h.update(name.encode())
+        h.update((here / name).read_bytes())
+    for dist in ("numpy", "scipy", "scikit-learn", "hmmlearn"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=?".encode())
+    return h.hexdigest()[:16]
+
+
+CODE_VERSION = _code_version()
+
+
+def cache_dir(location: bool | str | os.PathLike[str] | None = True) -> Path | None:
+    """The cache folder, or None when caching is off. ``location``: True = the default rule, a path = that."""
+    if location is None or location is False:
+        return None
+    if location is True:
+        env = os.environ.get("REGIMESHIFT_CACHE", "").strip()
+        if env.lower() in _OFF:
+            return None
+        if env:
+            path = Path(env)
+        else:
+            xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
+            path = (Path(xdg) if xdg else Path.home() / ".cache") / "regimeshift"
+    else:
+        path = Path(location)
+    path = path.expanduser().resolve()
+    repo = Path(__file__).resolve().parents[1]
+    for pkg in _PACKAGES:
+        if path == repo / pkg or (repo / pkg) in path.parents:
+            raise RegimeshiftError(f"regime cache: {path} is inside the package '{pkg}'; set REGIMESHIFT_CACHE elsewhere")
+    return path
+
+
+def cache_key(features: pd.DataFrame, params: dict[str, Any]) -> str:
+    h = hashlib.sha256(CODE_VERSION.encode())
+    values = np.ascontiguousarray(features.to_numpy(dtype=np.float64))
+    h.update(repr(values.shape).encode())
+    h.update(values.tobytes())
+    index = pd.DatetimeIndex(features.index)
+    h.update(f"{index.tz} {index.dtype}".encode())
+    h.update(np.ascontiguousarray(index.asi8).tobytes())
+    h.update(json.dumps([str(c) for c in features.columns]).encode())
+    h.update(json.dumps(params, sort_keys=True, default=str).encode())
+    return h.hexdigest()
+
+
+def cached(
+    features: pd.DataFrame,
+    params: dict[str, Any],
+    compute: Callable[[], Any],
+    location: bool | str | os.PathLike[str] | None = True,
+) -> Any:
+    """``compute()`` (a RegimeResult), or the stored result of an identical earlier call."""
+    from regimes.walkforward import RegimeResult
+
+    folder = cache_dir(location)
+    if folder is None:
+        return compute()
+    key = cache_key(features, params)
+    path = folder / "walkforward" / f"{key}.npz"
+    t0 = time.perf_counter()
+    hit = load(path, key)
+    if hit is not None:
+        return RegimeResult(
+            hit.probabilities, hit.refits, hit.model, hit.oos_loglik, time.perf_counter() - t0, hit.loglik_path,
+            cached=True, meta={**hit.meta, "cache_key": key, "cache_path": str(path)},
+        )
+    result = compute()
+    try:
+        save(path, key, result)
+    except OSError:
+        pass  # a read-only or full disk costs the cache, not the run
+    return RegimeResult(
+        result.probabilities, result.refits, result.model, result.oos_loglik, result.seconds, result.loglik_path,
+        cached=False, meta={**result.meta, "cache_key": key, "cache_path": str(path)},
+    )
+
+
+# -- file format -------------------------------------------------------------------------------------------------
+def save(path: Path, key: str, result: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    probs = result.probabilities
+    refits = result.refits
+    arrays: dict[str, np.ndarray] = {
+        "probs": probs.to_numpy(dtype=float),
+        "probs_index": _naive_values(probs.index),
+        "path_values": result.loglik_path.to_numpy(dtype=float),
+        "path_index": _naive_values(result.loglik_path.index),
+        "refits_index": _naive_values(pd.DatetimeIndex(refits.index)),
+    }
+    for col in refits.columns:
+        arrays[f"refit__{col}"] = refits[col].to_numpy()
+    model_arrays, model_scalars = result.model.to_state()
+    for name, a in model_arrays.items():
+        arrays[f"model__{name}"] = np.asarray(a)
+    meta = {
+        "key": key,
+        "code_version": CODE_VERSION,
+        "columns": [str(c) for c in probs.columns],
+        "refit_columns": [str(c) for c in refits.columns],
+        "tz": None if probs.index.tz is None else str(probs.index.tz),
+        "index_name": probs.index.name,
+        "freq": probs.index.freqstr,
+        "path_freq": result.loglik_path.index.freqstr,
+        "oos_loglik": result.oos_loglik,
+        "seconds": result.seconds,
+        "model": model_scalars,
+    }
+    arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def load(path: Path, key: str) -> Any | None:
+    """The stored RegimeResult, or None when missing, unreadable, truncated or for another key."""
+    from regimes.model import LiquidityHMM
+    from regimes.walkforward import RegimeResult
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("key") != key or meta.get("code_version") != CODE_VERSION:
+                return None
+            tz = meta["tz"]
+            index = _index(z["probs_index"], tz, meta["index_name"], meta["freq"])
+            probs = pd.DataFrame(z["probs"], index=index, columns=meta["columns"])
+            path_index = _index(z["path_index"], tz, meta["index_name"], meta["path_freq"])
+            loglik_path = pd.Series(z["path_values"], index=path_index, name="loglik")
+            refit_index = _index(z["refits_index"], tz, "date", None)
+            refits = pd.DataFrame({c: z[f"refit__{c}"] for c in meta["refit_columns"]}, index=refit_index)
+            model_arrays = {k.removeprefix("model__"): z[k] for k in z.files if k.startswith("model__")}
+            model = LiquidityHMM.from_state(model_arrays, meta["model"])
+            if probs.shape[1] != model.n_states or not np.all(np.isfinite(probs.to_numpy())):
+                return None
+        return RegimeResult(probs, refits, model, float(meta["oos_loglik"]), float(meta["seconds"]), loglik_path)
+    except Exception:  # any damage (truncation, bad zip, missing member, bad JSON): a miss, to be rewritten
+        return None
+
+
+def _naive_values(index: pd.Index) -> np.ndarray:
+    """datetime64 values in the index's own unit (UTC wall times when tz-aware)."""
+    index = pd.DatetimeIndex(index)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index.values
+
+
+def _index(values: np.ndarray, tz: str | None, name: Any, freq: str | None) -> pd.DatetimeIndex:
+    index = pd.DatetimeIndex(values, name=name)
+    if tz:
+        index = index.tz_localize("UTC").tz_convert(tz)
+    if freq:
+        index = pd.DatetimeIndex(index, freq=freq)
+    return index

@@ -1,0 +1,89 @@
+"""``regimeshift regimes [CONFIG.toml] [--data-dir DIR] [--out DIR]``: fit the regime model, print its diagnostics,
+write ``regimes.csv`` and ``regimes.png`` -- without running a backtest.
+
+Registered on the ``regimeshift`` group by one line in backtests/cli.py; imports stay inside the command so the
+CLI starts fast.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_BAD_INPUT = 2
+
+
+@click.command("regimes")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default runs/<name>/regimes/).")
+@click.option("--start", help="First date of data to use (YYYY-MM-DD).")
+@click.option("--end", help="Last date of data to use (YYYY-MM-DD).")
+@click.option("--seed", type=int, help="Random seed (overrides the config).")
+def regimes(
+    config: Path | None, data_dir: Path | None, out: Path | None, start: str | None, end: str | None, seed: int | None
+) -> None:
+    """Fit the walk-forward regime model on the embedded default market, or CONFIG.toml, and report it.
+
+    Prints the transition matrix, expected durations, state means in original units, share of days per regime,
+    switches per year and the out-of-sample log-likelihood path; writes regimes.csv (date, regime, one
+    probability column per regime), regimes.png, refits.csv and diagnostics.json into the output folder.
+    """
+    from backtests.config import load_config, with_overrides
+    from backtests.errors import RegimeshiftError
+    from backtests.outputs import atomic_dir
+    from backtests.pipeline import feature_stage, load_stage, regime_stage
+    from regimes.diagnostics import diagnose, format_diagnostics, plot_probabilities, regimes_frame
+
+    try:
+        cfg = load_config(config)
+        cfg = with_overrides(cfg, start=start, end=end, seed=seed)
+        if data_dir is not None:
+            cfg = with_overrides(cfg, dir=str(data_dir))
+        out_dir = out or Path("runs") / cfg.name / "regimes"
+        market = load_stage(cfg)
+        features = feature_stage(cfg, market)
+        result = regime_stage(cfg, features)
+        diag = diagnose(result, list(features.columns))
+        with atomic_dir(out_dir) as tmp:
+            regimes_frame(result).to_csv(
+                tmp / "regimes.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
+            )
+            refits = result.refits.copy()
+            refits.index.name = "date"
+            refits.to_csv(tmp / "refits.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
+            plot_probabilities(result, tmp / "regimes.png", title=f"{cfg.name}: regime probabilities (out of sample)")
+            (tmp / "diagnostics.json").write_text(json.dumps(_diag_json(diag), indent=2) + "\n", encoding="utf-8")
+    except RegimeshiftError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(format_diagnostics(diag, title=f"{cfg.name}: {', '.join(features.columns)}"))
+    click.echo(f"\nwrote {out_dir / 'regimes.csv'}, {out_dir / 'regimes.png'}")
+
+
+def _diag_json(d) -> dict:  # type: ignore[no-untyped-def]
+    import math
+
+    def clean(x):  # type: ignore[no-untyped-def]
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        if hasattr(x, "item"):
+            x = x.item()
+        if isinstance(x, float) and not math.isfinite(x):
+            return None
+        return x
+
+    return clean(
+        {
+            "summary": d.summary,
+            "transmat": d.transmat.to_dict(orient="index"),
+            "expected_durations": d.expected_durations.to_dict(),
+            "means": d.means.to_dict(orient="index"),
+            "share": d.share.to_dict(),
+            "switches_per_year": d.switches_per_year,
+        }
+    )

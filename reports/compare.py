@@ -1,0 +1,444 @@
+"""Finished runs side by side: ``regimeshift runs`` lists them, ``regimeshift compare`` writes one offline page.
+
+A run folder is what ``regimeshift run`` writes (``backtests/outputs.py``); this module reads only
+``metrics.json`` (headline numbers, regime shares), ``returns.csv`` (equity and drawdown curves) and
+``config.toml`` (what changed between runs). A folder without a readable ``metrics.json`` is not a run:
+``RunFolderError``, which the CLI prints as one ``error: ...`` line (exit 2) before anything is written.
+The page has no scripts and loads nothing; every user string (run and folder names, config keys and values,
+regime and benchmark names) is HTML-escaped, and the same runs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from backtests.errors import RegimeshiftError
+
+PAGE_TITLE = "regimeshift run comparison"
+MISSING = object()  # a config key one run has and another has not
+RUN_COLOURS = ["#0b3c8c", "#d62828", "#2e9e4f", "#f0a202", "#7b2cbf", "#17becf", "#8c564b", "#e377c2",
+               "#555555", "#bcbd22"]
+
+# (key in metrics["strategy"], label, kind) for the headline table; kind: pct, ratio or count
+HEADLINE = [
+    ("cagr", "CAGR", "pct"),
+    ("sharpe", "Sharpe", "ratio"),
+    ("sortino", "Sortino", "ratio"),
+    ("max_drawdown", "Max drawdown", "pct"),
+    ("volatility", "Volatility (ann.)", "pct"),
+    ("turnover", "Turnover (x/yr)", "ratio"),
+    ("n_trades", "Trades", "count"),
+    ("cost_drag_annual", "Cost drag (ann.)", "pct"),
+]
+BENCHMARK_HEADLINE = HEADLINE[:5]
+
+
+class RunFolderError(RegimeshiftError):
+    """A folder given as a run is not one (no metrics.json) or one of its files cannot be read."""
+
+
+# ----------------------------------------------------------------------------------------------- reading
+def read_metrics(folder: Path) -> dict[str, Any]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunFolderError(f"{folder}: not a folder")
+    path = folder / "metrics.json"
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: not a run folder (no metrics.json; make one with `regimeshift run`)")
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RunFolderError(f"{path}: not readable JSON ({_one_line(err)})") from None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("strategy"), dict):
+        raise RunFolderError(f"{path}: not a run's metrics (expected an object with a 'strategy' object)")
+    return metrics
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def _read_returns(folder: Path) -> pd.DataFrame:
+    path = folder / "returns.csv"
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: incomplete run folder (no returns.csv)")
+    try:
+        frame = pd.read_csv(path, index_col="date", parse_dates=["date"])
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise RunFolderError(f"{path}: not readable ({_one_line(err)})") from None
+    missing = [c for c in ("strategy", "benchmark") if c not in frame.columns]
+    if missing:
+        raise RunFolderError(f"{path}: expected columns date, strategy, benchmark (missing {', '.join(missing)})")
+    if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.hasnans:
+        raise RunFolderError(f"{path}: column 'date' must hold dates (YYYY-MM-DD)")
+    out = frame[["strategy", "benchmark"]].apply(pd.to_numeric, errors="coerce")
+    if out["strategy"].notna().sum() == 0:
+        raise RunFolderError(f"{path}: no numeric strategy returns")
+    return out.sort_index()
+
+
+def _read_config(folder: Path) -> dict[str, Any]:
+    path = folder / "config.toml"
+    if not path.is_file():
+        raise RunFolderError(f"{folder}: incomplete run folder (no config.toml)")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise RunFolderError(f"{path}: not readable TOML ({_one_line(err)})") from None
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str  # folder name (the path as given when two folders share a name)
+    folder: Path
+    metrics: Mapping[str, Any]
+    returns: pd.DataFrame  # date x (strategy, benchmark), daily simple returns
+    config: Mapping[str, Any]
+
+
+def load_runs(folders: Sequence[Path]) -> list[Run]:
+    """Read every folder (all of them, before anything is written); RunFolderError on the first bad one."""
+    folders = [Path(f) for f in folders]
+    if len(folders) < 2:
+        raise RunFolderError(f"compare needs at least two run folders (got {len(folders)})")
+    names = [f.resolve().name or str(f) for f in folders]
+    labels = [str(f) if names.count(n) > 1 else n for f, n in zip(folders, names, strict=True)]
+    if len(set(labels)) != len(labels):
+        raise RunFolderError(f"the same run folder is given twice: {', '.join(sorted({x for x in labels if labels.count(x) > 1}))}")
+    runs = []
+    for label, folder in zip(labels, folders, strict=True):
+        metrics = read_metrics(folder)
+        runs.append(Run(label, folder, metrics, _read_returns(folder), _read_config(folder)))
+    return runs
+
+
+# ----------------------------------------------------------------------------------------------- listing
+@dataclass(frozen=True)
+class RunSummary:
+    name: str
+    modified: datetime
+    config_hash: str
+    cagr: float | None
+    sharpe: float | None
+    max_drawdown: float | None
+    problem: str = ""  # why the numbers are missing, if they are
+
+
+def _number(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def list_runs(root: Path) -> list[RunSummary]:
+    """Every run folder directly under `root` (those with a metrics.json), newest first."""
+    root = Path(root)
+    if not root.is_dir():
+        raise RunFolderError(f"{root}: no such folder (runs are written to runs/<name>/ by `regimeshift run`)")
+    out = []
+    for folder in root.iterdir():
+        if folder.name.startswith(".") or not folder.is_dir() or not (folder / "metrics.json").is_file():
+            continue  # hidden (a run being written, or a replaced one being removed) or not a run
+        modified = datetime.fromtimestamp(folder.stat().st_mtime)
+        try:
+            m = read_metrics(folder)
+        except RunFolderError as err:
+            out.append(RunSummary(folder.name, modified, "?", None, None, None, problem=str(err)))
+            continue
+        s = m["strategy"]
+        out.append(RunSummary(folder.name, modified, str(m.get("config_hash", "?")), _number(s.get("cagr")),
+                              _number(s.get("sharpe")), _number(s.get("max_drawdown"))))
+    return sorted(out, key=lambda r: (-r.modified.timestamp(), r.name))
+
+
+def format_runs(rows: Sequence[RunSummary], root: Path) -> str:
+    if not rows:
+        return f"no runs under {root} (make one with `regimeshift run`)"
+    width = max(4, *(len(r.name) for r in rows))
+    lines = [f"{'name':<{width}}  {'date':<16}  {'config':<12}  {'CAGR':>8}  {'Sharpe':>6}  {'Max DD':>8}"]
+    for r in rows:
+        date = r.modified.strftime("%Y-%m-%d %H:%M")
+        if r.problem:
+            lines.append(f"{r.name:<{width}}  {date:<16}  {r.problem}")
+            continue
+        lines.append(f"{r.name:<{width}}  {date:<16}  {r.config_hash:<12}  {_fmt(r.cagr, 'pct'):>8}  "
+                     f"{_fmt(r.sharpe, 'ratio'):>6}  {_fmt(r.max_drawdown, 'pct'):>8}")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------- formatting
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(x: Any, kind: str) -> str:
+    x = _number(x)
+    if x is None:
+        return "–" if kind != "text" else ""
+    if kind == "pct":
+        text = f"{100 * x:.2f}%"
+    elif kind == "count":
+        text = f"{int(round(x)):,}"
+    else:
+        text = f"{x:.2f}"
+    return text.replace("-0.00", "0.00")
+
+
+def _delta(x: Any, base: Any, kind: str) -> str:
+    x, base = _number(x), _number(base)
+    if x is None or base is None:
+        return ""
+    d = x - base
+    if kind == "pct":
+        text = f"{100 * d:+.2f} pp"
+    elif kind == "count":
+        text = f"{int(round(d)):+,}"
+    else:
+        text = f"{d:+.2f}"
+    if text.lstrip("+-").rstrip(" p") in ("0", "0.00"):
+        return ""
+    return f' <span class="delta">({_esc(text)})</span>'
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    """HTML table; `head` is escaped here, row cells must already be HTML."""
+    out = [f'<table class="{cls}">' if cls else "<table>", "<thead><tr>"]
+    out += [f"<th>{_esc(h)}</th>" for h in head]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+# ----------------------------------------------------------------------------------------------- config diff
+def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys -> leaf values (lists stay values); empty tables are kept as {} so their absence shows."""
+    if isinstance(obj, Mapping):
+        if not obj and prefix:
+            return {prefix: {}}
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: obj}
+
+
+def config_differences(configs: Sequence[Mapping[str, Any]]) -> tuple[list[tuple[str, list[Any]]], int]:
+    """(key, value per config or MISSING) for every dotted key whose values differ; and the count of equal keys."""
+    flat = [flatten(c) for c in configs]
+    keys: dict[str, None] = {}
+    for f in flat:
+        keys.update(dict.fromkeys(f))
+    diffs, same = [], 0
+    for key in keys:
+        values = [f.get(key, MISSING) for f in flat]
+        if all(v is not MISSING for v in values) and all(v == values[0] for v in values[1:]):
+            same += 1
+        else:
+            diffs.append((key, values))
+    return diffs, same
+
+
+def _config_value(v: Any) -> str:
+    if v is MISSING:
+        return '<span class="missing">(not set)</span>'
+    if isinstance(v, str):
+        return _esc(json.dumps(v, ensure_ascii=False))
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple, dict)):
+        return _esc(json.dumps(v, ensure_ascii=False))
+    return _esc(v)
+
+
+# ----------------------------------------------------------------------------------------------- figures
+def _curves_svg(runs: Sequence[Run], drawdown: bool) -> str:
+    import matplotlib.dates as mdates  # noqa: PLC0415  (matplotlib only when a page is drawn)
+    from matplotlib.ticker import PercentFormatter  # noqa: PLC0415
+
+    from reports import plots  # noqa: PLC0415
+
+    x0 = min(r.returns.index[0] for r in runs)
+    x1 = max(r.returns.index[-1] for r in runs)
+    with plots._style():
+        fig, ax = plots._new_figure(3.6 if not drawdown else 2.9)
+        benchmarks_drawn: list[pd.Series] = []
+        for i, run in enumerate(runs):
+            colour = RUN_COLOURS[i % len(RUN_COLOURS)]
+            for column in ("benchmark", "strategy"):
+                r = run.returns[column].dropna()
+                if r.empty:
+                    continue
+                wealth = (1.0 + r).cumprod()
+                y = wealth / wealth.cummax() - 1.0 if drawdown else wealth - 1.0
+                if column == "benchmark":
+                    symbol = str(run.metrics.get("benchmark", {}).get("symbol", "benchmark"))
+                    if any(r.equals(drawn) for drawn in benchmarks_drawn):
+                        continue  # the same benchmark returns on the same dates: draw them once
+                    benchmarks_drawn.append(r)
+                    style = {"color": "#888888" if i == 0 else colour, "linewidth": 0.9,
+                             "linestyle": "--", "alpha": 0.8, "zorder": 2,
+                             "label": plots._mpl_text(f"{symbol} (benchmark of {run.label})")}
+                else:
+                    style = {"color": colour, "linewidth": 1.3, "zorder": 3, "label": plots._mpl_text(run.label)}
+                pos = plots._sample_positions(len(y))
+                ax.plot(mdates.date2num(y.index[pos]), y.to_numpy()[pos], **style)
+        ax.axhline(0.0, color="#888888", linewidth=0.6, zorder=1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+        ax.set_ylabel("Drawdown" if drawdown else "Cumulative return")
+        title = "Drawdown from the running peak" if drawdown else "Cumulative return (each run over its own dates)"
+        ax.set_title(title, loc="left", pad=24)
+        plots._date_axis(ax, x0, x1)
+        plots._legend_above(ax, ncol=min(4, max(1, len(ax.get_legend_handles_labels()[0]))))
+        return plots.to_svg(fig)
+
+
+# ----------------------------------------------------------------------------------------------- the page
+CSS = """
+<style>
+body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#222;margin:0;background:#fff}
+.container{max-width:1040px;margin:0 auto;padding:24px 20px 60px}
+h1{font-size:26px;margin:0 0 4px}
+h2{font-size:19px;margin:30px 0 10px;border-bottom:1px solid #ddd;padding-bottom:4px}
+p.note{color:#666;font-size:13px;margin:4px 0 12px}
+table{border-collapse:collapse;font-size:13.5px;margin:0 0 8px;width:100%}
+th,td{padding:5px 9px;border-bottom:1px solid #eee;text-align:right;vertical-align:top}
+th:first-child,td:first-child{text-align:left}
+thead th{border-bottom:2px solid #ccc;background:#fafafa}
+table.config th,table.config td{text-align:left;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12.5px;
+  word-break:break-all}
+tr.section td{background:#f4f4f4;font-weight:700;text-align:left}
+.delta{color:#777;font-size:11.5px;white-space:nowrap}
+.missing{color:#999;font-style:italic}
+.swatch{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:6px;vertical-align:-1px}
+.bar{display:flex;height:16px;min-width:220px;border:1px solid #ddd}
+.bar span{display:block;height:100%}
+figure{margin:6px 0 14px}
+figure svg{width:100%;height:auto;display:block}
+</style>
+"""
+
+
+def _runs_table(runs: Sequence[Run]) -> str:
+    rows = []
+    for i, run in enumerate(runs):
+        m = run.metrics
+        swatch = f'<span class="swatch" style="background:{RUN_COLOURS[i % len(RUN_COLOURS)]}"></span>'
+        strategy = run.config.get("strategy", {}).get("name", "") if isinstance(run.config.get("strategy"), Mapping) else ""
+        dates = f"{m.get('start', '?')} to {m.get('end', '?')}"
+        refits = f"{m.get('n_refits', '?')} ({m.get('n_nonconverged', '?')} not converged)"
+        rows.append((swatch + _esc(run.label), _esc(run.folder), _esc(m.get("config_hash", "?")), _esc(strategy),
+                     _esc(dates), _esc(_fmt(m.get("n_days"), "count")), _esc(refits)))
+    return _table(["Run", "Folder", "Config hash", "Strategy", "Dates", "Days", "Refits"], rows)
+
+
+def _metrics_table(runs: Sequence[Run]) -> str:
+    def block(get: Any, spec: Sequence[tuple[str, str, str]]) -> list[str]:
+        rows = []
+        for key, label, kind in spec:
+            base = get(runs[0]).get(key)
+            cells = [_esc(label)] + [_esc(_fmt(get(r).get(key), kind)) + (_delta(get(r).get(key), base, kind) if i else "")
+                                     for i, r in enumerate(runs)]
+            rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        return rows
+
+    def strategy(run: Run) -> Mapping[str, Any]:
+        return run.metrics["strategy"]
+
+    def benchmark(run: Run) -> Mapping[str, Any]:
+        b = run.metrics.get("benchmark")
+        return b if isinstance(b, Mapping) else {}
+
+    n = len(runs) + 1
+    body = [f'<tr class="section"><td colspan="{n}">Strategy</td></tr>', *block(strategy, HEADLINE),
+            f'<tr class="section"><td colspan="{n}">Benchmark</td></tr>',
+            "<tr><td>Symbol</td>" + "".join(f"<td>{_esc(benchmark(r).get('symbol', '?'))}</td>" for r in runs) + "</tr>",
+            *block(benchmark, BENCHMARK_HEADLINE)]
+    head = "<thead><tr><th>Metric</th>" + "".join(f"<th>{_esc(r.label)}</th>" for r in runs) + "</tr></thead>"
+    return f"<table>{head}<tbody>{''.join(body)}</tbody></table>"
+
+
+def _regime_shares(runs: Sequence[Run]) -> str:
+    from reports.plots import regime_colours  # noqa: PLC0415
+
+    names: dict[str, None] = {}
+    shares = []
+    for run in runs:
+        s = run.metrics.get("regime_shares")
+        s = {str(k): _number(v) for k, v in s.items()} if isinstance(s, Mapping) else {}
+        names.update(dict.fromkeys(s))
+        shares.append(s)
+    if not names:
+        return '<p class="note">No regime shares in these runs\' metrics.json.</p>'
+    colours = regime_colours(list(names))
+    rows = []
+    for run, s in zip(runs, shares, strict=True):
+        bar = "".join(f'<span style="width:{100 * (s.get(k) or 0):.2f}%;background:{colours[k]}" '
+                      f'title="{_esc(k)} {_esc(_fmt(s.get(k), "pct"))}"></span>' for k in names)
+        rows.append((_esc(run.label), *(_esc(_fmt(s.get(k), "pct")) for k in names), f'<div class="bar">{bar}</div>'))
+    head = ["Run", *names, "Share of days"]
+    legend = " ".join(f'<span class="swatch" style="background:{colours[k]}"></span>{_esc(k)}' for k in names)
+    return _table(head, rows) + f'<p class="note">{legend} &mdash; most probable filtered regime per day.</p>'
+
+
+def _config_section(runs: Sequence[Run]) -> str:
+    diffs, same = config_differences([r.config for r in runs])
+    if not diffs:
+        return f'<p class="note">The resolved configs (config.toml) are identical ({same} keys).</p>'
+    rows = [(_esc(key), *(_config_value(v) for v in values)) for key, values in diffs]
+    return (_table(["Key", *(r.label for r in runs)], rows, cls="config")
+            + f'<p class="note">{len(diffs)} key(s) differ, {same} are the same in every config.toml.</p>')
+
+
+def compare_page(runs: Sequence[Run]) -> str:
+    """The whole page (no scripts, nothing remote)."""
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>{_esc(PAGE_TITLE)}: {_esc(' vs '.join(r.label for r in runs))}</title>",
+        CSS,
+        '</head><body><div class="container">',
+        f"<h1>Run comparison</h1><p class=\"note\">{len(runs)} runs; differences are shown against the first, "
+        f"{_esc(runs[0].label)}.</p>",
+        _runs_table(runs),
+        '<h2 id="metrics">Headline metrics</h2>',
+        _metrics_table(runs),
+        '<h2 id="equity">Equity and drawdowns</h2>',
+        f'<figure id="fig-equity">{_curves_svg(runs, drawdown=False)}</figure>',
+        f'<figure id="fig-drawdown">{_curves_svg(runs, drawdown=True)}</figure>',
+        '<h2 id="regimes">Regime shares</h2>',
+        _regime_shares(runs),
+        '<h2 id="config">Config differences</h2>',
+        _config_section(runs),
+        "</div></body></html>",
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def write_compare(folders: Sequence[Path], out: Path) -> Path:
+    """Read every run, then write the comparison page to `out` atomically; RunFolderError on bad input."""
+    out = Path(out)
+    if out.is_dir():
+        raise RunFolderError(f"{out}: is a folder (--out takes the HTML file to write)")
+    runs = load_runs(folders)
+    page = compare_page(runs)
+    from reports.tearsheet import _write_atomic  # noqa: PLC0415
+
+    try:
+        _write_atomic(out, page)
+    except OSError as err:
+        raise RunFolderError(f"{out}: cannot write ({_one_line(err)})") from None
+    return out
+
+
+__all__ = ["RunFolderError", "compare_page", "config_differences", "flatten", "format_runs", "list_runs",
+           "load_runs", "read_metrics", "write_compare"]

@@ -1,0 +1,112 @@
+"""The content-addressed walk-forward cache: exact hits, keys that see every input, atomic and self-healing."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtests.errors import RegimeshiftError
+from backtests.synthetic import generate_market
+from regimes import cache as regime_cache
+from regimes.features import build_features
+from regimes.walkforward import walk_forward
+
+
+@pytest.fixture(scope="module")
+def feats() -> pd.DataFrame:
+    m = generate_market(seed=5, years=6)
+    return build_features(m.prices, m.macro, ["vol:MARKET:21", "ret:MARKET:63", "level:VOLINDEX"])
+
+
+def _kw(**over):  # type: ignore[no-untyped-def]
+    kw = dict(min_train=504, refit="quarterly", n_init=2, stress_signs=[1, -1, 1], seed=3, workers=1)
+    kw.update(over)
+    return kw
+
+
+def test_a_hit_returns_exactly_what_the_computation_returned(feats, tmp_path):
+    a = walk_forward(feats, cache=tmp_path, **_kw())
+    b = walk_forward(feats, cache=tmp_path, **_kw())
+    assert not a.cached and b.cached
+    pd.testing.assert_frame_equal(a.probabilities, b.probabilities, check_exact=True)
+    pd.testing.assert_frame_equal(a.refits, b.refits, check_exact=True)
+    pd.testing.assert_series_equal(a.loglik_path, b.loglik_path, check_exact=True)
+    assert a.oos_loglik == b.oos_loglik
+    np.testing.assert_array_equal(a.model.transmat_, b.model.transmat_)
+    np.testing.assert_array_equal(a.model.means_, b.model.means_)
+    X = feats.dropna().to_numpy()
+    np.testing.assert_array_equal(a.model.predict_filtered(X), b.model.predict_filtered(X))
+    # and an uncached run gives the same numbers: the cache changes nothing
+    c = walk_forward(feats, cache=False, **_kw())
+    pd.testing.assert_frame_equal(a.probabilities, c.probabilities, check_exact=True)
+    assert b.seconds < 0.5
+
+
+def test_the_key_sees_every_value_date_column_and_parameter(feats):
+    params = {"n_init": 2, "seed": 3}
+    base = regime_cache.cache_key(feats, params)
+    later = feats.copy()
+    later.iloc[-1, 0] += 1e-12  # one value on the last day: a run on this data must not reuse the other
+    shifted = feats.copy()
+    shifted.index = shifted.index + pd.Timedelta(days=1)
+    renamed = feats.rename(columns={feats.columns[0]: "other"})
+    keys = {
+        base,
+        regime_cache.cache_key(later, params),
+        regime_cache.cache_key(shifted, params),
+        regime_cache.cache_key(renamed, params),
+        regime_cache.cache_key(feats, {**params, "seed": 4}),
+    }
+    assert len(keys) == 5
+    assert regime_cache.cache_key(feats.copy(), dict(params)) == base
+
+
+def test_a_corrupt_entry_is_ignored_and_rewritten(feats, tmp_path):
+    a = walk_forward(feats, cache=tmp_path, **_kw())
+    path = Path(a.meta["cache_path"])
+    for damage in (b"", b"not a zip file", path.read_bytes()[: len(path.read_bytes()) // 2]):
+        path.write_bytes(damage)
+        b = walk_forward(feats, cache=tmp_path, **_kw())
+        assert not b.cached
+        pd.testing.assert_frame_equal(a.probabilities, b.probabilities, check_exact=True)
+        assert walk_forward(feats, cache=tmp_path, **_kw()).cached  # rewritten
+    leftovers = [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not leftovers
+
+
+def test_cache_location_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path / "explicit"))
+    assert regime_cache.cache_dir(True) == (tmp_path / "explicit").resolve()
+    monkeypatch.delenv("REGIMESHIFT_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert regime_cache.cache_dir(True) == (tmp_path / "xdg" / "regimeshift").resolve()
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert regime_cache.cache_dir(True) == (tmp_path / "home" / ".cache" / "regimeshift").resolve()
+    monkeypatch.setenv("REGIMESHIFT_CACHE", "off")
+    assert regime_cache.cache_dir(True) is None
+    assert regime_cache.cache_dir(False) is None
+
+
+def test_the_cache_never_goes_inside_a_package():
+    pkg = Path(regime_cache.__file__).resolve().parent
+    with pytest.raises(RegimeshiftError, match="inside the package"):
+        regime_cache.cache_dir(pkg / "cache")
+
+
+def test_the_pipeline_uses_the_cache(monkeypatch, tmp_path):
+    from backtests.pipeline import feature_stage, load_stage, regime_stage
+    from tests.conftest import small_synthetic_config
+
+    monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path))
+    cfg = small_synthetic_config()
+    features = feature_stage(cfg, load_stage(cfg))
+    first = regime_stage(cfg, features)
+    second = regime_stage(cfg, features)
+    assert not first.cached and second.cached
+    assert any(p.suffix == ".npz" for p in (tmp_path / "walkforward").iterdir())
+    pd.testing.assert_frame_equal(first.probabilities, second.probabilities, check_exact=True)
+    assert os.environ["REGIMESHIFT_CACHE"] == str(tmp_path)

@@ -1,0 +1,97 @@
+"""`regimeshift regimes`: diagnostics on stdout, regimes.csv + PNG written atomically, one-line errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from backtests.cli import main
+
+SMALL = """
+name = "small"
+features = ["vol:MARKET:21", "ret:MARKET:63", "level:VOLINDEX", "level:CREDITSPREAD"]
+[data]
+source = "synthetic"
+benchmark = "MARKET"
+macro = ["VOLINDEX", "CREDITSPREAD"]
+synthetic_years = 6.0
+[sleeves]
+growth = { GROWTH = 1.0 }
+value = { VALUE = 1.0 }
+bonds = { SHORTBOND = 1.0 }
+gold = { GOLD = 1.0 }
+[regimes]
+min_train_days = 504
+refit = "quarterly"
+n_init = 2
+"""
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(monkeypatch, tmp_path):
+    monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path / "cache"))
+
+
+def _run(args: list[str]) -> tuple[int, str, str]:
+    res = CliRunner().invoke(main, args)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def test_regimes_command_prints_diagnostics_and_writes_csv_and_png(tmp_path):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL)
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(out)])
+    assert code == 0, stderr
+    for needle in ("transition matrix", "state means", "switches", "out-of-sample log-likelihood", "refits"):
+        assert needle in stdout
+    assert {"regimes.csv", "regimes.png", "refits.csv", "diagnostics.json"} <= {p.name for p in out.iterdir()}
+    regimes = pd.read_csv(out / "regimes.csv")
+    assert list(regimes.columns) == ["date", "regime", "abundant", "tightening", "crunch"]
+    probs = regimes[["abundant", "tightening", "crunch"]]
+    assert ((probs.sum(axis=1) - 1).abs() < 1e-9).all()
+    assert (regimes["regime"] == probs.idxmax(axis=1)).all()
+    assert (out / "regimes.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "out" / "tearsheet.html").exists()  # no backtest
+    # the same command again: identical CSV (from the cache this time)
+    out2 = tmp_path / "out2"
+    code, _, stderr = _run(["regimes", str(cfg), "--out", str(out2)])
+    assert code == 0, stderr
+    assert (out / "regimes.csv").read_bytes() == (out2 / "regimes.csv").read_bytes()
+
+
+def test_regimes_command_defaults_to_runs_name_regimes(tmp_path, monkeypatch):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL)
+    monkeypatch.chdir(tmp_path)
+    code, _, stderr = _run(["regimes", str(cfg)])
+    assert code == 0, stderr
+    assert (tmp_path / "runs" / "small" / "regimes" / "regimes.csv").is_file()
+
+
+BAD = {
+    "covariance type": (SMALL.replace('n_init = 2', 'n_init = 2\ncovariance_type = "spherical"'), "covariance_type"),
+    "too little history": (SMALL.replace("min_train_days = 504", "min_train_days = 100000"), "min_train_days"),
+    "unknown feature": (SMALL.replace('"level:CREDITSPREAD"]', '"bogus:SPY"]'), "bogus"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_error_line_exit_2_and_no_output(tmp_path, case):
+    text, needle = BAD[case]
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(text)
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(out)])
+    assert code == 2, stdout + stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], stderr
+    assert "Traceback" not in stdout + stderr
+    assert not out.exists() and not any(p.name.startswith(".out") for p in tmp_path.iterdir())
+
+
+def test_missing_config_is_one_line(tmp_path):
+    code, _, stderr = _run(["regimes", str(tmp_path / "nope.toml")])
+    assert code == 2 and stderr.strip() == f"error: {Path(tmp_path / 'nope.toml')}: config file not found"

@@ -1,0 +1,157 @@
+"""Walk-forward schedules, warm starts and their reporting, determinism, no look-ahead, agreement with the
+naive (hmmlearn, cold at every refit) implementation."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from backtests.errors import RegimeshiftError
+from backtests.synthetic import generate_market
+from regimes.features import build_features, stress_sign
+from regimes.reference import walk_forward_reference
+from regimes.walkforward import refit_positions, usable_block, walk_forward
+
+FEATURES = ["vol:MARKET:21", "ret:MARKET:63", "level:VOLINDEX", "level:CREDITSPREAD"]
+
+
+@pytest.fixture(scope="module")
+def feats() -> pd.DataFrame:
+    m = generate_market(seed=3, years=7)
+    return build_features(m.prices, m.macro, FEATURES)
+
+
+def _kw(feats: pd.DataFrame, **over):  # type: ignore[no-untyped-def]
+    kw = dict(min_train=504, refit="quarterly", n_init=2, stress_signs=[stress_sign(c) for c in feats.columns], seed=1,
+              workers=1)
+    kw.update(over)
+    return kw
+
+
+# -- schedules -----------------------------------------------------------------------------------------------
+def test_refit_schedules_fall_on_the_first_day_of_each_period():
+    idx = pd.bdate_range("2010-01-01", "2013-12-31")
+    monthly = refit_positions(idx, 300, "monthly")
+    quarterly = refit_positions(idx, 300, "quarterly")
+    yearly = refit_positions(idx, 300, "yearly")
+    every = refit_positions(idx, 300, 10)
+    assert monthly[0] == quarterly[0] == yearly[0] == every[0] == 299
+    assert all(idx[p].month != idx[p - 1].month for p in monthly[1:])
+    assert all(idx[p].month in (1, 4, 7, 10) for p in quarterly[1:])
+    assert all(idx[p].month == 1 and idx[p - 1].month == 12 for p in yearly[1:])
+    assert np.all(np.diff(every) == 10)
+    starts = [p for p in range(300, len(idx)) if idx[p].month != idx[p - 1].month]
+    assert monthly == [299, *starts]
+    with pytest.raises(RegimeshiftError, match="unknown schedule"):
+        refit_positions(idx, 300, "weekly")
+    with pytest.raises(RegimeshiftError, match="min_train_days"):
+        refit_positions(idx[:100], 300, "monthly")
+
+
+def test_expanding_and_rolling_windows_train_on_the_right_rows(feats):
+    block = usable_block(feats)
+    exp = walk_forward(feats, **_kw(feats, refit=63))
+    roll = walk_forward(feats, **_kw(feats, refit=63, window=504))
+    pos = refit_positions(block.index, 504, 63)
+    assert list(exp.refits.index) == list(block.index[pos]) == list(roll.refits.index)
+    assert list(exp.refits["n_train"]) == [p + 1 for p in pos]
+    assert set(roll.refits["n_train"]) == {504}
+    # both label every day from the first refit on, and the first fit (identical window) agrees
+    assert exp.probabilities.index.equals(block.index[pos[0]:]) and roll.probabilities.index.equals(exp.probabilities.index)
+    np.testing.assert_allclose(exp.probabilities.iloc[:40], roll.probabilities.iloc[:40], atol=1e-12)
+    assert not exp.probabilities.iloc[-50:].equals(roll.probabilities.iloc[-50:])
+
+
+# -- warm starts, competitions, convergence reporting ----------------------------------------------------------
+def test_warm_refits_compete_with_cold_starts_on_schedule_and_are_reported(feats):
+    res = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=4))
+    rf = res.refits
+    k = np.arange(len(rf))
+    assert list(rf["cold_competition"].to_numpy()[k % 4 == 0]) == [True] * int((k % 4 == 0).sum())
+    assert not rf["warm_started"].iloc[0]  # nothing to warm-start from
+    assert rf["warm_started"].iloc[1:].mean() > 0.5
+    # where cold starts competed, the kept fit is at least as likely as the best of them
+    comp = rf[rf["cold_competition"]]
+    assert np.all(comp["loglik"] >= comp["best_cold_loglik"] - 1e-9)
+    # warm refits need few iterations
+    assert rf.loc[rf["warm_started"], "n_iter"].median() <= 15
+    assert res.n_nonconverged == int((~rf["converged"]).sum())
+
+
+def test_refits_that_hit_n_iter_are_counted_as_not_converged(feats):
+    res = walk_forward(feats, **_kw(feats, n_iter=5, tol=1e-12))
+    assert res.n_nonconverged == res.n_refits
+    assert set(res.refits["n_iter"]) == {5}
+
+
+def test_warm_refits_need_fewer_iterations_and_competitions_keep_the_better_fit(feats):
+    """Where cold starts compete every refit, a warm start is kept only when it is at least as likely; warm
+    refits need far fewer EM iterations (out-of-sample comparisons: benchmarks/regime_walkforward.py)."""
+    warm = walk_forward(feats, **_kw(feats))
+    cold = walk_forward(feats, **_kw(feats, warm_start=False))
+    both = walk_forward(feats, **_kw(feats, cold_every=1))
+    assert cold.refits["warm_started"].sum() == 0 and cold.refits["cold_competition"].all()
+    assert both.refits["cold_competition"].all()
+    assert np.all(both.refits["loglik"].to_numpy() >= both.refits["best_cold_loglik"].to_numpy() - 1e-9)
+    warm_only = warm.refits[warm.refits["warm_started"] & ~warm.refits["cold_competition"]]
+    assert warm_only["n_iter"].mean() < cold.refits["n_iter"].mean()
+
+
+# -- determinism and timing contract ------------------------------------------------------------------------
+def test_results_do_not_depend_on_worker_processes(feats):
+    one = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=3, workers=1))
+    two = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=3, workers=2))
+    pd.testing.assert_frame_equal(one.probabilities, two.probabilities, check_exact=True)
+    pd.testing.assert_frame_equal(one.refits, two.refits, check_exact=True)
+    assert one.oos_loglik == two.oos_loglik
+
+
+def test_changing_features_after_t_changes_nothing_up_to_t(feats):
+    base = walk_forward(feats, **_kw(feats, refit="monthly"))
+    cut = base.probabilities.index[len(base.probabilities) // 2]
+    other = feats.copy()
+    rng = np.random.default_rng(0)
+    after = other.index > cut
+    other.loc[after] = other.loc[after].to_numpy() * rng.uniform(0.5, 1.5, (int(after.sum()), other.shape[1]))
+    changed = walk_forward(other, **_kw(feats, refit="monthly"))
+    pd.testing.assert_frame_equal(base.probabilities.loc[:cut], changed.probabilities.loc[:cut], check_exact=True)
+    pd.testing.assert_frame_equal(base.refits.loc[:cut], changed.refits.loc[:cut], check_exact=True)
+    assert not base.probabilities.loc[cut:].iloc[5:].equals(changed.probabilities.loc[cut:].iloc[5:])
+
+
+def test_filtered_probabilities_equal_a_full_forward_pass_of_the_model_in_force(feats):
+    res = walk_forward(feats, **_kw(feats))
+    block = usable_block(feats)
+    last = res.refits.index[-1]
+    X = block.to_numpy()
+    model = res.model
+    probs = model.predict_filtered(X)  # expanding window: the last model filters from the first row
+    pos = block.index.get_loc(last)
+    np.testing.assert_allclose(res.probabilities.loc[last:].to_numpy(), probs[pos:], atol=1e-9)
+    # and the out-of-sample log-likelihood path is the model's one-step predictive density
+    nxt = block.index[pos + 1 :]
+    expect = model.predictive_loglik(X[: pos + 1], X[pos + 1 :])
+    assert res.loglik_path.loc[nxt].sum() == pytest.approx(expect, rel=1e-9, abs=1e-6)
+
+
+def test_fast_engine_agrees_with_the_naive_hmmlearn_walk_forward(feats):
+    """Cold refits with hmmlearn's own k-means start (10 inits): the same fits, so the same probabilities
+    (up to EM's stopping point, which differs by one M-step) and the same out-of-sample log-likelihood. Only
+    the names may differ: the naive engine re-names by stress order at every refit, this one matches states."""
+    kw = _kw(feats, tol=1e-7, n_iter=2000)  # converge fully: then one M-step more or less does not matter
+    kw.pop("workers")
+    ref = walk_forward_reference(feats, warm_start=False, **kw)
+    fast = walk_forward(feats, warm_start=False, kmeans_n_init=10, init="hmmlearn", workers=1, **kw)
+    assert fast.refits.index.equals(ref.refits.index)
+    np.testing.assert_allclose(fast.refits["loglik"], ref.refits["loglik"], rtol=1e-8, atol=2e-3)
+    np.testing.assert_allclose(
+        np.sort(fast.probabilities.to_numpy(), axis=1), np.sort(ref.probabilities.to_numpy(), axis=1), atol=5e-3
+    )
+    assert fast.oos_loglik == pytest.approx(ref.oos_loglik, rel=1e-5)
+
+
+def test_unusable_inputs_are_one_line_errors(feats):
+    with pytest.raises(RegimeshiftError, match="min_train_days"):
+        walk_forward(feats.iloc[:300], **_kw(feats))
+    with pytest.raises(RegimeshiftError, match="no day has every feature"):
+        walk_forward(feats * np.nan, **_kw(feats))
