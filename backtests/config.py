@@ -64,12 +64,15 @@ class RegimeConfig(_Frozen):
     refit: Literal["monthly", "quarterly", "yearly"] | int = "monthly"
     window: Literal["expanding"] | int = "expanding"  # or a rolling window of N rows
     warm_start: bool = True
-    # every cold_every-th refit, n_init seeded k-means starts compete with the warm start (best likelihood wins)
+    # n_init seeded cold starts compete with the warm start (best likelihood wins) at the first refit, every
+    # cold_every-th refit and whenever the training window has grown by cold_growth (a share) since the last time
     cold_every: int = Field(12, ge=1)
-    # k-means initialisations per EM start (hmmlearn uses 10; 1 is ~10x cheaper and makes restarts more diverse)
+    cold_growth: float = Field(0.1, ge=0)
+    # k-means initialisations per cold start (hmmlearn uses 10; 1 is ~10x cheaper and restarts differ more)
     kmeans_n_init: int = Field(1, ge=1)
-    # cold starts: "kmeans" (k-means centres, per-cluster covariances, label-count transitions) or "hmmlearn"
-    init: Literal["kmeans", "hmmlearn"] = "kmeans"
+    # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
+    # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
+    init: Literal["kmeans", "hmmlearn", "mixed"] = "hmmlearn"
 
     @field_validator("names")
     @classmethod

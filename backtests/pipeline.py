@@ -83,7 +83,9 @@ def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:
     return build_features(market.prices, market.macro, cfg.features)
 
 
-def regime_stage(cfg: RunConfig, features: pd.DataFrame) -> RegimeResult:
+def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> RegimeResult:
+    """The walk-forward regime model; with ``cache`` a repeated run on the same features and regime config
+    reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py)."""
     r = cfg.regimes
     return walk_forward(
         features,
@@ -99,11 +101,12 @@ def regime_stage(cfg: RunConfig, features: pd.DataFrame) -> RegimeResult:
         window=r.window,
         warm_start=r.warm_start,
         cold_every=r.cold_every,
+        cold_growth=r.cold_growth,
         kmeans_n_init=r.kmeans_n_init,
         init=r.init,
         stress_signs=[stress_sign(c) for c in features.columns],
         seed=cfg.seed,
-        cache=True,  # content-addressed ($REGIMESHIFT_CACHE, =off to disable); see regimes/cache.py
+        cache=cache,
     )
 
 

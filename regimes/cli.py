@@ -22,14 +22,23 @@ EXIT_BAD_INPUT = 2
 @click.option("--start", help="First date of data to use (YYYY-MM-DD).")
 @click.option("--end", help="Last date of data to use (YYYY-MM-DD).")
 @click.option("--seed", type=int, help="Random seed (overrides the config).")
+@click.option("--select-states", is_flag=True, help="Also compare 2..5 states by BIC and held-out log-likelihood.")
 def regimes(
-    config: Path | None, data_dir: Path | None, out: Path | None, start: str | None, end: str | None, seed: int | None
+    config: Path | None,
+    data_dir: Path | None,
+    out: Path | None,
+    start: str | None,
+    end: str | None,
+    seed: int | None,
+    select_states: bool,
 ) -> None:
     """Fit the walk-forward regime model on the embedded default market, or CONFIG.toml, and report it.
 
     Prints the transition matrix, expected durations, state means in original units, share of days per regime,
     switches per year and the out-of-sample log-likelihood path; writes regimes.csv (date, regime, one
     probability column per regime), regimes.png, refits.csv and diagnostics.json into the output folder.
+    With --select-states, also fits 2..5 states on the first 70 % of the usable rows and prints BIC and the
+    held-out (last 30 %) predictive log-likelihood side by side (written to n_states.csv).
     """
     from backtests.config import load_config, with_overrides
     from backtests.errors import RegimeshiftError
@@ -47,7 +56,19 @@ def regimes(
         features = feature_stage(cfg, market)
         result = regime_stage(cfg, features)
         diag = diagnose(result, list(features.columns))
+        table = None
+        if select_states:
+            from regimes.model import select_n_states
+            from regimes.walkforward import usable_block
+
+            r = cfg.regimes
+            table = select_n_states(
+                usable_block(features), covariance_type=r.covariance_type, n_init=r.n_init, n_iter=r.n_iter,
+                tol=r.tol, min_covar=r.min_covar, sticky=r.sticky, random_state=cfg.seed,
+            )
         with atomic_dir(out_dir) as tmp:
+            if table is not None:
+                table.to_csv(tmp / "n_states.csv", float_format="%.10g", lineterminator="\n")
             regimes_frame(result).to_csv(
                 tmp / "regimes.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
             )
@@ -60,7 +81,18 @@ def regimes(
         click.echo(f"error: {err}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     click.echo(format_diagnostics(diag, title=f"{cfg.name}: {', '.join(features.columns)}"))
+    if table is not None:
+        cols = ["n_params", "train_loglik", "bic", "oos_loglik", "oos_loglik_per_day", "best_bic", "best_oos"]
+        with pd_options():
+            click.echo("\nnumber of states (fit on the first 70 %, scored on the last 30 %):\n"
+                       + table[[c for c in cols if c in table]].to_string())
     click.echo(f"\nwrote {out_dir / 'regimes.csv'}, {out_dir / 'regimes.png'}")
+
+
+def pd_options():  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    return pd.option_context("display.width", 200, "display.float_format", "{:.2f}".format)
 
 
 def _diag_json(d) -> dict:  # type: ignore[no-untyped-def]

@@ -1,31 +1,31 @@
 """Gaussian-HMM EM on BLAS and hmmlearn's compiled lattice routines, without hmmlearn's per-iteration overhead.
 
-Two layers:
+- ``FastGaussianHMM``: hmmlearn's GaussianHMM with its two slowest full-covariance steps on BLAS (same numbers
+  as stock hmmlearn to rounding); kept for code that wants an hmmlearn object (``LiquidityHMM.hmm_``).
+- ``Design``: rows prepared once -- a fixed affine map and ``[Q | U | 1]``, each row's pairwise products, the
+  row and a constant -- so that the log densities of all states are ONE matrix product per E-step and all
+  sufficient statistics ONE product per M-step; a walk-forward fits every refit on a view of it.
+- ``em_fit``: hmmlearn's EM (its "scaling" forward-backward from ``hmmlearn._hmmc`` and its GaussianHMM M-step
+  with the default priors: ``startprob_prior=1``, ``transmat_prior`` as given, ``means_weight=0``,
+  ``covars_prior=1e-2`` in the window's standardised units, ``covars_weight=1``) as a plain loop. It differs
+  from ``GaussianHMM.fit`` in three ways:
 
-- ``FastGaussianHMM``: hmmlearn's GaussianHMM with its two slowest full-covariance steps rewritten on BLAS
-  (the ``einsum('ij,ik,il->jkl', ...)`` covariance statistic becomes one weighted matrix product per state,
-  the log density one GEMM per state). Results agree with stock hmmlearn to rounding.
-- ``em_fit``: the same EM (hmmlearn's "scaling" forward-backward from ``hmmlearn._hmmc``, hmmlearn's M-step
-  with its default priors: ``startprob_prior=1``, ``transmat_prior`` as given, ``means_weight=0``,
-  ``covars_prior=1e-2``, ``covars_weight=1``) written as a plain loop over arrays. It differs from
-  ``GaussianHMM.fit`` in three ways, all measured:
+  * each frame's densities are divided by their row maximum before the scaled forward pass (the
+    log-likelihood adds the maxima back): extreme days no longer underflow into the slow log-space path, and
+    posteriors and transition counts are unchanged (the scaled recursions are invariant to a per-row factor);
+  * when the gain falls below ``tol`` EM stops *before* another M-step, so the parameters returned are those
+    whose log-likelihood and forward lattice were just computed: no extra ``score`` pass, and the last forward
+    row is the filtered state probability on the last training day (what a walk-forward continues from);
+  * no validation or logging per iteration.
 
-  * each frame's emission densities are divided by their row maximum before the scaled forward pass (the
-    log-likelihood adds the maxima back), so extreme days no longer underflow and force the slow log-space
-    path; the posteriors and transition counts are unchanged (the scaled recursions are invariant to a
-    per-row factor);
-  * when the log-likelihood gain falls below ``tol`` EM stops *before* the extra M-step, so the parameters
-    returned are exactly those whose log-likelihood and forward lattice were just computed: no extra
-    ``score`` pass is needed, and the last forward row is the filtered state probability at the last
-    training day (what a walk-forward needs to continue filtering);
-  * no input validation or logging per iteration (about 1/3 of hmmlearn's time on 5,000 x 10 data).
-
-  With ``tol`` = 0 and the same start it reproduces hmmlearn's parameter path to rounding
-  (tests/test_regime_model.py).
+  From hmmlearn's start it follows hmmlearn's parameter path to rounding (tests/test_regime_em.py).
+- starts: ``kmeans_init`` (hmmlearn's: k-means means, pooled covariance, Dirichlet(1/K) start and transition
+  probabilities; bit for bit with 10 k-means inits) and ``kmeans_start`` (k-means centres, per-cluster
+  covariances, transition counts of the cluster labels).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from hmmlearn import _hmmc
@@ -172,13 +172,13 @@ def forward(
 
 # -- EM -----------------------------------------------------------------------------------------------------------
 class Design:
-    """Rows prepared once for many EM iterations and many refits: ``U = (X - center) / scale`` and the
-    pairwise products of each row.
+    """Rows prepared once for many EM iterations and many refits: ``U = (X - center) / scale`` and
+    ``A = [Q | U | 1]`` with ``Q[t]`` the upper triangle of ``u_t u_t'`` (the squares for diag).
 
-    With ``Q[t] = upper triangle of u_t u_t'`` the Mahalanobis terms of every state are one product
-    ``Q @ vec(P_k)`` (P = inverse covariance) and the covariance statistics of every state one product
-    ``Q.T @ posteriors``: no (T, K, D) temporaries per iteration (fresh large temporaries cost more in page
-    faults than in arithmetic on this class of machine: 2.1 ms -> 0.4 ms per density on 5,000 x 10).
+    The log densities of all states are ``A @ W`` (W holds -P_k/2, P_k mu_k and the constants; P = inverse
+    covariance) and every sufficient statistic is in ``A.T @ posteriors``: one product each, no (T, K, D)
+    temporaries (fresh large temporaries cost more in page faults than in arithmetic on this class of machine:
+    2.1 ms -> 0.2 ms per density on 5,000 x 10).
 
     ``center``/``scale`` are one fixed affine map (for conditioning only; EM is exactly equivariant under it
     once the covariance prior is expressed in the same units, see ``em_fit``). A walk-forward builds one
@@ -199,7 +199,7 @@ class Design:
         if covariance_type not in ("full", "diag"):
             raise ValueError(f"covariance_type must be 'full' or 'diag', got {covariance_type!r}")
         if _views is not None:
-            self.U, self.Q = _views
+            self.U, self.A = _views
             self.center, self.scale = center, scale  # type: ignore[assignment]
         else:
             X = np.asarray(X, dtype=float)
@@ -210,20 +210,27 @@ class Design:
             self.center = np.asarray(center, dtype=float)
             self.scale = np.asarray(scale, dtype=float)
             self.U = np.ascontiguousarray((X - self.center) / self.scale)
-            self.Q = self._products(self.U)
+            self.A = self._augmented(self.U)
         d = self.U.shape[1]
-        self.iu = np.triu_indices(d)
+        self.iu = np.triu_indices(d) if covariance_type == "full" else (np.arange(d), np.arange(d))
+        self.n_q = len(self.iu[0])
         self.weight = np.where(self.iu[0] == self.iu[1], 1.0, 2.0)
+        self._scaler: tuple[np.ndarray, np.ndarray] | None = None
 
-    def _products(self, U: np.ndarray) -> np.ndarray:
-        if self.covariance_type == "diag":
-            return U * U
+    def _augmented(self, U: np.ndarray) -> np.ndarray:
+        """``[Q | U | 1]``: pairwise products (upper triangle; squares for diag), the rows, a constant."""
         n, d = U.shape
-        out = np.empty((n, d * (d + 1) // 2))
-        col = 0
-        for i in range(d):
-            np.multiply(U[:, i : i + 1], U[:, i:], out=out[:, col : col + d - i])
-            col += d - i
+        q = d * (d + 1) // 2 if self.covariance_type == "full" else d
+        out = np.empty((n, q + d + 1))
+        if self.covariance_type == "full":
+            col = 0
+            for i in range(d):
+                np.multiply(U[:, i : i + 1], U[:, i:], out=out[:, col : col + d - i])
+                col += d - i
+        else:
+            np.multiply(U, U, out=out[:, :d])
+        out[:, q : q + d] = U
+        out[:, -1] = 1.0
         return out
 
     def __len__(self) -> int:
@@ -237,49 +244,58 @@ class Design:
         """Rows lo..hi-1 (views, same affine map)."""
         return Design(
             None, self.covariance_type, self.center, self.scale,  # type: ignore[arg-type]
-            _views=(self.U[lo:hi], self.Q[lo:hi]),
+            _views=(self.U[lo:hi], self.A[lo:hi]),
         )
 
     def scaler(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of these rows, in design units (a zero std in original units counts as 1)."""
-        m = self.U.mean(axis=0)
-        s = self.U.std(axis=0)
-        s = np.where(s * self.scale < 1e-12, 1.0 / self.scale, s)
-        return m, s
+        if self._scaler is None:
+            m = self.U.mean(axis=0)
+            s = self.U.std(axis=0)
+            self._scaler = (m, np.where(s * self.scale < 1e-12, 1.0 / self.scale, s))
+        return self._scaler
 
     def log_density(self, p: HMMParams) -> np.ndarray:
-        """Log emission densities (T, K) in design units. Raises LinAlgError when a covariance is not PD."""
+        """Log emission densities (T, K) in design units: ONE product ``[Q | U | 1] @ W``. Raises LinAlgError
+        when a covariance is not positive-definite."""
         d = self.U.shape[1]
+        k = len(p.means)
+        w = np.empty((self.A.shape[1], k))
         if self.covariance_type == "full":
             chol = np.linalg.cholesky(p.covars)
             inv = np.linalg.inv(chol)
             prec = np.matmul(inv.transpose(0, 2, 1), inv)  # P_k = L^-T L^-1
             logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
             pm = np.einsum("kde,ke->kd", prec, p.means)  # P_k mu_k
-            const = d * _LOG_2PI + logdet + np.einsum("kd,kd->k", p.means, pm)
-            coef = prec[:, self.iu[0], self.iu[1]] * self.weight  # (K, D(D+1)/2)
-            maha = self.Q @ coef.T
-            maha -= 2.0 * (self.U @ pm.T)
+            quad = prec[:, self.iu[0], self.iu[1]] * self.weight  # (K, D(D+1)/2)
         else:
             var = np.maximum(p.covars, np.finfo(float).tiny)
-            iv = 1.0 / var
-            const = d * _LOG_2PI + np.log(var).sum(axis=1) + (p.means**2 * iv).sum(axis=1)
-            maha = self.Q @ iv.T
-            maha -= 2.0 * (self.U @ (p.means * iv).T)
-        maha += const
-        maha *= -0.5
-        return maha
+            prec_d = 1.0 / var
+            logdet = np.log(var).sum(axis=1)
+            pm = p.means * prec_d
+            quad = prec_d
+        const = d * _LOG_2PI + logdet + np.einsum("kd,kd->k", p.means, pm)
+        # -1/2 (u'Pu - 2 mu'Pu + mu'P mu + log|S| + d log 2 pi)
+        w[: self.n_q] = -0.5 * quad.T
+        w[self.n_q : self.n_q + d] = pm.T
+        w[-1] = -0.5 * const
+        return self.A @ w
 
-    def second_moments(self, post: np.ndarray) -> np.ndarray:
-        """sum_t post[t, k] u_t u_t' per state: (K, D, D) for full, (K, D) for diag."""
-        s = self.Q.T @ post
+    def statistics(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sum_t post[t,k] u_t u_t' per state -- (K,D,D) full, (K,D) diag --, sum_t post[t,k] u_t, sum_t post[t,k])
+        in ONE product ``[Q | U | 1]' @ post``."""
+        s = self.A.T @ post
+        d = self.U.shape[1]
+        obs = s[self.n_q : self.n_q + d].T
+        nk = s[-1]
+        q = s[: self.n_q]
         if self.covariance_type == "diag":
-            return s.T
-        k, d = post.shape[1], self.U.shape[1]
+            return q.T, obs, nk
+        k = post.shape[1]
         out = np.empty((k, d, d))
-        out[:, self.iu[0], self.iu[1]] = s.T
-        out[:, self.iu[1], self.iu[0]] = s.T
-        return out
+        out[:, self.iu[0], self.iu[1]] = q.T
+        out[:, self.iu[1], self.iu[0]] = q.T
+        return out, obs, nk
 
 
 def _safe_scale(s: np.ndarray) -> np.ndarray:
@@ -327,7 +343,8 @@ def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, n
     """(loglik, posteriors, transition counts, filtered last row) for parameters ``p``."""
     logf = data.log_density(p)
     shift = _row_max(logf)
-    frame = np.exp(logf - shift[:, None])
+    frame = logf - shift[:, None]
+    np.exp(frame, out=frame)
     try:
         ll, fwd, scaling = _hmmc.forward_scaling(p.startprob, p.transmat, frame)
         if not np.isfinite(ll):
@@ -340,7 +357,6 @@ def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, n
     except (ValueError, FloatingPointError, ZeroDivisionError):
         pass
     # log-space fallback (a state's prediction underflowed to exactly zero)
-    logf = np.ascontiguousarray(logf)
     with np.errstate(divide="ignore", under="ignore"):
         ll, lfwd = _hmmc.forward_log(p.startprob, p.transmat, logf)
         lbwd = _hmmc.backward_log(p.startprob, p.transmat, logf)
@@ -362,9 +378,7 @@ def _mstep(
     rows = trans.sum(axis=1, keepdims=True)
     rows[rows == 0] = 1.0
     trans = trans / rows
-    nk = post.sum(axis=0)
-    obs = post.T @ data.U
-    sxx = data.second_moments(post)
+    sxx, obs, nk = data.statistics(post)
     with np.errstate(divide="ignore", invalid="ignore"):
         means = obs / nk[:, None]
         if p.covariance_type == "full":
@@ -417,8 +431,9 @@ def em_fit(
         if it == n_iter - 1:
             break  # keep the parameters whose likelihood we know
         p = _mstep(data, p, post, xi, transmat_prior, cprior)
-        if not p.is_valid():
-            raise FloatingPointError("EM left a state empty or a covariance singular")
+        # an empty state gives NaN (hmmlearn #169); positive-definiteness is checked by the next E-step's Cholesky
+        if not (np.isfinite(p.means).all() and np.isfinite(p.covars).all() and np.isfinite(p.transmat).all()):
+            raise FloatingPointError("EM left a state empty")
     return EMResult(p, float(ll), len(history), converged, np.asarray(last), tuple(history))
 
 
@@ -488,7 +503,3 @@ def cold_init(
     else:
         raise ValueError(f"init method must be 'kmeans' or 'hmmlearn', got {method!r}")
     return to_units(p, shift=-m / s, scale=1.0 / s)
-
-
-def with_transmat(p: HMMParams, transmat: np.ndarray) -> HMMParams:
-    return replace(p, transmat=transmat)

@@ -64,6 +64,10 @@ class LiquidityHMM:
     ----------
     names: regime names from calm to stressed; the number of states is ``len(names)``.
     stress_signs: per feature, +1 if higher means more stress, -1 if lower means more stress, 0 to ignore.
+    init: cold starts -- "hmmlearn" (k-means means, pooled covariance, random Dirichlet transitions),
+        "kmeans" (k-means centres, per-cluster covariances, label-count transitions: keeps what k-means found)
+        or "mixed" (restart i uses "kmeans" for even i, "hmmlearn" for odd i).
+    kmeans_n_init: k-means initialisations per start (hmmlearn uses 10).
     """
 
     def __init__(
@@ -78,7 +82,7 @@ class LiquidityHMM:
         stress_signs: Sequence[float] | None = None,
         random_state: int = 0,
         kmeans_n_init: int = 1,
-        init: str = "kmeans",
+        init: str = "mixed",
     ) -> None:
         self.names = tuple(names)
         self.covariance_type = covariance_type
@@ -152,7 +156,10 @@ class LiquidityHMM:
             warnings.simplefilter("ignore")
             try:
                 if init is None:
-                    init = cold_init(data, self.n_states, int(seed), self.min_covar, self.kmeans_n_init, self.init)  # type: ignore[arg-type]
+                    method = self.init
+                    if method == "mixed":  # alternate k-means-faithful and hmmlearn starts across restarts
+                        method = "kmeans" if (int(seed) - self.random_state) % 2 == 0 else "hmmlearn"  # type: ignore[arg-type]
+                    init = cold_init(data, self.n_states, int(seed), self.min_covar, self.kmeans_n_init, method)  # type: ignore[arg-type]
                 res = em_fit(
                     data, init, transmat_prior=self.transmat_prior,
                     cprior=covars_prior(data.scaler()[1], self.covariance_type), n_iter=self.n_iter, tol=self.tol,
@@ -385,6 +392,7 @@ def select_n_states(
     min_covar: float = 1e-3,
     sticky: float = 0.0,
     random_state: int = 0,
+    init: str = "mixed",
 ) -> pd.DataFrame:
     """Number of states by BIC and by out-of-sample log-likelihood, side by side.
 
@@ -402,7 +410,7 @@ def select_n_states(
     for k in n_states:
         m = LiquidityHMM(
             names=tuple(f"s{i}" for i in range(k)), covariance_type=covariance_type, n_init=n_init, n_iter=n_iter,
-            tol=tol, min_covar=min_covar, sticky=sticky, random_state=random_state,
+            tol=tol, min_covar=min_covar, sticky=sticky, random_state=random_state, init=init,
         )
         try:
             m.fit(train)

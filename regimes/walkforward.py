@@ -4,18 +4,25 @@ At a refit date r the model is fitted on feature rows up to and including r (the
 decision at r is made). For every day t from r until the next refit, the probability row is the forward filter
 of that model over the training window's start..t. Nothing at or before t depends on data after t.
 
-How it is fast (benchmarks/regime_walkforward.py measures each step against the naive approach):
-- one ``Design`` over all rows (a fixed affine map from the FIRST training window, plus each row's pairwise
-  products) and every refit fits on a view of its rows: nothing is rebuilt per refit, and EM is exactly
-  equivariant under the map (the covariance prior is re-expressed in design units), so each fit is the fit
-  hmmlearn would make on that window standardised by its own mean and std;
-- EM without hmmlearn's per-iteration overhead (``regimes.fast_hmm.em_fit``);
-- warm starts: EM starts at the previous refit's parameters; every ``cold_every`` refits (and whenever a warm fit
-  does not converge) ``n_init`` seeded k-means starts compete with it and the best log-likelihood wins, so a
-  warm start is kept only where it is at least as good as the cold fits;
-- those scheduled cold competitions depend only on their window's rows, so they run in a second process while
+Fits (refits table: loglik, n_iter, converged, warm_started, cold_competition, surprise, relabelled):
+- warm starts: EM starts at the previous refit's parameters;
+- cold competitions: ``n_init`` seeded starts compete with the warm start and the best log-likelihood wins (so a
+  warm start is kept only where it is at least as good as the cold fits) -- at the first refit, every
+  ``cold_every``-th refit, whenever the window has grown by ``cold_growth`` since the last competition
+  (``competition_schedule``), after a period in which more than ``cold_surprise`` of the days lay outside every
+  state's 99.9 % ellipsoid (a regime the model has no state for yet), and after a warm fit that hit ``n_iter``;
+- names: stress order at the first fit, then each state takes the name of the previous fit's state it matches
+  (``LiquidityHMM._align``).
+
+How it is fast (benchmarks/regime_walkforward.py measures it against the naive approach in the same run):
+- one ``Design`` over all rows (a fixed affine map from the FIRST training window, plus ``[Q | U | 1]``) and
+  every refit fits on a view of its rows: nothing is rebuilt per refit, and EM is exactly equivariant under the
+  map (the covariance prior is re-expressed in design units), so each fit is the fit hmmlearn would make on
+  that window standardised by its own mean and std;
+- EM without hmmlearn's per-iteration overhead (``regimes.fast_hmm.em_fit``), warm refits in a few iterations;
+- the scheduled competitions depend only on their window's rows, so they run ahead in a second process while
   the warm chain runs here (``workers``); results are identical whatever the scheduling (same code, one BLAS
-  thread, candidates compared in a fixed order);
+  thread, candidates compared in a fixed order, tests/test_walkforward.py);
 - the filter is not re-run from the start of data at each refit: EM's last forward row is already the filtered
   probability at r, and the days until the next refit continue that recursion (O(days) per refit);
 - an optional content-addressed cache (``regimes.cache``) returns a previous identical run's result.
@@ -190,6 +197,39 @@ def default_workers(workers: int | None = None) -> int:
     return max(1, int(workers))
 
 
+def competition_schedule(
+    positions: Sequence[int], window: str | int, warm_start: bool, cold_every: int, cold_growth: float
+) -> list[int]:
+    """Refit numbers at which seeded cold starts compete with the warm start: the first refit, every
+    ``cold_every``-th refit, and whenever the training window has grown by ``cold_growth`` (a share) since the
+    last competition -- the likelihood surface moves with the relative growth of the data, so early refits
+    (short windows, several near-equal optima, cheap fits) get competitions more often. Fixed in advance (it
+    depends on dates only), so the competitions can run ahead in another process."""
+    due: list[int] = []
+    last = 0
+    for k, r in enumerate(positions):
+        n = r + 1 - _window_start(r, window)
+        if k == 0 or not warm_start or k % max(1, cold_every) == 0 or (cold_growth > 0 and n >= last * (1 + cold_growth)):
+            due.append(k)
+            last = n
+    return due
+
+
+def unexplained_share(logf: np.ndarray, p: Any) -> float:
+    """Share of rows whose Mahalanobis distance to EVERY state exceeds that state's 99.9 % chi-square quantile
+    (``logf``: the rows' log densities under ``p``). Under the model this is at most ~0.1 %; a regime the model
+    has no state for (the first crunch in the data, say) pushes it far higher."""
+    from scipy.stats import chi2
+
+    d = p.means.shape[1]
+    if p.covariance_type == "full":
+        logdet = 2.0 * np.log(np.diagonal(np.linalg.cholesky(p.covars), axis1=1, axis2=2)).sum(axis=1)
+    else:
+        logdet = np.log(p.covars).sum(axis=1)
+    maha = -2.0 * logf - d * np.log(2 * np.pi) - logdet[None, :]
+    return float(np.mean(maha.min(axis=1) > chi2.ppf(0.999, d)))
+
+
 # -- the walk-forward --------------------------------------------------------------------------------------------
 def walk_forward(
     features: pd.DataFrame,
@@ -206,10 +246,12 @@ def walk_forward(
     window: str | int = "expanding",
     warm_start: bool = True,
     cold_every: int = 12,
+    cold_growth: float = 0.1,
+    cold_surprise: float = 0.1,
     stress_signs: Sequence[float] | None = None,
     seed: int = 0,
     kmeans_n_init: int = 1,
-    init: str = "kmeans",
+    init: str = "hmmlearn",
     workers: int | None = None,
     cache: bool | str | os.PathLike[str] | None = False,
 ) -> RegimeResult:
@@ -222,7 +264,8 @@ def walk_forward(
     params = dict(
         names=tuple(names), covariance_type=covariance_type, n_init=int(n_init), n_iter=int(n_iter), tol=float(tol),
         min_covar=float(min_covar), sticky=float(sticky), min_train=int(min_train), refit=refit, window=window,
-        warm_start=bool(warm_start), cold_every=int(cold_every),
+        warm_start=bool(warm_start), cold_every=int(cold_every), cold_growth=float(cold_growth),
+        cold_surprise=float(cold_surprise),
         stress_signs=None if stress_signs is None else tuple(float(s) for s in stress_signs), seed=int(seed),
         kmeans_n_init=int(kmeans_n_init), init=str(init),
     )
@@ -239,6 +282,8 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
     window = params["window"]
     if params["covariance_type"] not in ("full", "diag"):
         raise RegimeshiftError(f"regimes.covariance_type: '{params['covariance_type']}' (expected full or diag)")
+    if params["init"] not in ("kmeans", "hmmlearn", "mixed"):
+        raise RegimeshiftError(f"regimes.init: '{params['init']}' (expected kmeans, hmmlearn or mixed)")
     block = usable_block(features)
     X = block.to_numpy(dtype=float)
     index = block.index
@@ -262,13 +307,14 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
     log_jac = float(np.log(design.scale).sum())
 
     warm = params["warm_start"]
-    cold_every = max(1, params["cold_every"])
-    due = [k for k in range(len(positions)) if k == 0 or not warm or k % cold_every == 0]
+    due = competition_schedule(positions, window, warm, params["cold_every"], params["cold_growth"])
     windows = {k: (_window_start(positions[k], window), positions[k] + 1) for k in due}
     seeds = [params["seed"] + i for i in range(params["n_init"])]
     n_workers = default_workers(workers)
     source = _ColdSource(design, windows, model_params, seeds, n_workers)
 
+    cold_surprise = params["cold_surprise"]
+    surprised = False
     probs = np.full((T, K), np.nan)
     daily = np.full(T, np.nan)
     rows = []
@@ -285,11 +331,15 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
                 scheduled = k in windows
                 if scheduled:
                     cands.extend(source.get(k))
+                elif surprised:
+                    # the last period had days no state explains: fresh starts compete now
+                    cands.extend(_cold_candidates(data.U, design.center, design.scale, model_params, seeds))
                 fit = LiquidityHMM(**model_params)  # type: ignore[arg-type]
-                fallback, rescued = False, False
+                fallback, rescued = False, surprised and not scheduled
+                was_surprised = surprised
                 try:
                     fit.adopt(data, cands, align_to=model)
-                    if not fit.converged_ and not scheduled:
+                    if not fit.converged_ and not scheduled and not rescued:
                         # a warm fit that hit n_iter: let fresh starts compete now
                         cands.extend(_cold_candidates(data.U, design.center, design.scale, model_params, seeds))
                         fit.adopt(data, cands, align_to=model)
@@ -310,11 +360,15 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
                 else:
                     last = model.last_filtered_
                 probs[r] = last[model.order_]
+                surprised = False
                 if end > r + 1:
                     pred = last @ p.transmat
-                    ll, fwd = forward(pred / pred.sum(), p.transmat, design.window(r + 1, end).log_density(p))
+                    logf = design.window(r + 1, end).log_density(p)
+                    ll, fwd = forward(pred / pred.sum(), p.transmat, logf)
                     probs[r + 1 : end] = fwd[:, model.order_]
                     daily[r + 1 : end] = ll - log_jac
+                    # known at the next refit (rows up to it): a share of days beyond every state's 99.9 % ellipsoid
+                    surprised = cold_surprise > 0 and unexplained_share(logf, p) > cold_surprise
                 cold_lls = [c for s, c in model.candidates_ if s is not None and c is not None] if not fallback else []
                 rows.append(
                     {
@@ -326,6 +380,7 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
                         "warm_started": bool(model.warm_started_) if not fallback else False,
                         "fallback": fallback,
                         "cold_competition": scheduled or rescued,
+                        "surprise": bool(rescued and was_surprised),
                         "relabelled": bool(k > 0 and not fallback and model.relabelled_),
                         "best_cold_loglik": max(cold_lls) if cold_lls else np.nan,
                     }

@@ -95,3 +95,15 @@ def test_bad_input_is_one_error_line_exit_2_and_no_output(tmp_path, case):
 def test_missing_config_is_one_line(tmp_path):
     code, _, stderr = _run(["regimes", str(tmp_path / "nope.toml")])
     assert code == 2 and stderr.strip() == f"error: {Path(tmp_path / 'nope.toml')}: config file not found"
+
+
+def test_select_states_prints_bic_and_held_out_loglik_side_by_side(tmp_path):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL)
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(out), "--select-states"])
+    assert code == 0, stderr
+    assert "number of states" in stdout and "bic" in stdout and "oos_loglik" in stdout
+    table = pd.read_csv(out / "n_states.csv", index_col="n_states")
+    assert list(table.index) == [2, 3, 4, 5]
+    assert table["best_bic"].sum() == 1 and table["best_oos"].sum() == 1

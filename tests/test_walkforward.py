@@ -155,3 +155,26 @@ def test_unusable_inputs_are_one_line_errors(feats):
         walk_forward(feats.iloc[:300], **_kw(feats))
     with pytest.raises(RegimeshiftError, match="no day has every feature"):
         walk_forward(feats * np.nan, **_kw(feats))
+
+
+def test_a_regime_the_model_has_no_state_for_triggers_a_competition_at_the_next_refit():
+    """Two calm regimes for three years, then a crunch unlike anything seen: the month it starts, most days lie
+    outside every state's 99.9 % ellipsoid, so cold starts compete at the next refit instead of a year later."""
+    rng = np.random.default_rng(0)
+    idx = pd.bdate_range("2010-01-01", periods=1000)
+    a = rng.normal([0.0, 10.0], [0.3, 1.0], (1000, 2))
+    b = rng.normal([1.0, 16.0], [0.3, 1.0], (1000, 2))
+    X = np.where((np.arange(1000) // 60 % 2 == 0)[:, None], a, b)
+    X[850:] = rng.normal([6.0, 45.0], [1.0, 4.0], (150, 2))
+    feats = pd.DataFrame(X, index=idx, columns=["x", "vix"])
+    res = walk_forward(feats, min_train=504, refit="monthly", n_init=2, stress_signs=[1, 1], seed=0, workers=1,
+                       cold_every=100, cold_growth=0.0)
+    rf = res.refits
+    first_after = rf.index[rf.index > idx[850]][0]
+    assert rf.loc[first_after, "surprise"] and rf.loc[first_after, "cold_competition"]
+    assert rf["surprise"].sum() <= 3  # calm months never look like that
+    # and the crunch is named crunch within a month of its start
+    assert (res.regime.loc[idx[870]:] == "crunch").mean() > 0.9
+    off = walk_forward(feats, min_train=504, refit="monthly", n_init=2, stress_signs=[1, 1], seed=0, workers=1,
+                       cold_every=100, cold_growth=0.0, cold_surprise=0.0)
+    assert not off.refits["surprise"].any()
