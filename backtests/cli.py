@@ -85,7 +85,7 @@ def run(
         t0 = time.perf_counter()
         result = run_pipeline(cfg)
         timings = dict(result.timings)
-        timings.update(write_outputs(result, out_dir, None if no_report else render_run))
+        timings.update(write_outputs(result, out_dir, None if no_report or not cfg.report.enabled else render_run))
         timings["total"] = time.perf_counter() - t0
     except RegimeshiftError as err:
         _fail(err)
