@@ -121,6 +121,7 @@ def runs(root: Path) -> None:
     click.echo(format_runs(rows, root))
 
 main.add_command(__import__("regimes.cli", fromlist=["regimes"]).regimes)  # `regimeshift regimes` (regimes/cli.py)
+main.add_command(__import__("regimes.cli", fromlist=["cache"]).cache)  # `regimeshift cache` (regimes/cli.py)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,11 @@ Where: ``$REGIMESHIFT_CACHE``, else ``$XDG_CACHE_HOME/regimeshift``, else ``~/.c
 the repository's packages). ``REGIMESHIFT_CACHE=off`` disables it. Entries are ``.npz`` files of plain arrays
 plus one JSON string (no pickle), written to a temporary file and renamed into place; an unreadable or
 mismatching entry is ignored and rewritten.
+
+Eviction: least recently used first. A hit refreshes its entry's modification time; after every write the
+folder is pruned to ``$REGIMESHIFT_CACHE_MAX_MB`` (default 512 MB) and leftover temporary files of crashed
+writers older than an hour are removed. Entries of an older engine version can never hit again, so they age
+out the same way. ``regimeshift cache`` shows the folder; ``regimeshift cache --clear`` empties it.
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ FORMAT = 1
 _ENGINE_FILES = ("fast_hmm.py", "model.py", "walkforward.py", "filtering.py", "cache.py")
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimes", "backtests", "strategies", "reports")
+DEFAULT_MAX_MB = 512.0
+_STALE_TMP_SECONDS = 3600.0
 
 
 def _code_version() -> str:
@@ -104,6 +111,7 @@ def cached(
     t0 = time.perf_counter()
     hit = load(path, key)
     if hit is not None:
+        _touch(path)
         return RegimeResult(
             hit.probabilities, hit.refits, hit.model, hit.oos_loglik, time.perf_counter() - t0, hit.loglik_path,
             cached=True, meta={**hit.meta, "cache_key": key, "cache_path": str(path)},
@@ -111,12 +119,79 @@ def cached(
     result = compute()
     try:
         save(path, key, result)
+        prune(folder)
     except OSError:
         pass  # a read-only or full disk costs the cache, not the run
     return RegimeResult(
         result.probabilities, result.refits, result.model, result.oos_loglik, result.seconds, result.loglik_path,
         cached=False, meta={**result.meta, "cache_key": key, "cache_path": str(path)},
     )
+
+
+# -- eviction ----------------------------------------------------------------------------------------------------
+def max_bytes() -> int:
+    """The size cap from ``$REGIMESHIFT_CACHE_MAX_MB`` (a number of megabytes), else :data:`DEFAULT_MAX_MB`."""
+    raw = os.environ.get("REGIMESHIFT_CACHE_MAX_MB", "").strip()
+    try:
+        mb = float(raw) if raw else DEFAULT_MAX_MB
+    except ValueError:
+        raise RegimeshiftError(
+            f"REGIMESHIFT_CACHE_MAX_MB: {raw!r} is not a number (expected megabytes, e.g. 512)"
+        ) from None
+    if not mb >= 0:
+        raise RegimeshiftError(f"REGIMESHIFT_CACHE_MAX_MB: {raw!r} must be >= 0")
+    return int(mb * 1024 * 1024)
+
+
+def entries(folder: Path) -> list[tuple[Path, int, float]]:
+    """(path, bytes, last use) of every stored result, least recently used first."""
+    out = []
+    for p in (folder / "walkforward").glob("*.npz"):
+        try:
+            st = p.stat()
+        except OSError:  # removed by a concurrent prune
+            continue
+        out.append((p, st.st_size, st.st_mtime))
+    return sorted(out, key=lambda e: (e[2], e[0].name))
+
+
+def prune(folder: Path, limit: int | None = None, *, now: float | None = None) -> list[Path]:
+    """Delete least recently used entries until the total is <= ``limit`` bytes (default :func:`max_bytes`),
+    and temporary files older than an hour. Returns what was deleted."""
+    limit = max_bytes() if limit is None else limit
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    for tmp in (folder / "walkforward").glob(".*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > _STALE_TMP_SECONDS:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    found = entries(folder)
+    total = sum(size for _, size, _ in found)
+    for path, size, _ in found:
+        if total <= limit:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+        total -= size
+    return removed
+
+
+def clear(folder: Path) -> int:
+    """Delete every stored result; returns how many."""
+    return len(prune(folder, limit=0, now=float("inf")))
+
+
+def _touch(path: Path) -> None:
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # a read-only cache still serves hits; it just cannot record the use
 
 
 # -- file format -------------------------------------------------------------------------------------------------

@@ -119,3 +119,33 @@ def _diag_json(d) -> dict:  # type: ignore[no-untyped-def]
             "switches_per_year": d.switches_per_year,
         }
     )
+
+
+@click.command("cache")
+@click.option("--clear", is_flag=True, help="Delete every stored walk-forward result.")
+def cache(clear: bool) -> None:
+    """Show where walk-forward results are cached, how many and how much space they take (--clear empties it).
+
+    The folder is $REGIMESHIFT_CACHE, else $XDG_CACHE_HOME/regimeshift, else ~/.cache/regimeshift; it is kept
+    under $REGIMESHIFT_CACHE_MAX_MB (default 512) by deleting the least recently used results.
+    """
+    from backtests.errors import RegimeshiftError
+    from regimes import cache as regime_cache
+
+    try:
+        folder = regime_cache.cache_dir(True)
+        if folder is None:
+            click.echo("regime cache: off (REGIMESHIFT_CACHE=off)")
+            return
+        if clear:
+            n = regime_cache.clear(folder)
+            click.echo(f"regime cache: {folder}: deleted {n} result{'' if n == 1 else 's'}")
+            return
+        found = regime_cache.entries(folder)
+        size = sum(s for _, s, _ in found) / 1024 / 1024
+        limit = regime_cache.max_bytes() / 1024 / 1024
+    except RegimeshiftError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    click.echo(f"regime cache: {folder}: {len(found)} result{'' if len(found) == 1 else 's'}, "
+               f"{size:.1f} MB of {limit:.0f} MB (least recently used deleted first)")

@@ -110,3 +110,55 @@ def test_the_pipeline_uses_the_cache(monkeypatch, tmp_path):
     assert any(p.suffix == ".npz" for p in (tmp_path / "walkforward").iterdir())
     pd.testing.assert_frame_equal(first.probabilities, second.probabilities, check_exact=True)
     assert os.environ["REGIMESHIFT_CACHE"] == str(tmp_path)
+
+
+def test_eviction_deletes_the_least_recently_used_results_first(feats, tmp_path):
+    paths = []
+    for seed in (1, 2, 3):
+        r = walk_forward(feats, cache=tmp_path, **_kw(seed=seed))
+        paths.append(Path(r.meta["cache_path"]))
+    for age, p in zip((300, 200, 100), paths):  # seed 1 oldest, seed 3 newest
+        os.utime(p, (p.stat().st_atime, p.stat().st_mtime - age))
+    assert walk_forward(feats, cache=tmp_path, **_kw(seed=1)).cached  # a hit makes seed 1 the most recent
+    size = paths[0].stat().st_size
+    removed = regime_cache.prune(tmp_path, limit=2 * size + size // 2)
+    assert removed == [paths[1]]
+    assert [p.exists() for p in paths] == [True, False, True]
+
+
+def test_a_new_result_keeps_the_cache_under_its_size_cap(feats, tmp_path, monkeypatch):
+    monkeypatch.setenv("REGIMESHIFT_CACHE_MAX_MB", "0")
+    r = walk_forward(feats, cache=tmp_path, **_kw())
+    assert not Path(r.meta["cache_path"]).exists()  # written, then evicted: a cap of 0 keeps nothing
+    assert regime_cache.entries(tmp_path) == []
+
+
+def test_stale_temporary_files_of_crashed_writers_are_removed(tmp_path):
+    folder = tmp_path / "walkforward"
+    folder.mkdir()
+    old, fresh = folder / ".abc.123.tmp", folder / ".def.456.tmp"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    os.utime(old, (0, fresh.stat().st_mtime - 7200))
+    regime_cache.prune(tmp_path)
+    assert not old.exists() and fresh.exists()
+
+
+def test_a_bad_size_cap_is_one_clear_error(monkeypatch):
+    monkeypatch.setenv("REGIMESHIFT_CACHE_MAX_MB", "lots")
+    with pytest.raises(RegimeshiftError, match="REGIMESHIFT_CACHE_MAX_MB: 'lots' is not a number"):
+        regime_cache.max_bytes()
+
+
+def test_the_cache_command_reports_and_clears(feats, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from backtests.cli import main
+
+    monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path))
+    walk_forward(feats, cache=True, **_kw())
+    out = CliRunner().invoke(main, ["cache"])
+    assert out.exit_code == 0 and "1 result," in out.output
+    out = CliRunner().invoke(main, ["cache", "--clear"])
+    assert out.exit_code == 0 and "deleted 1 result" in out.output
+    assert regime_cache.entries(tmp_path.resolve()) == []
