@@ -83,7 +83,10 @@ def execution_metrics(rep: ReplayResult, initial_cash: float) -> dict[str, Any]:
     - ``cost_drag`` = costs_total / (final value - initial value): the share of the profit paid away in costs
       (null when the run lost money, where the ratio means nothing);
     - ``cost_drag_annual`` = costs_total / average value / years: return given up to costs per year;
-    - ``interest_earned``: cash interest credited (zero without ``data.cash_rate``).
+    - ``interest_earned``: cash interest credited (zero without ``data.cash_rate``);
+    - ``n_rejected_orders``, ``n_partial_orders``: orders rejected, and orders filled in more than one piece;
+    - ``fill_price``: what the orders filled at, ``next_open`` (OHLC data), ``next_close`` (close-only data)
+      or ``same_bar_close`` (optimistic).
     """
     years = max(len(rep.value) / 252.0, 1e-9)
     mean_value = float(rep.value.mean()) if len(rep.value) else math.nan
@@ -103,6 +106,7 @@ def execution_metrics(rep: ReplayResult, initial_cash: float) -> dict[str, Any]:
         "n_orders": int(rep.n_orders),
         "n_rejected_orders": int(rep.n_rejected),
         "n_partial_orders": int(rep.n_partial),
+        "fill_price": rep.fill_price,
     }
 
 

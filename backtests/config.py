@@ -6,6 +6,7 @@ in a crunch) and keep costs and execution delay ON.
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import tomllib
@@ -29,6 +30,9 @@ class _Frozen(BaseModel):
 class DataConfig(_Frozen):
     source: Literal["csv", "synthetic"] = "csv"
     dir: str | None = None
+    # Folder of the price files when they are not beside the macro files (e.g. an OHLC sub-folder); a
+    # relative path is read from the data dir, so `--data-dir` moves both. None: the data dir itself.
+    price_dir: str | None = None
     start: str | None = None
     end: str | None = None
     benchmark: str = "SPY"
@@ -50,6 +54,14 @@ class DataConfig(_Frozen):
             if raw["cash_rate"] not in macro:
                 raw = {**raw, "macro": (*macro, raw["cash_rate"])}
         return raw
+
+    @field_validator("price_dir")
+    @classmethod
+    def _price_dir_named(cls, v: str | None) -> str | None:
+        # "" would silently mean the data dir itself; leave the key out for that
+        if v is not None and not v.strip():
+            raise ValueError("must name a folder (leave it out to read prices from the data dir)")
+        return v
 
 
 class RegimeConfig(_Frozen):
@@ -73,6 +85,21 @@ class RegimeConfig(_Frozen):
     # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
     # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
     init: Literal["kmeans", "hmmlearn", "mixed"] = "hmmlearn"
+    # First date the regime model may learn from (YYYY-MM-DD). The features are then computed on their own
+    # inputs' calendar (benchmark + feature symbols + macro) from this date, so the model has seen earlier
+    # crises before the first trade; the backtest still starts at data.start. None: the backtest's data.
+    history_start: str | None = None
+
+    @field_validator("history_start")
+    @classmethod
+    def _history_start_is_a_date(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                ts = datetime.date.fromisoformat(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{v!r} is not a date (expected YYYY-MM-DD)") from None
+            v = ts.isoformat()
+        return v
 
     @field_validator("names")
     @classmethod
@@ -138,8 +165,9 @@ class ExecutionConfig(_Frozen):
     # a calendar check trades only if some weight is more than drift_band away from target (held weights
     # marked at the check day's close; the first decision always trades); "daily" + drift_band is the pure
     # band rule. on_regime_change adds a rebalance (never band-filtered) whenever the most probable regime
-    # differs from the one at the last rebalance. Orders fill on the next bar (its open; the next close for
-    # close-only data) unless timing = "same_bar". Sizing is commission-aware: no order is rejected for cash.
+    # differs from the one at the last rebalance. Orders fill on the next bar: at its open when the price file
+    # of every traded symbol has an open column, else at its close; timing = "same_bar" fills at the decision
+    # bar's close (optimistic; the report says so). Sizing is commission-aware: no order is rejected for cash.
     rebalance: Literal["daily", "weekly", "monthly", "quarterly", "never"] = "monthly"
     on_regime_change: bool = False
     drift_band: float | None = Field(None, gt=0, lt=1)
@@ -206,6 +234,12 @@ class RunConfig(_Frozen):
         missing = [r for r in self.regimes.names if r not in self.strategy.weights]
         if missing:
             raise ValueError(f"strategy.weights has no row for regime(s) {', '.join(missing)}")
+        hist, start = self.regimes.history_start, self.data.start
+        if hist is not None and start is not None and hist > str(start)[:10]:
+            raise ValueError(
+                f"regimes.history_start {hist} is after data.start {start} (the regime history must begin "
+                "no later than the backtest)"
+            )
         return self
 
     @property

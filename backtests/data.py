@@ -5,6 +5,9 @@ file, the line (1-based, header = line 1) or field, and what was expected. Parsi
 reads every field as text, then masks find the offending rows), so the ~40 files in ``shared/data`` load
 in a fraction of a second.
 
+Open prices: a price file with an ``open`` column (any case) also gives the day's open, on the same basis as
+the price taken from it (see :func:`_adjusted_opens`), so the replay can fill next-bar orders at the open.
+
 Look-ahead rule for macro series: an observation dated ``d`` becomes visible ``lag`` business days after
 ``d`` (its publication lag) and is then carried forward as-of, never backwards. With ``lag >= 1`` nothing
 dated ``d`` is visible on ``d`` itself.
@@ -76,11 +79,15 @@ class MarketData:
     symbol in requested order, no NaN. ``macro``: same index, one column per macro series, already lagged
     by its publication lag and forward-filled (up to a staleness limit); NaN before a series' first
     available value and after it has gone stale. ``true_regimes`` is set only by the synthetic market.
+    ``opens``: same index and columns as ``prices``, the open of each day on the price's basis (adjusted
+    when the price is an adjusted close); ``None`` unless every price file has an open column, because the
+    replay fills at opens only when it can do so for every symbol it trades.
     """
 
     prices: pd.DataFrame
     macro: pd.DataFrame
     true_regimes: pd.Series | None = None
+    opens: pd.DataFrame | None = None
 
 
 # -- reading one file ----------------------------------------------------------------------------------------
@@ -92,37 +99,40 @@ def read_series(path: str | Path, *, min_rows: int = 2) -> pd.Series:
     empty or ``.`` holiday values (those rows are dropped), blank lines and newest-first order. Anything
     else malformed raises :class:`DataError` naming the file and line.
     """
-    series, _ = _read_with_lines(Path(path), min_rows=min_rows)
+    series, _, _ = _read_with_lines(Path(path), min_rows=min_rows)
     return series
 
 
-def _read_with_lines(path: Path, *, min_rows: int) -> tuple[pd.Series, np.ndarray]:
-    """read_series plus the 1-based file line of every returned value, so callers can point at rows."""
+def _read_with_lines(
+    path: Path, *, min_rows: int, with_open: bool = False
+) -> tuple[pd.Series, np.ndarray, pd.Series | None]:
+    """read_series plus the 1-based file line of every returned value, so callers can point at rows, and,
+    with ``with_open``, the opens on the value's basis (``None`` when the file has no usable open column)."""
     name = path.name
     text, header_line = _decode(path)
 
-    # The header is read here (not by pandas) so pandas only has to materialise the two columns we use.
+    # The header is read here (not by pandas) so pandas only has to materialise the columns we use.
     first_line = re.match(r"[^\r\n]*", text).group()
     columns = [c.strip() for c in next(csv.reader([first_line]), [])]
     date_col, value_col = _pick_columns(name, header_line, columns)
-    # Fast path: pandas' C parser converts the value column, treating only '' and '.' as missing. If any
-    # value is not a plain finite number, re-read it as text so the bad line can be found and named.
-    df = _read_two_columns(name, text, header_line, date_col, value_col, numeric=True)
+    open_cols = _pick_open(columns, date_col, value_col) if with_open else None
+    value_cols = [value_col, *(c for c in (open_cols or ()) if c is not None)]
+    # Fast path: pandas' C parser converts the value columns, treating only '' and '.' as missing. If any
+    # value is not a plain finite number, re-read them as text so the bad line can be found and named.
+    df = _read_columns(name, text, header_line, date_col, value_cols, numeric=True)
     numeric = df is not None
     if df is None:
-        df = _read_two_columns(name, text, header_line, date_col, value_col, numeric=False)
-    # usecols keeps file order, so our two columns are found by position among the two kept.
-    date_pos, value_pos = (0, 1) if date_col < value_col else (1, 0)
-    date_txt = _text(df.iloc[:, date_pos])
-    value_data = df.iloc[:, value_pos]
-    value_raw = value_data.to_numpy(dtype="float64") if numeric else _text(value_data)
+        df = _read_columns(name, text, header_line, date_col, value_cols, numeric=False)
+    date_txt = _text(df[date_col])
+    raw = {c: df[c].to_numpy(dtype="float64") if numeric else _text(df[c]) for c in value_cols}
     lines = np.arange(len(df), dtype=np.int64) + header_line + 1
 
     dates = _parse_dates(date_txt)
     keep_rows = ~_blank_rows(text, header_line, lines, np.isnat(dates))
     if not keep_rows.any():
         raise DataError(f"{name}: no data rows after the header on line {header_line}")
-    dates, date_txt, value_raw, lines = (a[keep_rows] for a in (dates, date_txt, value_raw, lines))
+    dates, date_txt, lines = (a[keep_rows] for a in (dates, date_txt, lines))
+    raw = {c: v[keep_rows] for c, v in raw.items()}
     bad = np.isnat(dates)
     if bad.any():
         i = int(np.argmax(bad))
@@ -130,11 +140,14 @@ def _read_with_lines(path: Path, *, min_rows: int) -> tuple[pd.Series, np.ndarra
             f"{name} line {lines[i]}: date {_show(date_txt[i])} is not a valid date (expected YYYY-MM-DD)"
         )
 
-    if numeric:
-        values = np.array(value_raw, dtype="float64")
-        missing = np.isnan(values)  # only '' and '.' (and absent fields) can be NaN on the fast path
-    else:
-        values, missing = _parse_values(name, columns[value_col], value_raw, lines)
+    parsed: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for c in value_cols:
+        if numeric:
+            values = np.array(raw[c], dtype="float64")
+            parsed[c] = values, np.isnan(values)  # only '' and '.' (and absent fields) are NaN on the fast path
+        else:
+            parsed[c] = _parse_values(name, columns[c], raw[c], lines)
+    values, missing = parsed[value_col]
     order = _ordering(name, dates, lines)
 
     keep = order[~missing[order]]
@@ -146,7 +159,60 @@ def _read_with_lines(path: Path, *, min_rows: int) -> tuple[pd.Series, np.ndarra
             f"{name}: only {len(series)} row{'' if len(series) == 1 else 's'} with values{span}; "
             f"need at least {min_rows} (too little history)"
         )
-    return series, lines[keep]
+    opens = None
+    if open_cols is not None:
+        open_col, close_col = open_cols
+        opens = _adjusted_opens(
+            name,
+            series,
+            lines[keep],
+            (columns[open_col], *(a[keep] for a in parsed[open_col])),
+            None if close_col is None else (columns[close_col], *(a[keep] for a in parsed[close_col])),
+        )
+    return series, lines[keep], opens
+
+
+def _adjusted_opens(
+    name: str,
+    prices: pd.Series,
+    lines: np.ndarray,
+    open_: tuple[str, np.ndarray, np.ndarray],
+    close: tuple[str, np.ndarray, np.ndarray] | None,
+) -> pd.Series:
+    """The opens of the rows kept in ``prices``, checked and put on the basis of ``prices``.
+
+    ``open_`` and ``close`` are (column name, values, missing) for those rows; ``close`` is given only when
+    ``prices`` is an adjusted close. Alpha Vantage-style files carry an unadjusted open and close beside a
+    split- and dividend-adjusted close. Filling at the raw open while marking at the adjusted close would
+    book the whole adjustment (a 2:1 split, years of dividends) as a gain or loss on the fill day, so the
+    open is scaled by that day's adjustment factor ``adjusted_close / close``. The factor of day t applies
+    to every price of day t: splits and dividends take effect between sessions (the ex-date open is already
+    ex), never within one.
+    """
+
+    def check(column: str, values: np.ndarray, missing: np.ndarray, why: str = "") -> None:
+        gone = np.flatnonzero(missing)
+        if len(gone):
+            i = int(gone[0])
+            raise DataError(
+                f"{name} line {lines[i]}: {column} is empty on {prices.index[i].date()} although the price is "
+                f"there (expected a number{why})"
+            )
+        bad = ~(values > 0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise DataError(
+                f"{name} line {lines[i]}: {column} {float(values[i])!r} on {prices.index[i].date()} is not "
+                f"positive (expected > 0{why})"
+            )
+
+    column, values, missing = open_
+    check(column, values, missing)
+    if close is not None:
+        close_name, raw_close, close_missing = close
+        check(close_name, raw_close, close_missing, "; it scales the open to the adjusted basis")
+        values = values * (prices.to_numpy() / raw_close)
+    return pd.Series(values, index=prices.index, name=prices.name, dtype="float64")
 
 
 def _decode(path: Path) -> tuple[str, int]:
@@ -187,21 +253,24 @@ def _blank_rows(text: str, header_line: int, lines: np.ndarray, candidates: np.n
     return blank
 
 
-def _read_two_columns(
-    name: str, text: str, header_line: int, date_col: int, value_col: int, *, numeric: bool
+def _read_columns(
+    name: str, text: str, header_line: int, date_col: int, value_cols: Sequence[int], *, numeric: bool
 ) -> pd.DataFrame | None:
-    """The date (as text) and value columns; ``None`` when ``numeric`` and some value is not a finite number.
+    """The date (as text) and value columns, labelled by their position in the header; ``None`` when
+    ``numeric`` and some value is not a finite number.
 
     Blank lines are kept as rows so that row position maps straight onto the file line number.
     """
-    dtype: dict[int, object] = {date_col: object, value_col: "float64" if numeric else object}
+    wanted = [date_col, *value_cols]
+    dtype: dict[int, object] = {c: "float64" if numeric else object for c in value_cols}
+    dtype[date_col] = object
     try:
         df = pd.read_csv(
             io.StringIO(text),
-            usecols=[date_col, value_col],
+            usecols=wanted,
             dtype=dtype,
             keep_default_na=False,
-            na_values={value_col: list(_MISSING_TOKENS)} if numeric else None,
+            na_values={c: list(_MISSING_TOKENS) for c in value_cols} if numeric else None,
             na_filter=numeric,
             skip_blank_lines=False,
         )
@@ -221,7 +290,9 @@ def _read_two_columns(
         if numeric and not isinstance(exc, pd.errors.ParserError):
             return None
         raise DataError(f"{name}: not a readable CSV ({_one_line(str(exc))})") from None
-    if numeric and np.isinf(df.iloc[:, 0 if value_col < date_col else 1].to_numpy(dtype="float64")).any():
+    # usecols keeps file order (and pandas renames repeated header names), so label by header position
+    df.columns = sorted(wanted)
+    if numeric and np.isinf(df[list(value_cols)].to_numpy(dtype="float64")).any():
         return None
     return df
 
@@ -250,6 +321,25 @@ def _pick_columns(name: str, header_line: int, columns: list[str]) -> tuple[int,
         f"{where}: cannot choose a value column among {_names([columns[i] for i in others])}; "
         "expected 'Adj Close'/'adjusted_close'/'adj_close', 'Close', or exactly one non-date column"
     )
+
+
+def _pick_open(columns: list[str], date_col: int, value_col: int) -> tuple[int, int | None] | None:
+    """(open column, raw close column or None) when the file's opens can be put on the value's basis.
+
+    With an adjusted close as the value the raw close is needed to scale the open; a file with an open
+    and an adjusted close but no raw close gives no opens rather than opens on the wrong basis.
+    """
+    norm = [re.sub(r"[\s_]+", "_", c.lower()) for c in columns]
+    others = [i for i in range(len(columns)) if i not in (date_col, value_col)]
+    open_col = next((i for i in others if norm[i] == "open"), None)
+    if open_col is None:
+        return None
+    if norm[value_col] in _CLOSE_NAMES:
+        return open_col, None
+    if norm[value_col] in _ADJ_NAMES:
+        close_col = next((i for i in others if norm[i] in _CLOSE_NAMES), None)
+        return None if close_col is None else (open_col, close_col)
+    return None
 
 
 def _parse_dates(text: np.ndarray) -> np.ndarray:
@@ -334,6 +424,20 @@ def load_prices(
     Only dates where every symbol has a price are kept (a backtest cannot trade an asset with no quote).
     ``start``/``end`` are inclusive and applied after alignment; at least ``min_rows`` rows must remain.
     """
+    prices, _ = _load_price_frames(data_dir, symbols, start=start, end=end, min_rows=min_rows, with_open=False)
+    return prices
+
+
+def _load_price_frames(
+    data_dir: str | Path,
+    symbols: Sequence[str],
+    *,
+    start: str | pd.Timestamp | None,
+    end: str | pd.Timestamp | None,
+    min_rows: int,
+    with_open: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """load_prices, plus (with ``with_open``) the opens on the same calendar when every file has them."""
     directory = _data_dir(data_dir)
     wanted = _unique(symbols, "symbols")
     first, last = _bound(start, "start"), _bound(end, "end")
@@ -341,9 +445,10 @@ def load_prices(
         raise DataError(f"start {first.date()} is after end {last.date()}")
 
     columns: dict[str, pd.Series] = {}
+    opens: dict[str, pd.Series | None] = {}
     for symbol in wanted:
         path = _locate(directory, symbol)
-        series, lines = _read_with_lines(path, min_rows=max(min_rows, 1))
+        series, lines, opens[symbol] = _read_with_lines(path, min_rows=max(min_rows, 1), with_open=with_open)
         bad = ~(series.to_numpy() > 0)
         if bad.any():
             i = int(np.argmax(bad))
@@ -378,7 +483,13 @@ def load_prices(
         )
     prices = pd.DataFrame({sym: columns[sym].reindex(window) for sym in wanted}, index=window)
     prices.index.name = "date"
-    return prices.astype("float64")
+    open_frame = None
+    # all or nothing: the replay cannot fill some symbols at the open and others at the close of a bar
+    if with_open and all(opens[sym] is not None for sym in wanted):
+        open_frame = pd.DataFrame({sym: opens[sym].reindex(window) for sym in wanted}, index=window)
+        open_frame.index.name = "date"
+        open_frame = open_frame.astype("float64")
+    return prices.astype("float64"), open_frame
 
 
 # -- macro -----------------------------------------------------------------------------------------------------
@@ -479,21 +590,27 @@ def load_market(
     end: str | pd.Timestamp | None = None,
     macro_lags: Mapping[str, int] | None = None,
     min_rows: int = 252,
+    price_dir: str | Path | None = None,
 ) -> MarketData:
-    """Prices on their common calendar plus each macro series lagged, as-of aligned and staleness-limited.
+    """Prices (and opens, when every price file has them) on their common calendar, plus each macro series
+    lagged, as-of aligned and staleness-limited.
 
-    Macro history before ``start`` still feeds the first rows (as-of values are known then). A macro value
-    older than :func:`max_staleness` business days is NaN rather than a silently repeated stale number.
+    ``price_dir``: the folder of the price files (a relative path is read from ``data_dir``); macro files
+    are always read from ``data_dir``. Macro history before ``start`` still feeds the first rows (as-of
+    values are known then). A macro value older than :func:`max_staleness` business days is NaN rather
+    than a silently repeated stale number.
     """
-    prices = load_prices(data_dir, symbols, start=start, end=end, min_rows=min_rows)
     directory = _data_dir(data_dir)
+    prices, opens = _load_price_frames(
+        _price_dir(directory, price_dir), symbols, start=start, end=end, min_rows=min_rows, with_open=True
+    )
     names = _unique(macro, "macro", allow_empty=True)
     raw: dict[str, pd.Series] = {}
     for name in names:
         raw[name] = read_series(_locate(directory, name), min_rows=2).rename(name)
     limits = {name: max_staleness(s) for name, s in raw.items()}
     frame = align_macro(raw, prices.index, macro_lags, max_stale=limits)
-    return MarketData(prices=prices, macro=frame)
+    return MarketData(prices=prices, macro=frame, opens=opens)
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------
@@ -502,6 +619,20 @@ def _data_dir(data_dir: str | Path) -> Path:
     if not directory.is_dir():
         raise DataError(f"data directory {directory} does not exist or is not a directory")
     return directory
+
+
+def _price_dir(directory: Path, price_dir: str | Path | None) -> Path:
+    if price_dir is None:
+        return directory
+    folder = Path(price_dir).expanduser()
+    if not folder.is_absolute():
+        folder = directory / folder
+    if not folder.is_dir():
+        raise DataError(
+            f"data.price_dir: {folder} does not exist or is not a directory (expected a folder of price CSVs; "
+            f"a relative path is read from the data directory {directory})"
+        )
+    return folder
 
 
 def _locate(directory: Path, symbol: str) -> Path:

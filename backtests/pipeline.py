@@ -76,6 +76,7 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         end=cfg.data.end,
         macro_lags=cfg.data.macro_lags,
         min_rows=cfg.data.min_rows,
+        price_dir=cfg.data.price_dir,
     )
 
 
@@ -142,9 +143,7 @@ def replay_stage(
     """
     ex = cfg.execution
     prices = market.prices.loc[weights.index]
-    opens = getattr(market, "opens", None)  # the loader provides closes only today
-    if opens is not None:
-        opens = opens.loc[weights.index]
+    opens = traded_opens(cfg, market, weights.index)
     regime = None
     if ex.on_regime_change:
         if regimes is None:
@@ -161,6 +160,22 @@ def replay_stage(
     rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
     beside = replay_benchmarks(cfg, prices, opens, rate)
     return dataclasses.replace(rep, beside=beside)
+
+
+def traded_opens(cfg: RunConfig, market: MarketData, index: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """The opens of every symbol the strategy and its benchmarks trade on ``index``, or ``None`` (fill at the
+    next close) when timing is same-bar or some traded symbol has no open on some of those days.
+
+    All or nothing, so that one bar's orders never mix open and close prices.
+    """
+    opens = market.opens
+    if cfg.execution.timing == "same_bar" or opens is None:
+        return None
+    traded = list(cfg.symbols)  # sleeve members and the benchmark; feature-only symbols are never traded
+    if any(s not in opens.columns for s in traded):
+        return None
+    opens = opens[traded].reindex(index)
+    return None if opens.isna().any().any() else opens
 
 
 def daily_returns(cfg: RunConfig, market: MarketData, rep: ReplayResult) -> pd.DataFrame:

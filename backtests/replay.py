@@ -6,7 +6,8 @@ backtrader run that submits the same orders (``benchmarks/replay_overhead.py`` m
 
 Timing contract (``timing="next_bar"``, the default): weights decided on the close of day t become market
 orders that fill at the next bar's open. When only closes exist (the shipped data) each feed's open equals
-its close, so "next bar's open" is the next day's close; pass ``opens`` to fill at real opens. Orders are
+its close, so "next bar's open" is the next day's close; pass ``opens`` to fill at real opens (the loader
+provides them for OHLC files; ``ReplayResult.fill_price`` records which applied). Orders are
 sized at the price they will fill at (cheat-on-open sizing, decided at t, priced at t+1's open).
 ``timing="same_bar"`` fills at the decision bar's close (cheat-on-close); it is optimistic and the report
 says so.
@@ -69,6 +70,7 @@ class ReplayResult:
     # benchmark replays beside the strategy (same execution); a string says why one was skipped
     beside: Mapping[str, ReplayResult | str] = field(default_factory=dict)
     slippage_rate: float = 0.0  # fraction of the price every fill moved against the trader
+    fill_price: str = "next_close"  # "next_open", "next_close" or "same_bar_close": what the orders filled at
 
     @property
     def returns(self) -> pd.Series:
@@ -393,6 +395,13 @@ def _accrual(cash_rate: pd.Series | None, index: pd.DatetimeIndex) -> np.ndarray
     return np.r_[0.0, r[:-1]]
 
 
+def fill_price(execution: ExecutionConfig, opens: pd.DataFrame | None) -> str:
+    """What orders fill at: the next bar's open or close, or (optimistic) the decision bar's close."""
+    if execution.timing == "same_bar":
+        return "same_bar_close"
+    return "next_close" if opens is None else "next_open"
+
+
 def _sizing(execution: ExecutionConfig) -> dict:
     return {
         "buffer": execution.cash_buffer,
@@ -481,6 +490,7 @@ def replay(
         interest=strat.interest,
         n_rebalances=strat.n_rebalances,
         slippage_rate=execution.slippage_bps / 1e4,
+        fill_price=fill_price(execution, opens),
     )
 
 
@@ -575,4 +585,5 @@ def replay_arrays(
         interest=interest,
         n_rebalances=n_rebalances,
         slippage_rate=slip,
+        fill_price=fill_price(execution, opens),
     )

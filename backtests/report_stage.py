@@ -26,8 +26,22 @@ def run_warnings(result: RunResult) -> tuple[str, ...]:
     if result.regimes.n_nonconverged:
         out.append(f"{result.regimes.n_nonconverged} of {result.regimes.n_refits} refits did not converge.")
     if result.replay.n_rejected:
-        out.append(f"{result.replay.n_rejected} orders were rejected.")
+        out.append(f"{_orders(result.replay.n_rejected)} rejected.")
+    if result.replay.n_partial:
+        out.append(f"{_orders(result.replay.n_partial)} partially filled (in more than one piece).")
     return tuple(out)
+
+
+def _orders(n: int) -> str:
+    return f"{n} order was" if n == 1 else f"{n} orders were"
+
+
+# ReplayResult.fill_price -> what the tearsheet's Execution row says the orders filled at
+FILL_PRICE_LABELS = {
+    "next_open": "next bar's open (OHLC data)",
+    "next_close": "next bar's close (close-only data)",
+    "same_bar_close": "same bar's close (optimistic)",
+}
 
 
 def config_summary(result: RunResult) -> dict[str, str]:
@@ -37,6 +51,8 @@ def config_summary(result: RunResult) -> dict[str, str]:
         f"{name}: " + ", ".join(f"{s} {w:g}" for s, w in members.items()) for name, members in cfg.sleeves.items()
     )
     data = "synthetic (seeded)" if cfg.data.source == "synthetic" else str(cfg.data.dir)
+    if cfg.data.source != "synthetic" and cfg.data.price_dir is not None:
+        data += f" (prices from {cfg.data.price_dir})"
     return {
         "Strategy": cfg.strategy.name,
         "Sleeves": sleeves,
@@ -49,7 +65,8 @@ def config_summary(result: RunResult) -> dict[str, str]:
         ),
         "Refits": f"{result.regimes.n_refits} ({result.regimes.n_nonconverged} not converged)",
         "Execution": (
-            f"{ex.timing.replace('_', ' ')}, rebalance {ex.rebalance}, commission {ex.commission_bps:g} bp "
+            f"fills at {FILL_PRICE_LABELS.get(result.replay.fill_price, result.replay.fill_price)}, "
+            f"rebalance {ex.rebalance}, commission {ex.commission_bps:g} bp "
             f"(min {ex.min_commission:g}), slippage {ex.slippage_bps:g} bp, cash buffer {100 * ex.cash_buffer:g}%"
         ),
         "Seed / config hash": f"{cfg.seed} / {cfg.digest()}",

@@ -35,12 +35,19 @@ from reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet  # noq
 log = logging.getLogger(__name__)
 
 METRIC_LABELS = {"cagr": "CAGR", "sharpe": "Sharpe", "sortino": "Sortino", "max_drawdown": "Max drawdown",
-                 "volatility": "Volatility (ann.)"}
+                 "volatility": "Volatility (ann.)", "turnover": "Turnover (ann.)", "n_trades": "Trades",
+                 "n_rebalances": "Rebalances", "commission_paid": "Commission paid", "slippage_paid": "Slippage paid",
+                 "costs_total": "Costs (total)", "cost_drag": "Cost drag (share of profit)",
+                 "cost_drag_annual": "Cost drag (ann.)", "interest_earned": "Interest earned", "n_orders": "Orders",
+                 "n_rejected_orders": "Rejected orders", "n_partial_orders": "Partially filled orders"}
 
 SHOCK_DATE = "2026-02-12"
 STRATEGY_NAME = "Strategy"
 PCT_KEYS = {"cagr", "max_drawdown", "volatility", "total_return", "cumulative_return", "turnover",
-            "annual_turnover", "win_rate", "exposure", "cost_drag", "avg_cash"}
+            "annual_turnover", "win_rate", "exposure", "cost_drag", "cost_drag_annual", "avg_cash"}
+# Amounts in the run's currency (whatever initial_cash is in, so no symbol) and counts of things.
+MONEY_KEYS = {"commission_paid", "slippage_paid", "costs_total", "interest_earned", "final_value"}
+COUNT_KEYS = {"n_trades", "n_rebalances", "n_orders", "n_rejected_orders", "n_partial_orders", "n_days"}
 
 # Remote resources the QuantStats template links (favicon, project link); the page must open offline.
 _REMOTE = r"""["']?\s*(?:https?:)?//"""
@@ -111,6 +118,35 @@ def _num(x: Any, decimals: int = 2) -> str:
     return str(x)
 
 
+def _money(x: Any) -> str:
+    """Thousands separated; whole units at portfolio scale, cents only where they are visible (< 100)."""
+    if _is_missing(x):
+        return "–"
+    v = float(x)
+    if math.isinf(v):
+        return "∞"
+    text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.2f}"
+    return text.lstrip("-") if not any(c in "123456789" for c in text) else text  # no "-0.00"
+
+
+def _count(x: Any) -> str:
+    if _is_missing(x):
+        return "–"
+    v = float(x)
+    return "∞" if math.isinf(v) else f"{int(round(v)):,}"
+
+
+def format_metric(key: str, x: Any) -> str:
+    """A headline metric as the tearsheet shows it: percent, money, count or a 2-decimal number."""
+    if key in PCT_KEYS:
+        return _pct(x)
+    if key in MONEY_KEYS:
+        return _money(x)
+    if key in COUNT_KEYS:
+        return _count(x)
+    return _num(x)
+
+
 def _date(t: Any) -> str:
     return pd.Timestamp(t).strftime("%Y-%m-%d")
 
@@ -169,8 +205,10 @@ def _header_html(data: ReportData, returns: pd.Series) -> str:
         keys = list(strat) + [k for k in bench if k not in strat]
         rows = []
         for k in keys:
-            fmt = _pct if k in PCT_KEYS else _num
-            rows.append((METRIC_LABELS.get(k, k.replace("_", " ").capitalize()), fmt(strat.get(k)), fmt(bench.get(k))))
+            if any(isinstance(m.get(k), (str, Mapping, list, tuple)) for m in (strat, bench)):
+                continue  # text such as the benchmark symbol or fill_price is in the header or the Run table
+            label = METRIC_LABELS.get(k, k.replace("_", " ").capitalize())
+            rows.append((label, format_metric(k, strat.get(k)), format_metric(k, bench.get(k))))
         right = ("<h3>Headline metrics</h3>"
                  + _table([[("Metric", 1), (STRATEGY_NAME, 1), (data.benchmark_name, 1)]], rows))
     return f'<div class="cols"><div>{left}</div><div>{right}</div></div>'

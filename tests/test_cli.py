@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -136,6 +137,50 @@ def test_invalid_config_value_names_the_field(tmp_path):
     cfg.write_text("[strategy.weights]\nabundant = { growth = 1.2 }\n")
     code, _, stderr = _run(["run", str(cfg)])
     assert code == 2 and "strategy.weights" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_missing_price_dir_is_one_clear_line_and_no_output(tmp_path):
+    data = _bad_dir(tmp_path, PRICE)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('features = ["vol:SPY:21"]\n[data]\nmin_rows = 20\nprice_dir = "ohlc"\n')
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(["run", str(cfg), "--data-dir", str(data), "--out", str(out)])
+    assert code == 2 and not out.exists()
+    assert stderr.strip().splitlines() == [
+        f"error: data.price_dir: {data / 'ohlc'} does not exist or is not a directory (expected a folder of price "
+        f"CSVs; a relative path is read from the data directory {data})"
+    ]
+
+
+def test_empty_price_dir_names_the_field(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[data]\nprice_dir = " "\n')
+    code, _, stderr = _run(["run", str(cfg)])
+    assert code == 2
+    assert stderr.strip() == (
+        "error: c.toml: field 'data.price_dir': must name a folder (leave it out to read prices from the data dir)"
+    )
+
+
+def test_prices_with_opens_in_price_dir_fill_at_the_next_open(tmp_path):
+    data = tmp_path / "data"
+    (data / "ohlc").mkdir(parents=True)
+    days = pd.bdate_range("2020-01-01", periods=200)
+    for k, sym in enumerate(("QQQ", "DVY", "SHY", "GLD", "SPY")):
+        close = 100 * np.exp(np.cumsum(np.random.default_rng(k).normal(0, 0.01, len(days))))
+        rows = "".join(f"{d.date()},{c * 0.999:.4f},{c:.4f}\n" for d, c in zip(days, close))
+        (data / "ohlc" / f"{sym}.csv").write_text("Date,Open,Close\n" + rows)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('features = ["vol:SPY:5", "ret:SPY:5"]\n[data]\nmin_rows = 20\nprice_dir = "ohlc"\n'
+                   '[regimes]\nmin_train_days = 60\nrefit = "quarterly"\nn_init = 1\n')
+    out = tmp_path / "out"
+    code, _, stderr = _run(["run", str(cfg), "--data-dir", str(data), "--out", str(out), "--no-report"])
+    assert code == 0, stderr
+    assert json.loads((out / "metrics.json").read_text())["strategy"]["fill_price"] == "next_open"
+    trades = pd.read_csv(out / "trades.csv")
+    opens = {s: pd.read_csv(data / "ohlc" / f"{s}.csv", index_col="Date")["Open"] for s in trades["symbol"].unique()}
+    expected = [opens[s][d] * (1 + 5e-4 * np.sign(q)) for d, s, q in zip(trades["date"], trades["symbol"], trades["size"])]
+    assert len(trades) > 0 and np.allclose(trades["price"], expected, rtol=1e-9)
 
 
 @requires_shared

@@ -387,6 +387,135 @@ def test_load_market_names_macro_columns_as_requested(tmp_path: Path) -> None:
     assert market.macro["VIX"].iloc[0] == 15.0
 
 
+# -- opens (OHLC files) ----------------------------------------------------------------------------------------
+AV_HEADER = "timestamp,open,high,low,close,adjusted_close,volume,dividend_amount,split_coefficient\n"
+
+
+def av_csv(tmp_path: Path, symbol: str, rows: list[tuple[str, str, str, str]]) -> Path:
+    """An Alpha Vantage daily-adjusted file, newest first: rows of (date, open, close, adjusted_close)."""
+    body = "".join(f"{d},{o},0,0,{c},{a},1000,0.0000,1.0\n" for d, o, c, a in sorted(rows, reverse=True))
+    return write(tmp_path, f"{symbol}.csv", AV_HEADER + body)
+
+
+def test_open_is_scaled_by_the_days_adjusted_to_raw_close_ratio(tmp_path: Path) -> None:
+    # a 2:1 split between the two days: raw prices halve, the adjusted close does not
+    av_csv(tmp_path, "AAA", [("2020-01-02", "99", "100", "50"), ("2020-01-03", "51", "50.5", "50.5")])
+    market = load_market(tmp_path, ["AAA"], min_rows=2)
+    assert market.prices["AAA"].tolist() == [50.0, 50.5]
+    assert market.opens["AAA"].tolist() == [99 * 50 / 100, 51.0]  # 49.5: on the adjusted basis
+    assert market.opens.index.equals(market.prices.index) and market.opens.columns.tolist() == ["AAA"]
+
+
+def test_open_is_used_as_is_when_the_price_is_a_plain_close(tmp_path: Path) -> None:
+    write(tmp_path, "AAA.csv", "Date,Open,High,Low,Close\n2020-01-02,9.5,11,9,10\n2020-01-03,10.25,12,10,11\n")
+    market = load_market(tmp_path, ["AAA"], min_rows=2)
+    assert market.opens["AAA"].tolist() == [9.5, 10.25]
+
+
+def test_close_only_files_give_no_opens(tmp_path: Path) -> None:
+    price_csv(tmp_path, "AAA", bdays("2020-01-01", 5))
+    assert load_market(tmp_path, ["AAA"], min_rows=5).opens is None
+
+
+def test_one_close_only_file_among_ohlc_files_gives_no_opens(tmp_path: Path) -> None:
+    av_csv(tmp_path, "AAA", [(str(d.date()), "10", "10", "10") for d in bdays("2020-01-01", 5)])
+    price_csv(tmp_path, "BBB", bdays("2020-01-01", 5))
+    market = load_market(tmp_path, ["AAA", "BBB"], min_rows=5)
+    assert market.opens is None
+    assert market.prices.columns.tolist() == ["AAA", "BBB"]
+
+
+def test_an_open_beside_an_adjusted_close_without_the_raw_close_gives_no_opens(tmp_path: Path) -> None:
+    # the adjustment factor is unknown, and a raw open beside an adjusted close would be on the wrong basis
+    write(tmp_path, "AAA.csv", "Date,Open,Adj Close\n2020-01-02,99,50\n2020-01-03,51,50.5\n")
+    assert load_market(tmp_path, ["AAA"], min_rows=2).opens is None
+
+
+def test_opens_follow_the_common_calendar_and_the_start_end_window(tmp_path: Path) -> None:
+    days = bdays("2020-01-01", 10)
+    av_csv(tmp_path, "AAA", [(str(d.date()), str(10 + i), "20", "10") for i, d in enumerate(days)])
+    av_csv(tmp_path, "BBB", [(str(d.date()), "7", "7", "7") for d in days[2:]])
+    market = load_market(tmp_path, ["AAA", "BBB"], start="2020-01-06", end="2020-01-09", min_rows=2)
+    assert market.opens.index.equals(market.prices.index)
+    assert market.opens.index.strftime("%m-%d").tolist() == ["01-06", "01-07", "01-08", "01-09"]
+    assert market.opens["AAA"].tolist() == [6.5, 7.0, 7.5, 8.0]  # (10 + i) * 10 / 20
+    assert market.opens["BBB"].tolist() == [7.0] * 4
+
+
+@pytest.mark.parametrize(
+    ("open_", "expected"),
+    [
+        ("abc", "AAA.csv line 3: open 'abc' is not a number (expected a decimal number"),
+        ("0", "AAA.csv line 3: open 0.0 on 2020-01-02 is not positive (expected > 0)"),
+        ("-2.5", "AAA.csv line 3: open -2.5 on 2020-01-02 is not positive (expected > 0)"),
+        ("", "AAA.csv line 3: open is empty on 2020-01-02 although the price is there (expected a number)"),
+        ("inf", "AAA.csv line 3: open 'inf' is not a number (expected a decimal number"),
+    ],
+)
+def test_bad_open_names_file_line_and_what_was_expected(tmp_path: Path, open_: str, expected: str) -> None:
+    # newest first, so 2020-01-02 is on line 3
+    av_csv(tmp_path, "AAA", [("2020-01-03", "10", "10", "10"), ("2020-01-02", open_, "10", "10")])
+    message = data_error(load_market, tmp_path, ["AAA"], min_rows=2)
+    assert message.startswith(expected), message
+
+
+def test_non_positive_raw_close_beside_an_adjusted_close_names_the_line(tmp_path: Path) -> None:
+    av_csv(tmp_path, "AAA", [("2020-01-03", "10", "10", "10"), ("2020-01-02", "10", "0", "10")])
+    message = data_error(load_market, tmp_path, ["AAA"], min_rows=2)
+    assert message == (
+        "AAA.csv line 3: close 0.0 on 2020-01-02 is not positive (expected > 0; it scales the open to the "
+        "adjusted basis)"
+    )
+
+
+def test_a_row_without_a_price_is_dropped_with_its_open(tmp_path: Path) -> None:
+    write(tmp_path, "AAA.csv", "Date,Open,Close\n2020-01-02,,.\n2020-01-03,9,10\n2020-01-06,10,11\n")
+    market = load_market(tmp_path, ["AAA"], min_rows=2)
+    assert market.opens["AAA"].tolist() == [9.0, 10.0]
+
+
+def test_read_series_ignores_the_open_column(tmp_path: Path) -> None:
+    # macro files such as VIX.csv carry OHLC too; only the loader of prices reads the open
+    write(tmp_path, "VIX.csv", "DATE,OPEN,CLOSE\n2020-01-02,abc,13.5\n2020-01-03,,14.25\n")
+    assert read_series(tmp_path / "VIX.csv").tolist() == [13.5, 14.25]
+
+
+# -- data.price_dir ----------------------------------------------------------------------------------------------
+def test_prices_come_from_price_dir_and_macro_from_the_data_dir(tmp_path: Path) -> None:
+    (tmp_path / "ohlc").mkdir()
+    days = bdays("2020-01-01", 5)
+    av_csv(tmp_path / "ohlc", "AAA", [(str(d.date()), "9", "10", "10") for d in days])
+    price_csv(tmp_path, "AAA", days, start_price=500.0)  # the close-only copy in the parent is not read
+    write(tmp_path, "MAC.csv", "date,value\n2019-12-30,2\n2019-12-31,3\n")
+    market = load_market(tmp_path, ["AAA"], ["MAC"], min_rows=5, price_dir="ohlc")
+    assert market.prices["AAA"].tolist() == [10.0] * 5
+    assert market.opens["AAA"].tolist() == [9.0] * 5
+    assert market.macro["MAC"].iloc[0] == 3.0
+
+
+def test_missing_price_dir_is_one_line_naming_the_field_and_the_folder(tmp_path: Path) -> None:
+    message = data_error(load_market, tmp_path, ["AAA"], min_rows=2, price_dir="nope")
+    assert message.startswith(f"data.price_dir: {tmp_path / 'nope'} does not exist or is not a directory")
+    assert f"relative path is read from the data directory {tmp_path}" in message
+
+
+@pytest.mark.realdata
+@needs_shared
+def test_real_spy_open_is_put_on_the_adjusted_close_basis() -> None:
+    # SPY.csv rows as found (newest first): date, open, high, low, close, adjusted_close, ...
+    rows = {
+        line.split(",")[0]: line.split(",")
+        for line in (SHARED_DATA / "ohlcv_alphavantage_to_2020" / "SPY.csv").read_text().splitlines()[1:]
+    }
+    assert rows["2020-12-11"][1:6] == ["364.9", "366.7402", "363.26", "366.3", "366.3"]
+    assert rows["2020-03-17"][1:6] == ["245.04", "256.17", "237.07", "252.8", "249.140110917"]
+    market = load_market(SHARED_DATA, ["SPY", "GLD"], price_dir="ohlcv_alphavantage_to_2020", start="2019-06-01")
+    assert market.opens.loc["2020-12-11", "SPY"] == 364.9  # adjusted_close == close: no adjustment yet
+    # 2019-12-20 dividend: the March 2020 open is scaled by 249.140110917 / 252.8
+    assert market.opens.loc["2020-03-17", "SPY"] == pytest.approx(241.4924556135, rel=1e-12)
+    assert market.prices.loc["2020-03-17", "SPY"] == 249.140110917
+
+
 # -- the real files in ../shared/data --------------------------------------------------------------------------
 @pytest.mark.realdata
 @needs_shared

@@ -338,6 +338,146 @@ def test_execution_metrics_of_a_cash_only_replay_are_zero_cost():
     assert math.isnan(m["cost_drag"])  # no gain to share costs with
 
 
+# -- fills at the next bar's open ----------------------------------------------------------------------------------
+def _tiny_ohlc() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Four days, two symbols: closes, opens, and decisions on Monday's and Wednesday's closes."""
+    idx = pd.bdate_range("2021-03-01", periods=4, name="date")  # Mon .. Thu
+    closes = pd.DataFrame({"A": [10.0, 11.0, 12.0, 13.0], "B": [20.0, 20.0, 20.0, 20.0]}, index=idx)
+    opens = pd.DataFrame({"A": [9.5, 10.5, 11.5, 12.5], "B": [19.0, 21.0, 19.0, 21.0]}, index=idx)
+    targets = pd.DataFrame({"A": [0.5, 0.0], "B": [0.25, 0.25]}, index=idx[[0, 2]])
+    return closes, opens, targets
+
+
+@pytest.mark.parametrize("engine", [replay, replay_arrays], ids=["backtrader", "arrays"])
+def test_with_opens_a_decision_fills_at_the_next_bars_open_moved_by_the_slippage(engine):
+    closes, opens, targets = _tiny_ohlc()
+    rep = engine(closes, targets, ExecutionConfig(slippage_bps=10), opens)
+    fills = rep.trades[["date", "symbol", "size", "price"]].itertuples(index=False)
+    got = [(str(d.date()), s, q, p) for d, s, q, p in fills]
+    # Monday's decision sized at Tuesday's opens from 995,000 (0.5% cash buffer): A 0.5 -> 47,380 shares at
+    # 10.5 + 10 bp, B 0.25 -> 11,845 at 21 + 10 bp. Wednesday's decision sells A at Thursday's open 12.5 - 10 bp
+    # and tops B up to floor(0.995 * 1,093,640.27 * 0.25 / 21) = 12,954 shares at 21 + 10 bp.
+    assert got == [
+        ("2021-03-02", "A", 47380.0, pytest.approx(10.5105, abs=1e-12)),
+        ("2021-03-02", "B", 11845.0, pytest.approx(21.021, abs=1e-12)),
+        ("2021-03-04", "A", -47380.0, pytest.approx(12.4875, abs=1e-12)),
+        ("2021-03-04", "B", 1109.0, pytest.approx(21.021, abs=1e-12)),
+    ]
+    assert rep.fill_price == "next_open"
+    # still marked at the closes: Tuesday = cash left + 47,380 x 11 + 11,845 x 20
+    cash = 1e6 - 47380 * 10.5105 * 1.0005 - 11845 * 21.021 * 1.0005  # 5 bp commission on the slipped notional
+    assert rep.value.iloc[1] == pytest.approx(cash + 47380 * 11 + 11845 * 20)
+
+
+@pytest.mark.parametrize(
+    ("timing", "opens", "expected"),
+    [("next_bar", True, "next_open"), ("next_bar", False, "next_close"), ("same_bar", True, "same_bar_close")],
+)
+def test_replay_reports_what_the_orders_filled_at(timing, opens, expected):
+    closes, open_prices, targets = _tiny_ohlc()
+    ex = ExecutionConfig(timing=timing)
+    for engine in (replay, replay_arrays):
+        assert engine(closes, targets, ex, open_prices if opens else None).fill_price == expected
+
+
+def _stage_inputs(drop: str | None = None, gap: str | None = None):  # type: ignore[no-untyped-def]
+    """(market, weights) for ``_cfg()``: 60 days whose opens are the closes less 1%, everything in growth;
+    ``drop`` leaves one symbol's opens out, ``gap`` blanks one of its opens."""
+    prices = _market_prices(60).assign(FEATURE_ONLY=50.0)
+    opens = (prices * 0.99).drop(columns=["FEATURE_ONLY"])  # a feature-only symbol needs no opens
+    if drop:
+        opens = opens.drop(columns=[drop])
+    if gap:
+        opens.iloc[30, opens.columns.get_loc(gap)] = np.nan
+    weights = pd.DataFrame(0.0, index=prices.index, columns=[*_cfg().sleeves, CASH]).assign(growth=1.0)
+    return MarketData(prices, pd.DataFrame(index=prices.index), opens=opens), weights
+
+
+def test_replay_stage_fills_at_the_opens_when_every_traded_symbol_has_them():
+    market, weights = _stage_inputs()
+    rep = replay_stage(_cfg(), market, weights)
+    assert rep.fill_price == "next_open"
+    assert rep.trades["date"].iloc[0] == market.prices.index[1]
+    assert rep.trades["price"].iloc[0] == pytest.approx(market.opens.at[market.prices.index[1], "G"] * 1.0005, rel=1e-12)
+    assert all(b.fill_price == "next_open" for b in rep.beside.values())
+
+
+@pytest.mark.parametrize(("drop", "gap"), [("MKT", None), (None, "B")], ids=["benchmark without opens", "a missing open"])
+def test_replay_stage_falls_back_to_the_next_close_unless_every_traded_symbol_has_opens(drop, gap):
+    market, weights = _stage_inputs(drop, gap)
+    rep = replay_stage(_cfg(), market, weights)
+    assert rep.fill_price == "next_close"
+    assert rep.trades["price"].iloc[0] == pytest.approx(market.prices.at[market.prices.index[1], "G"] * 1.0005, rel=1e-12)
+    assert all(b.fill_price == "next_close" for b in rep.beside.values())
+
+
+def test_same_bar_timing_ignores_the_opens():
+    market, weights = _stage_inputs()
+    rep = replay_stage(_cfg(execution={"timing": "same_bar"}), market, weights)
+    assert rep.fill_price == "same_bar_close"
+    assert rep.trades["price"].iloc[0] == pytest.approx(market.prices.at[market.prices.index[0], "G"] * 1.0005, rel=1e-12)
+
+
+def test_metrics_say_what_the_orders_filled_at(run_with_options):
+    _, result = run_with_options  # synthetic market: closes only
+    assert result.metrics["strategy"]["fill_price"] == "next_close"
+    assert {b["fill_price"] for b in result.metrics["benchmarks"].values()} == {"next_close"}
+
+
+# -- the shipped next-open config on the real OHLC files -----------------------------------------------------------
+@pytest.fixture(scope="module")
+def next_open_run(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner  # noqa: PLC0415
+
+    from backtests.cli import main  # noqa: PLC0415
+
+    if not (SHARED_DATA / "ohlcv_alphavantage_to_2020" / "SPY.csv").is_file():
+        pytest.skip(f"real OHLC data not found at {SHARED_DATA / 'ohlcv_alphavantage_to_2020'}")
+    out = tmp_path_factory.mktemp("next_open") / "run"
+    res = CliRunner().invoke(
+        main, ["run", str(REPO / "backtests/configs/next_open_2020.toml"), "--data-dir", str(SHARED_DATA), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.stderr
+    return out
+
+
+def _adjusted_opens_by_hand(symbol: str) -> dict[str, float]:
+    """open * adjusted_close / close of every row of an Alpha Vantage file, read without the loader."""
+    out = {}
+    lines = (SHARED_DATA / "ohlcv_alphavantage_to_2020" / f"{symbol}.csv").read_text().splitlines()
+    for line in lines[1:]:
+        day, open_, _, _, close, adjusted = line.split(",")[:6]
+        out[day] = float(open_) * float(adjusted) / float(close)
+    return out
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_next_open_config_fills_every_order_at_the_next_days_adjusted_open(next_open_run):
+    trades = pd.read_csv(next_open_run / "trades.csv")
+    weights = pd.read_csv(next_open_run / "weights.csv", index_col="date", parse_dates=True)
+    assert len(trades) > 100
+    opens = {s: _adjusted_opens_by_hand(s) for s in trades["symbol"].unique()}
+    expected = [opens[s][d] * (1 + np.sign(q) * 5e-4) for d, s, q in zip(trades["date"], trades["symbol"], trades["size"])]
+    np.testing.assert_allclose(trades["price"], expected, rtol=1e-9)  # trades.csv keeps 10 significant digits
+    # each fill is on the trading day after a monthly decision (the first trading day of a month)
+    days = weights.index
+    decisions = rebalance_dates(days, "monthly")
+    assert set(pd.to_datetime(trades["date"])) == {days[days.get_loc(d) + 1] for d in decisions if d != days[-1]}
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_next_open_run_says_it_filled_at_the_open_in_metrics_and_tearsheet(next_open_run):
+    m = json.loads((next_open_run / "metrics.json").read_text())
+    assert m["strategy"]["fill_price"] == "next_open"
+    assert {b["fill_price"] for b in m["benchmarks"].values()} == {"next_open"}
+    assert m["end"] == "2020-12-11" and m["start"] > "2008-01-01"  # three years of training from 2005
+    assert "<td>Execution</td><td>fills at next bar&#x27;s open (OHLC data), rebalance monthly" in (
+        next_open_run / "tearsheet.html"
+    ).read_text(encoding="utf-8")
+
+
 def test_replay_overhead_benchmark_skips_clearly_without_data(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(REPO / "benchmarks" / "replay_overhead.py"), "--data-dir", str(tmp_path)],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -342,6 +343,62 @@ def test_tearsheet_is_byte_deterministic_across_processes(tmp_path):
     assert a == b
 
 
+# ------------------------------------------------------------------------------------------------- headline formats
+COSTS = {"turnover": 3.9819, "n_trades": 1526, "n_rebalances": 153, "commission_paid": 41630.4, "slippage_paid": 41629.9,
+         "costs_total": 83260.3, "cost_drag": 0.0491, "cost_drag_annual": 0.003982, "interest_earned": 3234.46,
+         "n_orders": 1526, "n_rejected_orders": 0, "n_partial_orders": 2.0, "fill_price": "next_open"}
+
+
+def _headline_rows(html: str) -> dict[str, tuple[str, str]]:
+    table = html[html.index("<h3>Headline metrics</h3>"):]
+    table = table[: table.index("</table>")]
+    return {k: (s, b) for k, s, b in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)}
+
+
+@pytest.fixture(scope="module")
+def headline() -> dict[str, tuple[str, str]]:
+    data = make_report_data(years=1)
+    metrics = {**data.metrics, "strategy": {**data.metrics["strategy"], **COSTS},
+               "benchmark": {"symbol": "SPY", **data.metrics["benchmark"]}}
+    return _headline_rows(build_regime_section(dataclasses.replace(data, metrics=metrics)))
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [("Commission paid", "41,630"), ("Slippage paid", "41,630"), ("Costs (total)", "83,260"),
+     ("Interest earned", "3,234")],
+)
+def test_money_is_shown_in_whole_units_with_thousands_separators(headline, label, shown):
+    assert headline[label] == (shown, "–")  # the frictionless benchmark has no costs
+
+
+def test_cost_drag_is_shown_as_a_percent(headline):
+    assert headline["Cost drag (ann.)"][0] == "0.4%"
+    assert headline["Cost drag (share of profit)"][0] == "4.9%"
+
+
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [("Trades", "1,526"), ("Rebalances", "153"), ("Orders", "1,526"), ("Rejected orders", "0"),
+     ("Partially filled orders", "2")],
+)
+def test_counts_are_shown_as_whole_numbers(headline, label, shown):
+    assert headline[label][0] == shown
+
+
+def test_text_metrics_stay_out_of_the_headline_table(headline):
+    # the fill price is in the Run table's Execution row, the benchmark symbol is the column header
+    assert "next_open" not in str(headline) and "Symbol" not in headline and "Fill price" not in headline
+
+
+def test_small_amounts_keep_their_cents_and_missing_ones_show_a_dash():
+    from reports.tearsheet import format_metric
+
+    assert [format_metric("slippage_paid", x) for x in (12.345, -0.001, 0.0, None, math.nan)] == [
+        "12.35", "0.00", "0.00", "–", "–"]
+    assert format_metric("costs_total", -1234567.8) == "-1,234,568"
+
+
 # ------------------------------------------------------------------------------------------------- header, from a run
 HEADER_CONFIG_EXTRA = """
 [execution]
@@ -396,6 +453,69 @@ def test_run_tearsheet_warns_when_costs_are_off_and_execution_is_same_bar(run_te
     banners = re.findall(r'<div class="warning-banner">(.*?)</div>', run_tearsheet)
     assert any("Costs are OFF" in b for b in banners)
     assert any("Same-bar execution" in b for b in banners)
+
+
+def test_run_tearsheet_execution_row_says_what_the_orders_filled_at(run_tearsheet):
+    assert _config_rows(run_tearsheet)["Execution"].startswith(
+        "fills at same bar&#x27;s close (optimistic), rebalance monthly, commission 0 bp")
+
+
+def _result_with(replay_result, **execution):  # type: ignore[no-untyped-def]
+    """What run_warnings and config_summary read from a RunResult, around a given replay."""
+    from types import SimpleNamespace
+
+    from backtests.config import config_from_dict
+
+    cfg = config_from_dict({"data": {"source": "synthetic"}, "execution": execution})
+    regimes = SimpleNamespace(n_nonconverged=0, n_refits=12)
+    returns = pd.DataFrame({"strategy": 0.0}, index=pd.bdate_range("2021-01-01", periods=3))
+    return SimpleNamespace(config=cfg, regimes=regimes, replay=replay_result, returns=returns)
+
+
+def _partly_filled_replay():  # type: ignore[no-untyped-def]
+    from backtests.config import ExecutionConfig
+    from backtests.replay import replay
+
+    idx = pd.bdate_range("2021-03-01", periods=6, name="date")
+    prices = pd.DataFrame({"A": [10.0, 10.5, 11.0, 10.8, 11.2, 11.5]}, index=idx)
+    targets = pd.DataFrame({"A": [0.5]}, index=idx[:1])
+
+    def at_most_20_000(order, price, ago):  # type: ignore[no-untyped-def]  # a volume filler
+        return min(abs(order.executed.remsize), 20_000)
+
+    return replay(prices, targets, ExecutionConfig(), filler=at_most_20_000)
+
+
+def test_partially_filled_orders_are_a_warning():
+    from backtests.report_stage import run_warnings
+
+    rep = _partly_filled_replay()
+    # one buy of floor(995,000 * 0.5 / 10.5) = 47,380 shares, filled 20,000 + 20,000 + 7,380 over three bars
+    assert rep.trades["size"].tolist() == [20_000.0, 20_000.0, 7_380.0] and rep.n_partial == 1
+    assert run_warnings(_result_with(rep)) == ("1 order was partially filled (in more than one piece).",)
+
+
+def test_no_partial_fills_no_warning():
+    from backtests.report_stage import run_warnings
+    from backtests.replay import ReplayResult
+
+    rep = ReplayResult(value=pd.Series(dtype=float), cash=pd.Series(dtype=float), trades=pd.DataFrame(),
+                       n_orders=3, n_rejected=0, seconds=0.0, n_partial=0)
+    assert run_warnings(_result_with(rep)) == ()
+
+
+@pytest.mark.parametrize(
+    ("fill_price", "shown"),
+    [("next_open", "fills at next bar's open (OHLC data), "),
+     ("next_close", "fills at next bar's close (close-only data), ")],
+)
+def test_execution_row_names_the_fill_price_of_the_replay(fill_price, shown):
+    from backtests.report_stage import config_summary
+    from backtests.replay import ReplayResult
+
+    rep = ReplayResult(value=pd.Series(dtype=float), cash=pd.Series(dtype=float), trades=pd.DataFrame(),
+                       n_orders=0, n_rejected=0, seconds=0.0, fill_price=fill_price)
+    assert config_summary(_result_with(rep))["Execution"].startswith(shown)
 
 
 def test_run_tearsheet_has_the_stress_windows_of_the_config(run_tearsheet):
