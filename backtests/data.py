@@ -82,12 +82,16 @@ class MarketData:
     ``opens``: same index and columns as ``prices``, the open of each day on the price's basis (adjusted
     when the price is an adjusted close); ``None`` unless every price file has an open column, because the
     replay fills at opens only when it can do so for every symbol it trades.
+    ``history``: the regime features' inputs (benchmark and feature symbols, macro) from an earlier date on
+    their own calendar (``regimes.history_start``), so the regime model can learn from crises before the
+    first trade; ``None``: features are computed from ``prices``/``macro``.
     """
 
     prices: pd.DataFrame
     macro: pd.DataFrame
     true_regimes: pd.Series | None = None
     opens: pd.DataFrame | None = None
+    history: MarketData | None = None
 
 
 # -- reading one file ----------------------------------------------------------------------------------------

@@ -43,8 +43,8 @@ class RunResult:
 
 
 # -- stages --------------------------------------------------------------------------------------------------
-def feature_symbols(cfg: RunConfig) -> tuple[str, ...]:
-    """Price symbols a run needs: sleeves, benchmark, and any symbol a feature names that is not macro."""
+def _feature_tokens(cfg: RunConfig) -> tuple[str, ...]:
+    """Price symbols named by the features (numbers and macro series left out)."""
     macro = set(cfg.data.macro)
     extra: dict[str, None] = {}
     for spec in cfg.features:
@@ -52,10 +52,25 @@ def feature_symbols(cfg: RunConfig) -> tuple[str, ...]:
             token = token.strip()
             if token and not re.fullmatch(r"[-+]?\d+(\.\d*)?", token) and token not in macro:
                 extra[token] = None
-    return tuple(dict.fromkeys([*cfg.symbols, *extra]))
+    return tuple(extra)
+
+
+def feature_symbols(cfg: RunConfig) -> tuple[str, ...]:
+    """Price symbols a run needs: sleeves, benchmark, and any symbol a feature names that is not macro."""
+    return tuple(dict.fromkeys([*cfg.symbols, *_feature_tokens(cfg)]))
+
+
+def history_symbols(cfg: RunConfig) -> tuple[str, ...]:
+    """Price symbols of the regime history: the benchmark (its calendar is the features' calendar) and the
+    symbols the features name. Sleeve members that no feature uses are left out, so a sleeve that started
+    trading late does not cut the history short."""
+    return tuple(dict.fromkeys([cfg.data.benchmark, *_feature_tokens(cfg)]))
 
 
 def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData:
+    """Prices and macro for the backtest window and, with ``regimes.history_start``, the features' inputs
+    from that earlier date (``MarketData.history``)."""
+    hist_start = cfg.regimes.history_start
     if cfg.data.source == "synthetic":
         from backtests.synthetic import generate_market
 
@@ -64,11 +79,15 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         if cfg.data.start or cfg.data.end:
             prices = prices.loc[cfg.data.start : cfg.data.end]
             macro = macro.loc[prices.index]
-        return MarketData(prices=prices, macro=macro, true_regimes=m.true_regimes.loc[prices.index])
+        history = None
+        if hist_start is not None:
+            h = m.prices.loc[hist_start : cfg.data.end]
+            history = MarketData(prices=h, macro=m.macro.loc[h.index])
+        return MarketData(prices=prices, macro=macro, true_regimes=m.true_regimes.loc[prices.index], history=history)
     directory = data_dir or cfg.data.dir
     if directory is None:
         raise ConfigError("data.dir: no data directory given (set data.dir or pass --data-dir)")
-    return load_market(
+    market = load_market(
         directory,
         feature_symbols(cfg),
         cfg.data.macro,
@@ -78,10 +97,26 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         min_rows=cfg.data.min_rows,
         price_dir=cfg.data.price_dir,
     )
+    if hist_start is None:
+        return market
+    history = load_market(
+        directory,
+        history_symbols(cfg),
+        cfg.data.macro,
+        start=hist_start,
+        end=cfg.data.end,
+        macro_lags=cfg.data.macro_lags,
+        min_rows=cfg.data.min_rows,
+        price_dir=cfg.data.price_dir,
+    )
+    return dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
 
 
 def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:
-    return build_features(market.prices, market.macro, cfg.features)
+    """Features on the regime history's calendar when there is one, else on the backtest's."""
+    history = getattr(market, "history", None)  # any object with prices and macro will do (e.g. SyntheticMarket)
+    source = market if history is None else history
+    return build_features(source.prices, source.macro, cfg.features)
 
 
 def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> RegimeResult:
@@ -111,8 +146,15 @@ def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> 
     )
 
 
-def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) -> pd.DataFrame:
+def trading_probabilities(regimes: RegimeResult, market: MarketData) -> pd.DataFrame:
+    """The filtered probabilities on the backtest's trading days (the regime history may start earlier and
+    run on a calendar with more days; each row still uses only data up to its own date)."""
     probs = regimes.probabilities
+    return probs.loc[probs.index.isin(market.prices.index)]
+
+
+def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) -> pd.DataFrame:
+    probs = trading_probabilities(regimes, market)
     ctx = StrategyContext(
         probabilities=probs,
         prices=market.prices.loc[probs.index],

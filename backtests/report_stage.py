@@ -62,6 +62,7 @@ def config_summary(result: RunResult) -> dict[str, str]:
         "Regime model": (
             f"GaussianHMM {rg.n_states} states ({', '.join(rg.names)}), {rg.covariance_type} covariance, "
             f"{rg.n_init} starts, refit {rg.refit} on {rg.window} window after {rg.min_train_days} days"
+            + (f", learning from {rg.history_start}" if rg.history_start else "")
         ),
         "Refits": f"{result.regimes.n_refits} ({result.regimes.n_nonconverged} not converged)",
         "Execution": (
@@ -84,7 +85,8 @@ def report_data(result: RunResult) -> ReportData:
         benchmark_name=result.config.data.benchmark,
         probabilities=result.regimes.probabilities.loc[idx],
         weights=result.weights.loc[idx],
-        refit_dates=tuple(result.regimes.refits.index),
+        # refits before the backtest (a longer regime history) are not part of the story the page tells
+        refit_dates=tuple(d for d in result.regimes.refits.index if idx[0] <= d <= idx[-1]),
         transmat=pd.DataFrame(model.transmat_, index=names, columns=names),
         metrics=result.metrics,
         config_summary=config_summary(result),

@@ -13,14 +13,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backtests.config import config_from_dict, load_config
-from backtests.data import MarketData, load_market
-from backtests.pipeline import RunResult, feature_symbols, run_pipeline
+from backtests.data import MarketData
+from backtests.pipeline import RunResult, load_stage, run_pipeline
 from backtests.synthetic import generate_market
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_config
 
 
 def _rewrite_after(market: MarketData, cut: pd.Timestamp, seed: int) -> MarketData:
-    """Same calendar, different future: prices after ``cut`` follow another random path, macro is scrambled."""
+    """Same calendar, different future: prices after ``cut`` follow another random path, macro is scrambled
+    (the regime history too, when there is one)."""
     rng = np.random.default_rng(seed)
     prices = market.prices.copy()
     after = prices.index > cut
@@ -28,7 +29,8 @@ def _rewrite_after(market: MarketData, cut: pd.Timestamp, seed: int) -> MarketDa
     prices.loc[after] = prices.loc[~after].iloc[-1].to_numpy() * shocks
     macro = market.macro.copy()
     macro.loc[after] = macro.loc[after].to_numpy()[rng.permutation(int(after.sum()))] * 1.7
-    return MarketData(prices=prices, macro=macro, true_regimes=None)
+    history = None if market.history is None else _rewrite_after(market.history, cut, seed + 1)
+    return MarketData(prices=prices, macro=macro, true_regimes=None, history=history)
 
 
 def _assert_same_up_to(a: RunResult, b: RunResult, cut: pd.Timestamp) -> None:
@@ -59,14 +61,26 @@ def test_synthetic_future_changes_nothing_up_to_the_cut(synthetic_base, frac, se
     _assert_same_up_to(base, changed, cut)
 
 
+def test_a_longer_regime_history_changes_nothing_up_to_the_cut():
+    raw = small_synthetic_config().model_dump()
+    raw["data"]["start"] = "2010-01-04"
+    raw["regimes"]["history_start"] = "2006-01-01"
+    cfg = config_from_dict(raw)
+    market = load_stage(cfg)
+    base = run_pipeline(cfg, market=market)
+    cut = pd.Timestamp("2011-06-15")
+    _assert_same_up_to(base, run_pipeline(cfg, market=_rewrite_after(market, cut, 3)), cut)
+
+
 @requires_shared
 @pytest.mark.realdata
 @pytest.mark.parametrize("cut", ["2015-06-15", "2026-02-11"])
 def test_real_data_future_changes_nothing_up_to_the_cut(cut):
     raw = load_config(REPO / "backtests" / "configs" / "liquidity_rotation.toml").model_dump()
     raw["regimes"].update(refit="quarterly", n_init=1)
+    raw["data"]["dir"] = str(SHARED_DATA)
     cfg = config_from_dict(raw)
-    market = load_market(SHARED_DATA, feature_symbols(cfg), cfg.data.macro, start=cfg.data.start)
+    market = load_stage(cfg)  # with the shipped config's regime history, if it has one
     base = run_pipeline(cfg, market=market)
     cut_ts = pd.Timestamp(cut)
     changed = run_pipeline(cfg, market=_rewrite_after(market, cut_ts, 11))

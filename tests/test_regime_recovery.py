@@ -56,3 +56,17 @@ def test_crunch_is_the_most_probable_regime_within_five_trading_days_of_lehman_a
         window = regime.loc[event:].iloc[:6]  # the event day and the five trading days after it
         assert window.index[0] <= pd.Timestamp(event) + pd.Timedelta(days=3)
         assert (window == "crunch").any(), f"{event}: {window.to_dict()}"
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_the_crunch_is_detected_not_assumed_a_month_before_it_was_calm_or_tightening():
+    """The test above would pass trivially with a model that calls everything a crunch."""
+    from backtests.config import with_overrides
+    from backtests.pipeline import feature_stage, load_stage, regime_stage
+
+    cfg = with_overrides(load_config(REPO / "backtests" / "configs" / "liquidity_rotation.toml"), dir=str(SHARED_DATA))
+    regime = regime_stage(cfg, feature_stage(cfg, load_stage(cfg)), cache=False).regime
+    assert regime.loc[:"2008-09-15"].iloc[-21] == "tightening"  # mid-August 2008: stressed, not yet a crunch
+    assert regime.loc[:"2020-03-09"].iloc[-21] == "abundant"  # early February 2020
+    assert (regime == "crunch").mean() < 0.2
