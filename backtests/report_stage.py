@@ -44,6 +44,16 @@ FILL_PRICE_LABELS = {
 }
 
 
+def _refits_summary(result: RunResult) -> str:
+    """Refit count, split at the backtest's start when the model also learned from an earlier history."""
+    reg, idx = result.regimes, result.returns.index
+    text = f"{reg.n_refits} ({reg.n_nonconverged} not converged)"
+    before = int((reg.refits.index < idx[0]).sum())
+    if before:
+        text = f"{reg.n_refits}: {before} on the history before {idx[0].date()}, {reg.n_refits - before} during the backtest ({reg.n_nonconverged} not converged)"
+    return text
+
+
 def config_summary(result: RunResult) -> dict[str, str]:
     cfg = result.config
     ex, rg = cfg.execution, cfg.regimes
@@ -64,7 +74,7 @@ def config_summary(result: RunResult) -> dict[str, str]:
             f"{rg.n_init} starts, refit {rg.refit} on {rg.window} window after {rg.min_train_days} days"
             + (f", learning from {rg.history_start}" if rg.history_start else "")
         ),
-        "Refits": f"{result.regimes.n_refits} ({result.regimes.n_nonconverged} not converged)",
+        "Refits": _refits_summary(result),
         "Execution": (
             f"fills at {FILL_PRICE_LABELS.get(result.replay.fill_price, result.replay.fill_price)}, "
             f"rebalance {ex.rebalance}, commission {ex.commission_bps:g} bp "

@@ -191,7 +191,7 @@ def _header_html(data: ReportData, returns: pd.Series) -> str:
     cfg_rows.append(("Data range", f"{_date(returns.index[0])} to {_date(returns.index[-1])} "
                                    f"({len(returns):,} trading days)"))
     if not probs.empty:
-        cfg_rows.append(("Regimes from", f"{_date(probs.index[0])} (first fit; earlier days have no regime)"))
+        cfg_rows.append(("Regimes from", f"{_date(probs.index[0])} (first day with a fitted model; earlier days have no regime)"))
     cfg_rows.append(("Model refits", _num(len(data.refit_dates))))
     ncv = data.metrics.get("n_nonconverged") if isinstance(data.metrics, Mapping) else None
     cfg_rows.append(("Non-converged refits", "n/a" if ncv is None else _num(ncv)))

@@ -74,3 +74,13 @@ def test_the_synthetic_history_is_sliced_from_the_same_market():
     assert market.history.prices.index[0] >= pd.Timestamp("2007-01-01")
     shared = market.prices.index
     pd.testing.assert_frame_equal(market.history.prices.loc[shared], market.prices)
+
+
+def test_the_report_splits_refits_at_the_backtest_start(with_history):
+    from backtests.report_stage import config_summary
+
+    refits = with_history.regimes.refits.index
+    before = int((refits < with_history.returns.index[0]).sum())
+    text = config_summary(with_history)["Refits"]
+    assert text.startswith(f"{len(refits)}: {before} on the history before 2010-01-04, {len(refits) - before} during")
+    assert "learning from 2006-01-01" in config_summary(with_history)["Regime model"]

@@ -467,8 +467,9 @@ def _result_with(replay_result, **execution):  # type: ignore[no-untyped-def]
     from backtests.config import config_from_dict
 
     cfg = config_from_dict({"data": {"source": "synthetic"}, "execution": execution})
-    regimes = SimpleNamespace(n_nonconverged=0, n_refits=12)
     returns = pd.DataFrame({"strategy": 0.0}, index=pd.bdate_range("2021-01-01", periods=3))
+    refits = pd.DataFrame(index=pd.bdate_range("2021-01-01", periods=12, freq="BMS"))
+    regimes = SimpleNamespace(n_nonconverged=0, n_refits=12, refits=refits)
     return SimpleNamespace(config=cfg, regimes=regimes, replay=replay_result, returns=returns)
 
 
