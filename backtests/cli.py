@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from backtests.cli_options import config_options, resolve_config
 from backtests.errors import RegimeshiftError
 
 EXIT_BAD_INPUT = 2
@@ -41,7 +42,8 @@ def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
         "regime share of days: "
         + ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["regime_shares"].items()),
         f"refits: {m['n_refits']} ({m['n_nonconverged']} not converged); "
-        f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr",
+        f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr, "
+        f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
         "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
         f"tearsheet: {out / 'tearsheet.html'}",
     ]
@@ -54,12 +56,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default runs/<name>/).")
-@click.option("--start", help="First date of data to use (YYYY-MM-DD).")
-@click.option("--end", help="Last date of data to use (YYYY-MM-DD).")
-@click.option("--seed", type=int, help="Random seed (overrides the config).")
+@config_options("runs/<name>/")
 @click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
 def run(
     config: Path | None,
@@ -71,16 +68,12 @@ def run(
     no_report: bool,
 ) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
-    from backtests.config import load_config, with_overrides
     from backtests.outputs import write_outputs
     from backtests.pipeline import run_pipeline
     from backtests.report_stage import render_run
 
     try:
-        cfg = load_config(config)
-        cfg = with_overrides(cfg, start=start, end=end, seed=seed)
-        if data_dir is not None:
-            cfg = with_overrides(cfg, dir=str(data_dir))
+        cfg = resolve_config(config, data_dir, start, end, seed)
         out_dir = out or Path("runs") / cfg.name
         t0 = time.perf_counter()
         result = run_pipeline(cfg)

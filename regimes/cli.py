@@ -12,16 +12,13 @@ from pathlib import Path
 
 import click
 
+from backtests.cli_options import config_options, resolve_config
+
 EXIT_BAD_INPUT = 2
 
 
 @click.command("regimes")
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Output folder (default runs/<name>/regimes/).")
-@click.option("--start", help="First date of data to use (YYYY-MM-DD).")
-@click.option("--end", help="Last date of data to use (YYYY-MM-DD).")
-@click.option("--seed", type=int, help="Random seed (overrides the config).")
+@config_options("runs/<name>/regimes/")
 @click.option("--select-states", is_flag=True, help="Also compare 2..5 states by BIC and held-out log-likelihood.")
 def regimes(
     config: Path | None,
@@ -40,17 +37,13 @@ def regimes(
     With --select-states, also fits 2..5 states on the first 70 % of the usable rows and prints BIC and the
     held-out (last 30 %) predictive log-likelihood side by side (written to n_states.csv).
     """
-    from backtests.config import load_config, with_overrides
     from backtests.errors import RegimeshiftError
     from backtests.outputs import atomic_dir
     from backtests.pipeline import feature_stage, load_stage, regime_stage
     from regimes.diagnostics import diagnose, format_diagnostics, plot_probabilities, regimes_frame
 
     try:
-        cfg = load_config(config)
-        cfg = with_overrides(cfg, start=start, end=end, seed=seed)
-        if data_dir is not None:
-            cfg = with_overrides(cfg, dir=str(data_dir))
+        cfg = resolve_config(config, data_dir, start, end, seed)
         out_dir = out or Path("runs") / cfg.name / "regimes"
         market = load_stage(cfg)
         features = feature_stage(cfg, market)

@@ -1,0 +1,44 @@
+"""What the commands that run the pipeline share: the CONFIG argument, the data/date/seed options, and how they
+override the config. One definition, so `regimeshift run` and `regimeshift regimes` cannot drift apart."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_options(out_default: str) -> Callable[[F], F]:
+    """CONFIG, --data-dir, --out, --start, --end and --seed, in that order."""
+
+    def decorate(fn: F) -> F:
+        for option in reversed(
+            (
+                click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path)),
+                click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+                             help="Folder of CSVs (overrides data.dir)."),
+                click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+                             help=f"Output folder (default {out_default})."),
+                click.option("--start", help="First date of data to use (YYYY-MM-DD)."),
+                click.option("--end", help="Last date of data to use (YYYY-MM-DD)."),
+                click.option("--seed", type=int, help="Random seed (overrides the config)."),
+            )
+        ):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,
+                   seed: int | None) -> Any:
+    """The config file (or the embedded default) with the command line's overrides applied and validated."""
+    from backtests.config import load_config, with_overrides
+
+    cfg = with_overrides(load_config(config), start=start, end=end, seed=seed)
+    if data_dir is not None:
+        cfg = with_overrides(cfg, dir=str(data_dir))
+    return cfg
