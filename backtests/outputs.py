@@ -84,7 +84,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
 def write_outputs(
     result: RunResult,
     out_dir: Path,
-    render_report: Callable[[RunResult, Path], float] | None = None,
+    render_report: Callable[[RunResult, Path], object] | None = None,
 ) -> dict[str, float]:
     """Write every output file into ``out_dir`` atomically; returns timing of the report stage."""
     timings: dict[str, float] = {}

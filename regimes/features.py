@@ -9,7 +9,7 @@ Rules every kind follows:
 - NaN during warm-up, and NaN wherever a window touches a missing input (macro series may start late);
 - daily returns are log returns ``r_t = log(P_t / P_{t-1})``; annualisation uses 252 days;
 - a symbol is looked up in ``prices`` first, then in ``macro``;
-- windows are integers >= 2.
+- windows are integers >= 2; the horizon of a change (ret, chg, pctchg, logchg) is an integer >= 1.
 """
 from __future__ import annotations
 
@@ -68,9 +68,10 @@ class FeatureKind(NamedTuple):
 _NUMBER = re.compile(r"[-+]?\d+(\.\d*)?")  # the same test backtests.pipeline uses to tell numbers from symbols
 _INT = re.compile(r"\+?\d+")
 
-# argument types: SYM one series; N window; K positive integer; Z positive number; SYMS comma-separated list.
+# argument types: SYM one series; N window (>= 2: a statistic needs two points); H horizon of a change (>= 1);
+# K positive integer; Z positive number; SYMS comma-separated list.
 _PATTERNS: dict[str, tuple[tuple[str, bool], ...]] = {
-    "ret": (("SYM", False), ("N", False)),
+    "ret": (("SYM", False), ("H", False)),
     "vol": (("SYM", False), ("N", False)),
     "downvol": (("SYM", False), ("N", False)),
     "drawdown": (("SYM", False), ("N", True)),
@@ -80,8 +81,9 @@ _PATTERNS: dict[str, tuple[tuple[str, bool], ...]] = {
     "absorption": (("N", False), ("K", True), ("SYMS", True)),
     "selloff": (("N", False), ("Z", True), ("SYMS", True)),
     "level": (("SYM", False),),
-    "chg": (("SYM", False), ("N", False)),
-    "pctchg": (("SYM", False), ("N", False)),
+    "chg": (("SYM", False), ("H", False)),
+    "pctchg": (("SYM", False), ("H", False)),
+    "logchg": (("SYM", False), ("H", False)),
     "z": (("SYM", False), ("N", False)),
     "spread": (("SYM", False), ("SYM", False)),
 }
@@ -96,6 +98,10 @@ def _check_token(kind_text: str, typ: str, token: str, syntax: str) -> str:
     if typ == "N":
         if not _INT.fullmatch(token) or int(token) < 2:
             raise FeatureSpecError(f"feature {kind_text!r}: window {token!r} must be an integer >= 2 ({syntax})")
+        return str(int(token))
+    if typ == "H":
+        if not _INT.fullmatch(token) or int(token) < 1:
+            raise FeatureSpecError(f"feature {kind_text!r}: horizon {token!r} must be an integer >= 1 ({syntax})")
         return str(int(token))
     if typ == "K":
         if not _INT.fullmatch(token) or int(token) < 1:
@@ -142,7 +148,7 @@ def parse_feature(text: str) -> FeatureSpec:
         token = rest[i]
         if optional:
             numeric = bool(_NUMBER.fullmatch(token))
-            if typ in ("N", "K", "Z") and not numeric:
+            if typ in ("N", "H", "K", "Z") and not numeric:
                 continue  # not this optional argument: try the next pattern element with the same token
             if typ == "SYMS" and numeric:
                 raise FeatureSpecError(f"feature {raw!r}: unexpected number {token!r}, expected {syntax}")
@@ -266,6 +272,11 @@ def _z(spec: FeatureSpec, d: _Data) -> pd.Series:
     return (x - roll.mean()) / sd.where(sd > 0)
 
 
+def _logchg(spec: FeatureSpec, d: _Data) -> pd.Series:
+    lx = _log(d.series(spec, spec.args[0]))
+    return lx - lx.shift(_window(spec))
+
+
 def _spread(spec: FeatureSpec, d: _Data) -> pd.Series:
     return d.series(spec, spec.args[0]).astype(float) - d.series(spec, spec.args[1]).astype(float)
 
@@ -365,7 +376,7 @@ FEATURES: Mapping[str, FeatureKind] = MappingProxyType(
     {
         "ret": FeatureKind(
             "ret:SYM:N",
-            "N-day log return log(P_t / P_{t-N}) (momentum).",
+            "N-day log return log(P_t / P_{t-N}), N >= 1 (ret:SYM:1 is the daily return; longer N = momentum).",
             _ret,
         ),
         "vol": FeatureKind(
@@ -424,13 +435,18 @@ FEATURES: Mapping[str, FeatureKind] = MappingProxyType(
         ),
         "chg": FeatureKind(
             "chg:SERIES:N",
-            "N-day difference x_t - x_{t-N}.",
+            "N-day difference x_t - x_{t-N}, N >= 1 (for rates and spreads in points).",
             _chg,
         ),
         "pctchg": FeatureKind(
             "pctchg:SERIES:N",
-            "N-day percent change x_t / x_{t-N} - 1.",
+            "N-day percent change x_t / x_{t-N} - 1, N >= 1.",
             _pctchg,
+        ),
+        "logchg": FeatureKind(
+            "logchg:SERIES:N",
+            "N-day log change log(x_t / x_{t-N}), N >= 1 (for positive levels such as VIX; NaN where x <= 0).",
+            _logchg,
         ),
         "z": FeatureKind(
             "z:SERIES:N",
@@ -524,7 +540,7 @@ def stress_sign(spec: str) -> int:
     """+1 if a higher value of the feature means more stress, -1 if a lower value does.
 
     Kinds: vol, downvol, corr, avgcorr, turbulence, absorption, selloff -> +1; ret, drawdown -> -1.
-    level/chg/pctchg/z follow their series: -1 for prices and liquidity (SPY..., M2SL, WALCL, T10Y2Y), else +1
+    level/chg/pctchg/logchg/z follow their series: -1 for prices and liquidity (SPY..., M2SL, WALCL, T10Y2Y), else +1
     (VIX, MOVE, OAS, TED, stress indices, dollar, yields). spread:A:B follows A, except a spread of two Treasury
     yields (a term spread, e.g. DGS10:DGS2) -> -1 (a flat/inverted curve is the tight-liquidity signal).
     """

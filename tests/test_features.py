@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +47,26 @@ def test_ret():
     assert f.iloc[:2].isna().all()
     assert f.iloc[2] == pytest.approx(0.1906203596)  # log(121/100)
     assert f.iloc[3] == pytest.approx(-0.0100503359)  # log(108.9/110)
+
+
+def test_ret_and_changes_accept_a_one_day_horizon():
+    idx = pd.bdate_range("2020-01-01", periods=3)
+    px = pd.DataFrame({"A": [100.0, 110.0, 99.0]}, index=idx)
+    macro = pd.DataFrame({"V": [20.0, 25.0, 20.0]}, index=idx)
+    f = build_features(px, macro, ["ret:A:1", "logchg:V:1", "chg:V:1", "pctchg:V:1"])
+    assert math.isnan(f["ret:A:1"].iloc[0])
+    assert f["ret:A:1"].iloc[1:].tolist() == pytest.approx([math.log(1.1), math.log(0.9)])
+    assert f["logchg:V:1"].iloc[1:].tolist() == pytest.approx([math.log(1.25), math.log(0.8)])
+    assert f["chg:V:1"].iloc[1:].tolist() == [5.0, -5.0]
+    assert f["pctchg:V:1"].iloc[1:].tolist() == pytest.approx([0.25, -0.2])
+
+
+def test_logchg_of_a_non_positive_value_is_nan():
+    idx = pd.bdate_range("2020-01-01", periods=3)
+    px = pd.DataFrame({"A": [1.0, 1.0, 1.0]}, index=idx)
+    macro = pd.DataFrame({"R": [0.5, -0.1, 0.4]}, index=idx)
+    f = build_features(px, macro, ["logchg:R:1"])["logchg:R:1"]
+    assert f.isna().all()
 
 
 def test_vol_and_downvol():
@@ -196,7 +215,7 @@ def test_unknown_kind_lists_valid_kinds_on_one_line():
 @pytest.mark.parametrize(
     "bad",
     ["vol:SPY:1", "vol:SPY:0", "vol:SPY:2.5", "vol:SPY:x", "vol:SPY:-5", "ret:SPY", "vol:SPY:21:5", "corr:SPY:21",
-     "absorption:63:0", "selloff:63:-1", "avgcorr:63:SPY,SPY", "turbulence:1", "level:", "", "drawdown:SPY:1"],
+     "absorption:63:0", "selloff:63:-1", "ret:SPY:0", "logchg:VIX:0", "chg:VIX:1.5", "avgcorr:63:SPY,SPY", "turbulence:1", "level:", "", "drawdown:SPY:1"],
 )
 def test_bad_specs_raise(bad):
     with pytest.raises(FeatureSpecError) as e:
@@ -242,17 +261,14 @@ def test_registry_help_and_stress_signs():
     assert [stress_sign(s) for s in minus] == [-1] * len(minus)
 
 
-def test_speed_turbulence_absorption_5_assets_5000_days():
+def test_every_kind_is_complete_after_warm_up_on_5_assets_5000_days():
     rng = np.random.default_rng(1)
     idx = pd.bdate_range("2005-01-03", periods=5000)
     px = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (5000, 5)), axis=0)), index=idx,
                       columns=list("ABCDE"))
     specs = ["turbulence:252", "absorption:252", "vol:A:21", "ret:A:63", "corr:A:B:63", "avgcorr:63", "selloff:63",
              "drawdown:C:252", "z:D:63", "downvol:E:21"]
-    build_features(px, empty_macro(px), specs[:1])  # warm imports
-    t0 = time.perf_counter()
-    f = build_features(px, empty_macro(px), specs)
-    assert time.perf_counter() - t0 < 1.0
+    f = build_features(px, empty_macro(px), specs)  # speed is benchmarks' business; here: complete output
     assert f.iloc[300:].notna().all().all()
 
 
@@ -261,7 +277,7 @@ ALL_KINDS_SPECS = [
     "ret:A:5", "vol:A:5", "downvol:B:5", "drawdown:C:10", "drawdown:A", "corr:A:B:10", "avgcorr:10",
     "avgcorr:10:A,C", "turbulence:10", "turbulence:10:A,B", "absorption:10", "absorption:10:2:A,B,C",
     "selloff:10", "selloff:10:1:A,B", "level:M", "level:A", "chg:M:5", "pctchg:M:5", "z:M:10", "z:B:10",
-    "spread:M:L", "spread:A:L",
+    "spread:M:L", "spread:A:L", "ret:B:1", "logchg:M:1", "logchg:L:3",
 ]
 
 

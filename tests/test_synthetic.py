@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -213,16 +212,3 @@ def test_oracle_viterbi_path_matches_truth_on_at_least_85_percent_of_days(market
     decoded = _oracle(market.params).predict(rets.to_numpy())
     accuracy = float(np.mean(decoded == regimes.cat.codes.to_numpy()))
     assert accuracy >= 0.85
-
-
-# -- speed -------------------------------------------------------------------------------------------------------
-def test_twenty_years_generate_in_under_50_ms():
-    generate_market(seed=0)  # warm-up (imports, first-call overheads)
-    best = min(_timed(lambda: generate_market(seed=1)) for _ in range(5))
-    assert best < 0.050
-
-
-def _timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
