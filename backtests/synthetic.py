@@ -83,7 +83,9 @@ from scipy.signal import lfilter
 
 __all__ = [
     "MACRO",
+    "MACRO_LAG",
     "PARAMS",
+    "MacroProcess",
     "REGIMES",
     "SYMBOLS",
     "RegimeParams",
@@ -132,22 +134,36 @@ _CORR_SPEC = [
     (0.88, 0.95, 0.93, -0.10, 0.50, 0.00),
 ]
 
-# -- macro: (log-level targets per regime, kappa, market loading, noise sd, clip) ----------------------------
-_VOL_LEVEL = np.array([14.0, 22.0, 45.0])
-_VOL_KAPPA, _VOL_BETA, _VOL_SIGMA, _VOL_CLIP = 0.05, 2.5, 0.03, (9.0, 90.0)
-_CS_LEVEL = np.array([3.5, 5.0, 10.0])
-_CS_KAPPA, _CS_BETA, _CS_SIGMA, _CS_CLIP = 0.03, 1.5, 0.015, (2.0, 25.0)
+MACRO_LAG = 1  # business days between the day a macro value describes and the day a trader can know it
+
+
+@dataclass(frozen=True, eq=False)
+class MacroProcess:
+    """One macro series: ``log x[t] = log x[t-1] + kappa (log level[s_t] - log x[t-1]) - beta r_MARKET[t] + sigma e``.
+
+    ``log x[0] = log level[s_0] + start_sd e0``; the published value is ``clip(x)``.
+    """
+
+    name: str
+    level: np.ndarray  # (K,) level each regime pulls toward, in the series' units
+    kappa: float  # daily mean reversion
+    beta: float  # loading on that day's MARKET log return (negative sign: a sell-off lifts the series)
+    sigma: float  # sd of the daily log-level noise
+    start_sd: float  # sd of the first day's log level around its regime's level
+    clip: tuple[float, float]
 
 
 @dataclass(frozen=True, eq=False)
 class RegimeParams:
-    """The TRUE generating parameters (read-only arrays), enough to run an oracle HMM filter."""
+    """The TRUE generating parameters (read-only arrays): everything an oracle filter needs but the path."""
 
     names: tuple[str, ...]
     startprob: np.ndarray  # (K,)
     transmat: np.ndarray  # (K, K) daily transition matrix
     means: np.ndarray  # (K, n_assets) daily log-return means, columns in SYMBOLS order
     covs: np.ndarray  # (K, n_assets, n_assets) daily log-return covariances
+    t_df: float = _T_DF  # return shocks are multivariate Student-t with this many degrees of freedom
+    macro: tuple[MacroProcess, ...] = ()  # in MACRO order
 
     @property
     def stationary(self) -> np.ndarray:
@@ -217,12 +233,21 @@ def _build_params() -> RegimeParams:
         # positive definite, or the generator (and any oracle filter) is meaningless
         np.linalg.cholesky(covs[i])
         assert np.linalg.eigvalsh(covs[i]).min() > 0.0, f"covariance of {REGIMES[i]!r} not positive definite"
+    macro = (
+        MacroProcess("VOLINDEX", _readonly([14.0, 22.0, 45.0]), kappa=0.05, beta=2.5, sigma=0.03, start_sd=0.15,
+                     clip=(9.0, 90.0)),
+        MacroProcess("CREDITSPREAD", _readonly([3.5, 5.0, 10.0]), kappa=0.03, beta=1.5, sigma=0.015,
+                     start_sd=0.10, clip=(2.0, 25.0)),
+    )
+    assert tuple(m.name for m in macro) == MACRO
     return RegimeParams(
         names=REGIMES,
         startprob=_readonly(stationary_distribution(transmat)),
         transmat=_readonly(transmat),
         means=_readonly(means),
         covs=_readonly(covs),
+        t_df=_T_DF,
+        macro=macro,
     )
 
 
@@ -285,17 +310,14 @@ def _simulate(
     prices_arr[0] = 100.0
 
     mkt = rets[:, SYMBOLS.index("MARKET")]
-    vol_target = np.log(_VOL_LEVEL)[states]
-    cs_target = np.log(_CS_LEVEL)[states]
-    vol_log = _log_ar1(
-        vol_target, _VOL_KAPPA, -_VOL_BETA * mkt + _VOL_SIGMA * eps[:, 0], vol_target[0] + 0.15 * eps0[0]
-    )
-    cs_log = _log_ar1(
-        cs_target, _CS_KAPPA, -_CS_BETA * mkt + _CS_SIGMA * eps[:, 1], cs_target[0] + 0.10 * eps0[1]
-    )
-    raw_macro_arr = np.column_stack(
-        [np.clip(np.exp(vol_log), *_VOL_CLIP), np.clip(np.exp(cs_log), *_CS_CLIP)]
-    )
+    cols = []
+    for j, proc in enumerate(params.macro):
+        target = np.log(proc.level)[states]
+        log_x = _log_ar1(
+            target, proc.kappa, -proc.beta * mkt + proc.sigma * eps[:, j], target[0] + proc.start_sd * eps0[j]
+        )
+        cols.append(np.clip(np.exp(log_x), *proc.clip))
+    raw_macro_arr = np.column_stack(cols)
 
     index = pd.bdate_range(start=start, periods=n, name="date")
     prices = pd.DataFrame(prices_arr, index=index, columns=list(SYMBOLS))
@@ -312,5 +334,5 @@ def generate_market(seed: int = 7, years: float = 20.0, start: str = "2006-01-02
     ``macro`` is lagged one business day (``macro.iloc[t]`` describes day ``t - 1``; first row NaN).
     """
     prices, raw_macro, regimes, params = _simulate(seed=seed, years=years, start=start)
-    macro = raw_macro.shift(1).ffill()
+    macro = raw_macro.shift(MACRO_LAG).ffill()
     return SyntheticMarket(prices=prices, macro=macro, true_regimes=regimes, params=params)

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from backtests.config import load_config
-from regimes.recovery import oracle_regimes, recovery, recovery_for_config
+from regimes.recovery import oracle_regimes, recovery, recovery_for_config, returns_oracle_regimes
 from tests.conftest import REPO, SHARED_DATA, requires_shared
 
 
@@ -14,18 +14,49 @@ def test_oracle_is_the_true_parameter_forward_filter():
     from backtests.synthetic import generate_market
 
     m = generate_market(seed=7, years=3)
-    o = oracle_regimes(m.prices, m.params)
+    o = oracle_regimes(m)
     assert list(o.columns) == list(m.params.names) and o.index.equals(m.prices.index[1:])
     np.testing.assert_allclose(o.sum(axis=1), 1.0)
     truth = m.true_regimes.loc[o.index].astype(str)
-    assert (o.idxmax(axis=1) == truth).mean() > 0.8  # the generator's docstring: ~91 % on average
+    assert (o.idxmax(axis=1) == truth).mean() > 0.9
+
+
+def test_oracle_uses_the_macro_series_and_fat_tails_to_beat_the_returns_only_filter():
+    from backtests.synthetic import generate_market
+
+    m = generate_market(seed=3, years=20)
+    truth = m.true_regimes.iloc[1:].astype(str)
+    full = (oracle_regimes(m).idxmax(axis=1) == truth).mean()
+    weak = (returns_oracle_regimes(m.prices, m.params).idxmax(axis=1) == truth).mean()
+    assert full > weak + 0.02, (full, weak)
+
+
+def test_oracle_on_day_t_ignores_returns_after_t_and_macro_values_published_after_t():
+    from backtests.synthetic import MACRO, generate_market
+
+    m = generate_market(seed=5, years=2)
+    cut = 300
+    base = oracle_regimes(m)
+    later = m.macro.index[cut + 1:]  # macro row t+1 holds the value of day t, published on t+1
+    changed = type(m)(
+        prices=m.prices.mul(np.where(m.prices.index > m.prices.index[cut], 1.3, 1.0), axis=0),
+        macro=m.macro.assign(**{c: m.macro[c].where(~m.macro.index.isin(later), 60.0) for c in MACRO}),
+        true_regimes=m.true_regimes,
+        params=m.params,
+    )
+    moved = oracle_regimes(changed)
+    t = m.prices.index[cut]
+    pd.testing.assert_frame_equal(base.loc[:t], moved.loc[:t])
+    assert not np.allclose(base.loc[t:].iloc[1:5], moved.loc[t:].iloc[1:5])
 
 
 def test_walk_forward_recovers_the_true_regimes_within_five_points_of_the_oracle():
-    """benchmarks/regime_recovery.py measures 0.887 vs the oracle's 0.852 on the default config (seed 7)."""
+    """benchmarks/regime_recovery.py measures 0.887 against the full-information oracle's 0.932 on the default config
+    (seed 7): a gap of 4.5 points. Other seeds have wider gaps (the benchmark prints them); most of it is the model
+    class, not the walk-forward (see the benchmark's docstring)."""
     rec, result = recovery_for_config(load_config(None))
     assert rec.n_days > 4000
-    assert rec.oracle > 0.8
+    assert rec.oracle > 0.9 and rec.oracle > rec.returns_oracle
     assert rec.model >= rec.oracle - 0.05, (rec.model, rec.oracle)
     assert rec.model >= 0.80
     # every regime is found: the recall of each true regime is well above chance
