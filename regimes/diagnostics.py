@@ -43,7 +43,8 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
     years = max(len(regime) / TRADING_DAYS, 1e-9)
     n_switches = int((regime != regime.shift()).iloc[1:].sum()) if len(regime) > 1 else 0
     share = regime.value_counts(normalize=True).reindex(names, fill_value=0.0).rename("share")
-    path = result.loglik_path if result.loglik_path is not None else pd.Series(dtype=float)
+    # the first out-of-sample day has no one-step prediction (NaN): the cumulative path starts after it
+    path = result.loglik_path.dropna() if result.loglik_path is not None else pd.Series(dtype=float)
     refits = result.refits
     summary = {
         "start": str(regime.index[0].date()) if len(regime) else None,

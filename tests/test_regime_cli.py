@@ -107,3 +107,13 @@ def test_select_states_prints_bic_and_held_out_loglik_side_by_side(tmp_path):
     table = pd.read_csv(out / "n_states.csv", index_col="n_states")
     assert list(table.index) == [2, 3, 4, 5]
     assert table["best_bic"].sum() == 1 and table["best_oos"].sum() == 1
+
+
+def test_printed_log_likelihood_path_is_all_numbers(tmp_path):
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL)
+    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(tmp_path / "out")])
+    assert code == 0, stderr
+    line = next(x for x in stdout.splitlines() if x.startswith("cumulative out-of-sample log-likelihood:"))
+    assert "nan" not in line.lower()
+    assert len(line.split(": ", 1)[1].split(", ")) == 6
