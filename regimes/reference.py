@@ -222,9 +222,10 @@ def walk_forward_reference(
         seg = X[start:end]
         filtered = model.predict_filtered(seg)
         probs[r:end] = filtered[r - start :]
-        if end > r + 1:
-            per_day = _one_step_loglik(model, seg, r + 1 - start)
-            daily[r + 1 : end] = per_day
+        scored_end = min(end + 1, T)  # the next refit day is out of sample for this model too
+        if scored_end > r + 1:
+            per_day = _one_step_loglik(model, X[start:scored_end], r + 1 - start)
+            daily[r + 1 : scored_end] = per_day
             oos += float(per_day.sum())
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
     refits = pd.DataFrame(rows).set_index("date")

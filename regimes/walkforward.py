@@ -361,14 +361,19 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
                     last = model.last_filtered_
                 probs[r] = last[model.order_]
                 surprised = False
-                if end > r + 1:
+                # the next refit day is out of sample for this model too: score it here, although its
+                # probabilities come from the model refitted on it (the refit uses its row, known by then)
+                scored_end = min(end + 1, T)
+                if scored_end > r + 1:
                     pred = last @ p.transmat
-                    logf = design.window(r + 1, end).log_density(p)
+                    logf = design.window(r + 1, scored_end).log_density(p)
                     ll, fwd = forward(pred / pred.sum(), p.transmat, logf)
-                    probs[r + 1 : end] = fwd[:, model.order_]
-                    daily[r + 1 : end] = ll - log_jac
+                    n_held = end - (r + 1)
+                    probs[r + 1 : end] = fwd[:n_held, model.order_]
+                    daily[r + 1 : scored_end] = ll - log_jac
                     # known at the next refit (rows up to it): a share of days beyond every state's 99.9 % ellipsoid
-                    surprised = cold_surprise > 0 and unexplained_share(logf, p) > cold_surprise
+                    if n_held > 0:
+                        surprised = cold_surprise > 0 and unexplained_share(logf[:n_held], p) > cold_surprise
                 cold_lls = [c for s, c in model.candidates_ if s is not None and c is not None] if not fallback else []
                 rows.append(
                     {

@@ -178,3 +178,28 @@ def test_a_regime_the_model_has_no_state_for_triggers_a_competition_at_the_next_
     off = walk_forward(feats, min_train=504, refit="monthly", n_init=2, stress_signs=[1, 1], seed=0, workers=1,
                        cold_every=100, cold_growth=0.0, cold_surprise=0.0)
     assert not off.refits["surprise"].any()
+
+
+def test_every_day_after_the_first_fit_is_scored_out_of_sample_refit_days_included(feats):
+    res = walk_forward(feats, **_kw(feats))
+    path = res.loglik_path
+    assert path.index[0] == usable_block(feats).index[504]  # the day after the first refit
+    assert path.notna().all()
+    assert res.oos_loglik == pytest.approx(path.sum(), rel=1e-12)
+    # a refit day is scored by the model fitted before it: that model's one-step predictive density
+    block = usable_block(feats)
+    X = block.to_numpy()
+    second = block.index.get_loc(res.refits.index[1])
+    before = walk_forward(feats.loc[: block.index[second - 1]], **_kw(feats))  # its last model is the first fit
+    assert list(before.refits.index) == [res.refits.index[0]]
+    expect = before.model.predictive_loglik(X[:second], X[second : second + 1])
+    assert path.loc[res.refits.index[1]] == pytest.approx(expect, rel=1e-9)
+
+
+def test_the_naive_reference_scores_the_same_days(feats):
+    from regimes.reference import walk_forward_reference
+
+    ref = walk_forward_reference(feats, **{k: v for k, v in _kw(feats).items() if k != "workers"})
+    fast = walk_forward(feats, **_kw(feats))
+    assert ref.loglik_path.notna().all()
+    assert ref.loglik_path.index.equals(fast.loglik_path.index)
