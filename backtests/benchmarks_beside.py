@@ -49,10 +49,10 @@ def benchmark_schedules(cfg: RunConfig, index: pd.DatetimeIndex) -> dict[str, pd
     else:
         out["sixty_forty"] = f"no sleeve named '{cfg.data.bond_sleeve}' (data.bond_sleeve)"
     if cfg.sleeves:
-        w: dict[str, float] = {}
+        equal: dict[str, float] = {}
         for name in cfg.sleeves:
-            add(w, sleeve(name, 1.0 / len(cfg.sleeves)))
-        out["equal_weight"] = pd.DataFrame([w] * len(monthly), index=monthly)
+            add(equal, sleeve(name, 1.0 / len(cfg.sleeves)))
+        out["equal_weight"] = pd.DataFrame([equal] * len(monthly), index=monthly)
     else:
         out["equal_weight"] = "no sleeves"
     return out

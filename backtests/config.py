@@ -67,21 +67,21 @@ class DataConfig(_Frozen):
 class RegimeConfig(_Frozen):
     names: tuple[str, ...] = DEFAULT_REGIMES
     covariance_type: Literal["full", "diag"] = "full"
-    n_init: int = Field(3, ge=1)
-    n_iter: int = Field(200, ge=5)
-    tol: float = Field(1e-3, gt=0)
-    min_covar: float = Field(1e-3, gt=0)
-    sticky: float = Field(0.0, ge=0)
-    min_train_days: int = Field(756, ge=60)
+    n_init: int = Field(default=3, ge=1)
+    n_iter: int = Field(default=200, ge=5)
+    tol: float = Field(default=1e-3, gt=0)
+    min_covar: float = Field(default=1e-3, gt=0)
+    sticky: float = Field(default=0.0, ge=0)
+    min_train_days: int = Field(default=756, ge=60)
     refit: Literal["monthly", "quarterly", "yearly"] | int = "monthly"
     window: Literal["expanding"] | int = "expanding"  # or a rolling window of N rows
     warm_start: bool = True
     # n_init seeded cold starts compete with the warm start (best likelihood wins) at the first refit, every
     # cold_every-th refit and whenever the training window has grown by cold_growth (a share) since the last time
-    cold_every: int = Field(12, ge=1)
-    cold_growth: float = Field(0.1, ge=0)
+    cold_every: int = Field(default=12, ge=1)
+    cold_growth: float = Field(default=0.1, ge=0)
     # k-means initialisations per cold start (hmmlearn uses 10; 1 is ~10x cheaper and restarts differ more)
-    kmeans_n_init: int = Field(1, ge=1)
+    kmeans_n_init: int = Field(default=1, ge=1)
     # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
     # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
     init: Literal["kmeans", "hmmlearn", "mixed"] = "hmmlearn"
@@ -157,10 +157,10 @@ class StrategyConfig(_Frozen):
 
 
 class ExecutionConfig(_Frozen):
-    initial_cash: float = Field(1_000_000.0, gt=0)
-    commission_bps: float = Field(5.0, ge=0)
-    min_commission: float = Field(0.0, ge=0)
-    slippage_bps: float = Field(5.0, ge=0)
+    initial_cash: float = Field(default=1_000_000.0, gt=0)
+    commission_bps: float = Field(default=5.0, ge=0)
+    min_commission: float = Field(default=0.0, ge=0)
+    slippage_bps: float = Field(default=5.0, ge=0)
     # Calendar checks: the first trading day of each period ("never": only the first day). With a drift band
     # a calendar check trades only if some weight is more than drift_band away from target (held weights
     # marked at the check day's close; the first decision always trades); "daily" + drift_band is the pure
@@ -170,9 +170,9 @@ class ExecutionConfig(_Frozen):
     # bar's close (optimistic; the report says so). Sizing is commission-aware: no order is rejected for cash.
     rebalance: Literal["daily", "weekly", "monthly", "quarterly", "never"] = "monthly"
     on_regime_change: bool = False
-    drift_band: float | None = Field(None, gt=0, lt=1)
+    drift_band: float | None = Field(default=None, gt=0, lt=1)
     timing: Literal["next_bar", "same_bar"] = "next_bar"
-    cash_buffer: float = Field(0.005, ge=0, lt=0.5)
+    cash_buffer: float = Field(default=0.005, ge=0, lt=0.5)
     fractional: bool = False
 
 

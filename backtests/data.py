@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -116,7 +117,7 @@ def _read_with_lines(
     text, header_line = _decode(path)
 
     # The header is read here (not by pandas) so pandas only has to materialise the columns we use.
-    first_line = re.match(r"[^\r\n]*", text).group()
+    first_line = _leading(r"[^\r\n]*", text)
     columns = [c.strip() for c in next(csv.reader([first_line]), [])]
     date_col, value_col = _pick_columns(name, header_line, columns)
     open_cols = _pick_open(columns, date_col, value_col) if with_open else None
@@ -233,7 +234,7 @@ def _decode(path: Path) -> tuple[str, int]:
     except UnicodeDecodeError as exc:
         raise DataError(f"{name}: not UTF-8 text (undecodable byte at offset {exc.start})") from None
     # Leading blank lines would make pandas take an empty header; strip them but keep counting lines.
-    lead = re.match(r"(?:[ \t]*(?:\r\n|\r|\n))*", text).group()
+    lead = _leading(r"(?:[ \t]*(?:\r\n|\r|\n))*", text)
     header_line = 1 + lead.count("\n") + lead.count("\r") - lead.count("\r\n")
     text = text[len(lead):]
     if not text.strip():
@@ -255,6 +256,26 @@ def _blank_rows(text: str, header_line: int, lines: np.ndarray, candidates: np.n
             k = int(lines[i]) - header_line
             blank[i] = k >= len(raw_lines) or raw_lines[k].strip(" \t,") == ""
     return blank
+
+
+def _leading(pattern: str, text: str) -> str:
+    """The prefix of ``text`` that ``pattern`` matches; the callers' patterns can match the empty string."""
+    m = re.match(pattern, text)
+    if m is None:
+        raise ValueError(f"pattern {pattern!r} must match the empty string")
+    return m.group()
+
+
+@overload
+def _read_columns(
+    name: str, text: str, header_line: int, date_col: int, value_cols: Sequence[int], *, numeric: Literal[False]
+) -> pd.DataFrame: ...
+
+
+@overload
+def _read_columns(
+    name: str, text: str, header_line: int, date_col: int, value_cols: Sequence[int], *, numeric: bool
+) -> pd.DataFrame | None: ...
 
 
 def _read_columns(
@@ -489,8 +510,9 @@ def _load_price_frames(
     prices.index.name = "date"
     open_frame = None
     # all or nothing: the replay cannot fill some symbols at the open and others at the close of a bar
-    if with_open and all(opens[sym] is not None for sym in wanted):
-        open_frame = pd.DataFrame({sym: opens[sym].reindex(window) for sym in wanted}, index=window)
+    present = {sym: o for sym, o in opens.items() if o is not None}
+    if with_open and len(present) == len(wanted):
+        open_frame = pd.DataFrame({sym: present[sym].reindex(window) for sym in wanted}, index=window)
         open_frame.index.name = "date"
         open_frame = open_frame.astype("float64")
     return prices.astype("float64"), open_frame

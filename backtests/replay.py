@@ -156,7 +156,7 @@ def plan_orders(
     cash: float,
     held: Sequence[float],
     prices: Sequence[float],
-    targets: Sequence[float],
+    targets: Sequence[float] | np.ndarray,
     *,
     buffer: float,
     slippage: float,
@@ -262,7 +262,7 @@ class BpsCommission(bt.CommInfoBase):
 class _ScheduleFollower(bt.Strategy):
     """Reads the precomputed target weights of the bar, if any, and trades towards them."""
 
-    params = (
+    params: tuple[tuple[str, object], ...] = (
         ("schedule", None),  # bar index -> target weights (np.ndarray)
         ("forced", frozenset()),  # bar indices a drift band does not filter
         ("band", None),

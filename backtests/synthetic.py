@@ -79,6 +79,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.signal import lfilter
 
 __all__ = [
@@ -194,7 +195,7 @@ def stationary_distribution(transmat: np.ndarray) -> np.ndarray:
     return pi
 
 
-def _readonly(a: np.ndarray) -> np.ndarray:
+def _readonly(a: ArrayLike) -> np.ndarray:
     a = np.array(a, dtype=float)
     a.setflags(write=False)
     return a

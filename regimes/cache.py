@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -228,7 +228,8 @@ def save(path: Path, key: str, result: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            # mypy checks a ** mapping against every keyword of savez, allow_pickle: bool included
+            np.savez(fh, **cast("dict[str, Any]", arrays))
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

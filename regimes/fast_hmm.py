@@ -196,6 +196,8 @@ class Design:
         _views: tuple[np.ndarray, np.ndarray] | None = None,
     ):
         self.covariance_type = covariance_type
+        self.center: np.ndarray
+        self.scale: np.ndarray
         if covariance_type not in ("full", "diag"):
             raise ValueError(f"covariance_type must be 'full' or 'diag', got {covariance_type!r}")
         if _views is not None:

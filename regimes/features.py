@@ -293,11 +293,13 @@ def _avgcorr(spec: FeatureSpec, d: _Data) -> pd.Series:
     n = _window(spec, 0)
     names = d.symbols(spec, _optional(spec, "SYMS"), 2)
     rets = [d.log_returns(spec, s) for s in names]
-    total = None
+    total: pd.Series | None = None
     for i in range(len(rets)):
         for j in range(i + 1, len(rets)):
             c = rets[i].rolling(n, min_periods=n).corr(rets[j]).clip(-1.0, 1.0)
             total = c if total is None else total + c
+    # d.symbols guarantees at least two series, hence at least one pair
+    assert total is not None
     pairs = len(rets) * (len(rets) - 1) / 2
     return total / pairs
 

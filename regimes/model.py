@@ -23,6 +23,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -185,7 +186,7 @@ class LiquidityHMM:
         self.scaler_mean_ = data.center + data.scale * m_u
         self.scaler_scale_ = data.scale * s_u
         self._window_scaler = (m_u, s_u)
-        self._hmm = None
+        self._hmm: GaussianHMM | None = None  # built on first use of hmm_
         self.n_train_ = len(data)
         # log-likelihood of the standardised window (hmmlearn's units): + n * sum(log s_u) from design units
         self.loglik_ = float(res.loglik + len(data) * np.log(s_u).sum())
@@ -287,7 +288,7 @@ class LiquidityHMM:
         m.warm_started_ = bool(scalars["warm_started"])
         m.n_train_ = int(scalars["n_train"])  # type: ignore[call-overload]
         m.relabelled_ = bool(scalars.get("relabelled", False))  # type: ignore[attr-defined]
-        m.candidates_ = tuple((s, ll) for s, ll in scalars["candidates"])  # type: ignore[union-attr]
+        m.candidates_ = tuple((s, ll) for s, ll in cast("list[list[Any]]", scalars["candidates"]))
         return m
 
     # -- inference -------------------------------------------------------------------------------------

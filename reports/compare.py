@@ -285,7 +285,8 @@ def _curves_svg(runs: Sequence[Run], drawdown: bool) -> str:
                     if any(r.equals(drawn) for drawn in benchmarks_drawn):
                         continue  # the same benchmark returns on the same dates: draw them once
                     benchmarks_drawn.append(r)
-                    style = {"color": "#888888" if i == 0 else colour, "linewidth": 0.9,
+                    # Line2D keyword properties of mixed types, passed straight to Axes.plot
+                    style: dict[str, Any] = {"color": "#888888" if i == 0 else colour, "linewidth": 0.9,
                              "linestyle": "--", "alpha": 0.8, "zorder": 2,
                              "label": plots._mpl_text(f"{symbol} (benchmark of {run.label})")}
                 else:

@@ -16,6 +16,7 @@ import matplotlib as mpl
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import LinearSegmentedColormap, to_hex
@@ -104,7 +105,7 @@ def _sample_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.r_[np.arange(0, n, step), n - 1])
 
 
-def _new_figure(height: float) -> tuple[Figure, object]:
+def _new_figure(height: float) -> tuple[Figure, Axes]:
     fig = Figure(figsize=(FIG_WIDTH, height))
     FigureCanvasSVG(fig)
     ax = fig.add_subplot()
