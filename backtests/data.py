@@ -120,6 +120,9 @@ def _read_with_lines(
     first_line = _leading(r"[^\r\n]*", text)
     columns = [c.strip() for c in next(csv.reader([first_line]), [])]
     date_col, value_col = _pick_columns(name, header_line, columns)
+    if not text[len(first_line):].strip():
+        # pandas fails with an IndexError on a header-only file read with positional dtypes
+        raise DataError(f"{name}: no data rows after the header on line {header_line}")
     open_cols = _pick_open(columns, date_col, value_col) if with_open else None
     value_cols = [value_col, *(c for c in (open_cols or ()) if c is not None)]
     # Fast path: pandas' C parser converts the value columns, treating only '' and '.' as missing. If any

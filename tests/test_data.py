@@ -556,3 +556,9 @@ def test_real_dgs2_goes_nan_ten_business_days_after_its_last_value_arrives(real_
     dgs2 = real_market.macro["DGS2"]
     assert dgs2.last_valid_index() == pd.Timestamp("2026-01-14")  # last obs 2025-12-30, available 12-31
     assert dgs2.loc["2026-01-15":].isna().all()
+
+
+@pytest.mark.parametrize("header", ["Date,Close", "date,open,high,low,close,adjusted_close", "Date,Open,Close,Adj Close"])
+def test_header_only_file_is_one_line_error(tmp_path: Path, header: str) -> None:
+    message = data_error(read_series, write(tmp_path, "SPY.csv", header + "\r\n\r\n"))
+    assert message == "SPY.csv: no data rows after the header on line 1"
