@@ -24,7 +24,8 @@ DEFAULT_REGIMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf and nan parse as TOML floats; no weight, cost or rate may be either
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class DataConfig(_Frozen):
@@ -38,8 +39,8 @@ class DataConfig(_Frozen):
     benchmark: str = "SPY"
     macro: tuple[str, ...] = ()
     macro_lags: dict[str, int] = Field(default_factory=dict)
-    min_rows: int = 252
-    synthetic_years: float = 20.0
+    min_rows: int = Field(default=252, ge=2)
+    synthetic_years: float = Field(default=20.0, ge=1, le=200)
     # Cash earns this rate when set: a macro series in % p.a. (e.g. "IRX", the 13-week T-bill yield), lagged
     # like every macro series; it is added to ``macro`` so the loader reads it. None: cash earns nothing.
     cash_rate: str | None = None
@@ -49,7 +50,8 @@ class DataConfig(_Frozen):
     @model_validator(mode="before")
     @classmethod
     def _cash_rate_is_loaded(cls, raw: Any) -> Any:
-        if isinstance(raw, dict) and isinstance(raw.get("cash_rate"), str):
+        # a malformed macro list is left for its own field check, which names it
+        if isinstance(raw, dict) and isinstance(raw.get("cash_rate"), str) and isinstance(raw.get("macro", []), list):
             macro = tuple(raw.get("macro") or ())
             if raw["cash_rate"] not in macro:
                 raw = {**raw, "macro": (*macro, raw["cash_rate"])}
@@ -183,7 +185,8 @@ class ReportConfig(_Frozen):
 
 class RunConfig(_Frozen):
     name: str = "default"
-    seed: int = 7
+    # numpy's legacy RandomState (hmmlearn, k-means) takes seeds below 2**32, and restarts use seed + i
+    seed: int = Field(default=7, ge=0, lt=2**31)
     data: DataConfig = DataConfig()
     sleeves: dict[str, dict[str, float]] = Field(
         default_factory=lambda: {
@@ -273,6 +276,8 @@ def _format_validation_error(source: str, err: ValidationError) -> str:
     first = err.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "tuple_type":  # TOML has arrays, not tuples
+        msg = "Input should be an array like [\"a\", \"b\"]"
     more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
     return f"{source}: field '{where}': {msg}{more}"
 

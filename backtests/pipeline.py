@@ -75,6 +75,7 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         from backtests.synthetic import generate_market
 
         m = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
+        _check_synthetic_names(cfg, m.prices, m.macro)
         prices, macro = m.prices, m.macro
         if cfg.data.start or cfg.data.end:
             prices = prices.loc[cfg.data.start : cfg.data.end]
@@ -110,6 +111,21 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         price_dir=cfg.data.price_dir,
     )
     return dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
+
+
+def _check_synthetic_names(cfg: RunConfig, prices: pd.DataFrame, macro: pd.DataFrame) -> None:
+    """Every symbol a synthetic run names must be one the generator makes (a config written for real data
+    would otherwise fail deep in the allocation)."""
+    assets, series = ", ".join(prices.columns), ", ".join(macro.columns)
+    for sleeve, members in cfg.sleeves.items():
+        for sym in members:
+            if sym not in prices.columns:
+                raise ConfigError(f"sleeves.{sleeve}: {sym!r} is not in the synthetic market (its assets: {assets})")
+    if cfg.data.benchmark not in prices.columns:
+        raise ConfigError(f"data.benchmark: {cfg.data.benchmark!r} is not in the synthetic market (its assets: {assets})")
+    for name in cfg.data.macro:
+        if name not in macro.columns:
+            raise ConfigError(f"data.macro: {name!r} is not in the synthetic market (its series: {series})")
 
 
 def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:

@@ -139,6 +139,33 @@ def test_invalid_config_value_names_the_field(tmp_path):
     assert code == 2 and "strategy.weights" in stderr and len(stderr.strip().splitlines()) == 1
 
 
+_SYNTHETIC_SLEEVES = SMALL[SMALL.index("[sleeves]"):SMALL.index("[regimes]")]
+
+
+# found by fuzzing configs through `regimeshift run`: each used to end in a traceback
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("seed = -1\n", "field 'seed': Input should be greater than or equal to 0"),
+        ("[sleeves]\ngold = { GLD = inf }\n", "field 'sleeves.gold.GLD': Input should be a finite number"),
+        ("[execution]\nslippage_bps = nan\n", "field 'execution.slippage_bps': Input should be a finite number"),
+        ("[data]\nsource = 'synthetic'\nsynthetic_years = -1.0\n", "field 'data.synthetic_years'"),
+        ("[data]\nmacro = 2.5\ncash_rate = 'IRX'\n", "field 'data.macro': Input should be an array like"),
+        ("[data]\nsource = 'synthetic'\nbenchmark = 'MARKET'\n",
+         "sleeves.growth: 'QQQ' is not in the synthetic market (its assets: GROWTH, VALUE, SHORTBOND, GOLD, MARKET)"),
+        ("[data]\nsource = 'synthetic'\nbenchmark = 'SPY'\n" + _SYNTHETIC_SLEEVES,
+         "data.benchmark: 'SPY' is not in the synthetic market"),
+    ],
+)
+def test_malformed_config_is_one_line_naming_the_field(tmp_path, text, expected):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(text)
+    code, stdout, stderr = _run(["run", str(cfg), "--no-report", "--out", str(tmp_path / "out")])
+    assert code == 2, stdout
+    assert len(stderr.strip().splitlines()) == 1 and expected in stderr, stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_missing_price_dir_is_one_clear_line_and_no_output(tmp_path):
     data = _bad_dir(tmp_path, PRICE)
     cfg = tmp_path / "c.toml"
