@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from backtests.cli_options import config_options, resolve_config
+from backtests.cli_options import ConfigSource, config_options
 from backtests.errors import RegimeshiftError
 
 EXIT_BAD_INPUT = 2
@@ -58,23 +58,15 @@ def main() -> None:
 @main.command()
 @config_options("runs/<name>/")
 @click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
-def run(
-    config: Path | None,
-    data_dir: Path | None,
-    out: Path | None,
-    start: str | None,
-    end: str | None,
-    seed: int | None,
-    no_report: bool,
-) -> None:
+def run(source: ConfigSource, no_report: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
     from backtests.outputs import write_outputs
     from backtests.pipeline import run_pipeline
     from backtests.report_stage import render_run
 
     try:
-        cfg = resolve_config(config, data_dir, start, end, seed)
-        out_dir = out or Path("runs") / cfg.name
+        cfg = source.resolve()
+        out_dir = source.out or Path("runs") / cfg.name
         t0 = time.perf_counter()
         result = run_pipeline(cfg)
         timings = dict(result.timings)
@@ -112,6 +104,38 @@ def runs(root: Path) -> None:
     except RegimeshiftError as err:
         _fail(err)
     click.echo(format_runs(rows, root))
+
+@main.command()
+@config_options(out_default="runs/<config name>-live/")
+@click.option("--log/--no-log", default=True, show_default=True,
+              help="Add today's decision to signals.csv in the output folder and check the logged days.")
+def signal(source: ConfigSource, log: bool) -> None:
+    """What to trade on the next bar: the decision of the last close, for a scheduled job.
+
+    Runs the backtest's pipeline unchanged (regime refits on their walk-forward schedule, cached), then writes
+    signal.json (regime, targets, orders) and appends the day to signals.csv. Run it after new data lands,
+    e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
+    """
+    from backtests.outputs import atomic_write_text
+    from backtests.pipeline import run_pipeline
+    from backtests.ticket import build_ticket, format_ticket, ticket_summary, update_log
+
+    try:
+        cfg = source.resolve()
+        out_dir = source.out or Path("runs") / f"{cfg.name}-live"
+        result = run_pipeline(cfg)
+        ticket = build_ticket(result)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        update = update_log(out_dir / "signals.csv", result, ticket.as_of) if log else None
+        atomic_write_text(out_dir / "signal.json", ticket.to_json())
+    except RegimeshiftError as err:
+        _fail(err)
+    click.echo(f"{cfg.name}, config {result.metrics['config_hash']}")
+    click.echo(format_ticket(ticket))
+    if update is not None:
+        click.echo(ticket_summary(update))
+    click.echo(f"ticket: {out_dir / 'signal.json'}")
+
 
 main.add_command(__import__("regimes.cli", fromlist=["regimes"]).regimes)  # `regimeshift regimes` (regimes/cli.py)
 main.add_command(__import__("regimes.cli", fromlist=["cache"]).cache)  # `regimeshift cache` (regimes/cli.py)

@@ -2,19 +2,41 @@
 override the config. One definition, so `regimeshift run` and `regimeshift regimes` cannot drift apart."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-F = TypeVar("F", bound=Callable[..., Any])
+
+@dataclass(frozen=True)
+class ConfigSource:
+    """What the command line said about the config: the file and its overrides, not yet read."""
+
+    config: Path | None
+    data_dir: Path | None
+    out: Path | None
+    start: str | None
+    end: str | None
+    seed: int | None
+
+    def resolve(self) -> Any:
+        return resolve_config(self.config, self.data_dir, self.start, self.end, self.seed)
 
 
-def config_options(out_default: str) -> Callable[[F], F]:
-    """CONFIG, --data-dir, --out, --start, --end and --seed, in that order."""
+def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """CONFIG, --data-dir, --out, --start, --end and --seed, in that order, handed to the command as one
+    ``ConfigSource`` (its first argument) so no command repeats the six parameters."""
 
-    def decorate(fn: F) -> F:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None, start: str | None,
+                        end: str | None, seed: int | None, **rest: Any) -> Any:
+            return fn(ConfigSource(config, data_dir, out, start, end, seed), **rest)
+
+        command: Callable[..., Any] = with_source
         for option in reversed(
             (
                 click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path)),
@@ -27,8 +49,8 @@ def config_options(out_default: str) -> Callable[[F], F]:
                 click.option("--seed", type=int, help="Random seed (overrides the config)."),
             )
         ):
-            fn = option(fn)
-        return fn
+            command = option(command)
+        return command
 
     return decorate
 

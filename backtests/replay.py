@@ -34,6 +34,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import matplotlib
 
@@ -71,6 +72,10 @@ class ReplayResult:
     beside: Mapping[str, ReplayResult | str] = field(default_factory=dict)
     slippage_rate: float = 0.0  # fraction of the price every fill moved against the trader
     fill_price: str = "next_close"  # "next_open", "next_close" or "same_bar_close": what the orders filled at
+    # the book after the last bar (shares per symbol), and the target weights decided on the last close that
+    # wait for a bar that has not happened yet (None: nothing pending) -- what a live run trades next
+    holdings: pd.Series | None = None
+    pending: pd.Series | None = None
 
     @property
     def returns(self) -> pd.Series:
@@ -284,6 +289,7 @@ class _ScheduleFollower(bt.Strategy):
         self._pending: np.ndarray | None = None
         self._last_cash = 0.0
         self._started = False
+        self.last_decision: tuple[int, np.ndarray] | None = None
         self._schedule = self.p.schedule
         self._forced = self.p.forced
         self._band = self.p.band
@@ -336,6 +342,7 @@ class _ScheduleFollower(bt.Strategy):
         if self._band is not None and self._started and t not in self._forced and not self._drifted(targets, value):
             return
         self._started = True  # the first decision (initial allocation) is never band-filtered
+        self.last_decision = (t, targets)
         if self._same_bar:
             self._rebalance(targets, [d.close[0] for d in self.datas])
         else:
@@ -402,7 +409,17 @@ def fill_price(execution: ExecutionConfig, opens: pd.DataFrame | None) -> str:
     return "next_close" if opens is None else "next_open"
 
 
-def _sizing(execution: ExecutionConfig) -> dict:
+class SizingRules(TypedDict):
+    """The keyword arguments of :func:`plan_orders` that an execution config implies."""
+
+    buffer: float
+    slippage: float
+    commission: float
+    min_commission: float
+    fractional: bool
+
+
+def sizing_rules(execution: ExecutionConfig) -> SizingRules:
     return {
         "buffer": execution.cash_buffer,
         "slippage": execution.slippage_bps / 1e4,
@@ -474,11 +491,17 @@ def replay(
         band=execution.drift_band,
         accrual=_accrual(cash_rate, prices.index),
         same_bar=same_bar,
-        sizing=_sizing(execution) if cost_aware else None,
+        sizing=sizing_rules(execution) if cost_aware else None,
     )
     strat = cerebro.run()[0]
 
     idx = prices.index[: len(strat.values)]
+    holdings = pd.Series([strat.getposition(d).size for d in strat.datas], index=prices.columns, name="shares",
+                         dtype="float64")
+    pending = None if strat._pending is None else pd.Series(strat._pending, index=prices.columns, name="target")
+    if same_bar and strat.last_decision is not None and strat.last_decision[0] == len(strat.values) - 1:
+        # backtrader executes a close order on the next bar's cycle: on the last bar it stays unfilled
+        pending = pd.Series(strat.last_decision[1], index=prices.columns, name="target")
     return ReplayResult(
         value=pd.Series(strat.values, index=idx, name="value"),
         cash=pd.Series(strat.cashes, index=idx, name="cash"),
@@ -491,6 +514,8 @@ def replay(
         n_rebalances=strat.n_rebalances,
         slippage_rate=execution.slippage_bps / 1e4,
         fill_price=fill_price(execution, opens),
+        holdings=holdings,
+        pending=pending,
     )
 
 
@@ -515,7 +540,7 @@ def replay_arrays(
     open_ = close if opens is None else opens.to_numpy(dtype=float).tolist()
     accrual = _accrual(cash_rate, prices.index)
     acc = accrual.tolist() if accrual is not None else None
-    sizing = _sizing(execution)
+    sizing = sizing_rules(execution)
     slip, rate, minimum = sizing["slippage"], sizing["commission"], sizing["min_commission"]
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
 

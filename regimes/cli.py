@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from backtests.cli_options import config_options, resolve_config
+from backtests.cli_options import ConfigSource, config_options
 
 EXIT_BAD_INPUT = 2
 
@@ -20,15 +20,7 @@ EXIT_BAD_INPUT = 2
 @click.command("regimes")
 @config_options("runs/<name>/regimes/")
 @click.option("--select-states", is_flag=True, help="Also compare 2..5 states by BIC and held-out log-likelihood.")
-def regimes(
-    config: Path | None,
-    data_dir: Path | None,
-    out: Path | None,
-    start: str | None,
-    end: str | None,
-    seed: int | None,
-    select_states: bool,
-) -> None:
+def regimes(source: ConfigSource, select_states: bool) -> None:
     """Fit the walk-forward regime model on the embedded default market, or CONFIG.toml, and report it.
 
     Prints the transition matrix, expected durations, state means in original units, share of days per regime,
@@ -43,8 +35,8 @@ def regimes(
     from regimes.diagnostics import diagnose, format_diagnostics, plot_probabilities, regimes_frame
 
     try:
-        cfg = resolve_config(config, data_dir, start, end, seed)
-        out_dir = out or Path("runs") / cfg.name / "regimes"
+        cfg = source.resolve()
+        out_dir = source.out or Path("runs") / cfg.name / "regimes"
         market = load_stage(cfg)
         features = feature_stage(cfg, market)
         result = regime_stage(cfg, features)

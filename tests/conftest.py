@@ -38,3 +38,28 @@ def small_synthetic_config(**regime_overrides):  # type: ignore[no-untyped-def]
     from backtests.config import config_from_dict
 
     return config_from_dict(base, "test")
+
+
+def small_synthetic_toml(years: float, features: tuple[str, ...] = (
+    "vol:MARKET:21", "ret:MARKET:63", "level:VOLINDEX", "level:CREDITSPREAD"
+)) -> str:
+    """A config file's text: the synthetic market over ``years``, quarterly refits (seconds per run)."""
+    listed = ", ".join(f'"{f}"' for f in features)
+    return f"""
+name = "small"
+features = [{listed}]
+[data]
+source = "synthetic"
+benchmark = "MARKET"
+macro = ["VOLINDEX", "CREDITSPREAD"]
+synthetic_years = {years!r}
+[sleeves]
+growth = {{ GROWTH = 1.0 }}
+value = {{ VALUE = 1.0 }}
+bonds = {{ SHORTBOND = 1.0 }}
+gold = {{ GOLD = 1.0 }}
+[regimes]
+min_train_days = 504
+refit = "quarterly"
+n_init = 2
+"""

@@ -13,26 +13,11 @@ from click.testing import CliRunner
 
 from backtests.cli import main
 from backtests.outputs import OUTPUT_FILES
-from tests.conftest import REPO, SHARED_DATA, requires_shared
+from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_toml
 
-SMALL = """
-name = "small"
-features = ["vol:MARKET:21", "ret:MARKET:63", "corr:MARKET:GOLD:63", "level:VOLINDEX", "level:CREDITSPREAD"]
-[data]
-source = "synthetic"
-benchmark = "MARKET"
-macro = ["VOLINDEX", "CREDITSPREAD"]
-synthetic_years = 7.0
-[sleeves]
-growth = { GROWTH = 1.0 }
-value = { VALUE = 1.0 }
-bonds = { SHORTBOND = 1.0 }
-gold = { GOLD = 1.0 }
-[regimes]
-min_train_days = 504
-refit = "quarterly"
-n_init = 2
-"""
+SMALL = small_synthetic_toml(
+    7.0, ("vol:MARKET:21", "ret:MARKET:63", "corr:MARKET:GOLD:63", "level:VOLINDEX", "level:CREDITSPREAD")
+)
 
 PRICE = "Date,Close\n" + "".join(f"2020-01-{d:02d},{100 + d}\n" for d in range(1, 29))
 

@@ -8,25 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from backtests.cli import main
+from tests.conftest import small_synthetic_toml
 
-SMALL = """
-name = "small"
-features = ["vol:MARKET:21", "ret:MARKET:63", "level:VOLINDEX", "level:CREDITSPREAD"]
-[data]
-source = "synthetic"
-benchmark = "MARKET"
-macro = ["VOLINDEX", "CREDITSPREAD"]
-synthetic_years = 6.0
-[sleeves]
-growth = { GROWTH = 1.0 }
-value = { VALUE = 1.0 }
-bonds = { SHORTBOND = 1.0 }
-gold = { GOLD = 1.0 }
-[regimes]
-min_train_days = 504
-refit = "quarterly"
-n_init = 2
-"""
+SMALL = small_synthetic_toml(6.0)
 
 
 @pytest.fixture(autouse=True)
