@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +15,7 @@ from backtests.cli import main
 from backtests.config import config_from_dict, load_config
 from backtests.pipeline import run_pipeline
 from backtests.ticket import build_ticket, planned_orders, update_log
-from tests.conftest import small_synthetic_toml
+from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_toml
 
 SMALL = small_synthetic_toml(5.0)
 
@@ -136,3 +139,38 @@ def test_a_damaged_log_is_one_error_line_and_the_ticket_is_not_written(small_pat
     assert res.exit_code == 2
     assert res.stderr.startswith(f"error: {out / 'signals.csv'}: not a signals log") and len(res.stderr.splitlines()) == 1
     assert not (out / "signal.json").exists()
+
+
+# -- as a scheduled job meets it ------------------------------------------------------------------------------
+_INPUTS = ("QQQ", "DVY", "SHY", "GLD", "SPY", "VIX", "BAMLH0A0HYM2", "IRX")
+
+
+def _files_as_of(dst: Path, last: str) -> None:
+    """The shipped files as a data feed had them on the evening of ``last`` (quirks kept: order, BOM, CRLF)."""
+    dst.mkdir(exist_ok=True)
+    for name in _INPUTS:
+        head, *body = (SHARED_DATA / f"{name}.csv").read_bytes().splitlines(keepends=True)
+        kept = [line for line in body if line[:10].decode("ascii", "replace") <= last]
+        (dst / f"{name}.csv").write_bytes(head + b"".join(kept))
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_a_nightly_job_on_growing_real_data_trades_on_the_rebalance_day_and_keeps_its_log(tmp_path):
+    """Two evenings of `regimeshift signal` as cron would start it, a day of new rows arriving in between."""
+    feed, out = tmp_path / "feed", tmp_path / "live"
+    config = REPO / "backtests" / "configs" / "liquidity_rotation.toml"
+    env = {**os.environ, "REGIMESHIFT_CACHE": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "backtests.cli", "signal", str(config), "--data-dir", str(feed), "--out", str(out)]
+    days = []
+    for evening in ("2026-03-02", "2026-03-03"):  # the first trading day of March, then the day after
+        _files_as_of(feed, evening)
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+        assert done.returncode == 0, done.stderr
+        days.append(json.loads((out / "signal.json").read_text()))
+    first, second = days
+    assert first["as_of"] == "2026-03-02" and first["decision"] and first["orders"]
+    assert second["as_of"] == "2026-03-03" and not second["decision"] and second["orders"] == []
+    assert "warning" not in done.stdout  # the new day left the logged one as it was
+    log = pd.read_csv(out / "signals.csv")
+    assert log["date"].tolist() == ["2026-03-02", "2026-03-03"]
