@@ -50,6 +50,7 @@ class Ticket:
     value: float  # simulated book value at the as_of close
     held: dict[str, float]  # weights held at the as_of close (cash included)
     orders: tuple[Order, ...]
+    stale: str | None = None  # why as_of is before the last price in the data, if it is
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2) + "\n"
@@ -87,7 +88,28 @@ def build_ticket(result: RunResult) -> Ticket:
         value=value,
         held=held,
         orders=orders,
+        stale=staleness(result, as_of),
     )
+
+
+def staleness(result: RunResult, as_of: pd.Timestamp) -> str | None:
+    """Why the decision is older than the newest price, naming the inputs that ran out; None when it is not.
+
+    A scheduled job must not pass off an April decision as today's because one macro file stopped updating.
+    """
+    prices = result.market.prices
+    newest = prices.index[-1]
+    if as_of >= newest:
+        return None
+    macro = result.market.macro
+    gone = [str(c) for c in macro.columns if pd.isna(macro[c].iloc[-1])]
+    detail = []
+    for name in gone:
+        seen = macro[name].dropna()
+        detail.append(f"{name} (last usable on {seen.index[-1].date()})" if len(seen) else name)
+    why = f": no current value of {', '.join(detail)}" if detail else ""
+    return (f"the decision is as of {as_of.date()} but prices run to {newest.date()}{why}; refresh those "
+            "files before trading on it")
 
 
 def planned_orders(result: RunResult, prices: pd.Series) -> tuple[Order, ...]:
@@ -130,6 +152,8 @@ def format_ticket(t: Ticket) -> str:
         + f"  (simulated book {t.value:,.2f})",
         f"{'trade' if t.decision else 'no trade'}: {t.reason}",
     ]
+    if t.stale:
+        lines.insert(0, f"warning: {t.stale}")
     if t.orders:
         when = {"next_open": "at the next open; shares sized at the last close",
                 "next_close": "at the next close; shares sized at the last close",

@@ -174,3 +174,22 @@ def test_a_nightly_job_on_growing_real_data_trades_on_the_rebalance_day_and_keep
     assert "warning" not in done.stdout  # the new day left the logged one as it was
     log = pd.read_csv(out / "signals.csv")
     assert log["date"].tolist() == ["2026-03-02", "2026-03-03"]
+
+
+def test_a_decision_older_than_the_newest_price_names_the_input_that_ran_out(small_path):
+    import dataclasses
+
+    from backtests.ticket import staleness
+
+    result = _run(small_path)
+    macro = result.market.macro.copy()
+    macro.iloc[-30:, macro.columns.get_loc("CREDITSPREAD")] = float("nan")  # the spread file stopped updating
+    stale = dataclasses.replace(result, market=dataclasses.replace(result.market, macro=macro))
+    days = result.market.prices.index
+    message = staleness(stale, days[-31])
+    assert message == (
+        f"the decision is as of {days[-31].date()} but prices run to {days[-1].date()}: no current value of "
+        f"CREDITSPREAD (last usable on {days[-31].date()}); refresh those files before trading on it"
+    )
+    assert staleness(result, days[-1]) is None
+    assert build_ticket(result).stale is None
