@@ -16,6 +16,7 @@ from backtests.cli_options import ConfigSource, config_options
 from backtests.errors import RegimeshiftError
 
 EXIT_BAD_INPUT = 2
+EXIT_STALE = 3  # `signal --fail-stale`: the ticket was written, but an input has stopped updating
 
 
 def _fail(err: Exception) -> None:
@@ -109,7 +110,9 @@ def runs(root: Path) -> None:
 @config_options(out_default="runs/<config name>-live/")
 @click.option("--log/--no-log", default=True, show_default=True,
               help="Add today's decision to signals.csv in the output folder and check the logged days.")
-def signal(source: ConfigSource, log: bool) -> None:
+@click.option("--fail-stale", is_flag=True,
+              help=f"Exit {EXIT_STALE} (ticket still written) when the decision is older than the newest price.")
+def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
     """What to trade on the next bar: the decision of the last close, for a scheduled job.
 
     Runs the backtest's pipeline unchanged (regime refits on their walk-forward schedule, cached), then writes
@@ -135,6 +138,8 @@ def signal(source: ConfigSource, log: bool) -> None:
     if update is not None:
         click.echo(ticket_summary(update))
     click.echo(f"ticket: {out_dir / 'signal.json'}")
+    if fail_stale and ticket.stale:
+        sys.exit(EXIT_STALE)
 
 
 main.add_command(__import__("regimes.cli", fromlist=["regimes"]).regimes)  # `regimeshift regimes` (regimes/cli.py)

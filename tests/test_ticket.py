@@ -171,7 +171,7 @@ def test_a_nightly_job_on_growing_real_data_trades_on_the_rebalance_day_and_keep
     first, second = days
     assert first["as_of"] == "2026-03-02" and first["decision"] and first["orders"]
     assert second["as_of"] == "2026-03-03" and not second["decision"] and second["orders"] == []
-    assert "warning" not in done.stdout  # the new day left the logged one as it was
+    assert "warning" not in done.stdout  # the new day left the logged one as it was, and nothing is stale
     log = pd.read_csv(out / "signals.csv")
     assert log["date"].tolist() == ["2026-03-02", "2026-03-03"]
 
@@ -193,3 +193,17 @@ def test_a_decision_older_than_the_newest_price_names_the_input_that_ran_out(sma
     )
     assert staleness(result, days[-1]) is None
     assert build_ticket(result).stale is None
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_signal_on_the_shipped_data_warns_that_the_spread_file_ended_and_can_fail_on_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path / "cache"))
+    config = REPO / "backtests" / "configs" / "liquidity_rotation.toml"
+    args = ["signal", str(config), "--data-dir", str(SHARED_DATA), "--out", str(tmp_path / "live"), "--no-log"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.stderr
+    assert "warning: the decision is as of 2026-04-10 but prices run to 2026-07-31" in res.stdout
+    assert "BAMLH0A0HYM2" in res.stdout
+    strict = CliRunner().invoke(main, [*args, "--fail-stale"])
+    assert strict.exit_code == 3 and json.loads((tmp_path / "live" / "signal.json").read_text())["stale"]
