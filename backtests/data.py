@@ -22,7 +22,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -131,6 +130,7 @@ def _read_with_lines(
     numeric = df is not None
     if df is None:
         df = _read_columns(name, text, header_line, date_col, value_cols, numeric=False)
+        assert df is not None  # only the numeric fast path gives up with None
     date_txt = _text(df[date_col])
     raw = {c: df[c].to_numpy(dtype="float64") if numeric else _text(df[c]) for c in value_cols}
     lines = np.arange(len(df), dtype=np.int64) + header_line + 1
@@ -267,18 +267,6 @@ def _leading(pattern: str, text: str) -> str:
     if m is None:
         raise ValueError(f"pattern {pattern!r} must match the empty string")
     return m.group()
-
-
-@overload
-def _read_columns(
-    name: str, text: str, header_line: int, date_col: int, value_cols: Sequence[int], *, numeric: Literal[False]
-) -> pd.DataFrame: ...
-
-
-@overload
-def _read_columns(
-    name: str, text: str, header_line: int, date_col: int, value_cols: Sequence[int], *, numeric: bool
-) -> pd.DataFrame | None: ...
 
 
 def _read_columns(

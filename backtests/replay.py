@@ -498,10 +498,12 @@ def replay(
     idx = prices.index[: len(strat.values)]
     holdings = pd.Series([strat.getposition(d).size for d in strat.datas], index=prices.columns, name="shares",
                          dtype="float64")
-    pending = None if strat._pending is None else pd.Series(strat._pending, index=prices.columns, name="target")
-    if same_bar and strat.last_decision is not None and strat.last_decision[0] == len(strat.values) - 1:
-        # backtrader executes a close order on the next bar's cycle: on the last bar it stays unfilled
-        pending = pd.Series(strat.last_decision[1], index=prices.columns, name="target")
+    # a decision on the last bar has no later bar to fill on, whatever the timing (backtrader books even a
+    # cheat-on-close order on the next bar's cycle)
+    last = strat.last_decision
+    pending = None
+    if last is not None and last[0] == len(strat.values) - 1:
+        pending = pd.Series(last[1], index=prices.columns, name="target")
     return ReplayResult(
         value=pd.Series(strat.values, index=idx, name="value"),
         cash=pd.Series(strat.cashes, index=idx, name="cash"),

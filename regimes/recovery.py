@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
+from scipy.stats import multivariate_t
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
 from regimes.fast_hmm import HMMParams, log_density
@@ -29,17 +30,6 @@ def _log_returns(prices: pd.DataFrame) -> pd.DataFrame:
     from backtests.synthetic import SYMBOLS
 
     return np.log(prices[list(SYMBOLS)]).diff().iloc[1:]
-
-
-def student_t_log_density(x: np.ndarray, mean: np.ndarray, cov: np.ndarray, df: float) -> np.ndarray:
-    """Log density of rows of ``x`` under a multivariate Student-t with covariance ``cov`` (not scale) and ``df``."""
-    d = x.shape[1]
-    chol = np.linalg.cholesky(cov * (df - 2.0) / df)  # the scale matrix whose t has covariance ``cov``
-    z = np.linalg.solve(chol, (x - mean).T)
-    maha = (z * z).sum(axis=0)
-    log_det = 2.0 * np.log(np.diag(chol)).sum()
-    return (gammaln((df + d) / 2.0) - gammaln(df / 2.0) - 0.5 * d * np.log(df * np.pi) - 0.5 * log_det
-            - 0.5 * (df + d) * np.log1p(maha / df))
 
 
 def _macro_log_density(raw: pd.DataFrame, market_returns: np.ndarray, params: Any) -> np.ndarray:
@@ -76,8 +66,11 @@ def oracle_regimes(market: Any) -> pd.DataFrame:
     r = np.log(prices).diff().to_numpy(dtype=float, copy=True)
     r[0] = 0.0  # the generator's base day
     k = len(params.names)
+    df = params.t_df
+    # the generator scales its t shocks so their covariance is ``covs``: the t's shape matrix is covs (df-2)/df
     log_f = np.column_stack(
-        [student_t_log_density(r, params.means[j], params.covs[j], params.t_df) for j in range(k)]
+        [multivariate_t(loc=params.means[j], shape=params.covs[j] * (df - 2.0) / df, df=df).logpdf(r)
+         for j in range(k)]
     )
     log_f[0] = 0.0  # day 0 carries no return
     raw = market.macro[list(MACRO)].shift(-MACRO_LAG)  # the value describing day t, known on day t + lag
@@ -152,10 +145,11 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
     from backtests.synthetic import generate_market
     from regimes.features import stress_sign
     from regimes.model import LiquidityHMM
+    from regimes.walkforward import usable_block
 
     r = cfg.regimes
     market = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
-    features = feature_stage(cfg, market).dropna()  # type: ignore[arg-type]
+    features = usable_block(feature_stage(cfg, market))  # type: ignore[arg-type]
     model = LiquidityHMM(
         names=r.names, covariance_type=r.covariance_type, n_init=max(r.n_init, 5), n_iter=r.n_iter, tol=r.tol,
         min_covar=r.min_covar, sticky=r.sticky, stress_signs=[stress_sign(c) for c in features.columns],
