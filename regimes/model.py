@@ -418,15 +418,17 @@ def select_n_states(
         except (ValueError, FloatingPointError) as err:
             rows.append({"n_states": k, "error": str(err)})
             continue
-        ll_train = m.score(train)
+        # in original feature units, like oos_loglik, so the table's BIC is -2 x the train_loglik it shows + penalty
+        ll_train = m.score(train) - len(train) * np.log(m.scaler_scale_).sum()
+        ll_test = m.predictive_loglik(train, test)
         rows.append(
             {
                 "n_states": k,
                 "n_params": m.n_params_,
-                "train_loglik": ll_train - len(train) * np.log(m.scaler_scale_).sum(),
+                "train_loglik": ll_train,
                 "bic": -2 * ll_train + m.n_params_ * np.log(len(train)),
-                "oos_loglik": m.predictive_loglik(train, test),
-                "oos_loglik_per_day": m.predictive_loglik(train, test) / max(len(test), 1),
+                "oos_loglik": ll_test,
+                "oos_loglik_per_day": ll_test / max(len(test), 1),
                 "converged": m.converged_,
                 "n_train": len(train),
                 "n_test": len(test),

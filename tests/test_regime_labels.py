@@ -80,6 +80,13 @@ def test_select_n_states_reports_bic_and_out_of_sample_side_by_side():
     assert table.loc[2, "bic"] > table.loc[3, "bic"]
 
 
+def test_the_bic_shown_is_minus_twice_the_train_loglik_shown_plus_the_penalty():
+    X = _stable(3, n_blocks=12) * 50.0  # units far from 1, where a scaled and an original log-lik differ
+    table = select_n_states(X, n_states=(2, 3), n_init=1, holdout=0.3)
+    penalty = table["n_params"] * np.log(table["n_train"])
+    np.testing.assert_allclose(table["bic"], -2 * table["train_loglik"] + penalty, rtol=1e-12)
+
+
 def test_predictive_loglik_is_the_forward_filter_continued_into_the_held_out_rows():
     X = _stable(4)
     m = LiquidityHMM(n_init=1, stress_signs=[1, 1]).fit(X[:500])
