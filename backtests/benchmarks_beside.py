@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-
-from backtests.config import RunConfig
-from backtests.replay import ReplayResult, rebalance_dates, replay_arrays
+from regimeshift.backtests.config import RunConfig
+from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay_arrays
 
 BENCHMARKS = ("buy_hold", "sixty_forty", "equal_weight")
 

@@ -15,11 +15,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
+from regimeshift.core.errors import ConfigError
 
-from backtests.errors import ConfigError
-
-CASH = "cash"
 DEFAULT_REGIMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 
 
@@ -292,7 +298,7 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> RunConfig:
 def load_config(path: str | Path | None = None) -> RunConfig:
     """Read a TOML config; ``None`` gives the embedded default (synthetic market, no files needed)."""
     if path is None:
-        text = resources.files("backtests.configs").joinpath("default.toml").read_text(encoding="utf-8")
+        text = resources.files("regimeshift.backtests.configs").joinpath("default.toml").read_text(encoding="utf-8")
         return config_from_dict(tomllib.loads(text), "default.toml")
     p = Path(path)
     if not p.is_file():

@@ -25,8 +25,7 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-
-from backtests.errors import DataError
+from regimeshift.core.errors import DataError
 
 __all__ = [
     "DEFAULT_MACRO_LAGS",

@@ -27,32 +27,19 @@ checked against backtrader fill by fill in ``tests/test_execution.py``.
 """
 from __future__ import annotations
 
-import collections
-import collections.abc
 import math
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypedDict
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from regimeshift.backtests.config import ExecutionConfig
+from regimeshift.core.compat import backtrader
+from regimeshift.core.errors import RegimeshiftError
 
-if not os.environ.get("MPLBACKEND"):
-    # backtrader's plot module forces TkAgg on import, which fails on a headless machine
-    matplotlib.use("Agg")
-import matplotlib.pyplot  # noqa: E402,F401  (must be imported before backtrader)
-
-if not hasattr(collections, "Iterable"):
-    # backtrader's LineIterator.bindlines still uses the pre-3.10 alias
-    collections.Iterable = collections.abc.Iterable  # type: ignore[attr-defined]
-
-import backtrader as bt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from backtests.config import ExecutionConfig  # noqa: E402
-from backtests.errors import RegimeshiftError  # noqa: E402
+bt = backtrader()
 
 TRADE_COLUMNS = ["date", "symbol", "size", "price", "commission"]  # trades.csv: a contract other tools read
 

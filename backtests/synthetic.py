@@ -80,6 +80,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
+from regimeshift.core.constants import TRADING_DAYS
 from scipy.signal import lfilter
 
 __all__ = [
@@ -99,7 +100,6 @@ REGIMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 SYMBOLS: tuple[str, ...] = ("GROWTH", "VALUE", "SHORTBOND", "GOLD", "MARKET")  # MARKET = benchmark
 MACRO: tuple[str, ...] = ("VOLINDEX", "CREDITSPREAD")
 
-TRADING_DAYS = 252
 _T_DF = 10.0  # Student-t degrees of freedom for the return shocks (mild tails, see docstring)
 
 # -- regime chain --------------------------------------------------------------------------------------------

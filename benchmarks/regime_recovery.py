@@ -25,8 +25,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backtests.config import config_from_dict, load_config  # noqa: E402
-from regimes.recovery import hindsight_recovery, recovery_for_config  # noqa: E402
+from regimeshift.backtests.config import config_from_dict, load_config  # noqa: E402
+from regimeshift.baselines.recovery import hindsight_recovery, recovery_for_config  # noqa: E402
 
 
 def main() -> None:

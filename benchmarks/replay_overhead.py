@@ -33,11 +33,16 @@ sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
-from backtests.config import ExecutionConfig, RunConfig  # noqa: E402
-from backtests.benchmarks_beside import replay_benchmarks  # noqa: E402
-from backtests.data import align_macro, load_prices, read_series  # noqa: E402
-from backtests.replay import BpsCommission, ReplayResult, bt, rebalance_dates, replay  # noqa: E402
+from regimeshift.backtests.benchmarks_beside import replay_benchmarks  # noqa: E402
+from regimeshift.backtests.config import ExecutionConfig, RunConfig  # noqa: E402
+from regimeshift.backtests.data import align_macro, load_prices, read_series  # noqa: E402
+from regimeshift.backtests.replay import (  # noqa: E402
+    BpsCommission,
+    ReplayResult,
+    bt,
+    rebalance_dates,
+    replay,
+)
 
 SLEEVES = ["QQQ", "DVY", "SHY", "GLD"]
 BENCH = "SPY"

@@ -31,9 +31,10 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backtests.report_stage import reproducible_svg  # noqa: E402
-from reports import tearsheet  # noqa: E402
-from reports.qs_report import worker_count  # noqa: E402
+from regimeshift.reports import tearsheet  # noqa: E402
+from regimeshift.reports.qs_report import worker_count  # noqa: E402
+
+from regimeshift.report_stage import reproducible_svg  # noqa: E402
 
 
 def cpu_seconds() -> float:
@@ -66,9 +67,10 @@ def main() -> None:
             tearsheet.write_tearsheet(data, path, workers=args.workers)
         source = f"seeded ReportData, {args.years:g} years"
     else:
-        from backtests.config import load_config, with_overrides  # noqa: PLC0415
-        from backtests.pipeline import run_pipeline  # noqa: PLC0415
-        from backtests.report_stage import render_run, report_data  # noqa: PLC0415
+        from regimeshift.backtests.config import load_config, with_overrides  # noqa: PLC0415
+
+        from regimeshift.pipeline import run_pipeline  # noqa: PLC0415
+        from regimeshift.report_stage import render_run, report_data  # noqa: PLC0415
 
         cfg = load_config(None)
         cfg = with_overrides(cfg, synthetic_years=args.years + cfg.regimes.min_train_days / 252 + 0.05)

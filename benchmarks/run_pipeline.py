@@ -18,10 +18,11 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from backtests.config import load_config, with_overrides  # noqa: E402
-from backtests.outputs import write_outputs  # noqa: E402
-from backtests.pipeline import run_pipeline  # noqa: E402
-from backtests.report_stage import render_run  # noqa: E402
+from regimeshift.backtests.config import load_config, with_overrides  # noqa: E402
+
+from regimeshift.outputs import write_outputs  # noqa: E402
+from regimeshift.pipeline import run_pipeline  # noqa: E402
+from regimeshift.report_stage import render_run  # noqa: E402
 
 
 def main() -> None:

@@ -30,13 +30,12 @@ from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-
-from backtests.errors import RegimeshiftError
+from regimeshift.core.errors import RegimeshiftError
 
 FORMAT = 1
 _ENGINE_FILES = ("fast_hmm.py", "model.py", "walkforward.py", "filtering.py", "cache.py")
 _OFF = {"off", "0", "false", "no", "none"}
-_PACKAGES = ("regimes", "backtests", "strategies", "reports")
+_PACKAGES = ("regimeshift", "core", "regimes", "backtests", "strategies", "reports", "baselines")
 DEFAULT_MAX_MB = 512.0
 _STALE_TMP_SECONDS = 3600.0
 
@@ -101,7 +100,7 @@ def cached(
     location: bool | str | os.PathLike[str] | None = True,
 ) -> Any:
     """``compute()`` (a RegimeResult), or the stored result of an identical earlier call."""
-    from regimes.walkforward import RegimeResult
+    from regimeshift.regimes.result import RegimeResult
 
     folder = cache_dir(location)
     if folder is None:
@@ -246,8 +245,8 @@ def _json_default(o: Any) -> Any:
 
 def load(path: Path, key: str) -> Any | None:
     """The stored RegimeResult, or None when missing, unreadable, truncated or for another key."""
-    from regimes.model import LiquidityHMM
-    from regimes.walkforward import RegimeResult
+    from regimeshift.regimes.model import LiquidityHMM
+    from regimeshift.regimes.result import RegimeResult
 
     if not path.is_file():
         return None

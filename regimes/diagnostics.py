@@ -15,10 +15,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from regimes.walkforward import RegimeResult
-
-TRADING_DAYS = 252
+from regimeshift.core.constants import TRADING_DAYS
+from regimeshift.regimes.result import RegimeResult
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-
-from backtests.errors import ConfigError, DataError
+from regimeshift.core.constants import TRADING_DAYS
+from regimeshift.core.errors import ConfigError, DataError
 
 __all__ = [
     "FEATURES",
@@ -37,7 +37,6 @@ __all__ = [
     "stress_sign",
 ]
 
-TRADING_DAYS = 252
 #: Default threshold of ``selloff``, in robust daily sigmas. Calibrated on SPY, QQQ, GLD, DVY 2005-2026 (63-day
 #: window): the 3-of-4 signal is on 1.87% of days and fires on 2026-02-12 (smallest of the three moves: 2.30 sigma).
 SELLOFF_Z = 2.2

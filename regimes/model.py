@@ -28,10 +28,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 from hmmlearn.hmm import GaussianHMM
-from scipy.optimize import linear_sum_assignment
-from threadpoolctl import ThreadpoolController
-
-from regimes.fast_hmm import (
+from regimeshift.regimes.fast_hmm import (
     Design,
     EMResult,
     HMMParams,
@@ -42,8 +39,9 @@ from regimes.fast_hmm import (
     hmm_from_params,
     to_units,
 )
-from regimes.filtering import forward_filter
-
+from regimeshift.regimes.filtering import forward_filter
+from scipy.optimize import linear_sum_assignment
+from threadpoolctl import ThreadpoolController
 
 # see LiquidityHMM._align: a matched naming is overruled only by a stress-order contradiction larger than both
 STRESS_TOLERANCE = 0.1  # ... this share of the spread of the states' stress scores

@@ -34,42 +34,15 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from backtests.errors import RegimeshiftError
-from regimes.fast_hmm import Design, forward
-from regimes.model import Candidate, LiquidityHMM, single_blas_thread
-
-
-@dataclass(frozen=True)
-class RegimeResult:
-    probabilities: pd.DataFrame  # filtered, date x regime name (calm -> stressed), from the first refit on
-    refits: pd.DataFrame  # one row per refit: date, n_train, loglik, n_iter, converged, warm_started, fallback, ...
-    model: LiquidityHMM  # the last fitted model
-    oos_loglik: float  # sum over days of log p(x_t | x_<t) under the model in force: out-of-sample fit quality
-    seconds: float
-    # log p(x_t | x_<t) per day after the first refit (original feature units); its cumulative sum is the
-    # out-of-sample log-likelihood path
-    loglik_path: pd.Series | None = None
-    cached: bool = False
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def regime(self) -> pd.Series:
-        """Most probable regime per day."""
-        return self.probabilities.idxmax(axis=1).rename("regime")
-
-    @property
-    def n_refits(self) -> int:
-        return len(self.refits)
-
-    @property
-    def n_nonconverged(self) -> int:
-        return int((~self.refits["converged"].astype(bool)).sum())
+from regimeshift.core.errors import RegimeshiftError
+from regimeshift.core.workers import worker_count
+from regimeshift.regimes.fast_hmm import Design, forward
+from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
+from regimeshift.regimes.result import RegimeResult
 
 
 def usable_block(features: pd.DataFrame) -> pd.DataFrame:
@@ -180,21 +153,8 @@ class _ColdSource:
 def default_workers(workers: int | None = None) -> int:
     """Processes for the scheduled cold competitions: ``workers``, else ``$REGIMESHIFT_WORKERS``, else 2 on a
     multi-core machine (this process runs the warm chain, one worker the competitions; more only
-    oversubscribes). 1 when ``fork`` is unavailable (spawned workers would re-import everything) or inside a
-    daemon process (which cannot have children)."""
-    if workers is None:
-        env = os.environ.get("REGIMESHIFT_WORKERS", "").strip()
-        if env:
-            try:
-                workers = int(env)
-            except ValueError:
-                workers = None
-        if workers is None:
-            n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            workers = 2 if n >= 2 else 1
-    if workers > 1 and ("fork" not in multiprocessing.get_all_start_methods() or multiprocessing.current_process().daemon):
-        return 1
-    return max(1, int(workers))
+    oversubscribes)."""
+    return worker_count(workers, "REGIMESHIFT_WORKERS", default_cap=2)
 
 
 def competition_schedule(
@@ -270,7 +230,7 @@ def walk_forward(
         kmeans_n_init=int(kmeans_n_init), init=str(init),
     )
     if cache:
-        from regimes import cache as regime_cache
+        from regimeshift.regimes import cache as regime_cache
 
         return regime_cache.cached(features, params, lambda: _walk_forward(features, params, workers), cache)
     return _walk_forward(features, params, workers)

@@ -11,7 +11,7 @@ Everything else, including the SVG that ``savefig(format="svg")`` writes, is mat
 ``tests/test_reports.py`` checks QuantStats' page comes out byte for byte as on the plain SVG canvas.
 
 Selected only for the duration of the QuantStats calls (``reports.qs_report.svg_backend``), or for the life of
-a report worker process: ``matplotlib.pyplot.switch_backend("module://reports._svg_backend")``.
+a report worker process: ``matplotlib.pyplot.switch_backend("module://regimeshift.reports._svg_backend")``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Finished runs side by side: ``regimeshift runs`` lists them, ``regimeshift compare`` writes one offline page.
 
-A run folder is what ``regimeshift run`` writes (``backtests/outputs.py``); this module reads only
+A run folder is what ``regimeshift run`` writes (``regimeshift/outputs.py``); this module reads only
 ``metrics.json`` (headline numbers, regime shares), ``returns.csv`` (equity and drawdown curves) and
 ``config.toml`` (what changed between runs). A folder without a readable ``metrics.json`` is not a run:
 ``RunFolderError``, which the CLI prints as one ``error: ...`` line (exit 2) before anything is written.
@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from backtests.errors import RegimeshiftError
+from regimeshift.core.errors import RegimeshiftError
 
 PAGE_TITLE = "regimeshift run comparison"
 MISSING = object()  # a config key one run has and another has not
@@ -264,8 +263,7 @@ def _config_value(v: Any) -> str:
 def _curves_svg(runs: Sequence[Run], drawdown: bool) -> str:
     import matplotlib.dates as mdates  # noqa: PLC0415  (matplotlib only when a page is drawn)
     from matplotlib.ticker import PercentFormatter  # noqa: PLC0415
-
-    from reports import plots  # noqa: PLC0415
+    from regimeshift.reports import plots  # noqa: PLC0415
 
     x0 = min(r.returns.index[0] for r in runs)
     x1 = max(r.returns.index[-1] for r in runs)
@@ -369,7 +367,7 @@ def _metrics_table(runs: Sequence[Run]) -> str:
 
 
 def _regime_shares(runs: Sequence[Run]) -> str:
-    from reports.plots import regime_colours  # noqa: PLC0415
+    from regimeshift.reports.plots import regime_colours  # noqa: PLC0415
 
     names: dict[str, None] = {}
     shares = []
@@ -432,10 +430,10 @@ def write_compare(folders: Sequence[Path], out: Path) -> Path:
         raise RunFolderError(f"{out}: is a folder (--out takes the HTML file to write)")
     runs = load_runs(folders)
     page = compare_page(runs)
-    from reports.tearsheet import _write_atomic  # noqa: PLC0415
+    from regimeshift.core.atomic import atomic_write_text  # noqa: PLC0415
 
     try:
-        _write_atomic(out, page)
+        atomic_write_text(out, page)
     except OSError as err:
         raise RunFolderError(f"{out}: cannot write ({_one_line(err)})") from None
     return out

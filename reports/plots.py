@@ -24,8 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
-
-from reports.metrics import most_probable_regime
+from regimeshift.reports.metrics import most_probable_regime
 
 logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 

@@ -39,10 +39,11 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from regimeshift.core.workers import worker_count as shared_worker_count
 
 log = logging.getLogger(__name__)
 
-BACKEND = "module://reports._svg_backend"
+BACKEND = "module://regimeshift.reports._svg_backend"
 WORKERS_ENV = "REGIMESHIFT_REPORT_WORKERS"
 STRATEGY_NAME = "Strategy"
 PERIODS_PER_YEAR = 252
@@ -302,20 +303,7 @@ def _worker_piece(key: str, inputs: QSInputs) -> tuple[dict[str, str], float, fl
 
 def worker_count(workers: int | None = None) -> int:
     """Processes to use: `workers`, else $REGIMESHIFT_REPORT_WORKERS, else the usable cores (at most 4)."""
-    if workers is None:
-        env = os.environ.get(WORKERS_ENV, "").strip()
-        if env:
-            try:
-                workers = int(env)
-            except ValueError:
-                log.warning("ignoring %s=%r (not an integer)", WORKERS_ENV, env)
-        if workers is None:
-            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            workers = min(cores, 4)
-    if workers > 1 and ("fork" not in multiprocessing.get_all_start_methods()
-                        or multiprocessing.current_process().daemon):
-        return 1  # spawned workers would re-import everything (slower than one core); daemons cannot fork
-    return max(1, workers)
+    return shared_worker_count(workers, WORKERS_ENV, default_cap=4)
 
 
 class QuantStatsPage:

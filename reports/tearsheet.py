@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import math
-import os
 import re
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # QuantStats draws through pyplot; never pick an interactive backend here
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from reports import plots  # noqa: E402  (also silences matplotlib.font_manager)
-from reports.inputs import ReportData  # noqa: E402
-from reports.metrics import (  # noqa: E402
+import numpy as np
+import pandas as pd
+from regimeshift.core.atomic import atomic_write_text
+from regimeshift.core.compat import headless_matplotlib
+from regimeshift.reports import plots  # also silences matplotlib.font_manager
+from regimeshift.reports.inputs import ReportData
+from regimeshift.reports.metrics import (
     DEFAULT_STRESS_WINDOWS,
     most_probable_regime,
     regime_table,
     shock_loss,
     stress_table,
 )
-from reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet  # noqa: E402
+from regimeshift.reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet
 
 log = logging.getLogger(__name__)
 
@@ -357,22 +351,6 @@ def inject(page: str, section: str, title: str) -> str:
     return section + page
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) -> Path:
     """Write the tearsheet HTML to `path` atomically and return the path.
 
@@ -380,6 +358,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
     $REGIMESHIFT_REPORT_WORKERS, default one per core) while this process builds the regime section.
     """
     path = Path(path)
+    headless_matplotlib()
     t0 = time.perf_counter()
     returns, benchmark, _ = align_inputs(data)
     with QuantStatsPage(QSInputs(returns, benchmark, data.title, data.benchmark_name), workers) as qs_page:
@@ -388,7 +367,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
         page = qs_page.html()
     t2 = time.perf_counter()
     page = inject(make_offline(page), section, data.title)
-    _write_atomic(path, page)
+    atomic_write_text(path, page)
     log.info("tearsheet %s: %.2fs (regime section %.2fs, then waited %.2fs for QuantStats on %d process(es), "
              "%.2fs of QuantStats work), %d kB", path, time.perf_counter() - t0, t1 - t0, t2 - t1,
              qs_page.workers, sum(qs_page.timings.values()), len(page.encode()) // 1024)

@@ -10,10 +10,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-
-from backtests.config import CASH
-from backtests.errors import ConfigError
-from strategies.base import StrategyContext, check_weights, regime_weight_matrix
+from regimeshift.core.constants import CASH
+from regimeshift.core.errors import ConfigError
+from regimeshift.strategies.base import (
+    StrategyContext,
+    check_weights,
+    regime_weight_matrix,
+)
 
 Algo = Callable[[pd.DataFrame | None, StrategyContext], pd.DataFrame]
 

@@ -13,9 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-
-from backtests.config import CASH
-from backtests.errors import ConfigError
+from regimeshift.core.constants import CASH
+from regimeshift.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

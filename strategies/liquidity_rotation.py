@@ -6,9 +6,8 @@ W_t = p_t @ M: a confident model holds one regime's portfolio, an unsure one hol
 from __future__ import annotations
 
 import pandas as pd
-
-from strategies.algos import blend_by_probability, run_algos
-from strategies.base import StrategyContext
+from regimeshift.strategies.algos import blend_by_probability, run_algos
+from regimeshift.strategies.base import StrategyContext
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:

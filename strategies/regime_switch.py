@@ -6,9 +6,8 @@ Params: ``threshold`` (a new regime is entered only when its probability is stri
 from __future__ import annotations
 
 import pandas as pd
-
-from strategies.algos import hard_switch, run_algos
-from strategies.base import StrategyContext
+from regimeshift.strategies.algos import hard_switch, run_algos
+from regimeshift.strategies.base import StrategyContext
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:

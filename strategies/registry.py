@@ -6,9 +6,8 @@ import importlib
 from collections.abc import Callable
 
 import pandas as pd
-
-from backtests.errors import ConfigError
-from strategies.base import StrategyContext
+from regimeshift.core.errors import ConfigError
+from regimeshift.strategies.base import StrategyContext
 
 BUILTIN = ("liquidity_rotation", "regime_switch", "vol_target")
 
@@ -25,7 +24,7 @@ def _import(module_name: str):  # type: ignore[no-untyped-def]
 
 def resolve_strategy(name: str) -> Callable[[StrategyContext], pd.DataFrame]:
     """``name`` without a dot: ``strategies.<name>`` first, then a top-level module ``<name>``."""
-    candidates = [name] if "." in name else [f"strategies.{name}", name]
+    candidates = [name] if "." in name else [f"regimeshift.strategies.{name}", name]
     module = None
     for module_name in candidates:
         module = _import(module_name)

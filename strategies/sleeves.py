@@ -4,8 +4,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pandas as pd
-
-from backtests.config import CASH
+from regimeshift.core.constants import CASH
 
 
 def symbol_weights(sleeve_weights: pd.DataFrame, sleeves: Mapping[str, Mapping[str, float]]) -> pd.DataFrame:

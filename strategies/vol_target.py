@@ -8,14 +8,13 @@ freed weight, default "bonds"; "cash" keeps it in cash).
 from __future__ import annotations
 
 import pandas as pd
-
-from backtests.errors import ConfigError
-from strategies.algos import run_algos, vol_target
-from strategies.base import StrategyContext
+from regimeshift.core.errors import ConfigError
+from regimeshift.strategies.algos import run_algos, vol_target
+from regimeshift.strategies.base import StrategyContext
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:
-    from strategies.registry import resolve_strategy  # noqa: PLC0415  (registry imports strategies lazily)
+    from regimeshift.strategies.registry import resolve_strategy  # noqa: PLC0415  (registry imports strategies lazily)
 
     p = ctx.params
     base = str(p.get("base", "liquidity_rotation"))

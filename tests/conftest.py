@@ -29,13 +29,13 @@ def shared_data() -> Path:
 
 def small_synthetic_config(**regime_overrides):  # type: ignore[no-untyped-def]
     """Eight synthetic years, quarterly refits: the whole pipeline in a couple of seconds."""
-    from backtests.config import load_config
+    from regimeshift.backtests.config import load_config
 
     base = load_config(None).model_dump()
     base["name"] = "small"
     base["data"]["synthetic_years"] = 8.0
     base["regimes"].update({"min_train_days": 504, "refit": "quarterly", "n_init": 2, **regime_overrides})
-    from backtests.config import config_from_dict
+    from regimeshift.backtests.config import config_from_dict
 
     return config_from_dict(base, "test")
 

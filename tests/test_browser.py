@@ -16,8 +16,7 @@ from pathlib import Path
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
-
-from reports.tearsheet import write_tearsheet
+from regimeshift.reports.tearsheet import write_tearsheet
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain rootdir
     from tests.test_reports import make_report_data

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from backtests.cli import main
-from backtests.outputs import OUTPUT_FILES
+from regimeshift.cli import main
+from regimeshift.outputs import OUTPUT_FILES
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_toml
 
 SMALL = small_synthetic_toml(

@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from backtests.data import (
+from regimeshift.backtests.data import (
     DEFAULT_MACRO_LAGS,
     MarketData,
     align_macro,
@@ -19,7 +18,7 @@ from backtests.data import (
     max_staleness,
     read_series,
 )
-from backtests.errors import DataError
+from regimeshift.core.errors import DataError
 
 # Kept local (conftest has an equivalent fixture) so this module stands on its own.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

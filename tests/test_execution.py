@@ -12,13 +12,18 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from regimeshift.backtests.benchmarks_beside import (
+    benchmark_schedules,
+    execution_metrics,
+    replay_benchmarks,
+)
+from regimeshift.backtests.config import ExecutionConfig, config_from_dict
+from regimeshift.backtests.data import MarketData, load_market, load_prices
+from regimeshift.backtests.replay import rebalance_dates, replay, replay_arrays
+from regimeshift.backtests.synthetic import generate_market
+from regimeshift.core.constants import CASH
 
-from backtests.benchmarks_beside import benchmark_schedules, execution_metrics, replay_benchmarks
-from backtests.config import CASH, ExecutionConfig, config_from_dict
-from backtests.data import MarketData, load_market, load_prices
-from backtests.pipeline import replay_stage, run_pipeline
-from backtests.replay import rebalance_dates, replay, replay_arrays
-from backtests.synthetic import generate_market
+from regimeshift.pipeline import replay_stage, run_pipeline
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_config
 
 SYMS = ["GROWTH", "VALUE", "BOND"]
@@ -429,7 +434,7 @@ def test_metrics_say_what_the_orders_filled_at(run_with_options):
 def next_open_run(tmp_path_factory):  # type: ignore[no-untyped-def]
     from click.testing import CliRunner  # noqa: PLC0415
 
-    from backtests.cli import main  # noqa: PLC0415
+    from regimeshift.cli import main  # noqa: PLC0415
 
     if not (SHARED_DATA / "ohlcv_alphavantage_to_2020" / "SPY.csv").is_file():
         pytest.skip(f"real OHLC data not found at {SHARED_DATA / 'ohlcv_alphavantage_to_2020'}")

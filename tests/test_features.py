@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from backtests.errors import ConfigError
-from regimes.features import (
+from regimeshift.core.errors import ConfigError
+from regimeshift.regimes.features import (
     FEATURES,
     SELLOFF_Z,
     FeatureSpec,

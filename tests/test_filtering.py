@@ -4,9 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hmmlearn.hmm import GaussianHMM
-
-from regimes.filtering import forward_filter, forward_filter_numpy
-from regimes.model import LiquidityHMM
+from regimeshift.regimes.filtering import forward_filter, forward_filter_numpy
+from regimeshift.regimes.model import LiquidityHMM
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from backtests.errors import RegimeshiftError
-from backtests.synthetic import generate_market
-from regimes import cache as regime_cache
-from regimes.features import build_features
-from regimes.walkforward import walk_forward
+from regimeshift.backtests.synthetic import generate_market
+from regimeshift.core.errors import RegimeshiftError
+from regimeshift.regimes import cache as regime_cache
+from regimeshift.regimes.features import build_features
+from regimeshift.regimes.walkforward import walk_forward
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +97,7 @@ def test_the_cache_never_goes_inside_a_package():
 
 
 def test_the_pipeline_uses_the_cache(monkeypatch, tmp_path):
-    from backtests.pipeline import feature_stage, load_stage, regime_stage
+    from regimeshift.pipeline import feature_stage, load_stage, regime_stage
     from tests.conftest import small_synthetic_config
 
     monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path))
@@ -153,7 +152,7 @@ def test_a_bad_size_cap_is_one_clear_error(monkeypatch):
 def test_the_cache_command_reports_and_clears(feats, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from backtests.cli import main
+    from regimeshift.cli import main
 
     monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path))
     walk_forward(feats, cache=True, **_kw())

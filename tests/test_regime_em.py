@@ -5,9 +5,16 @@ import warnings
 
 import numpy as np
 import pytest
-
-from regimes.fast_hmm import Design, FastGaussianHMM, em_fit, forward, kmeans_init, params_from_hmm, to_units
-from regimes.filtering import forward_filter
+from regimeshift.regimes.fast_hmm import (
+    Design,
+    FastGaussianHMM,
+    em_fit,
+    forward,
+    kmeans_init,
+    params_from_hmm,
+    to_units,
+)
+from regimeshift.regimes.filtering import forward_filter
 
 
 def _data(seed: int = 0, n: int = 900) -> np.ndarray:

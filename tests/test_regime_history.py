@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from regimeshift.backtests.config import config_from_dict
+from regimeshift.backtests.data import MarketData
+from regimeshift.core.errors import ConfigError
 
-from backtests.config import config_from_dict
-from backtests.data import MarketData
-from backtests.errors import ConfigError
-from backtests.pipeline import history_symbols, load_stage, run_pipeline
+from regimeshift.pipeline import history_symbols, load_stage, run_pipeline
 from tests.conftest import small_synthetic_config
 
 BACKTEST_START = "2010-01-04"
@@ -77,7 +77,7 @@ def test_the_synthetic_history_is_sliced_from_the_same_market():
 
 
 def test_the_report_splits_refits_at_the_backtest_start(with_history):
-    from backtests.report_stage import config_summary
+    from regimeshift.report_stage import config_summary
 
     refits = with_history.regimes.refits.index
     before = int((refits < with_history.returns.index[0]).sum())

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from regimes.model import LiquidityHMM, align_order, select_n_states
+from regimeshift.regimes.model import LiquidityHMM, align_order, select_n_states
 
 MEANS = np.array([[0.0, 10.0], [2.0, 20.0], [5.0, 35.0]])
 SDS = np.array([[0.4, 1.5], [0.5, 2.0], [0.7, 3.0]])

@@ -6,9 +6,8 @@ import warnings
 import numpy as np
 import pytest
 from hmmlearn.hmm import GaussianHMM
-
-from regimes.fast_hmm import FastGaussianHMM
-from regimes.model import LiquidityHMM
+from regimeshift.regimes.fast_hmm import FastGaussianHMM
+from regimeshift.regimes.model import LiquidityHMM
 
 
 def _three_regimes(seed: int = 0) -> np.ndarray:

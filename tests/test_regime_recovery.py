@@ -4,14 +4,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from regimeshift.backtests.config import load_config
+from regimeshift.baselines.recovery import (
+    oracle_regimes,
+    recovery,
+    recovery_for_config,
+    returns_oracle_regimes,
+)
 
-from backtests.config import load_config
-from regimes.recovery import oracle_regimes, recovery, recovery_for_config, returns_oracle_regimes
 from tests.conftest import REPO, SHARED_DATA, requires_shared
 
 
 def test_oracle_is_the_true_parameter_forward_filter():
-    from backtests.synthetic import generate_market
+    from regimeshift.backtests.synthetic import generate_market
 
     m = generate_market(seed=7, years=3)
     o = oracle_regimes(m)
@@ -22,7 +27,7 @@ def test_oracle_is_the_true_parameter_forward_filter():
 
 
 def test_oracle_uses_the_macro_series_and_fat_tails_to_beat_the_returns_only_filter():
-    from backtests.synthetic import generate_market
+    from regimeshift.backtests.synthetic import generate_market
 
     m = generate_market(seed=3, years=20)
     truth = m.true_regimes.iloc[1:].astype(str)
@@ -32,7 +37,7 @@ def test_oracle_uses_the_macro_series_and_fat_tails_to_beat_the_returns_only_fil
 
 
 def test_oracle_on_day_t_ignores_returns_after_t_and_macro_values_published_after_t():
-    from backtests.synthetic import MACRO, generate_market
+    from regimeshift.backtests.synthetic import MACRO, generate_market
 
     m = generate_market(seed=5, years=2)
     cut = 300
@@ -65,7 +70,7 @@ def test_walk_forward_recovers_the_true_regimes_within_five_points_of_the_oracle
 
 
 def test_recovery_scores_a_perfect_labelling_as_one():
-    from backtests.synthetic import generate_market
+    from regimeshift.backtests.synthetic import generate_market
 
     m = generate_market(seed=1, years=3)
     truth = m.true_regimes.iloc[100:].astype(str)
@@ -77,8 +82,9 @@ def test_recovery_scores_a_perfect_labelling_as_one():
 @requires_shared
 @pytest.mark.realdata
 def test_crunch_is_the_most_probable_regime_within_five_trading_days_of_lehman_and_covid():
-    from backtests.config import with_overrides
-    from backtests.pipeline import feature_stage, load_stage, regime_stage
+    from regimeshift.backtests.config import with_overrides
+
+    from regimeshift.pipeline import feature_stage, load_stage, regime_stage
 
     cfg = with_overrides(load_config(REPO / "backtests" / "configs" / "liquidity_rotation.toml"), dir=str(SHARED_DATA))
     result = regime_stage(cfg, feature_stage(cfg, load_stage(cfg)), cache=False)
@@ -93,8 +99,9 @@ def test_crunch_is_the_most_probable_regime_within_five_trading_days_of_lehman_a
 @pytest.mark.realdata
 def test_the_crunch_is_detected_not_assumed_a_month_before_it_was_calm_or_tightening():
     """The test above would pass trivially with a model that calls everything a crunch."""
-    from backtests.config import with_overrides
-    from backtests.pipeline import feature_stage, load_stage, regime_stage
+    from regimeshift.backtests.config import with_overrides
+
+    from regimeshift.pipeline import feature_stage, load_stage, regime_stage
 
     cfg = with_overrides(load_config(REPO / "backtests" / "configs" / "liquidity_rotation.toml"), dir=str(SHARED_DATA))
     regime = regime_stage(cfg, feature_stage(cfg, load_stage(cfg)), cache=False).regime

@@ -7,9 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-
-from backtests.config import ExecutionConfig
-from backtests.replay import decision_dates, rebalance_dates, regime_change_dates, replay
+from regimeshift.backtests.config import ExecutionConfig
+from regimeshift.backtests.replay import (
+    decision_dates,
+    rebalance_dates,
+    regime_change_dates,
+    replay,
+)
 
 
 def _prices(n: int = 300, seed: int = 0) -> pd.DataFrame:

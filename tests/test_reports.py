@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from regimeshift.reports.inputs import ReportData
+from regimeshift.reports.metrics import performance_metrics, regime_table, stress_table
+from regimeshift.reports.plots import regime_runs
+from regimeshift.reports.tearsheet import build_regime_section, write_tearsheet
 
 from tests.conftest import requires_shared
-
-from reports.inputs import ReportData
-from reports.metrics import performance_metrics, regime_table, stress_table
-from reports.plots import regime_runs
-from reports.tearsheet import build_regime_section, write_tearsheet
 
 REGIMES = ["abundant", "tightening", "crunch"]
 SLEEVES = ["growth", "value", "bonds", "gold", "cash"]
@@ -271,8 +270,8 @@ def test_regime_runs_merges_contiguous_days():
 # ------------------------------------------------------------------------------------------------- QuantStats part
 @pytest.fixture(scope="module")
 def qs_inputs():
-    from reports.qs_report import QSInputs
-    from reports.tearsheet import align_inputs
+    from regimeshift.reports.qs_report import QSInputs
+    from regimeshift.reports.tearsheet import align_inputs
 
     data = make_report_data(years=2, seed=5, title=XSS_TITLE, benchmark_name=XSS_BENCH)
     returns, benchmark, _ = align_inputs(data)
@@ -281,8 +280,9 @@ def qs_inputs():
 
 @pytest.fixture(scope="module")
 def qs_page_in_process(qs_inputs) -> str:
-    from backtests.report_stage import reproducible_svg
-    from reports.qs_report import render_page
+    from regimeshift.reports.qs_report import render_page
+
+    from regimeshift.report_stage import reproducible_svg
 
     with reproducible_svg():
         return render_page(qs_inputs, workers=1)
@@ -291,9 +291,10 @@ def qs_page_in_process(qs_inputs) -> str:
 def test_assembled_quantstats_page_is_byte_identical_to_quantstats_reports_html(qs_inputs, qs_page_in_process,
                                                                                monkeypatch):
     """Same QuantStats calls, same template filling; the reference runs html() on matplotlib's own SVG canvas."""
-    from backtests.report_stage import reproducible_svg
-    from reports import _svg_backend
-    from reports.qs_report import BACKEND, plain_html
+    from regimeshift.reports import _svg_backend
+    from regimeshift.reports.qs_report import BACKEND, plain_html
+
+    from regimeshift.report_stage import reproducible_svg
 
     monkeypatch.setattr(_svg_backend, "SKIP_REDRAWS", False)  # no skipped draws: matplotlib's SVG canvas as is
     with reproducible_svg():
@@ -302,15 +303,16 @@ def test_assembled_quantstats_page_is_byte_identical_to_quantstats_reports_html(
 
 
 def test_quantstats_pieces_rendered_in_worker_processes_give_the_same_bytes(qs_inputs, qs_page_in_process):
-    from backtests.report_stage import reproducible_svg
-    from reports.qs_report import render_page
+    from regimeshift.reports.qs_report import render_page
+
+    from regimeshift.report_stage import reproducible_svg
 
     with reproducible_svg():
         assert render_page(qs_inputs, workers=2) == qs_page_in_process
 
 
 def test_unknown_quantstats_layout_falls_back_to_quantstats_reports_html(qs_inputs, monkeypatch):
-    from reports import qs_report
+    from regimeshift.reports import qs_report
 
     monkeypatch.setattr(qs_report, "TEMPLATE_KEYS", frozenset({"not_in_this_template"}))
     page = qs_report.render_page(qs_inputs, workers=1)
@@ -326,7 +328,7 @@ def test_tearsheet_leaves_the_pyplot_backend_as_it_was(tmp_path):
 
 
 def test_report_workers_follow_the_environment(monkeypatch):
-    from reports.qs_report import WORKERS_ENV, worker_count
+    from regimeshift.reports.qs_report import WORKERS_ENV, worker_count
 
     monkeypatch.setenv(WORKERS_ENV, "1")
     assert worker_count() == 1
@@ -334,7 +336,7 @@ def test_report_workers_follow_the_environment(monkeypatch):
 
 
 def test_tearsheet_is_byte_deterministic_across_processes(tmp_path):
-    from backtests.report_stage import reproducible_svg
+    from regimeshift.report_stage import reproducible_svg
 
     data = make_report_data(years=1, seed=4)
     with reproducible_svg():
@@ -392,7 +394,7 @@ def test_text_metrics_stay_out_of_the_headline_table(headline):
 
 
 def test_small_amounts_keep_their_cents_and_missing_ones_show_a_dash():
-    from reports.tearsheet import format_metric
+    from regimeshift.reports.tearsheet import format_metric
 
     assert [format_metric("slippage_paid", x) for x in (12.345, -0.001, 0.0, None, math.nan)] == [
         "12.35", "0.00", "0.00", "–", "–"]
@@ -416,7 +418,7 @@ def run_tearsheet(tmp_path_factory) -> str:
     """`regimeshift run` (small synthetic config, costs off, same-bar, one user stress window) with its tearsheet."""
     from click.testing import CliRunner
 
-    from backtests.cli import main
+    from regimeshift.cli import main
 
     try:
         from tests.test_cli import SMALL
@@ -464,7 +466,7 @@ def _result_with(replay_result, **execution):  # type: ignore[no-untyped-def]
     """What run_warnings and config_summary read from a RunResult, around a given replay."""
     from types import SimpleNamespace
 
-    from backtests.config import config_from_dict
+    from regimeshift.backtests.config import config_from_dict
 
     cfg = config_from_dict({"data": {"source": "synthetic"}, "execution": execution})
     returns = pd.DataFrame({"strategy": 0.0}, index=pd.bdate_range("2021-01-01", periods=3))
@@ -474,8 +476,8 @@ def _result_with(replay_result, **execution):  # type: ignore[no-untyped-def]
 
 
 def _partly_filled_replay():  # type: ignore[no-untyped-def]
-    from backtests.config import ExecutionConfig
-    from backtests.replay import replay
+    from regimeshift.backtests.config import ExecutionConfig
+    from regimeshift.backtests.replay import replay
 
     idx = pd.bdate_range("2021-03-01", periods=6, name="date")
     prices = pd.DataFrame({"A": [10.0, 10.5, 11.0, 10.8, 11.2, 11.5]}, index=idx)
@@ -488,7 +490,7 @@ def _partly_filled_replay():  # type: ignore[no-untyped-def]
 
 
 def test_partially_filled_orders_are_a_warning():
-    from backtests.report_stage import run_warnings
+    from regimeshift.report_stage import run_warnings
 
     rep = _partly_filled_replay()
     # one buy of floor(995,000 * 0.5 / 10.5) = 47,380 shares, filled 20,000 + 20,000 + 7,380 over three bars
@@ -497,8 +499,9 @@ def test_partially_filled_orders_are_a_warning():
 
 
 def test_no_partial_fills_no_warning():
-    from backtests.report_stage import run_warnings
-    from backtests.replay import ReplayResult
+    from regimeshift.backtests.replay import ReplayResult
+
+    from regimeshift.report_stage import run_warnings
 
     rep = ReplayResult(value=pd.Series(dtype=float), cash=pd.Series(dtype=float), trades=pd.DataFrame(),
                        n_orders=3, n_rejected=0, seconds=0.0, n_partial=0)
@@ -511,8 +514,9 @@ def test_no_partial_fills_no_warning():
      ("next_close", "fills at next bar's close (close-only data), ")],
 )
 def test_execution_row_names_the_fill_price_of_the_replay(fill_price, shown):
-    from backtests.report_stage import config_summary
-    from backtests.replay import ReplayResult
+    from regimeshift.backtests.replay import ReplayResult
+
+    from regimeshift.report_stage import config_summary
 
     rep = ReplayResult(value=pd.Series(dtype=float), cash=pd.Series(dtype=float), trades=pd.DataFrame(),
                        n_orders=0, n_rejected=0, seconds=0.0, fill_price=fill_price)
@@ -531,7 +535,7 @@ def real_tearsheet(tmp_path_factory) -> str:
     """The shipped config on ../shared/data, once for the whole module."""
     from click.testing import CliRunner
 
-    from backtests.cli import main
+    from regimeshift.cli import main
     from tests.conftest import HAS_SHARED, REPO, SHARED_DATA
 
     if not HAS_SHARED:

@@ -12,16 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from regimeshift.backtests.config import config_from_dict
+from regimeshift.backtests.data import MarketData, load_prices
+from regimeshift.core.constants import CASH
+from regimeshift.core.errors import ConfigError
+from regimeshift.strategies import liquidity_rotation, regime_switch, vol_target
+from regimeshift.strategies.algos import held_regime, trailing_covariance
+from regimeshift.strategies.base import StrategyContext
+from regimeshift.strategies.registry import resolve_strategy
+from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
 
-from backtests.config import CASH, config_from_dict
-from backtests.data import MarketData, load_prices
-from backtests.errors import ConfigError
-from backtests.pipeline import allocation_stage, replay_stage
-from strategies import liquidity_rotation, regime_switch, vol_target
-from strategies.algos import held_regime, trailing_covariance
-from strategies.base import StrategyContext
-from strategies.registry import resolve_strategy
-from strategies.sleeves import sleeve_returns, symbol_weights
+from regimeshift.pipeline import allocation_stage, replay_stage
 from tests.conftest import REPO, SHARED_DATA, requires_shared
 
 REGIMES = ["abundant", "tightening", "crunch"]

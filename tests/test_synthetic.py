@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 from hmmlearn import _hmmc
 from hmmlearn.hmm import GaussianHMM
-
-from backtests.synthetic import (
+from regimeshift.backtests.synthetic import (
     MACRO,
     REGIMES,
     SYMBOLS,

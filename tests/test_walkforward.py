@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from backtests.errors import RegimeshiftError
-from backtests.synthetic import generate_market
-from regimes.features import build_features, stress_sign
-from regimes.reference import walk_forward_reference
-from regimes.walkforward import refit_positions, usable_block, walk_forward
+from regimeshift.backtests.synthetic import generate_market
+from regimeshift.baselines.reference import walk_forward_reference
+from regimeshift.core.errors import RegimeshiftError
+from regimeshift.regimes.features import build_features, stress_sign
+from regimeshift.regimes.walkforward import refit_positions, usable_block, walk_forward
 
 FEATURES = ["vol:MARKET:21", "ret:MARKET:63", "level:VOLINDEX", "level:CREDITSPREAD"]
 
@@ -197,7 +196,7 @@ def test_every_day_after_the_first_fit_is_scored_out_of_sample_refit_days_includ
 
 
 def test_the_naive_reference_scores_the_same_days(feats):
-    from regimes.reference import walk_forward_reference
+    from regimeshift.baselines.reference import walk_forward_reference
 
     ref = walk_forward_reference(feats, **{k: v for k, v in _kw(feats).items() if k != "workers"})
     fast = walk_forward(feats, **_kw(feats))

@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 
-from backtests.cli_options import ConfigSource, config_options
-from backtests.errors import RegimeshiftError
+from regimeshift.cli_options import ConfigSource, config_options
+from regimeshift.core.errors import RegimeshiftError
+from regimeshift.regimes_cli import cache as cache_command
+from regimeshift.regimes_cli import regimes as regimes_command
 
 EXIT_BAD_INPUT = 2
 EXIT_STALE = 3  # `signal --fail-stale`: the ticket was written, but an input has stopped updating
@@ -61,9 +63,9 @@ def main() -> None:
 @click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
 def run(source: ConfigSource, no_report: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
-    from backtests.outputs import write_outputs
-    from backtests.pipeline import run_pipeline
-    from backtests.report_stage import render_run
+    from regimeshift.outputs import write_outputs
+    from regimeshift.pipeline import run_pipeline
+    from regimeshift.report_stage import render_run
 
     try:
         cfg = source.resolve()
@@ -84,7 +86,7 @@ def run(source: ConfigSource, no_report: bool) -> None:
               help="HTML file to write.")
 def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
     """Compare finished runs (RUN_DIR RUN_DIR ...) side by side in one offline HTML page."""
-    from reports.compare import write_compare
+    from regimeshift.reports.compare import write_compare
 
     try:
         path = write_compare(run_dirs, out)
@@ -98,7 +100,7 @@ def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
               help="Folder holding one sub-folder per run.")
 def runs(root: Path) -> None:
     """List finished runs: name, date, config hash, CAGR, Sharpe, max drawdown (newest first)."""
-    from reports.compare import format_runs, list_runs
+    from regimeshift.reports.compare import format_runs, list_runs
 
     try:
         rows = list_runs(root)
@@ -119,9 +121,14 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
     signal.json (regime, targets, orders) and appends the day to signals.csv. Run it after new data lands,
     e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
-    from backtests.outputs import atomic_write_text
-    from backtests.pipeline import run_pipeline
-    from backtests.ticket import build_ticket, format_ticket, ticket_summary, update_log
+    from regimeshift.outputs import atomic_write_text
+    from regimeshift.pipeline import run_pipeline
+    from regimeshift.ticket import (
+        build_ticket,
+        format_ticket,
+        ticket_summary,
+        update_log,
+    )
 
     try:
         cfg = source.resolve()
@@ -142,8 +149,8 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
         sys.exit(EXIT_STALE)
 
 
-main.add_command(__import__("regimes.cli", fromlist=["regimes"]).regimes)  # `regimeshift regimes` (regimes/cli.py)
-main.add_command(__import__("regimes.cli", fromlist=["cache"]).cache)  # `regimeshift cache` (regimes/cli.py)
+main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
+main.add_command(cache_command)  # `regimeshift cache`
 
 if __name__ == "__main__":
     main()

@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 from hmmlearn import _hmmc
 from hmmlearn.hmm import GaussianHMM
+from regimeshift.core.errors import RegimeshiftError
+from regimeshift.regimes.fast_hmm import FastGaussianHMM
+from regimeshift.regimes.filtering import forward_filter
+from regimeshift.regimes.model import single_blas_thread
 from scipy.special import logsumexp
-
-from backtests.errors import RegimeshiftError
-from regimes.fast_hmm import FastGaussianHMM
-from regimes.filtering import forward_filter
-from regimes.model import single_blas_thread
 
 
 class ReferenceHMM:
@@ -172,7 +171,8 @@ def walk_forward_reference(
     seed: int = 0,
 ):  # type: ignore[no-untyped-def]
     """The former ``walk_forward``; returns a ``regimes.walkforward.RegimeResult``."""
-    from regimes.walkforward import RegimeResult, refit_positions, usable_block
+    from regimeshift.regimes.result import RegimeResult
+    from regimeshift.regimes.walkforward import refit_positions, usable_block
 
     t0 = time.perf_counter()
     block = usable_block(features)

@@ -14,17 +14,23 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from backtests.config import CASH, RunConfig
-from backtests.data import MarketData, load_market
-from backtests.errors import ConfigError
-from backtests.benchmarks_beside import benchmark_metrics, execution_metrics, replay_benchmarks
-from backtests.replay import ReplayResult, decision_dates, replay
-from regimes.features import build_features, stress_sign
-from regimes.walkforward import RegimeResult, walk_forward
-from reports.metrics import performance_metrics
-from strategies.base import StrategyContext, check_weights
-from strategies.registry import resolve_strategy
-from strategies.sleeves import sleeve_returns, symbol_weights
+from regimeshift.backtests.benchmarks_beside import (
+    benchmark_metrics,
+    execution_metrics,
+    replay_benchmarks,
+)
+from regimeshift.backtests.config import RunConfig
+from regimeshift.backtests.data import MarketData, load_market
+from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
+from regimeshift.core.constants import CASH
+from regimeshift.core.errors import ConfigError
+from regimeshift.regimes.features import build_features, stress_sign
+from regimeshift.regimes.result import RegimeResult
+from regimeshift.regimes.walkforward import walk_forward
+from regimeshift.reports.metrics import performance_metrics
+from regimeshift.strategies.base import StrategyContext, check_weights
+from regimeshift.strategies.registry import resolve_strategy
+from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
 
 T = TypeVar("T")
 
@@ -72,7 +78,7 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
     from that earlier date (``MarketData.history``)."""
     hist_start = cfg.regimes.history_start
     if cfg.data.source == "synthetic":
-        from backtests.synthetic import generate_market
+        from regimeshift.backtests.synthetic import generate_market
 
         m = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
         _check_synthetic_names(cfg, m.prices, m.macro)

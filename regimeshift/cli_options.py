@@ -58,7 +58,7 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
 def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,
                    seed: int | None) -> Any:
     """The config file (or the embedded default) with the command line's overrides applied and validated."""
-    from backtests.config import load_config, with_overrides
+    from regimeshift.backtests.config import load_config, with_overrides
 
     cfg = with_overrides(load_config(config), start=start, end=end, seed=seed)
     if data_dir is not None:

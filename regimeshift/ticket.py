@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtests.config import CASH
-from backtests.errors import DataError
-from backtests.outputs import atomic_write_text
-from backtests.pipeline import RunResult
-from backtests.replay import decision_dates, plan_orders, sizing_rules
-from strategies.sleeves import symbol_weights
+from regimeshift.backtests.replay import decision_dates, plan_orders, sizing_rules
+from regimeshift.core.constants import CASH
+from regimeshift.core.errors import DataError
+from regimeshift.outputs import atomic_write_text
+from regimeshift.pipeline import RunResult
+from regimeshift.strategies.sleeves import symbol_weights
 
 LOG_TOLERANCE = 1e-6  # a logged probability or weight that moved by more than this counts as revised
 

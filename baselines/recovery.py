@@ -18,16 +18,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from regimeshift.regimes.fast_hmm import HMMParams, log_density
+from regimeshift.regimes.filtering import forward_filter
 from scipy.special import logsumexp
 from scipy.stats import multivariate_t
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
-from regimes.fast_hmm import HMMParams, log_density
-from regimes.filtering import forward_filter
-
 
 def _log_returns(prices: pd.DataFrame) -> pd.DataFrame:
-    from backtests.synthetic import SYMBOLS
+    from regimeshift.backtests.synthetic import SYMBOLS
 
     return np.log(prices[list(SYMBOLS)]).diff().iloc[1:]
 
@@ -57,7 +56,7 @@ def _macro_log_density(raw: pd.DataFrame, market_returns: np.ndarray, params: An
 def oracle_regimes(market: Any) -> pd.DataFrame:
     """The true model's online posterior p(s_t | returns up to t, macro up to t - lag), date x regime name, from the
     second day (the first is the base date)."""
-    from backtests.synthetic import MACRO, MACRO_LAG, SYMBOLS
+    from regimeshift.backtests.synthetic import MACRO, MACRO_LAG, SYMBOLS
 
     if MACRO_LAG != 1:
         raise NotImplementedError("the oracle folds in the macro values one day late, as published (lag 1)")
@@ -141,11 +140,12 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
     Not a strategy anyone could run: it splits the gap to the oracle into what the model class and features cost
     (oracle - hindsight) and what learning online costs (hindsight - walk-forward).
     """
-    from backtests.pipeline import feature_stage
-    from backtests.synthetic import generate_market
-    from regimes.features import stress_sign
-    from regimes.model import LiquidityHMM
-    from regimes.walkforward import usable_block
+    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.regimes.features import stress_sign
+    from regimeshift.regimes.model import LiquidityHMM
+    from regimeshift.regimes.walkforward import usable_block
+
+    from regimeshift.pipeline import feature_stage
 
     r = cfg.regimes
     market = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
@@ -163,8 +163,9 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
 
 def recovery_for_config(cfg: Any, cache: bool = False) -> tuple[Recovery, Any]:
     """Run the regime stage of a synthetic config (no backtest) and score it; returns (Recovery, RegimeResult)."""
-    from backtests.pipeline import feature_stage, regime_stage
-    from backtests.synthetic import generate_market
+    from regimeshift.backtests.synthetic import generate_market
+
+    from regimeshift.pipeline import feature_stage, regime_stage
 
     if cfg.data.source != "synthetic":
         raise ValueError("recovery needs the synthetic market (its true regimes are known)")

@@ -7,13 +7,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
-
 import pandas as pd
 
-from backtests.pipeline import RunResult
-from reports.inputs import ReportData
-from reports.tearsheet import write_tearsheet
-from strategies.sleeves import sleeve_returns
+from regimeshift.pipeline import RunResult
+from regimeshift.reports.inputs import ReportData
+from regimeshift.reports.tearsheet import write_tearsheet
+from regimeshift.strategies.sleeves import sleeve_returns
 
 
 def run_warnings(result: RunResult) -> tuple[str, ...]:

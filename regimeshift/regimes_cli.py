@@ -1,7 +1,7 @@
 """``regimeshift regimes [CONFIG.toml] [--data-dir DIR] [--out DIR]``: fit the regime model, print its diagnostics,
 write ``regimes.csv`` and ``regimes.png`` -- without running a backtest.
 
-Registered on the ``regimeshift`` group by one line in backtests/cli.py; imports stay inside the command so the
+Registered on the ``regimeshift`` group in regimeshift/cli.py; imports stay inside the command so the
 CLI starts fast.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from backtests.cli_options import ConfigSource, config_options
+from regimeshift.cli_options import ConfigSource, config_options
 
 EXIT_BAD_INPUT = 2
 
@@ -29,10 +29,15 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
     With --select-states, also fits 2..5 states on the first 70 % of the usable rows and prints BIC and the
     held-out (last 30 %) predictive log-likelihood side by side (written to n_states.csv).
     """
-    from backtests.errors import RegimeshiftError
-    from backtests.outputs import atomic_dir
-    from backtests.pipeline import feature_stage, load_stage, regime_stage
-    from regimes.diagnostics import diagnose, format_diagnostics, plot_probabilities, regimes_frame
+    from regimeshift.core.errors import RegimeshiftError
+    from regimeshift.outputs import atomic_dir
+    from regimeshift.pipeline import feature_stage, load_stage, regime_stage
+    from regimeshift.regimes.diagnostics import (
+        diagnose,
+        format_diagnostics,
+        plot_probabilities,
+        regimes_frame,
+    )
 
     try:
         cfg = source.resolve()
@@ -43,8 +48,8 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
         diag = diagnose(result, list(features.columns))
         table = None
         if select_states:
-            from regimes.model import select_n_states
-            from regimes.walkforward import usable_block
+            from regimeshift.regimes.model import select_n_states
+            from regimeshift.regimes.walkforward import usable_block
 
             r = cfg.regimes
             table = select_n_states(
@@ -114,8 +119,8 @@ def cache(clear: bool) -> None:
     The folder is $REGIMESHIFT_CACHE, else $XDG_CACHE_HOME/regimeshift, else ~/.cache/regimeshift; it is kept
     under $REGIMESHIFT_CACHE_MAX_MB (default 512) by deleting the least recently used results.
     """
-    from backtests.errors import RegimeshiftError
-    from regimes import cache as regime_cache
+    from regimeshift.core.errors import RegimeshiftError
+    from regimeshift.regimes import cache as regime_cache
 
     try:
         folder = regime_cache.cache_dir(True)

@@ -1,0 +1,46 @@
+"""regimeshift: test liquidity-regime rotation ideas honestly.
+
+``import regimeshift as rs`` is cheap: the public API below is loaded on first use, so the CLI's ``--help`` and
+one-line config errors never pay for pandas, hmmlearn, backtrader or QuantStats.
+"""
+from __future__ import annotations
+
+from importlib import import_module, metadata
+from typing import TYPE_CHECKING, Any
+
+try:
+    __version__ = metadata.version("regimeshift")
+except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+_API = {
+    "load_config": "regimeshift.api",
+    "run": "regimeshift.api",
+    "fit_regimes": "regimeshift.api",
+    "RunResult": "regimeshift.api",
+    "RegimeFit": "regimeshift.api",
+    "RunConfig": "regimeshift.backtests.config",
+    "RegimeshiftError": "regimeshift.core.errors",
+    "ConfigError": "regimeshift.core.errors",
+    "DataError": "regimeshift.core.errors",
+}
+
+__all__ = ["__version__", *_API]
+
+if TYPE_CHECKING:  # noqa: SIM108  (names for type checkers; loaded lazily below)
+    from regimeshift.api import RegimeFit, RunResult, fit_regimes, load_config, run  # noqa: F401
+    from regimeshift.backtests.config import RunConfig  # noqa: F401
+    from regimeshift.core.errors import ConfigError, DataError, RegimeshiftError  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'regimeshift' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,69 @@
+"""Write a run's output folder atomically.
+
+Everything is written into a hidden temporary folder beside the target and renamed into place at the end, so a
+failed or interrupted run never leaves a half-written folder (and a previous good run stays until replaced).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from regimeshift.core.atomic import atomic_dir, atomic_write_text  # noqa: F401  (re-exported for the commands)
+from regimeshift.core.constants import CASH
+from regimeshift.core.jsonsafe import json_safe
+from regimeshift.pipeline import RunResult
+
+OUTPUT_FILES = (
+    "tearsheet.html",
+    "metrics.json",
+    "returns.csv",
+    "regimes.csv",
+    "weights.csv",
+    "trades.csv",
+    "config.toml",
+)
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
+
+
+def regimes_table(result: RunResult) -> pd.DataFrame:
+    """``regimes.csv``: per trading day the most probable regime, then each regime's filtered probability."""
+    probs = result.regimes.probabilities.loc[result.returns.index]
+    table = probs.copy()
+    table.insert(0, "regime", probs.idxmax(axis=1))
+    table.index.name = "date"
+    return table
+
+
+def write_outputs(
+    result: RunResult,
+    out_dir: Path,
+    render_report: Callable[[RunResult, Path], object] | None = None,
+) -> dict[str, float]:
+    """Write every output file into ``out_dir`` atomically; returns timing of the report stage."""
+    timings: dict[str, float] = {}
+    with atomic_dir(out_dir) as tmp:
+        _csv(regimes_table(result), tmp / "regimes.csv")
+        weights = result.weights.loc[result.returns.index]
+        weights.index.name = "date"
+        _csv(weights, tmp / "weights.csv")
+        returns = result.returns.copy()
+        returns.index.name = "date"
+        _csv(returns, tmp / "returns.csv")
+        result.replay.trades.to_csv(
+            tmp / "trades.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
+        )
+        (tmp / "config.toml").write_text(result.config.to_toml(), encoding="utf-8")
+        (tmp / "metrics.json").write_text(json.dumps(json_safe(result.metrics), indent=2, sort_keys=False) + "\n")
+        if render_report is not None:
+            t0 = time.perf_counter()
+            render_report(result, tmp / "tearsheet.html")
+            timings["report"] = time.perf_counter() - t0
+    assert CASH in weights.columns
+    return timings
