@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import json
 import tomllib
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -25,8 +26,9 @@ from pydantic import (
 )
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
 from regimeshift.core.errors import ConfigError
+from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSpec
 
-DEFAULT_REGIMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
+DEFAULT_REGIMES: tuple[str, ...] = DEFAULT_NAMES
 
 
 class _Frozen(BaseModel):
@@ -93,6 +95,9 @@ class RegimeConfig(_Frozen):
     # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
     # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
     init: Literal["kmeans", "hmmlearn", "mixed"] = "hmmlearn"
+    # share of days between two refits lying outside every state's 99.9 % ellipsoid that makes cold starts
+    # compete at the next refit (a regime the model has no state for yet); 0 turns it off
+    cold_surprise: float = Field(default=0.1, ge=0)
     # First date the regime model may learn from (YYYY-MM-DD). The features are then computed on their own
     # inputs' calendar (benchmark + feature symbols + macro) from this date, so the model has seen earlier
     # crises before the first trade; the backtest still starts at data.start. None: the backtest's data.
@@ -135,6 +140,17 @@ class RegimeConfig(_Frozen):
     @property
     def n_states(self) -> int:
         return len(self.names)
+
+    def spec(self, stress_signs: Sequence[float] | None, seed: int) -> RegimeSpec:
+        """The regime model's one settings object (regimes/spec.py) for features with these stress signs."""
+        return RegimeSpec(
+            names=self.names, covariance_type=self.covariance_type, n_init=self.n_init, n_iter=self.n_iter,
+            tol=self.tol, min_covar=self.min_covar, sticky=self.sticky, init=self.init,
+            kmeans_n_init=self.kmeans_n_init, stress_signs=None if stress_signs is None else tuple(stress_signs),
+            seed=seed, min_train=self.min_train_days, refit=self.refit, window=self.window,
+            warm_start=self.warm_start, cold_every=self.cold_every, cold_growth=self.cold_growth,
+            cold_surprise=self.cold_surprise,
+        )
 
 
 class StrategyConfig(_Frozen):

@@ -150,11 +150,8 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
     r = cfg.regimes
     market = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
     features = usable_block(feature_stage(cfg, market))  # type: ignore[arg-type]
-    model = LiquidityHMM(
-        names=r.names, covariance_type=r.covariance_type, n_init=max(r.n_init, 5), n_iter=r.n_iter, tol=r.tol,
-        min_covar=r.min_covar, sticky=r.sticky, stress_signs=[stress_sign(c) for c in features.columns],
-        random_state=cfg.seed, kmeans_n_init=r.kmeans_n_init, init=r.init,
-    ).fit(features.to_numpy())
+    spec = r.spec([stress_sign(c) for c in features.columns], cfg.seed)
+    model = LiquidityHMM.from_spec(spec.replace(n_init=max(r.n_init, 5))).fit(features.to_numpy())
     probs = pd.DataFrame(model.predict_filtered(features.to_numpy()), index=features.index, columns=list(r.names))
     scored = probs.loc[start:end].index
     truth = market.true_regimes.loc[scored].astype(str).to_numpy()

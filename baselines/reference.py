@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from hmmlearn import _hmmc
 from hmmlearn.hmm import GaussianHMM
 from regimeshift.core.errors import RegimeshiftError
+from regimeshift.regimes import (
+    hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
+)
 from regimeshift.regimes.fast_hmm import FastGaussianHMM
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.model import single_blas_thread

@@ -30,3 +30,10 @@ def backtrader() -> ModuleType:
     import backtrader as bt
 
     return bt
+
+
+def quiet_hmmlearn() -> None:
+    """hmmlearn logs every non-monotone EM step at WARNING; convergence is judged and reported by regimeshift."""
+    import logging
+
+    logging.getLogger("hmmlearn.base").setLevel(logging.ERROR)

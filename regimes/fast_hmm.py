@@ -28,9 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from hmmlearn import _hmmc
 from hmmlearn.base import BaseHMM
 from hmmlearn.hmm import GaussianHMM
+from regimeshift.regimes import (
+    hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
+)
 from scipy.special import logsumexp
 
 _LOG_2PI = np.log(2 * np.pi)

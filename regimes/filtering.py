@@ -6,7 +6,9 @@ A backtest may only use p(state_t | x_1..x_t), the normalised forward variable, 
 from __future__ import annotations
 
 import numpy as np
-from hmmlearn import _hmmc
+from regimeshift.regimes import (
+    hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
+)
 from scipy.special import logsumexp
 
 
@@ -21,16 +23,3 @@ def forward_filter(startprob: np.ndarray, transmat: np.ndarray, log_frameprob: n
         return np.empty((0, len(startprob)))
     _, fwd = _hmmc.forward_log(np.asarray(startprob, float), np.asarray(transmat, float), log_frameprob)
     return np.exp(fwd - logsumexp(fwd, axis=1, keepdims=True))
-
-
-def forward_filter_numpy(startprob: np.ndarray, transmat: np.ndarray, log_frameprob: np.ndarray) -> np.ndarray:
-    """The same recursion written out in numpy; the reference the compiled path is tested against."""
-    T, K = log_frameprob.shape
-    out = np.empty((T, K))
-    log_a = np.log(np.maximum(transmat, 1e-300))
-    alpha = np.log(np.maximum(startprob, 1e-300)) + log_frameprob[0]
-    out[0] = alpha - logsumexp(alpha)
-    for t in range(1, T):
-        alpha = logsumexp(out[t - 1][:, None] + log_a, axis=0) + log_frameprob[t]
-        out[t] = alpha - logsumexp(alpha)
-    return np.exp(out)

@@ -19,15 +19,16 @@ parameters, so hmmlearn's own ``score``/``predict_proba``/``sample`` work on it.
 """
 from __future__ import annotations
 
-import logging
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from hmmlearn.hmm import GaussianHMM
+from regimeshift.core.compat import quiet_hmmlearn
 from regimeshift.regimes.fast_hmm import (
     Design,
     EMResult,
@@ -40,7 +41,10 @@ from regimeshift.regimes.fast_hmm import (
     to_units,
 )
 from regimeshift.regimes.filtering import forward_filter
+from regimeshift.regimes.spec import RegimeSpec
 from scipy.optimize import linear_sum_assignment
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from threadpoolctl import ThreadpoolController
 
 # see LiquidityHMM._align: a matched naming is overruled only by a stress-order contradiction larger than both
@@ -56,7 +60,60 @@ class Candidate:
     result: EMResult | None
 
 
-class LiquidityHMM:
+@dataclass(frozen=True)
+class HMMState:
+    """Everything a fit learns, in one place: what the cache stores and ``from_state`` restores.
+
+    ``params`` are in the fit's design units (``design_center``/``design_scale`` map them to original units);
+    ``window_mean``/``window_scale`` standardise the training window within those units (hmmlearn's units).
+    """
+
+    params: HMMParams
+    design_center: np.ndarray
+    design_scale: np.ndarray
+    window_mean: np.ndarray
+    window_scale: np.ndarray
+    order: np.ndarray  # order[k] = raw state named names[k]
+    last_filtered: np.ndarray  # filtered probabilities (raw order) on the window's last row
+    loglik: float
+    n_iter: int
+    converged: bool
+    warm_started: bool
+    n_train: int
+    relabelled: bool
+    candidates: tuple[tuple[int | None, float | None], ...]
+
+    ARRAYS: ClassVar[tuple[str, ...]] = (
+        "design_center", "design_scale", "window_mean", "window_scale", "order", "last_filtered",
+    )
+
+    def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        p = self.params
+        arrays = {"startprob": p.startprob, "transmat": p.transmat, "means": p.means, "covars": p.covars}
+        arrays.update({k: np.asarray(getattr(self, k)) for k in self.ARRAYS})
+        scalars = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                   if f.name != "params" and f.name not in self.ARRAYS}
+        scalars["candidates"] = [list(c) for c in self.candidates]
+        scalars["covariance_type"] = p.covariance_type
+        return arrays, scalars
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], scalars: dict[str, Any]) -> HMMState:
+        params = HMMParams(arrays["startprob"], arrays["transmat"], arrays["means"], arrays["covars"],
+                           str(scalars["covariance_type"]))
+        return cls(
+            params=params, **{k: np.asarray(arrays[k]) for k in cls.ARRAYS},
+            loglik=float(scalars["loglik"]), n_iter=int(scalars["n_iter"]), converged=bool(scalars["converged"]),
+            warm_started=bool(scalars["warm_started"]), n_train=int(scalars["n_train"]),
+            relabelled=bool(scalars.get("relabelled", False)),
+            candidates=tuple((c[0], c[1]) for c in scalars["candidates"]),
+        )
+
+
+_STATE_FIELDS = frozenset(f.name for f in dataclasses.fields(HMMState))
+
+
+class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
     """Gaussian HMM with restarts, honest convergence, sticky transitions and stable state names.
 
     Parameters
@@ -81,9 +138,10 @@ class LiquidityHMM:
         stress_signs: Sequence[float] | None = None,
         random_state: int = 0,
         kmeans_n_init: int = 1,
-        init: str = "mixed",
+        init: str = "hmmlearn",
     ) -> None:
-        self.names = tuple(names)
+        # stored as given (scikit-learn's clone checks that); tuple(self.names) where a tuple is needed
+        self.names = names
         self.covariance_type = covariance_type
         self.n_init = n_init
         self.n_iter = n_iter
@@ -95,22 +153,23 @@ class LiquidityHMM:
         self.kmeans_n_init = kmeans_n_init
         self.init = init
 
+    @classmethod
+    def from_spec(cls, spec: RegimeSpec) -> LiquidityHMM:
+        """The estimator of one fit of ``spec`` (the walk-forward's schedule settings are not its concern)."""
+        return cls(**spec.estimator_params())
+
     @property
     def n_states(self) -> int:
         return len(self.names)
 
-    def get_params(self, deep: bool = True) -> dict[str, object]:
-        keys = ("names", "covariance_type", "n_init", "n_iter", "tol", "min_covar", "sticky", "stress_signs",
-                "random_state", "kmeans_n_init", "init")
-        return {k: getattr(self, k) for k in keys}
-
-    def set_params(self, **params: object) -> LiquidityHMM:
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        return f"LiquidityHMM(names={self.names}, covariance_type={self.covariance_type!r}, sticky={self.sticky})"
+    # fitted attributes (``params_``, ``order_``, ``loglik_``, ...) are the fields of ``state_`` (HMMState)
+    def __getattr__(self, name: str) -> Any:
+        if name.endswith("_") and not name.startswith("_") and name[:-1] in _STATE_FIELDS:
+            state = self.__dict__.get("state_")
+            if state is None:
+                raise NotFittedError(f"LiquidityHMM is not fitted yet: '{name}' needs fit()")
+            return getattr(state, name[:-1])
+        raise AttributeError(f"'LiquidityHMM' object has no attribute '{name}'")
 
     @property
     def transmat_prior(self) -> np.ndarray | float:
@@ -151,6 +210,7 @@ class LiquidityHMM:
 
     def run_start(self, data: Design, seed: int | None, init: HMMParams | None = None) -> Candidate:
         """One EM start on ``data``: from ``init`` (design units) or, with ``seed``, hmmlearn's k-means start."""
+        quiet_hmmlearn()
         with warnings.catch_warnings(), single_blas_thread():
             warnings.simplefilter("ignore")
             try:
@@ -179,24 +239,29 @@ class LiquidityHMM:
         res = best.result
         assert res is not None
         m_u, s_u = data.scaler()
-        self.design_center_, self.design_scale_ = data.center, data.scale
-        self.params_ = res.params  # design units
-        self.scaler_mean_ = data.center + data.scale * m_u
-        self.scaler_scale_ = data.scale * s_u
-        self._window_scaler = (m_u, s_u)
         self._hmm: GaussianHMM | None = None  # built on first use of hmm_
-        self.n_train_ = len(data)
-        # log-likelihood of the standardised window (hmmlearn's units): + n * sum(log s_u) from design units
-        self.loglik_ = float(res.loglik + len(data) * np.log(s_u).sum())
-        self.n_iter_ = int(res.n_iter)
-        self.converged_ = bool(res.converged)
-        self.warm_started_ = best.seed is None
-        self.last_filtered_ = res.last_filtered
-        self.candidates_ = tuple(
-            (c.seed, None if c.result is None else c.result.loglik + len(data) * np.log(s_u).sum()) for c in candidates
+        shift = len(data) * np.log(s_u).sum()  # log-likelihood of the standardised window (hmmlearn's units)
+        self.state_ = HMMState(
+            params=res.params, design_center=data.center, design_scale=data.scale, window_mean=m_u, window_scale=s_u,
+            order=np.arange(self.n_states), last_filtered=res.last_filtered, loglik=float(res.loglik + shift),
+            n_iter=int(res.n_iter), converged=bool(res.converged), warm_started=best.seed is None,
+            n_train=len(data), relabelled=False,
+            candidates=tuple((c.seed, None if c.result is None else float(c.result.loglik + shift)) for c in candidates),
         )
-        self.order_ = self._align(align_to) if align_to is not None else self._stress_order()
+        order, relabelled = self._align(align_to) if align_to is not None else self._stress_order()
+        self.state_ = dataclasses.replace(self.state_, order=order, relabelled=relabelled)
         return self
+
+    @property
+    def scaler_mean_(self) -> np.ndarray:
+        """The training window's feature means in original units (the scaler is fitted on that window only)."""
+        st = self.state_
+        return st.design_center + st.design_scale * st.window_mean
+
+    @property
+    def scaler_scale_(self) -> np.ndarray:
+        st = self.state_
+        return st.design_scale * st.window_scale
 
     def params_in(self, data: Design) -> HMMParams:
         """This model's parameters expressed in ``data``'s design units."""
@@ -210,8 +275,8 @@ class LiquidityHMM:
     @property
     def hmm_(self) -> GaussianHMM:
         """An hmmlearn GaussianHMM with the fitted parameters in this window's standardised units."""
-        if self._hmm is None:
-            m_u, s_u = self._window_scaler
+        if self.__dict__.get("_hmm") is None:
+            m_u, s_u = self.state_.window_mean, self.state_.window_scale
             z = to_units(self.params_, shift=m_u, scale=s_u)
             self._hmm = hmm_from_params(z, min_covar=self.min_covar, transmat_prior=self.transmat_prior,
                                         n_iter=self.n_iter, tol=self.tol, implementation="scaling")
@@ -220,14 +285,14 @@ class LiquidityHMM:
     def stress_scores(self) -> np.ndarray:
         """Per raw state: signed sum of its standardised feature means (higher = more stressed)."""
         signs = np.ones(self.params_.means.shape[1]) if self.stress_signs is None else np.asarray(self.stress_signs, float)
-        z = (self.params_.means - self._window_scaler[0]) / self._window_scaler[1]
+        z = (self.params_.means - self.state_.window_mean) / self.state_.window_scale
         return z @ signs
 
-    def _stress_order(self) -> np.ndarray:
-        self.relabelled_ = True
-        return np.argsort(self.stress_scores(), kind="stable")  # order_[k] = raw state named names[k]
+    def _stress_order(self) -> tuple[np.ndarray, bool]:
+        """States named by stress order (``order[k]`` = raw state named names[k]); always a relabelling."""
+        return np.argsort(self.stress_scores(), kind="stable"), True
 
-    def _align(self, prev: LiquidityHMM) -> np.ndarray:
+    def _align(self, prev: LiquidityHMM) -> tuple[np.ndarray, bool]:
         """Hungarian assignment of raw states to ``prev``'s named states by distance between state means in
         original units, each feature divided by this window's scale.
 
@@ -244,26 +309,15 @@ class LiquidityHMM:
         worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
         if worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP):
             return self._stress_order()
-        self.relabelled_ = False
-        return order
+        return order, False
 
     # -- persistence (regimes.cache): plain arrays and JSON scalars, no pickle ------------------------------
     def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, object]]:
-        p = self.params_
-        arrays = {
-            "startprob": p.startprob, "transmat": p.transmat, "means": p.means, "covars": p.covars,
-            "design_center": self.design_center_, "design_scale": self.design_scale_,
-            "window_mean": self._window_scaler[0], "window_scale": self._window_scaler[1],
-            "order": np.asarray(self.order_), "last_filtered": np.asarray(self.last_filtered_),
-        }
+        arrays, scalars = self.state_.to_arrays()
         params = self.get_params()
         params["names"] = list(self.names)
-        params["stress_signs"] = None if self.stress_signs is None else [float(s) for s in self.stress_signs]
-        scalars = {
-            "params": params, "loglik": self.loglik_, "n_iter": self.n_iter_, "converged": self.converged_,
-            "warm_started": self.warm_started_, "n_train": self.n_train_, "relabelled": self.relabelled_,
-            "candidates": [[s, ll] for s, ll in self.candidates_],
-        }
+        params["stress_signs"] = None if self.stress_signs is None else [float(x) for x in self.stress_signs]
+        scalars["params"] = params
         return arrays, scalars
 
     @classmethod
@@ -271,29 +325,15 @@ class LiquidityHMM:
         params = dict(scalars["params"])  # type: ignore[call-overload]
         params["names"] = tuple(params["names"])
         m = cls(**params)
-        ct = m.covariance_type
-        m.params_ = HMMParams(arrays["startprob"], arrays["transmat"], arrays["means"], arrays["covars"], ct)
-        m.design_center_, m.design_scale_ = arrays["design_center"], arrays["design_scale"]
-        m._window_scaler = (arrays["window_mean"], arrays["window_scale"])
-        m.scaler_mean_ = m.design_center_ + m.design_scale_ * m._window_scaler[0]
-        m.scaler_scale_ = m.design_scale_ * m._window_scaler[1]
         m._hmm = None
-        m.order_ = np.asarray(arrays["order"], dtype=int)
-        m.last_filtered_ = arrays["last_filtered"]
-        m.loglik_ = float(scalars["loglik"])  # type: ignore[arg-type]
-        m.n_iter_ = int(scalars["n_iter"])  # type: ignore[call-overload]
-        m.converged_ = bool(scalars["converged"])
-        m.warm_started_ = bool(scalars["warm_started"])
-        m.n_train_ = int(scalars["n_train"])  # type: ignore[call-overload]
-        m.relabelled_ = bool(scalars.get("relabelled", False))  # type: ignore[attr-defined]
-        m.candidates_ = tuple((s, ll) for s, ll in cast("list[list[Any]]", scalars["candidates"]))
+        m.state_ = HMMState.from_arrays(arrays, {**scalars, "covariance_type": m.covariance_type})
         return m
 
     # -- inference -------------------------------------------------------------------------------------
     @property
     def raw_means_(self) -> np.ndarray:
         """State means in original units, rows in raw (fitted) order."""
-        return self.params_.means * self.design_scale_ + self.design_center_
+        return self.state_.params.means * self.state_.design_scale + self.state_.design_center
 
     def log_frameprob(self, X: np.ndarray) -> np.ndarray:
         """Per-day log emission densities under each raw state, in standardised units (for filtering)."""
@@ -384,14 +424,8 @@ def select_n_states(
     n_states: Sequence[int] = (2, 3, 4, 5),
     *,
     holdout: float = 0.3,
-    covariance_type: str = "full",
-    n_init: int = 3,
-    n_iter: int = 200,
-    tol: float = 1e-3,
-    min_covar: float = 1e-3,
-    sticky: float = 0.0,
-    random_state: int = 0,
-    init: str = "mixed",
+    spec: RegimeSpec | None = None,
+    **settings: Any,
 ) -> pd.DataFrame:
     """Number of states by BIC and by out-of-sample log-likelihood, side by side.
 
@@ -399,7 +433,10 @@ def select_n_states(
     computed on that training part; ``oos_loglik`` is the forward-filter predictive log-likelihood of the
     held-out later rows, ``log p(x_test | x_train)`` in original feature units (higher is better), so the two
     criteria judge the same fits. One row per number of states; ``best_bic`` / ``best_oos`` flag the choices.
+    The fits use ``spec``'s estimator settings (those of the walk-forward beside it), ``settings`` replacing
+    single fields.
     """
+    spec = (spec if spec is not None else RegimeSpec()).replace(**settings)
     X = np.asarray(X, dtype=float)
     if not 0 < holdout < 1:
         raise ValueError("holdout must be in (0, 1)")
@@ -407,10 +444,7 @@ def select_n_states(
     train, test = X[:cut], X[cut:]
     rows = []
     for k in n_states:
-        m = LiquidityHMM(
-            names=tuple(f"s{i}" for i in range(k)), covariance_type=covariance_type, n_init=n_init, n_iter=n_iter,
-            tol=tol, min_covar=min_covar, sticky=sticky, random_state=random_state, init=init,
-        )
+        m = LiquidityHMM.from_spec(spec.replace(names=tuple(f"s{i}" for i in range(k)), stress_signs=None))
         try:
             m.fit(train)
         except (ValueError, FloatingPointError) as err:
@@ -438,9 +472,6 @@ def select_n_states(
         table["best_oos"] = table.index == table["oos_loglik"].idxmax()
     return table
 
-
-# hmmlearn logs every non-monotone EM step at WARNING; convergence is judged and reported by this module
-logging.getLogger("hmmlearn.base").setLevel(logging.ERROR)
 
 _CONTROLLER: list[ThreadpoolController] = []
 

@@ -43,6 +43,7 @@ from regimeshift.core.workers import worker_count
 from regimeshift.regimes.fast_hmm import Design, forward
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
+from regimeshift.regimes.spec import RegimeSpec
 
 
 def usable_block(features: pd.DataFrame) -> pd.DataFrame:
@@ -193,69 +194,41 @@ def unexplained_share(logf: np.ndarray, p: Any) -> float:
 # -- the walk-forward --------------------------------------------------------------------------------------------
 def walk_forward(
     features: pd.DataFrame,
+    spec: RegimeSpec | None = None,
     *,
-    names: Sequence[str] = ("abundant", "tightening", "crunch"),
-    covariance_type: str = "full",
-    n_init: int = 3,
-    n_iter: int = 200,
-    tol: float = 1e-3,
-    min_covar: float = 1e-3,
-    sticky: float = 0.0,
-    min_train: int = 756,
-    refit: str | int = "monthly",
-    window: str | int = "expanding",
-    warm_start: bool = True,
-    cold_every: int = 12,
-    cold_growth: float = 0.1,
-    cold_surprise: float = 0.1,
-    stress_signs: Sequence[float] | None = None,
-    seed: int = 0,
-    kmeans_n_init: int = 1,
-    init: str = "hmmlearn",
     workers: int | None = None,
     cache: bool | str | os.PathLike[str] | None = False,
+    **settings: Any,
 ) -> RegimeResult:
     """Label every usable day out of sample. See the module docstring for the timing contract.
 
-    ``cache``: False (default) computes; True uses the default cache folder (``regimes.cache.cache_dir``); a
-    path uses that folder. ``workers``: processes for the scheduled cold competitions (default: 2 on a
-    multi-core machine); the result does not depend on it.
+    ``spec``: the regime model's settings (default ``RegimeSpec()``); keyword ``settings`` replace single fields
+    of it (``walk_forward(X, refit="quarterly")``; an unknown name is a TypeError). ``cache``: False (default)
+    computes; True uses the default cache folder (``regimes.cache.cache_dir``); a path uses that folder.
+    ``workers``: processes for the scheduled cold competitions (default: 2 on a multi-core machine); the
+    result does not depend on it.
     """
-    params = dict(
-        names=tuple(names), covariance_type=covariance_type, n_init=int(n_init), n_iter=int(n_iter), tol=float(tol),
-        min_covar=float(min_covar), sticky=float(sticky), min_train=int(min_train), refit=refit, window=window,
-        warm_start=bool(warm_start), cold_every=int(cold_every), cold_growth=float(cold_growth),
-        cold_surprise=float(cold_surprise),
-        stress_signs=None if stress_signs is None else tuple(float(s) for s in stress_signs), seed=int(seed),
-        kmeans_n_init=int(kmeans_n_init), init=str(init),
-    )
+    spec = spec if spec is not None else RegimeSpec()
+    if settings:
+        spec = spec.replace(**settings)
     if cache:
         from regimeshift.regimes import cache as regime_cache
 
-        return regime_cache.cached(features, params, lambda: _walk_forward(features, params, workers), cache)
-    return _walk_forward(features, params, workers)
+        return regime_cache.cached(features, spec.cache_params(), lambda: _walk_forward(features, spec, workers), cache)
+    return _walk_forward(features, spec, workers)
 
 
-def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int | None) -> RegimeResult:
+def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:
     t0 = time.perf_counter()
-    names = params["names"]
-    window = params["window"]
-    if params["covariance_type"] not in ("full", "diag"):
-        raise RegimeshiftError(f"regimes.covariance_type: '{params['covariance_type']}' (expected full or diag)")
-    if params["init"] not in ("kmeans", "hmmlearn", "mixed"):
-        raise RegimeshiftError(f"regimes.init: '{params['init']}' (expected kmeans, hmmlearn or mixed)")
+    names = spec.names
+    window = spec.window
     block = usable_block(features)
     X = block.to_numpy(dtype=float)
     index = block.index
-    positions = refit_positions(index, params["min_train"], params["refit"])
+    positions = refit_positions(index, spec.min_train, spec.refit)
     T, K = len(X), len(names)
-    model_params = dict(
-        names=names, covariance_type=params["covariance_type"], n_init=params["n_init"], n_iter=params["n_iter"],
-        tol=params["tol"], min_covar=params["min_covar"], sticky=params["sticky"],
-        stress_signs=params["stress_signs"], random_state=params["seed"], kmeans_n_init=params["kmeans_n_init"],
-        init=params["init"],
-    )
-    proto = LiquidityHMM(**model_params)  # type: ignore[arg-type]
+    model_params = spec.estimator_params()
+    proto = LiquidityHMM(**model_params)
     if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
 
@@ -263,17 +236,17 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
     first = X[_window_start(positions[0], window) : positions[0] + 1]
     scale0 = first.std(axis=0)
     scale0[scale0 < 1e-12] = 1.0
-    design = Design(X, params["covariance_type"], center=first.mean(axis=0), scale=scale0)
+    design = Design(X, spec.covariance_type, center=first.mean(axis=0), scale=scale0)
     log_jac = float(np.log(design.scale).sum())
 
-    warm = params["warm_start"]
-    due = competition_schedule(positions, window, warm, params["cold_every"], params["cold_growth"])
+    warm = spec.warm_start
+    due = competition_schedule(positions, window, warm, spec.cold_every, spec.cold_growth)
     windows = {k: (_window_start(positions[k], window), positions[k] + 1) for k in due}
-    seeds = [params["seed"] + i for i in range(params["n_init"])]
+    seeds = [spec.seed + i for i in range(spec.n_init)]
     n_workers = default_workers(workers)
     source = _ColdSource(design, windows, model_params, seeds, n_workers)
 
-    cold_surprise = params["cold_surprise"]
+    cold_surprise = spec.cold_surprise
     surprised = False
     probs = np.full((T, K), np.nan)
     daily = np.full(T, np.nan)
@@ -294,7 +267,7 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
                 elif surprised:
                     # the last period had days no state explains: fresh starts compete now
                     cands.extend(_cold_candidates(data.U, design.center, design.scale, model_params, seeds))
-                fit = LiquidityHMM(**model_params)  # type: ignore[arg-type]
+                fit = LiquidityHMM(**model_params)
                 fallback, rescued = False, surprised and not scheduled
                 was_surprised = surprised
                 try:

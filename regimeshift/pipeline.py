@@ -144,28 +144,8 @@ def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:
 def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> RegimeResult:
     """The walk-forward regime model; with ``cache`` a repeated run on the same features and regime config
     reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py)."""
-    r = cfg.regimes
-    return walk_forward(
-        features,
-        names=r.names,
-        covariance_type=r.covariance_type,
-        n_init=r.n_init,
-        n_iter=r.n_iter,
-        tol=r.tol,
-        min_covar=r.min_covar,
-        sticky=r.sticky,
-        min_train=r.min_train_days,
-        refit=r.refit,
-        window=r.window,
-        warm_start=r.warm_start,
-        cold_every=r.cold_every,
-        cold_growth=r.cold_growth,
-        kmeans_n_init=r.kmeans_n_init,
-        init=r.init,
-        stress_signs=[stress_sign(c) for c in features.columns],
-        seed=cfg.seed,
-        cache=cache,
-    )
+    spec = cfg.regimes.spec([stress_sign(c) for c in features.columns], cfg.seed)
+    return walk_forward(features, spec, cache=cache)
 
 
 def trading_probabilities(regimes: RegimeResult, market: MarketData) -> pd.DataFrame:

@@ -48,14 +48,12 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
         diag = diagnose(result, list(features.columns))
         table = None
         if select_states:
+            from regimeshift.regimes.features import stress_sign
             from regimeshift.regimes.model import select_n_states
             from regimeshift.regimes.walkforward import usable_block
 
-            r = cfg.regimes
-            table = select_n_states(
-                usable_block(features), covariance_type=r.covariance_type, n_init=r.n_init, n_iter=r.n_iter,
-                tol=r.tol, min_covar=r.min_covar, sticky=r.sticky, random_state=cfg.seed,
-            )
+            spec = cfg.regimes.spec([stress_sign(c) for c in features.columns], cfg.seed)
+            table = select_n_states(usable_block(features), spec=spec)
         with atomic_dir(out_dir) as tmp:
             if table is not None:
                 table.to_csv(tmp / "n_states.csv", float_format="%.10g", lineterminator="\n")

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hmmlearn.hmm import GaussianHMM
-from regimeshift.regimes.filtering import forward_filter, forward_filter_numpy
+from regimeshift.baselines.filters import forward_filter_numpy
+from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.model import LiquidityHMM
 
 
@@ -42,7 +43,7 @@ def test_compiled_filter_matches_plain_numpy_recursion(fitted):
 def test_liquidity_hmm_filter_equals_predict_proba_of_its_hmm_in_named_order():
     rng = np.random.default_rng(5)
     X = np.r_[rng.normal(0, 0.5, (300, 2)), rng.normal(4, 3, (60, 2)), rng.normal(1, 1, (200, 2))]
-    m = LiquidityHMM(names=("calm", "mid", "stress"), n_init=2, stress_signs=[1, 1]).fit(X)
+    m = LiquidityHMM(init="mixed", names=("calm", "mid", "stress"), n_init=2, stress_signs=[1, 1]).fit(X)
     probs = m.predict_filtered(X)
     Z = (X - m.scaler_mean_) / m.scaler_scale_
     for t in (10, 320, len(X) - 1):

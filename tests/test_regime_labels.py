@@ -31,13 +31,13 @@ def test_labels_do_not_flip_between_refits_on_stable_data():
     """Cold refits with different seeds come back in arbitrary raw order; with stress signs that cannot tell
     the states apart (all zero), stress ordering then renames them at random, matching never does."""
     X = _stable()
-    first = LiquidityHMM(n_init=1, stress_signs=[0, 0], random_state=0).fit(X[:400])
+    first = LiquidityHMM(init="mixed", n_init=1, stress_signs=[0, 0], random_state=0).fit(X[:400])
     matched, by_stress = first, first
     flips = 0
     for i, end in enumerate(range(460, len(X) + 1, 60)):
         seed = 10 + i  # a new k-means seed per refit: a new raw order
-        m = LiquidityHMM(n_init=1, stress_signs=[0, 0], random_state=seed).fit(X[:end], align_to=matched)
-        s = LiquidityHMM(n_init=1, stress_signs=[0, 0], random_state=seed).fit(X[:end])
+        m = LiquidityHMM(init="mixed", n_init=1, stress_signs=[0, 0], random_state=seed).fit(X[:end], align_to=matched)
+        s = LiquidityHMM(init="mixed", n_init=1, stress_signs=[0, 0], random_state=seed).fit(X[:end])
         # matched names keep meaning the same state: each named mean stays next to the first fit's
         np.testing.assert_allclose(m.means_, first.means_, atol=2.5)
         assert list(align_order(m.means_, matched.means_, m.scaler_scale_)) == [0, 1, 2]
@@ -49,7 +49,7 @@ def test_labels_do_not_flip_between_refits_on_stable_data():
 
 def test_first_fit_names_follow_the_stress_ordering():
     X = _stable(1)
-    m = LiquidityHMM(n_init=2, stress_signs=[1, 1]).fit(X)
+    m = LiquidityHMM(init="mixed", n_init=2, stress_signs=[1, 1]).fit(X)
     assert list(np.argsort(m.means_[:, 1])) == [0, 1, 2]
     np.testing.assert_allclose(m.means_[:, 1], MEANS[:, 1], atol=3.0)
 
@@ -57,17 +57,17 @@ def test_first_fit_names_follow_the_stress_ordering():
 def test_a_clear_contradiction_of_the_stress_order_renames_by_stress():
     """If matching would call the calmest state 'crunch' (states reorganised), names follow stress again."""
     X = _stable(2)
-    m = LiquidityHMM(n_init=2, stress_signs=[1, 1]).fit(X)
-    fake_prev = LiquidityHMM(n_init=1, stress_signs=[1, 1]).fit(X)
+    m = LiquidityHMM(init="mixed", n_init=2, stress_signs=[1, 1]).fit(X)
+    fake_prev = LiquidityHMM(init="mixed", n_init=1, stress_signs=[1, 1]).fit(X)
     fake_prev.order_ = fake_prev.order_[::-1].copy()  # a previous model whose names are upside down
-    m2 = LiquidityHMM(n_init=2, stress_signs=[1, 1]).fit(X, align_to=fake_prev)
+    m2 = LiquidityHMM(init="mixed", n_init=2, stress_signs=[1, 1]).fit(X, align_to=fake_prev)
     assert m2.relabelled_
     np.testing.assert_allclose(m2.means_, m.means_)
 
 
 def test_select_n_states_reports_bic_and_out_of_sample_side_by_side():
     X = _stable(3, n_blocks=24)
-    table = select_n_states(X, n_states=(2, 3, 4), n_init=2, holdout=0.3)
+    table = select_n_states(X, init="mixed", n_states=(2, 3, 4), n_init=2, holdout=0.3)
     assert list(table.index) == [2, 3, 4]
     for col in ("bic", "oos_loglik", "oos_loglik_per_day", "train_loglik", "n_params", "best_bic", "best_oos"):
         assert col in table
@@ -81,14 +81,14 @@ def test_select_n_states_reports_bic_and_out_of_sample_side_by_side():
 
 def test_the_bic_shown_is_minus_twice_the_train_loglik_shown_plus_the_penalty():
     X = _stable(3, n_blocks=12) * 50.0  # units far from 1, where a scaled and an original log-lik differ
-    table = select_n_states(X, n_states=(2, 3), n_init=1, holdout=0.3)
+    table = select_n_states(X, init="mixed", n_states=(2, 3), n_init=1, holdout=0.3)
     penalty = table["n_params"] * np.log(table["n_train"])
     np.testing.assert_allclose(table["bic"], -2 * table["train_loglik"] + penalty, rtol=1e-12)
 
 
 def test_predictive_loglik_is_the_forward_filter_continued_into_the_held_out_rows():
     X = _stable(4)
-    m = LiquidityHMM(n_init=1, stress_signs=[1, 1]).fit(X[:500])
+    m = LiquidityHMM(init="mixed", n_init=1, stress_signs=[1, 1]).fit(X[:500])
     whole = m.score(X) - len(X) * 0  # standardised units
     part = m.score(X[:500])
     jac = np.log(m.scaler_scale_).sum()

@@ -19,7 +19,7 @@ def _three_regimes(seed: int = 0) -> np.ndarray:
 
 
 def test_states_are_named_from_calm_to_stressed_by_mean_stress():
-    m = LiquidityHMM(n_init=2, stress_signs=[1, 1]).fit(_three_regimes())
+    m = LiquidityHMM(init="mixed", n_init=2, stress_signs=[1, 1]).fit(_three_regimes())
     vix_means = m.means_[:, 1]
     assert list(np.argsort(vix_means)) == [0, 1, 2]
     assert vix_means[2] == pytest.approx(45.0, abs=3.0)
@@ -39,27 +39,27 @@ def test_fast_hmm_gives_the_same_fit_as_stock_hmmlearn():
 
 
 def test_hitting_n_iter_counts_as_not_converged():
-    m = LiquidityHMM(n_init=1, n_iter=5, tol=1e-12, stress_signs=[1, 1]).fit(_three_regimes())
+    m = LiquidityHMM(init="mixed", n_init=1, n_iter=5, tol=1e-12, stress_signs=[1, 1]).fit(_three_regimes())
     assert m.n_iter_ == 5
     assert m.converged_ is False
 
 
 def test_more_restarts_never_lower_the_training_likelihood():
     X = _three_regimes(2)
-    one = LiquidityHMM(n_init=1, random_state=4).fit(X)
-    four = LiquidityHMM(n_init=4, random_state=4).fit(X)
+    one = LiquidityHMM(init="mixed", n_init=1, random_state=4).fit(X)
+    four = LiquidityHMM(init="mixed", n_init=4, random_state=4).fit(X)
     assert four.loglik_ >= one.loglik_ - 1e-9
 
 
 def test_warm_start_recovers_the_previous_optimum_in_few_iterations():
     X = _three_regimes(3)
-    cold = LiquidityHMM(n_init=2, stress_signs=[1, 1]).fit(X[:-20])
-    warm = LiquidityHMM(n_init=2, stress_signs=[1, 1]).fit(X, warm_start=cold)
+    cold = LiquidityHMM(init="mixed", n_init=2, stress_signs=[1, 1]).fit(X[:-20])
+    warm = LiquidityHMM(init="mixed", n_init=2, stress_signs=[1, 1]).fit(X, warm_start=cold)
     assert warm.warm_started_ and warm.converged_
     assert warm.n_iter_ <= 10
     np.testing.assert_allclose(warm.means_, cold.means_, rtol=0.05, atol=0.2)
 
 
 def test_expected_durations_are_one_over_one_minus_stay_probability():
-    m = LiquidityHMM(n_init=1, stress_signs=[1, 1]).fit(_three_regimes())
+    m = LiquidityHMM(init="mixed", n_init=1, stress_signs=[1, 1]).fit(_three_regimes())
     np.testing.assert_allclose(m.expected_durations_, 1 / (1 - np.diag(m.transmat_)))

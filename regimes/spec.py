@@ -1,0 +1,109 @@
+"""RegimeSpec: every setting of the regime model in one frozen object.
+
+The config builds it (``RegimeConfig.spec``); the estimator (``LiquidityHMM.from_spec``), the walk-forward,
+state selection and the cache key all take it. A setting is added here once and reaches every one of them, so
+they cannot drift apart (they did: three different ``init`` defaults, a ``cold_surprise`` no config could set).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from regimeshift.core.errors import ConfigError
+
+DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
+SCHEDULES = ("monthly", "quarterly", "yearly")
+INITS = ("hmmlearn", "kmeans", "mixed")
+COVARIANCE_TYPES = ("full", "diag")
+
+
+@dataclass(frozen=True)
+class RegimeSpec:
+    """What to fit (the estimator's parameters) and when (the walk-forward schedule).
+
+    Estimator: ``names`` (calm -> stressed; the number of states), ``covariance_type``, ``n_init`` seeded cold
+    starts, ``n_iter``/``tol`` for EM, ``min_covar``, ``sticky`` (heavy-diagonal transition prior), ``init``
+    (cold starts: "hmmlearn" k-means means + pooled covariance + random transitions, "kmeans" per-cluster
+    covariances and label-count transitions, "mixed" alternating), ``kmeans_n_init``, ``stress_signs`` (per
+    feature: +1 higher means more stress, -1 lower means more stress, 0 ignore) and ``seed``.
+
+    Walk-forward: the first fit after ``min_train`` usable rows, then on ``refit`` ("monthly", "quarterly",
+    "yearly" or every N rows) over an ``"expanding"`` or rolling (N rows) ``window``; warm starts from the
+    previous fit compete with ``n_init`` cold starts at the first refit, every ``cold_every``-th refit, when the
+    window has grown by ``cold_growth`` since the last competition, and after a period in which more than
+    ``cold_surprise`` of the days lay outside every state's 99.9 % ellipsoid.
+    """
+
+    names: tuple[str, ...] = DEFAULT_NAMES
+    covariance_type: str = "full"
+    n_init: int = 3
+    n_iter: int = 200
+    tol: float = 1e-3
+    min_covar: float = 1e-3
+    sticky: float = 0.0
+    init: str = "hmmlearn"
+    kmeans_n_init: int = 1
+    stress_signs: tuple[float, ...] | None = None
+    seed: int = 0
+    min_train: int = 756
+    refit: str | int = "monthly"
+    window: str | int = "expanding"
+    warm_start: bool = True
+    cold_every: int = 12
+    cold_growth: float = 0.1
+    cold_surprise: float = 0.1
+
+    def __post_init__(self) -> None:
+        # normalise the types that arrive as lists from TOML/JSON, so equal specs hash and compare equal
+        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        if self.stress_signs is not None:
+            object.__setattr__(self, "stress_signs", tuple(float(s) for s in self.stress_signs))
+        self._validate()
+
+    def _validate(self) -> None:
+        def bad(field: str, expected: str) -> ConfigError:
+            return ConfigError(f"regimes.{field}: {getattr(self, field)!r} (expected {expected})")
+
+        if len(self.names) < 2 or len(set(self.names)) != len(self.names):
+            raise bad("names", "at least two distinct regime names")
+        if self.covariance_type not in COVARIANCE_TYPES:
+            raise bad("covariance_type", " or ".join(COVARIANCE_TYPES))
+        if self.init not in INITS:
+            raise bad("init", ", ".join(INITS))
+        if isinstance(self.refit, str) and self.refit not in SCHEDULES:
+            raise bad("refit", f"{', '.join(SCHEDULES)} or a number of days")
+        if not isinstance(self.refit, str) and int(self.refit) < 1:
+            raise bad("refit", "every N days with N >= 1")
+        if isinstance(self.window, str) and self.window != "expanding":
+            raise bad("window", '"expanding" or a number of rows')
+        for field in ("n_init", "n_iter", "kmeans_n_init", "cold_every", "min_train"):
+            if int(getattr(self, field)) < 1:
+                raise bad(field, "an integer >= 1")
+        for field in ("tol", "min_covar"):
+            if not float(getattr(self, field)) > 0:
+                raise bad(field, "a number > 0")
+        for field in ("sticky", "cold_growth", "cold_surprise"):
+            if not float(getattr(self, field)) >= 0:
+                raise bad(field, "a number >= 0")
+
+    @property
+    def n_states(self) -> int:
+        return len(self.names)
+
+    def replace(self, **changes: Any) -> RegimeSpec:
+        """A copy with ``changes`` (unknown names are a TypeError, as for the constructor)."""
+        return dataclasses.replace(self, **changes)
+
+    def estimator_params(self) -> dict[str, Any]:
+        """``LiquidityHMM``'s constructor arguments (what one fit needs; the schedule is the walk-forward's)."""
+        return {
+            "names": self.names, "covariance_type": self.covariance_type, "n_init": int(self.n_init),
+            "n_iter": int(self.n_iter), "tol": float(self.tol), "min_covar": float(self.min_covar),
+            "sticky": float(self.sticky), "stress_signs": self.stress_signs, "random_state": int(self.seed),
+            "kmeans_n_init": int(self.kmeans_n_init), "init": self.init,
+        }
+
+    def cache_params(self) -> dict[str, Any]:
+        """Every field, JSON-ready: the cache key covers the whole spec, so no setting can be left out of it."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

@@ -1,0 +1,130 @@
+"""RegimeSpec is the regime model's single source of settings: the config builds it, and every field reaches the
+fit (estimator, walk-forward schedule, cache key)."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from regimeshift.backtests.config import config_from_dict, load_config
+from regimeshift.core.errors import ConfigError
+from regimeshift.regimes.cache import cache_key
+from regimeshift.regimes.model import LiquidityHMM
+from regimeshift.regimes.spec import RegimeSpec
+from regimeshift.regimes.walkforward import walk_forward
+
+BASE = RegimeSpec(names=("calm", "stress"), n_init=2, n_iter=40, min_train=300, refit=60, cold_every=3,
+                  stress_signs=(1.0, 1.0), seed=1)
+
+#: one other valid value per field, chosen so that it changes what the walk-forward computes on _features()
+CHANGED = {
+    "names": ("calm", "mid", "stress"),
+    "covariance_type": "diag",
+    "n_init": 4,
+    "n_iter": 6,
+    "tol": 0.5,
+    "min_covar": 0.5,
+    "sticky": 50.0,
+    "init": "kmeans",
+    "kmeans_n_init": 5,
+    "stress_signs": (-1.0, -1.0),
+    "seed": 7,
+    "min_train": 400,
+    "refit": "quarterly",
+    "window": 250,
+    "warm_start": False,
+    "cold_every": 1,
+    "cold_growth": 0.0,
+    "cold_surprise": 0.0,  # off: the late shock in _features() no longer makes cold starts compete
+}
+
+
+def _features() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    blocks, state = [], 0
+    for _ in range(16):
+        n = int(rng.integers(30, 80))
+        mean, sd = ((0.0, 1.0), (2.5, 3.0))[state]
+        blocks.append(rng.normal(mean, sd, (n, 2)) + rng.standard_t(3, (n, 2)) * 0.5)
+        state = 1 - state
+    blocks.insert(-2, rng.normal(12.0, 1.0, (70, 2)))  # a shock no state has seen: the surprise rule's case
+    X = np.concatenate(blocks)
+    return pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=["a", "b"])
+
+
+def _fingerprint(features: pd.DataFrame, spec: RegimeSpec) -> tuple:
+    r = walk_forward(features, spec, workers=1)
+    return (r.probabilities.round(12).to_numpy().tobytes(), tuple(r.probabilities.columns),
+            r.refits.round(9).to_csv())
+
+
+def test_every_spec_field_has_a_changed_value_in_this_test() -> None:
+    assert set(CHANGED) == {f.name for f in dataclasses.fields(RegimeSpec)}
+
+
+def test_every_spec_field_changes_the_cache_key() -> None:
+    X = _features()
+    base = cache_key(X, BASE.cache_params())
+    same = [name for name, value in CHANGED.items() if cache_key(X, BASE.replace(**{name: value}).cache_params()) == base]
+    assert same == []
+
+
+def test_every_spec_field_reaches_the_walk_forward() -> None:
+    X = _features()
+    base = _fingerprint(X, BASE)
+    unchanged = [name for name, value in CHANGED.items() if _fingerprint(X, BASE.replace(**{name: value})) == base]
+    assert unchanged == []
+
+
+def test_config_builds_the_spec_from_every_regime_setting() -> None:
+    raw = load_config(None).model_dump()
+    raw["regimes"].update({"cold_surprise": 0.25, "init": "mixed", "min_train_days": 600, "refit": 21})
+    spec = config_from_dict(raw).regimes.spec([1.0, -1.0], seed=5)
+    assert (spec.cold_surprise, spec.init, spec.min_train, spec.refit, spec.seed) == (0.25, "mixed", 600, 21, 5)
+    assert spec.stress_signs == (1.0, -1.0)
+
+
+def test_the_estimator_and_the_walk_forward_share_their_defaults() -> None:
+    spec = RegimeSpec()
+    assert LiquidityHMM().get_params() == LiquidityHMM.from_spec(spec.replace(stress_signs=None)).get_params() | {
+        "names": LiquidityHMM().names
+    }
+    assert LiquidityHMM().init == spec.init == load_config(None).regimes.init
+
+
+def test_an_invalid_spec_is_one_config_error_naming_the_field() -> None:
+    with pytest.raises(ConfigError, match=r"regimes\.init: 'viterbi'"):
+        RegimeSpec(init="viterbi")
+
+
+def test_an_unknown_setting_is_rejected() -> None:
+    with pytest.raises(TypeError):
+        walk_forward(_features(), BASE, n_statez=3)
+
+
+def test_the_estimator_follows_scikit_learn_conventions() -> None:
+    m = LiquidityHMM(n_init=2, init="kmeans")
+    assert clone(m).get_params() == m.get_params()
+    with pytest.raises(ValueError):
+        m.set_params(n_statez=3)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(m)
+    with pytest.raises(NotFittedError):
+        _ = m.order_
+    m.fit(_features().to_numpy())
+    check_is_fitted(m)
+    assert m.state_.n_train == len(_features())
+
+
+def test_a_fitted_model_round_trips_through_its_state() -> None:
+    m = LiquidityHMM(n_init=2).fit(_features().to_numpy())
+    arrays, scalars = m.to_state()
+    back = LiquidityHMM.from_state(arrays, scalars)
+    X = _features().to_numpy()
+    np.testing.assert_array_equal(back.predict_filtered(X), m.predict_filtered(X))
+    assert back.get_params() == m.get_params() | {"names": tuple(m.names)}
