@@ -58,9 +58,37 @@ class FeatureSpec:
 
 
 class FeatureKind(NamedTuple):
+    """Everything about one kind of feature: how it is written, what it computes, which way is stress.
+
+    ``pattern``: the argument types in order, each ``(type, optional)``: SYM one series, SYMS a comma list,
+    N window >= 2, H horizon >= 1, K integer >= 1, Z positive number. ``sign``: +1 if a higher value means more
+    stress, -1 if lower does, None to follow the series it reads (``stress_sign``).
+    """
+
     syntax: str
     doc: str
     func: Callable[[FeatureSpec, "_Data"], pd.Series]
+    pattern: tuple[tuple[str, bool], ...] = ()
+    sign: int | None = None
+
+    def symbols(self, spec: FeatureSpec) -> tuple[str, ...]:
+        """The series (price columns or macro series) a parsed spec of this kind reads; () = every price."""
+        out: list[str] = []
+        # optional elements may be absent: walk the pattern the way parse_feature matched it
+        pos = 0
+        for typ, optional in self.pattern:
+            if pos >= len(spec.args):
+                break
+            token = spec.args[pos]
+            numeric = bool(_NUMBER.fullmatch(token))
+            if optional and typ in ("N", "H", "K", "Z") and not numeric:
+                continue
+            if typ == "SYM":
+                out.append(token)
+            elif typ == "SYMS":
+                out.extend(token.split(","))
+            pos += 1
+        return tuple(out)
 
 
 # -- grammar ---------------------------------------------------------------------------------------------------
@@ -139,7 +167,7 @@ def parse_feature(text: str) -> FeatureSpec:
     rest = tokens[1:]
     args: list[str] = []
     i = 0
-    for typ, optional in _PATTERNS[kind]:
+    for typ, optional in FEATURES[kind].pattern:
         if i >= len(rest):
             if optional:
                 continue
@@ -461,7 +489,43 @@ FEATURES: Mapping[str, FeatureKind] = MappingProxyType(
         ),
     }
 )
+_KIND_SIGN = {
+    "ret": -1,
+    "drawdown": -1,
+    "vol": 1,
+    "downvol": 1,
+    "corr": 1,
+    "avgcorr": 1,
+    "turbulence": 1,
+    "absorption": 1,
+    "selloff": 1,
+}
 assert set(FEATURES) == set(_PATTERNS)
+_REGISTRY: dict[str, FeatureKind] = {
+    name: kind._replace(pattern=_PATTERNS[name], sign=_KIND_SIGN.get(name)) for name, kind in FEATURES.items()
+}
+FEATURES = MappingProxyType(_REGISTRY)
+
+
+def register(name: str, kind: FeatureKind) -> None:
+    """Add a user feature kind (``name`` as written before the first colon). ``kind.func(spec, data)`` must use
+    data up to t only for the value at t; ``data.series(spec, SYM)`` gives a price or macro series, and
+    ``data.log_returns(spec, SYM)`` its daily log returns."""
+    key = name.strip().lower()
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+        raise FeatureSpecError(f"feature kind name {name!r}: expected lower-case letters, digits and _")
+    if key in _REGISTRY:
+        raise FeatureSpecError(f"feature kind {key!r} exists already")
+    for typ, _ in kind.pattern:
+        if typ not in ("SYM", "SYMS", "N", "H", "K", "Z"):
+            raise FeatureSpecError(f"feature kind {key!r}: unknown argument type {typ!r}")
+    _REGISTRY[key] = kind
+
+
+def feature_series(text: str) -> tuple[str, ...]:
+    """The series a feature spec reads (price columns or macro series); () means every price column."""
+    spec = parse_feature(text)
+    return FEATURES[spec.kind].symbols(spec)
 
 
 def feature_help() -> str:
@@ -511,17 +575,6 @@ def build_features(prices: pd.DataFrame, macro: pd.DataFrame | None, specs: Sequ
 
 
 # -- stress direction ------------------------------------------------------------------------------------------
-_KIND_SIGN = {
-    "ret": -1,
-    "drawdown": -1,
-    "vol": 1,
-    "downvol": 1,
-    "corr": 1,
-    "avgcorr": 1,
-    "turbulence": 1,
-    "absorption": 1,
-    "selloff": 1,
-}
 # Series for which a LOWER value means more stress (prices, liquidity, curve slope); any other series
 # (VIX, MOVE, credit spreads, TED, financial-stress indices, the dollar, yields, ...) counts higher = more stress.
 _LOWER_IS_STRESS = {
@@ -546,8 +599,9 @@ def stress_sign(spec: str) -> int:
     yields (a term spread, e.g. DGS10:DGS2) -> -1 (a flat/inverted curve is the tight-liquidity signal).
     """
     p = parse_feature(spec)
-    if p.kind in _KIND_SIGN:
-        return _KIND_SIGN[p.kind]
+    sign = FEATURES[p.kind].sign
+    if sign is not None:
+        return sign
     if p.kind == "spread":
         a, b = p.args
         if _TREASURY_YIELD.match(a) and _TREASURY_YIELD.match(b):

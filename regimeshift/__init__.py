@@ -5,13 +5,8 @@ one-line config errors never pay for pandas, hmmlearn, backtrader or QuantStats.
 """
 from __future__ import annotations
 
-from importlib import import_module, metadata
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
-
-try:
-    __version__ = metadata.version("regimeshift")
-except metadata.PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 _API = {
     "load_config": "regimeshift.api",
@@ -33,7 +28,19 @@ if TYPE_CHECKING:  # noqa: SIM108  (names for type checkers; loaded lazily below
     from regimeshift.core.errors import ConfigError, DataError, RegimeshiftError  # noqa: F401
 
 
+def _version() -> str:
+    from importlib import metadata  # ~0.1 s of imports: only when asked
+
+    try:
+        return metadata.version("regimeshift")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'regimeshift' has no attribute {name!r}")

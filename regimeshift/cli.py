@@ -63,12 +63,12 @@ def main() -> None:
 @click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
 def run(source: ConfigSource, no_report: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
-    from regimeshift.outputs import write_outputs
-    from regimeshift.pipeline import run_pipeline
-    from regimeshift.report_stage import render_run
-
     try:
-        cfg = source.resolve()
+        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+        from regimeshift.outputs import write_outputs
+        from regimeshift.pipeline import run_pipeline
+        from regimeshift.report_stage import render_run
+
         out_dir = source.out or Path("runs") / cfg.name
         t0 = time.perf_counter()
         result = run_pipeline(cfg)
@@ -100,7 +100,7 @@ def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
               help="Folder holding one sub-folder per run.")
 def runs(root: Path) -> None:
     """List finished runs: name, date, config hash, CAGR, Sharpe, max drawdown (newest first)."""
-    from regimeshift.reports.compare import format_runs, list_runs
+    from regimeshift.reports.run_index import format_runs, list_runs
 
     try:
         rows = list_runs(root)
@@ -121,17 +121,17 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
     signal.json (regime, targets, orders) and appends the day to signals.csv. Run it after new data lands,
     e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
-    from regimeshift.outputs import atomic_write_text
-    from regimeshift.pipeline import run_pipeline
-    from regimeshift.ticket import (
-        build_ticket,
-        format_ticket,
-        ticket_summary,
-        update_log,
-    )
-
     try:
-        cfg = source.resolve()
+        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+        from regimeshift.outputs import atomic_write_text
+        from regimeshift.pipeline import run_pipeline
+        from regimeshift.ticket import (
+            build_ticket,
+            format_ticket,
+            ticket_summary,
+            update_log,
+        )
+
         out_dir = source.out or Path("runs") / f"{cfg.name}-live"
         result = run_pipeline(cfg)
         ticket = build_ticket(result)

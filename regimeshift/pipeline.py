@@ -5,7 +5,6 @@ Each stage takes plain data and returns plain data, so any of them can be called
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +23,7 @@ from regimeshift.backtests.data import MarketData, load_market
 from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
-from regimeshift.regimes.features import build_features, stress_sign
+from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.walkforward import walk_forward
 from regimeshift.reports.metrics import performance_metrics
@@ -50,14 +49,13 @@ class RunResult:
 
 # -- stages --------------------------------------------------------------------------------------------------
 def _feature_tokens(cfg: RunConfig) -> tuple[str, ...]:
-    """Price symbols named by the features (numbers and macro series left out)."""
+    """Price symbols named by the features (the grammar's own record of what each kind reads, less macro)."""
     macro = set(cfg.data.macro)
     extra: dict[str, None] = {}
     for spec in cfg.features:
-        for token in re.split(r"[:,]", spec)[1:]:
-            token = token.strip()
-            if token and not re.fullmatch(r"[-+]?\d+(\.\d*)?", token) and token not in macro:
-                extra[token] = None
+        for name in feature_series(spec):
+            if name not in macro:
+                extra[name] = None
     return tuple(extra)
 
 

@@ -30,17 +30,18 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
     held-out (last 30 %) predictive log-likelihood side by side (written to n_states.csv).
     """
     from regimeshift.core.errors import RegimeshiftError
-    from regimeshift.outputs import atomic_dir
-    from regimeshift.pipeline import feature_stage, load_stage, regime_stage
-    from regimeshift.regimes.diagnostics import (
-        diagnose,
-        format_diagnostics,
-        plot_probabilities,
-        regimes_frame,
-    )
 
     try:
-        cfg = source.resolve()
+        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+        from regimeshift.outputs import atomic_dir
+        from regimeshift.pipeline import feature_stage, load_stage, regime_stage
+        from regimeshift.regimes.diagnostics import (
+            diagnose,
+            format_diagnostics,
+            plot_probabilities,
+            regimes_frame,
+        )
+
         out_dir = source.out or Path("runs") / cfg.name / "regimes"
         market = load_stage(cfg)
         features = feature_stage(cfg, market)

@@ -246,8 +246,7 @@ def test_other_build_errors():
 
 def test_registry_help_and_stress_signs():
     for kind, entry in FEATURES.items():
-        syntax, doc, func = entry
-        assert syntax.startswith(kind + ":") and doc and callable(func)
+        assert entry.syntax.startswith(kind + ":") and entry.doc and callable(entry.func) and entry.pattern
     help_text = feature_help()
     assert len(help_text.splitlines()) > len(FEATURES)
     for entry in FEATURES.values():
@@ -352,3 +351,30 @@ def test_turbulence_real_data_crisis_days(real_features):
     pct = t.rank(pct=True)
     assert pct.loc["2008-10-10"] >= 0.98
     assert pct.loc["2020-03-16"] >= 0.98
+
+
+def test_each_kind_records_the_series_it_reads():
+    from regimeshift.regimes.features import feature_series
+
+    assert feature_series("corr:SPY:GLD:63") == ("SPY", "GLD")
+    assert feature_series("drawdown:SPY") == ("SPY",)
+    assert feature_series("selloff:63:2.5:SPY,QQQ,GLD") == ("SPY", "QQQ", "GLD")
+    assert feature_series("turbulence:252") == ()  # every price column
+    assert feature_series("spread:DGS10:DGS2") == ("DGS10", "DGS2")
+
+
+def test_a_registered_user_kind_parses_builds_and_signs(monkeypatch):
+    import regimeshift.regimes.features as features
+
+    monkeypatch.setattr(features, "_REGISTRY", dict(features._REGISTRY))
+    monkeypatch.setattr(features, "FEATURES", features.MappingProxyType(features._REGISTRY))
+    kind = features.FeatureKind("range:SYM:N", "max - min of the level over N days.",
+                                lambda spec, d: d.series(spec, spec.args[0]).rolling(int(spec.args[1])).apply(np.ptp),
+                                pattern=(("SYM", False), ("N", False)), sign=1)
+    features.register("range", kind)
+    idx = pd.bdate_range("2020-01-01", periods=5)
+    out = features.build_features(pd.DataFrame({"A": [1.0, 3.0, 2.0, 5.0, 4.0]}, index=idx), None, ["range:A:3"])
+    assert out["range:A:3"].tolist()[2:] == [2.0, 3.0, 3.0]
+    assert features.stress_sign("range:A:3") == 1
+    with pytest.raises(features.FeatureSpecError, match="exists already"):
+        features.register("range", kind)

@@ -1,0 +1,101 @@
+"""The folders show the flow: an AST walk over every module asserts the allowed import directions and that no
+two modules import each other (directly or round a loop), so the structure stays true as the code grows."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.conftest import REPO
+
+#: folder -> installed package (pyproject.toml's package-dir)
+PACKAGES = {"core": "core", "regimes": "regimes", "strategies": "strategies", "backtests": "backtests",
+            "reports": "reports", "baselines": "baselines", "regimeshift": ""}
+
+#: which layers a layer may import ("" is the roof: the CLI, the pipeline and the public API)
+ALLOWED = {
+    "core": {"core"},
+    "regimes": {"core", "regimes"},
+    "strategies": {"core", "strategies"},
+    "reports": {"core", "reports"},
+    "backtests": {"core", "regimes", "strategies", "backtests"},
+    "": {"core", "regimes", "strategies", "reports", "backtests", ""},
+    "baselines": {"core", "regimes", "strategies", "reports", "backtests", "", "baselines"},  # tests' helpers
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for folder, layer in PACKAGES.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            rel = path.relative_to(REPO / folder).with_suffix("")
+            parts = [p for p in rel.parts if p != "__init__"]
+            found[".".join(["regimeshift", *([layer] if layer else []), *parts])] = path
+    return found
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED and parts[1] != "" else ""
+
+
+def _imports(module: str, path: Path, known: set[str]) -> set[str]:
+    """Every regimeshift module ``path`` imports, at module level or inside a function."""
+    out = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module and name.startswith("regimeshift"):
+                out.add(name)
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    mods = _modules()
+    known = set(mods)
+    return {m: {i for i in _imports(m, p, known) if i != "regimeshift"} for m, p in mods.items()}
+
+
+def test_every_import_goes_down_the_layers() -> None:
+    wrong = [f"{m} -> {i}" for m, deps in _graph().items() for i in deps if _layer(i) not in ALLOWED[_layer(m)]]
+    assert wrong == []
+
+
+def test_the_product_never_imports_the_test_baselines() -> None:
+    wrong = [f"{m} -> {i}" for m, deps in _graph().items() if _layer(m) != "baselines"
+             for i in deps if _layer(i) == "baselines"]
+    assert wrong == []
+
+
+def test_no_module_imports_itself_round_a_loop() -> None:
+    graph = _graph()
+    seen: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    loops: list[str] = []
+
+    def visit(m: str, path: list[str]) -> None:
+        seen[m] = 1
+        for n in sorted(graph.get(m, ())):
+            if seen.get(n) == 1:
+                loops.append(" -> ".join(path[path.index(n):] + [n]))
+            elif n not in seen:
+                visit(n, path + [n])
+        seen[m] = 2
+
+    for m in sorted(graph):
+        if m not in seen:
+            visit(m, [m])
+    assert loops == []
+
+
+def test_the_walk_covers_every_package() -> None:
+    layers = {_layer(m) for m in _modules()}
+    assert layers == set(ALLOWED)
