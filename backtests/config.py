@@ -203,6 +203,19 @@ class ExecutionConfig(_Frozen):
 class ReportConfig(_Frozen):
     enabled: bool = True
     stress_windows: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    # the stress scenario the tearsheet replays on the current portfolio: the day every asset class but short
+    # Treasuries fell at once (the thesis' liquidity squeeze); "" leaves the scenario out
+    shock_date: str = "2026-02-12"
+
+    @field_validator("shock_date")
+    @classmethod
+    def _shock_date_is_a_date(cls, v: str) -> str:
+        if v.strip():
+            try:
+                return datetime.date.fromisoformat(v.strip()).isoformat()
+            except ValueError:
+                raise ValueError(f"{v!r} is not a date (expected YYYY-MM-DD, or \"\" for none)") from None
+        return ""
 
 
 class RunConfig(_Frozen):

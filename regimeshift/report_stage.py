@@ -101,6 +101,7 @@ def report_data(result: RunResult) -> ReportData:
         config_summary=config_summary(result),
         warnings=run_warnings(result),
         stress_windows=dict(result.config.report.stress_windows) or None,
+        shock_date=result.config.report.shock_date or None,
         sleeve_returns=sleeve_returns(result.market.prices, result.config.sleeves).loc[idx],
     )
 

@@ -25,4 +25,5 @@ class ReportData:
     config_summary: Mapping[str, str]  # ordered key -> value lines for the header
     warnings: tuple[str, ...] = ()  # banner lines, e.g. "Costs are OFF"
     stress_windows: Mapping[str, tuple[str, str]] | None = None  # extra named (start, end) windows
+    shock_date: str | None = "2026-02-12"  # a day whose sleeve returns the current portfolio is replayed on
     sleeve_returns: pd.DataFrame | None = None  # daily simple returns per sleeve, date x sleeve

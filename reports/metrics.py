@@ -198,7 +198,7 @@ def stress_table(
 def shock_loss(
     weights: pd.Series,
     sleeve_returns: pd.DataFrame | None,
-    date: str | pd.Timestamp = "2026-02-12",
+    date: str | pd.Timestamp,
     cash_like: Iterable[str] = ("cash",),
 ) -> tuple[float, list[str]] | None:
     """One-day portfolio return if `weights` had met the sleeve returns of `date`.

@@ -35,7 +35,6 @@ METRIC_LABELS = {"cagr": "CAGR", "sharpe": "Sharpe", "sortino": "Sortino", "max_
                  "cost_drag_annual": "Cost drag (ann.)", "interest_earned": "Interest earned", "n_orders": "Orders",
                  "n_rejected_orders": "Rejected orders", "n_partial_orders": "Partially filled orders"}
 
-SHOCK_DATE = "2026-02-12"
 STRATEGY_NAME = "Strategy"
 PCT_KEYS = {"cagr", "max_drawdown", "volatility", "total_return", "cumulative_return", "turnover",
             "annual_turnover", "win_rate", "exposure", "cost_drag", "cost_drag_annual", "avg_cash"}
@@ -266,7 +265,7 @@ def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> 
         parts.append(_table(head, rows))
     if data.weights is not None and not data.weights.dropna(how="all").empty:
         last = data.weights.dropna(how="all").sort_index().iloc[-1]
-        shock = shock_loss(last, data.sleeve_returns, SHOCK_DATE)
+        shock = shock_loss(last, data.sleeve_returns, data.shock_date) if data.shock_date else None
         if shock is not None:
             loss, assumed = shock
             held = ", ".join(f"{k} {_pct(v, 0)}" for k, v in last.items() if v)
@@ -274,9 +273,9 @@ def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> 
             as_of = _date(data.weights.dropna(how="all").index.max())
             sign = "+" if loss > 0 else ""
             parts.append(
-                f'<p class="shock">Current portfolio hit by the {SHOCK_DATE} shock: <b>{sign}{_esc(_pct(loss, 2))}</b>'
+                f'<p class="shock">Current portfolio hit by the {_esc(data.shock_date)} shock: <b>{sign}{_esc(_pct(loss, 2))}</b>'
                 f" in one day (last target weights, {_esc(as_of)}: {_esc(held)}; applied to the sleeve returns of "
-                f"{SHOCK_DATE}).{_esc(extra)}</p>")
+                f"{_esc(data.shock_date)}).{_esc(extra)}</p>")
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -201,8 +201,8 @@ def _readme_example() -> tuple[str, str]:
     text = (REPO / "README.md").read_text(encoding="utf-8")
     section = text.split("## Writing a strategy", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    name = re.search(r"^# strategies/(\w+)\.py", code, re.M).group(1)
-    return name, code
+    path = re.search(r"^# (\w+)/(\w+)\.py", code, re.M)
+    return f"{path.group(1)}.{path.group(2)}", code
 
 
 def _fake_run(probs: pd.DataFrame, weights: dict, params: dict, name: str):  # type: ignore[no-untyped-def]
@@ -220,9 +220,13 @@ def _fake_run(probs: pd.DataFrame, weights: dict, params: dict, name: str):  # t
 
 def test_readme_strategy_example_runs_through_allocation_stage(tmp_path, monkeypatch):
     name, code = _readme_example()
-    (tmp_path / f"{name}.py").write_text(code, encoding="utf-8")
+    package, module = name.split(".")
+    (tmp_path / package).mkdir()
+    (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / package / f"{module}.py").write_text(code, encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.delitem(sys.modules, package, raising=False)
     idx = pd.bdate_range("2021-01-04", periods=6, name="date")
     probs = pd.DataFrame(
         [[0.9, 0.1, 0.0], [0.4, 0.0, 0.6], [0.0, 0.3, 0.7], [0.1, 0.1, 0.8], [0.3, 0.2, 0.5], [0.0, 0.0, 1.0]],
@@ -235,6 +239,7 @@ def test_readme_strategy_example_runs_through_allocation_stage(tmp_path, monkeyp
         w = allocation_stage(cfg, market, regimes)
     finally:
         sys.modules.pop(name, None)
+        sys.modules.pop(package, None)
     blend = liquidity_rotation.target_weights(_ctx(probs.to_numpy(), weights=weights))
     crunch = (probs["crunch"] > 0.6).to_numpy()
     assert crunch.tolist() == [False, False, True, True, False, True]
