@@ -27,19 +27,16 @@ checked against backtrader fill by fill in ``tests/test_execution.py``.
 """
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
-from regimeshift.core.compat import backtrader
+from regimeshift.backtests.sizing import plan_orders  # noqa: F401  (re-exported: the sizing both replays share)
 from regimeshift.core.errors import RegimeshiftError
-
-bt = backtrader()
 
 TRADE_COLUMNS = ["date", "symbol", "size", "price", "commission"]  # trades.csv: a contract other tools read
 
@@ -139,228 +136,6 @@ def decision_dates(
     return calendar.union(forced), forced
 
 
-# -- sizing (shared by backtrader and the array replay) -------------------------------------------------------
-def _commission(notional: float, rate: float, minimum: float) -> float:
-    return max(notional * rate, minimum)
-
-
-def plan_orders(
-    cash: float,
-    held: Sequence[float],
-    prices: Sequence[float],
-    targets: Sequence[float] | np.ndarray,
-    *,
-    buffer: float,
-    slippage: float,
-    commission: float,
-    min_commission: float,
-    fractional: bool,
-) -> list[tuple[int, float]]:
-    """Orders ``(asset index, signed size)`` taking the book to ``targets``: sells first, then buys.
-
-    ``prices`` are the unslipped prices the orders will fill at (before slippage), ``commission`` and
-    ``slippage`` are fractions (bps / 1e4). Target size = value * (1 - buffer) * w / price (floored for whole
-    shares). Then, so that no order can be rejected for cash:
-
-    - a sell whose commission would be >= its proceeds is skipped (a sliver is cheaper to keep);
-    - buys are paid from cash plus the sells' net proceeds: if they cost more (slippage and commission
-      included), all buys are scaled down by the same factor, then trimmed in order to what is left
-      (min commission included); a buy whose commission would be >= its notional is dropped.
-    """
-    k = len(prices)
-    value = cash + sum(h * p for h, p in zip(held, prices))
-    budget = value * (1.0 - buffer)
-    sells: list[tuple[int, float]] = []
-    buys: list[tuple[int, float]] = []
-    for i in range(k):
-        want = budget * targets[i] / prices[i]
-        if not fractional:
-            want = float(math.floor(want + 1e-9))
-        delta = want - held[i]
-        if abs(delta) < 1e-9:
-            continue
-        (sells if delta < 0 else buys).append((i, delta))
-
-    avail = cash
-    orders: list[tuple[int, float]] = []
-    for i, delta in sells:
-        px = prices[i] * (1.0 - slippage)
-        notional = -delta * px
-        comm = _commission(notional, commission, min_commission)
-        if comm >= notional:
-            continue
-        avail += notional - comm
-        orders.append((i, delta))
-    if not buys:
-        return orders
-
-    # float headroom: backtrader adds the same numbers in a slightly different order
-    avail -= 1e-10 * max(value, 1.0)
-    px_buy = {i: prices[i] * (1.0 + slippage) for i, _ in buys}
-
-    def cost(i: int, q: float) -> float:
-        return q * px_buy[i] + _commission(q * px_buy[i], commission, min_commission)
-
-    total = sum(cost(i, q) for i, q in buys)
-    if total > avail:
-        factor = max(avail, 0.0) / total
-        scaled = [(i, q * factor if fractional else float(math.floor(q * factor))) for i, q in buys]
-        buys = []
-        left = avail
-        for i, q in scaled:
-            if q <= 0:
-                continue
-            if cost(i, q) > left:
-                q = _affordable(left, px_buy[i], commission, min_commission, fractional)
-                if q <= 0:
-                    continue
-            left -= cost(i, q)
-            buys.append((i, q))
-    for i, q in buys:
-        if _commission(q * px_buy[i], commission, min_commission) >= q * px_buy[i]:
-            continue
-        orders.append((i, q))
-    return orders
-
-
-def _affordable(cash: float, px: float, rate: float, minimum: float, fractional: bool) -> float:
-    """Largest size q with q * px + max(q * px * rate, minimum) <= cash."""
-    if cash <= minimum:
-        return 0.0
-    q = cash / (px * (1.0 + rate))
-    if q * px * rate < minimum:
-        q = (cash - minimum) / px
-    q *= 1.0 - 1e-12
-    return q if fractional else float(math.floor(q))
-
-
-# -- backtrader -------------------------------------------------------------------------------------------------
-class BpsCommission(bt.CommInfoBase):
-    """Commission as basis points of traded value with an optional minimum per order."""
-
-    params = (
-        ("bps", 5.0),
-        ("min_per_order", 0.0),
-        ("stocklike", True),
-        ("commtype", bt.CommInfoBase.COMM_FIXED),
-    )
-
-    def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
-        if not size:
-            return 0.0
-        return max(abs(size) * price * self.p.bps / 1e4, self.p.min_per_order)
-
-
-class _ScheduleFollower(bt.Strategy):
-    """Reads the precomputed target weights of the bar, if any, and trades towards them."""
-
-    params: tuple[tuple[str, object], ...] = (
-        ("schedule", None),  # bar index -> target weights (np.ndarray)
-        ("forced", frozenset()),  # bar indices a drift band does not filter
-        ("band", None),
-        ("accrual", None),  # per-bar cash interest rate (fraction), index t = rate known at close t-1
-        ("same_bar", False),
-        ("sizing", None),  # keyword arguments of plan_orders, or None for naive sizing (tests only)
-    )
-
-    def __init__(self) -> None:
-        self.values: list[float] = []
-        self.cashes: list[float] = []
-        self.fills: list[tuple] = []
-        self.n_orders = 0
-        self.n_rejected = 0
-        self.n_rebalances = 0
-        self.partial: set[int] = set()
-        self.interest = 0.0
-        self._t = -1
-        self._pending: np.ndarray | None = None
-        self._last_cash = 0.0
-        self._started = False
-        self.last_decision: tuple[int, np.ndarray] | None = None
-        self._schedule = self.p.schedule
-        self._forced = self.p.forced
-        self._band = self.p.band
-        self._accrual = self.p.accrual
-        self._same_bar = self.p.same_bar
-
-    def notify_order(self, order: bt.Order) -> None:
-        status = order.status
-        if status == order.Completed or status == order.Partial:
-            if status == order.Partial:
-                self.partial.add(order.ref)
-            name = order.data._name
-            for bit in order.executed.iterpending():
-                self.fills.append((bit.dt, name, bit.size, bit.price, bit.comm))
-        elif status in (order.Margin, order.Rejected, order.Canceled):
-            self.n_rejected += 1
-
-    def _credit_interest(self, t: int) -> None:
-        # the day's interest on the cash held over the previous close, at the rate known then; add_cash is
-        # booked by the broker's next value update (end of this bar's broker step)
-        interest = self._last_cash * self._accrual[t]
-        if interest:
-            self.broker.add_cash(interest)
-            self.interest += interest
-
-    def next_open(self) -> None:
-        # cheat-on-open: runs at bar t+1 before its orders execute, so the order for a decision made on the
-        # close of t is sized at the price it will fill at
-        if self._accrual is not None and self._t >= 0:
-            self._credit_interest(self._t + 1)
-        if self._pending is not None:
-            targets, self._pending = self._pending, None
-            self._rebalance(targets, [d.open[0] for d in self.datas])
-
-    def next(self) -> None:
-        self._t = t = self._t + 1
-        broker = self.broker
-        if self._same_bar and self._accrual is not None and t:
-            # no next_open without cheat-on-open: credit now and book it before marking the close
-            self._credit_interest(t)
-            broker._get_value()
-        value = broker.getvalue()
-        cash = broker.getcash()
-        self.values.append(value)
-        self.cashes.append(cash)
-        self._last_cash = cash
-        targets = self._schedule.get(t)
-        if targets is None:
-            return
-        if self._band is not None and self._started and t not in self._forced and not self._drifted(targets, value):
-            return
-        self._started = True  # the first decision (initial allocation) is never band-filtered
-        self.last_decision = (t, targets)
-        if self._same_bar:
-            self._rebalance(targets, [d.close[0] for d in self.datas])
-        else:
-            self._pending = targets
-
-    def _drifted(self, targets: np.ndarray, value: float) -> bool:
-        """Some held weight (marked at this close) is more than the band away from today's target."""
-        if value <= 0:
-            return True
-        for data, w in zip(self.datas, targets):
-            if abs(self.getposition(data).size * data.close[0] / value - w) > self._band:
-                return True
-        return False
-
-    def _rebalance(self, targets: np.ndarray, prices: list[float]) -> None:
-        self.n_rebalances += 1
-        held = [self.getposition(d).size for d in self.datas]
-        if self.p.sizing is not None:
-            orders = plan_orders(self.broker.getcash(), held, prices, targets, **self.p.sizing)
-        else:  # naive: target size from value, no cost awareness (shows what plan_orders prevents)
-            value = self.broker.getcash() + sum(h * p for h, p in zip(held, prices))
-            orders = [(i, float(np.floor(value * w / p)) - h) for i, (w, p, h) in enumerate(zip(targets, prices, held))]
-            orders = sorted((o for o in orders if o[1]), key=lambda o: o[1] > 0)
-        for i, delta in orders:
-            self.n_orders += 1
-            if delta > 0:
-                self.buy(data=self.datas[i], size=delta)
-            else:
-                self.sell(data=self.datas[i], size=-delta)
-
-
 def _check_inputs(
     prices: pd.DataFrame, targets: pd.DataFrame, opens: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, np.ndarray]:
@@ -418,7 +193,9 @@ def sizing_rules(execution: ExecutionConfig) -> SizingRules:
 
 def _trades_frame(fills: list[tuple], dates: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     trades = pd.DataFrame(fills, columns=TRADE_COLUMNS)
-    if dates is None:
+    if dates is None:  # backtrader's float day numbers
+        from regimeshift.backtests.bt_engine import bt
+
         trades["date"] = pd.to_datetime([bt.num2date(d) for d in trades["date"]]).normalize()
     else:
         trades["date"] = dates[trades["date"].to_numpy(dtype=int)] if len(trades) else pd.DatetimeIndex([])
@@ -445,6 +222,9 @@ def replay(
     dates that ``execution.drift_band`` does not filter. ``cost_aware=False`` (tests) sizes naively from
     value without regard to costs; ``filler`` (tests) is a backtrader volume filler for partial fills.
     """
+    # backtrader (and the global state it needs) only when a replay actually runs
+    from regimeshift.backtests.bt_engine import BpsCommission, ScheduleFollower, bt
+
     t0 = time.perf_counter()
     prices, opens, positions = _check_inputs(prices, targets, opens)
     schedule = {int(p): row for p, row in zip(positions, targets.to_numpy(dtype=float))}
@@ -472,7 +252,7 @@ def replay(
     if filler is not None:
         broker.set_filler(filler)
     cerebro.addstrategy(
-        _ScheduleFollower,
+        ScheduleFollower,
         schedule=schedule,
         forced=forced_pos,
         band=execution.drift_band,

@@ -36,13 +36,8 @@ import pandas as pd  # noqa: E402
 from regimeshift.backtests.benchmarks_beside import replay_benchmarks  # noqa: E402
 from regimeshift.backtests.config import ExecutionConfig, RunConfig  # noqa: E402
 from regimeshift.backtests.data import align_macro, load_prices, read_series  # noqa: E402
-from regimeshift.backtests.replay import (  # noqa: E402
-    BpsCommission,
-    ReplayResult,
-    bt,
-    rebalance_dates,
-    replay,
-)
+from regimeshift.backtests.bt_engine import BpsCommission, bt  # noqa: E402
+from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay  # noqa: E402
 
 SLEEVES = ["QQQ", "DVY", "SHY", "GLD"]
 BENCH = "SPY"

@@ -12,12 +12,24 @@ import os
 from types import ModuleType
 
 
+def quiet_matplotlib_fonts() -> None:
+    """Headless machines log hundreds of "findfont: Font family 'Arial' not found" lines (PITFALLS.md)."""
+    import logging
+
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
+
+
 def headless_matplotlib() -> None:
-    """Agg unless the user chose a backend (``MPLBACKEND``); idempotent."""
+    """Agg for pyplot in a batch job; idempotent. Leaves alone a backend the user chose: ``MPLBACKEND``, or
+    pyplot already imported (a notebook's inline backend)."""
+    import sys
+
+    quiet_matplotlib_fonts()
+    if os.environ.get("MPLBACKEND") or "matplotlib.pyplot" in sys.modules:
+        return
     import matplotlib
 
-    if not os.environ.get("MPLBACKEND") and matplotlib.get_backend().lower() != "agg":
-        matplotlib.use("Agg")
+    matplotlib.use("Agg")
 
 
 def backtrader() -> ModuleType:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 from collections.abc import Sequence
 
 import matplotlib as mpl
@@ -24,9 +23,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
+from regimeshift.core.compat import quiet_matplotlib_fonts
 from regimeshift.reports.metrics import most_probable_regime
-
-logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
 
 MAX_POINTS = 2000  # per line; 20 years of daily data is ~5,000 rows
 MAX_AREA_POINTS = 1000  # per stacked layer (the plot is ~900 px wide)
@@ -105,6 +103,7 @@ def _sample_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
 
 
 def _new_figure(height: float) -> tuple[Figure, Axes]:
+    quiet_matplotlib_fonts()
     fig = Figure(figsize=(FIG_WIDTH, height))
     FigureCanvasSVG(fig)
     ax = fig.add_subplot()

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.compat import headless_matplotlib
-from regimeshift.reports import plots  # also silences matplotlib.font_manager
+from regimeshift.reports import plots
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.metrics import (
     DEFAULT_STRESS_WINDOWS,

@@ -99,3 +99,33 @@ def test_no_module_imports_itself_round_a_loop() -> None:
 def test_the_walk_covers_every_package() -> None:
     layers = {_layer(m) for m in _modules()}
     assert layers == set(ALLOWED)
+
+
+def test_importing_the_product_changes_no_global_state() -> None:
+    """backtrader's collections alias, the matplotlib backend and library loggers are set by core.compat when a
+    stage that needs them runs, never as a side effect of an import."""
+    import subprocess
+    import sys
+
+    code = """
+import collections, importlib, logging, os, pkgutil, sys
+os.environ.pop("MPLBACKEND", None)
+import regimeshift
+for pkg in ("core", "regimes", "strategies", "backtests", "reports"):
+    mod = importlib.import_module(f"regimeshift.{pkg}")
+    for info in pkgutil.walk_packages(mod.__path__, f"regimeshift.{pkg}."):
+        if not info.name.endswith(".bt_engine"):
+            importlib.import_module(info.name)
+for name in ("pipeline", "outputs", "report_stage", "ticket", "api", "cli"):
+    importlib.import_module(f"regimeshift.{name}")
+import matplotlib
+changed = []
+if hasattr(collections, "Iterable"): changed.append("collections.Iterable")
+if matplotlib.rcParams._get_backend_or_none() is not None: changed.append("matplotlib backend")
+for logger in ("hmmlearn.base", "matplotlib.font_manager"):
+    if logging.getLogger(logger).level: changed.append(logger)
+print(changed)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={
+        k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"})
+    assert out.stdout.strip() == "[]", out.stderr

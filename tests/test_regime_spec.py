@@ -7,16 +7,15 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
-
 from regimeshift.backtests.config import config_from_dict, load_config
 from regimeshift.core.errors import ConfigError
 from regimeshift.regimes.cache import cache_key
 from regimeshift.regimes.model import LiquidityHMM
 from regimeshift.regimes.spec import RegimeSpec
 from regimeshift.regimes.walkforward import walk_forward
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 BASE = RegimeSpec(names=("calm", "stress"), n_init=2, n_iter=40, min_train=300, refit=60, cold_every=3,
                   stress_signs=(1.0, 1.0), seed=1)

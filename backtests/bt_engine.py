@@ -1,0 +1,141 @@
+"""backtrader's side of the replay: the commission scheme and the strategy that follows a precomputed schedule.
+
+Its own module so that importing ``regimeshift.backtests.replay`` (the array twin, the decision-date rules, the
+sizing shared by both) neither imports backtrader nor sets the global state it needs (``core.compat``); that
+happens when a backtrader replay actually runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+from regimeshift.backtests.sizing import plan_orders
+from regimeshift.core.compat import backtrader
+
+bt = backtrader()
+
+
+class BpsCommission(bt.CommInfoBase):
+    """Commission as basis points of traded value with an optional minimum per order."""
+
+    params = (
+        ("bps", 5.0),
+        ("min_per_order", 0.0),
+        ("stocklike", True),
+        ("commtype", bt.CommInfoBase.COMM_FIXED),
+    )
+
+    def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
+        if not size:
+            return 0.0
+        return max(abs(size) * price * self.p.bps / 1e4, self.p.min_per_order)
+
+
+class ScheduleFollower(bt.Strategy):
+    """Reads the precomputed target weights of the bar, if any, and trades towards them."""
+
+    params: tuple[tuple[str, object], ...] = (
+        ("schedule", None),  # bar index -> target weights (np.ndarray)
+        ("forced", frozenset()),  # bar indices a drift band does not filter
+        ("band", None),
+        ("accrual", None),  # per-bar cash interest rate (fraction), index t = rate known at close t-1
+        ("same_bar", False),
+        ("sizing", None),  # keyword arguments of plan_orders, or None for naive sizing (tests only)
+    )
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.cashes: list[float] = []
+        self.fills: list[tuple] = []
+        self.n_orders = 0
+        self.n_rejected = 0
+        self.n_rebalances = 0
+        self.partial: set[int] = set()
+        self.interest = 0.0
+        self._t = -1
+        self._pending: np.ndarray | None = None
+        self._last_cash = 0.0
+        self._started = False
+        self.last_decision: tuple[int, np.ndarray] | None = None
+        self._schedule = self.p.schedule
+        self._forced = self.p.forced
+        self._band = self.p.band
+        self._accrual = self.p.accrual
+        self._same_bar = self.p.same_bar
+
+    def notify_order(self, order: bt.Order) -> None:
+        status = order.status
+        if status == order.Completed or status == order.Partial:
+            if status == order.Partial:
+                self.partial.add(order.ref)
+            name = order.data._name
+            for bit in order.executed.iterpending():
+                self.fills.append((bit.dt, name, bit.size, bit.price, bit.comm))
+        elif status in (order.Margin, order.Rejected, order.Canceled):
+            self.n_rejected += 1
+
+    def _credit_interest(self, t: int) -> None:
+        # the day's interest on the cash held over the previous close, at the rate known then; add_cash is
+        # booked by the broker's next value update (end of this bar's broker step)
+        interest = self._last_cash * self._accrual[t]
+        if interest:
+            self.broker.add_cash(interest)
+            self.interest += interest
+
+    def next_open(self) -> None:
+        # cheat-on-open: runs at bar t+1 before its orders execute, so the order for a decision made on the
+        # close of t is sized at the price it will fill at
+        if self._accrual is not None and self._t >= 0:
+            self._credit_interest(self._t + 1)
+        if self._pending is not None:
+            targets, self._pending = self._pending, None
+            self._rebalance(targets, [d.open[0] for d in self.datas])
+
+    def next(self) -> None:
+        self._t = t = self._t + 1
+        broker = self.broker
+        if self._same_bar and self._accrual is not None and t:
+            # no next_open without cheat-on-open: credit now and book it before marking the close
+            self._credit_interest(t)
+            broker._get_value()
+        value = broker.getvalue()
+        cash = broker.getcash()
+        self.values.append(value)
+        self.cashes.append(cash)
+        self._last_cash = cash
+        targets = self._schedule.get(t)
+        if targets is None:
+            return
+        if self._band is not None and self._started and t not in self._forced and not self._drifted(targets, value):
+            return
+        self._started = True  # the first decision (initial allocation) is never band-filtered
+        self.last_decision = (t, targets)
+        if self._same_bar:
+            self._rebalance(targets, [d.close[0] for d in self.datas])
+        else:
+            self._pending = targets
+
+    def _drifted(self, targets: np.ndarray, value: float) -> bool:
+        """Some held weight (marked at this close) is more than the band away from today's target."""
+        if value <= 0:
+            return True
+        for data, w in zip(self.datas, targets):
+            if abs(self.getposition(data).size * data.close[0] / value - w) > self._band:
+                return True
+        return False
+
+    def _rebalance(self, targets: np.ndarray, prices: list[float]) -> None:
+        self.n_rebalances += 1
+        held = [self.getposition(d).size for d in self.datas]
+        if self.p.sizing is not None:
+            orders = plan_orders(self.broker.getcash(), held, prices, targets, **self.p.sizing)
+        else:  # naive: target size from value, no cost awareness (shows what plan_orders prevents)
+            value = self.broker.getcash() + sum(h * p for h, p in zip(held, prices))
+            orders = [(i, float(np.floor(value * w / p)) - h) for i, (w, p, h) in enumerate(zip(targets, prices, held))]
+            orders = sorted((o for o in orders if o[1]), key=lambda o: o[1] > 0)
+        for i, delta in orders:
+            self.n_orders += 1
+            if delta > 0:
+                self.buy(data=self.datas[i], size=delta)
+            else:
+                self.sell(data=self.datas[i], size=-delta)
+
+
