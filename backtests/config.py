@@ -97,6 +97,11 @@ class RegimeConfig(_Frozen):
     # inputs' calendar (benchmark + feature symbols + macro) from this date, so the model has seen earlier
     # crises before the first trade; the backtest still starts at data.start. None: the backtest's data.
     history_start: str | None = None
+    # How states are named calm -> stressed (regimes/naming.py): "risk" (each state's risk: the one-sigma loss of
+    # an equal-weighted portfolio of the return features plus the stress-signed means of the other features),
+    # "signed_mean" (the stress-signed means of all features, the rule before issue 11) or a feature's spec text
+    # (that feature alone), to pin the names to one observable.
+    order_by: str = "risk"
 
     @field_validator("history_start")
     @classmethod

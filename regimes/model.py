@@ -6,7 +6,8 @@ What it adds to ``hmmlearn.hmm.GaussianHMM`` (see shared/notes/PITFALLS.md for w
 - honest convergence: ``monitor_.converged`` is also True when EM merely hit ``n_iter``, so ``converged_``
   requires the gain to fall below ``tol`` before ``n_iter`` iterations;
 - sticky transitions through a heavy-diagonal Dirichlet ``transmat_prior`` (``1 + sticky * I``);
-- stable names: at a first fit states are ordered by a stress score (signed mean of the stress features);
+- stable names: at a first fit states are ordered by a stress score (``order_by``: the rule lives in
+  ``regimes.naming``; default "risk", which also uses each state's covariance);
   a refit given ``align_to=previous`` names each new state after the previous state it matches (Hungarian
   assignment on the state means in original units, divided by the training window's feature scale), so
   labels do not flip between refits; ``predict_filtered`` returns probabilities in ``names`` order;
@@ -40,6 +41,7 @@ from regimeshift.regimes.fast_hmm import (
     to_units,
 )
 from regimeshift.regimes.filtering import forward_filter
+from regimeshift.regimes import naming
 from scipy.optimize import linear_sum_assignment
 from threadpoolctl import ThreadpoolController
 
@@ -67,6 +69,8 @@ class LiquidityHMM:
         "kmeans" (k-means centres, per-cluster covariances, label-count transitions: keeps what k-means found)
         or "mixed" (restart i uses "kmeans" for even i, "hmmlearn" for odd i).
     kmeans_n_init: k-means initialisations per start (hmmlearn uses 10).
+    order_by: how states are named calm -> stressed: "risk", "signed_mean" or a feature name (``regimes.naming``).
+    feature_names: the features' spec texts (which are returns, which levels; stress signs if none are given).
     """
 
     def __init__(
@@ -82,6 +86,8 @@ class LiquidityHMM:
         random_state: int = 0,
         kmeans_n_init: int = 1,
         init: str = "mixed",
+        order_by: str = naming.RISK,
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         self.names = tuple(names)
         self.covariance_type = covariance_type
@@ -94,6 +100,8 @@ class LiquidityHMM:
         self.random_state = random_state
         self.kmeans_n_init = kmeans_n_init
         self.init = init
+        self.order_by = order_by
+        self.feature_names = None if feature_names is None else tuple(feature_names)
 
     @property
     def n_states(self) -> int:
@@ -101,7 +109,7 @@ class LiquidityHMM:
 
     def get_params(self, deep: bool = True) -> dict[str, object]:
         keys = ("names", "covariance_type", "n_init", "n_iter", "tol", "min_covar", "sticky", "stress_signs",
-                "random_state", "kmeans_n_init", "init")
+                "random_state", "kmeans_n_init", "init", "order_by", "feature_names")
         return {k: getattr(self, k) for k in keys}
 
     def set_params(self, **params: object) -> LiquidityHMM:
@@ -218,10 +226,22 @@ class LiquidityHMM:
         return self._hmm
 
     def stress_scores(self) -> np.ndarray:
-        """Per raw state: signed sum of its standardised feature means (higher = more stressed)."""
-        signs = np.ones(self.params_.means.shape[1]) if self.stress_signs is None else np.asarray(self.stress_signs, float)
-        z = (self.params_.means - self._window_scaler[0]) / self._window_scaler[1]
-        return z @ signs
+        """Per raw state: its stress score under ``order_by`` (higher = more stressed; ``regimes.naming``)."""
+        if self.order_by == naming.SIGNED_MEAN:  # computed as it always was (design units): names bit-identical
+            signs = np.ones(self.params_.means.shape[1]) if self.stress_signs is None else np.asarray(self.stress_signs, float)
+            z = (self.params_.means - self._window_scaler[0]) / self._window_scaler[1]
+            return z @ signs
+        return naming.stress_scores(
+            self.raw_means_, self.raw_covars_, naming.state_weights(self.params_.transmat), self.feature_names,
+            order_by=self.order_by, signs=self.stress_signs,
+        )
+
+    def naming_report(self) -> naming.NamingReport:
+        """The named states' scores, their standard errors and any ambiguous neighbouring pair."""
+        return naming.naming_report(
+            self.names, self.means_, self.covars_, naming.state_weights(self.transmat_), self.n_train_,
+            self.feature_names, order_by=self.order_by, signs=self.stress_signs, scale=self.scaler_scale_,
+        )
 
     def _stress_order(self) -> np.ndarray:
         self.relabelled_ = True
@@ -259,6 +279,7 @@ class LiquidityHMM:
         params = self.get_params()
         params["names"] = list(self.names)
         params["stress_signs"] = None if self.stress_signs is None else [float(s) for s in self.stress_signs]
+        params["feature_names"] = None if self.feature_names is None else list(self.feature_names)
         scalars = {
             "params": params, "loglik": self.loglik_, "n_iter": self.n_iter_, "converged": self.converged_,
             "warm_started": self.warm_started_, "n_train": self.n_train_, "relabelled": self.relabelled_,
@@ -340,10 +361,14 @@ class LiquidityHMM:
         return self.raw_means_[self.order_]
 
     @property
+    def raw_covars_(self) -> np.ndarray:
+        """State covariances in original feature units (full matrices), raw (fitted) order."""
+        return self.params_.full_covars * np.outer(self.design_scale_, self.design_scale_)[None]
+
+    @property
     def covars_(self) -> np.ndarray:
         """State covariances in original feature units (full matrices), ``names`` order."""
-        c = self.params_.full_covars * np.outer(self.design_scale_, self.design_scale_)[None]
-        return c[self.order_]
+        return self.raw_covars_[self.order_]
 
     @property
     def expected_durations_(self) -> np.ndarray:

@@ -11,8 +11,8 @@ Fits (refits table: loglik, n_iter, converged, warm_started, cold_competition, s
   ``cold_every``-th refit, whenever the window has grown by ``cold_growth`` since the last competition
   (``competition_schedule``), after a period in which more than ``cold_surprise`` of the days lay outside every
   state's 99.9 % ellipsoid (a regime the model has no state for yet), and after a warm fit that hit ``n_iter``;
-- names: stress order at the first fit, then each state takes the name of the previous fit's state it matches
-  (``LiquidityHMM._align``).
+- names: stress order at the first fit (rule ``order_by``, see ``regimes.naming``), then each state takes the name
+  of the previous fit's state it matches (``LiquidityHMM._align``).
 
 How it is fast (benchmarks/regime_walkforward.py measures it against the naive approach in the same run):
 - one ``Design`` over all rows (a fixed affine map from the FIRST training window, plus ``[Q | U | 1]``) and
@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.core.workers import worker_count
+from regimeshift.regimes import naming
 from regimeshift.regimes.fast_hmm import Design, forward
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
@@ -212,6 +213,7 @@ def walk_forward(
     seed: int = 0,
     kmeans_n_init: int = 1,
     init: str = "hmmlearn",
+    order_by: str = "risk",
     workers: int | None = None,
     cache: bool | str | os.PathLike[str] | None = False,
 ) -> RegimeResult:
@@ -219,7 +221,8 @@ def walk_forward(
 
     ``cache``: False (default) computes; True uses the default cache folder (``regimes.cache.cache_dir``); a
     path uses that folder. ``workers``: processes for the scheduled cold competitions (default: 2 on a
-    multi-core machine); the result does not depend on it.
+    multi-core machine); the result does not depend on it. ``order_by``: how states are named ("risk",
+    "signed_mean" or a feature column; ``regimes.naming``).
     """
     params = dict(
         names=tuple(names), covariance_type=covariance_type, n_init=int(n_init), n_iter=int(n_iter), tol=float(tol),
@@ -229,6 +232,11 @@ def walk_forward(
         stress_signs=None if stress_signs is None else tuple(float(s) for s in stress_signs), seed=int(seed),
         kmeans_n_init=int(kmeans_n_init), init=str(init),
     )
+    try:
+        order_by = naming.check_order_by(str(order_by), [str(c) for c in features.columns])
+    except ValueError as err:
+        raise RegimeshiftError(str(err)) from None
+    params["order_by"] = order_by  # in the cache key with every other regime parameter
     if cache:
         from regimeshift.regimes import cache as regime_cache
 
@@ -253,7 +261,8 @@ def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int |
         names=names, covariance_type=params["covariance_type"], n_init=params["n_init"], n_iter=params["n_iter"],
         tol=params["tol"], min_covar=params["min_covar"], sticky=params["sticky"],
         stress_signs=params["stress_signs"], random_state=params["seed"], kmeans_n_init=params["kmeans_n_init"],
-        init=params["init"],
+        init=params["init"], order_by=params["order_by"],
+        feature_names=[str(c) for c in features.columns],
     )
     proto = LiquidityHMM(**model_params)  # type: ignore[arg-type]
     if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:

@@ -162,6 +162,7 @@ def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> 
         cold_growth=r.cold_growth,
         kmeans_n_init=r.kmeans_n_init,
         init=r.init,
+        order_by=r.order_by,
         stress_signs=[stress_sign(c) for c in features.columns],
         seed=cfg.seed,
         cache=cache,
