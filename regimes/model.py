@@ -253,8 +253,9 @@ class LiquidityHMM:
 
         Safety net: mean-matching cannot see what the names mean. If the matched names clearly contradict the
         stress ordering -- a state named as more stressed than another scores lower by more than
-        ``STRESS_TOLERANCE`` of the score range and by more than ``STRESS_MIN_GAP`` standardised units -- the
-        states are renamed by stress order (``relabelled_``). Near-ties never rename, so labels do not flip on
+        ``STRESS_TOLERANCE`` of the score range and by more than ``STRESS_MIN_GAP`` standardised units, or (rules
+        other than signed_mean) by more than ``naming.RENAME_Z`` standard errors -- the states are renamed by
+        stress order (``relabelled_``). Near-ties never rename, so labels do not flip on
         stable data.
         """
         order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
@@ -264,6 +265,13 @@ class LiquidityHMM:
         worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
         if worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP):
             return self._stress_order()
+        if self.order_by != naming.SIGNED_MEAN:  # ... or by more than naming.RENAME_Z standard errors
+            _, se = naming.scores_and_errors(
+                self.raw_means_, self.raw_covars_, naming.state_weights(self.params_.transmat), self.n_train_,
+                self.feature_names, order_by=self.order_by, signs=self.stress_signs,
+            )
+            if naming.contradicts(order, score, se):
+                return self._stress_order()
         self.relabelled_ = False
         return order
 

@@ -25,6 +25,11 @@ Rules (``order_by``; ``regimes.order_by`` in a config):
   one-sigma loss ``sd_j - mu_j``, any other by its stress-signed mean. For a user who wants to pin the names to
   one observable.
 
+Across refits the names are carried over by matching states (``LiquidityHMM._align``); they are overruled
+and re-sorted by the rule only when they contradict the scores by more than ``RENAME_Z`` standard errors (a state
+named calmer than another is clearly riskier), e.g. when a first window without any crunch split the calm regime
+in two and a later fit finds the real crunch.
+
 Ambiguity: each score is an estimate. Its standard error (delta method, treating a state's days as independent
 draws from its distribution, which is the HMM's own assumption, with ``n_j = n_train w_j`` days) is
 ``sqrt((a' S_j a + b^2 v_j^2 / 2) / n_j)`` for a score ``a' mu_j + b v_j``. Two neighbouring named states whose
@@ -44,6 +49,7 @@ RISK = "risk"
 SIGNED_MEAN = "signed_mean"
 RULES = (RISK, SIGNED_MEAN)
 AMBIGUOUS_Z = 2.0  # neighbouring named states closer than this many standard errors: an ambiguous pair
+RENAME_Z = 3.0  # a refit's matched names are overruled when they contradict the scores by more than this
 
 __all__ = [
     "AMBIGUOUS_Z",
@@ -53,7 +59,9 @@ __all__ = [
     "Naming",
     "check_order_by",
     "feature_is_return",
+    "contradicts",
     "naming_report",
+    "scores_and_errors",
     "state_weights",
     "stress_scores",
 ]
@@ -199,6 +207,35 @@ def stress_scores(
     return _rule(order_by, means, covs, np.asarray(weights, float), feature_names, signs, scale).scores(means, covs)
 
 
+def scores_and_errors(
+    means: np.ndarray,
+    covs: np.ndarray,
+    weights: np.ndarray,
+    n_train: int,
+    feature_names: Sequence[str] | None = None,
+    *,
+    order_by: str = RISK,
+    signs: Sequence[float] | None = None,
+    scale: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per state: the stress score and its standard error (``n_j = n_train w_j`` days per state)."""
+    means, covs, w = np.asarray(means, float), np.asarray(covs, float), np.asarray(weights, float)
+    rule = _rule(order_by, means, covs, w, feature_names, signs, scale)
+    return rule.scores(means, covs), rule.standard_errors(covs, n_train * w)
+
+
+def contradicts(order: np.ndarray, scores: np.ndarray, errors: np.ndarray, z: float = RENAME_Z) -> bool:
+    """True if naming raw states in ``order`` (calm -> stressed) puts some state below a calmer-named one's score by
+    more than ``z`` standard errors of the difference: the names clearly say the opposite of the data. Near-ties
+    (within noise) never count, so names do not flip on stable data."""
+    s, e = np.asarray(scores)[order], np.asarray(errors)[order]
+    for i in range(len(s)):
+        for j in range(i + 1, len(s)):
+            if s[i] - s[j] > z * np.sqrt(e[i] ** 2 + e[j] ** 2):
+                return True
+    return False
+
+
 @dataclass(frozen=True)
 class NamingReport:
     """Scores of the named states (calm -> stressed), their standard errors and the neighbours' z-gaps."""
@@ -242,10 +279,8 @@ def naming_report(
     scale: np.ndarray | None = None,
 ) -> NamingReport:
     """The named order's scores and whether it is ambiguous. ``means``, ``covs``, ``weights`` in NAMED order."""
-    means, covs, w = np.asarray(means, float), np.asarray(covs, float), np.asarray(weights, float)
-    rule = _rule(order_by, means, covs, w, feature_names, signs, scale)
-    s = rule.scores(means, covs)
-    se = rule.standard_errors(covs, n_train * w)
+    s, se = scores_and_errors(means, covs, weights, n_train, feature_names, order_by=order_by, signs=signs,
+                              scale=scale)
     z = (s[1:] - s[:-1]) / np.maximum(np.sqrt(se[1:] ** 2 + se[:-1] ** 2), 1e-300)
     names = tuple(names)
     amb = tuple((names[i], names[i + 1]) for i in range(len(z)) if not z[i] >= AMBIGUOUS_Z)
