@@ -248,6 +248,12 @@ class RunConfig(_Frozen):
         missing = [r for r in self.regimes.names if r not in self.strategy.weights]
         if missing:
             raise ValueError(f"strategy.weights has no row for regime(s) {', '.join(missing)}")
+        order_by = self.regimes.order_by
+        if order_by not in ("risk", "signed_mean") and _spec_key(order_by) not in {_spec_key(f) for f in self.features}:
+            raise ValueError(
+                f"regimes.order_by: {order_by!r} is neither 'risk' nor 'signed_mean' nor one of the features "
+                f"({', '.join(self.features)})"
+            )
         hist, start = self.regimes.history_start, self.data.start
         if hist is not None and start is not None and hist > str(start)[:10]:
             raise ValueError(
@@ -272,6 +278,12 @@ class RunConfig(_Frozen):
         """Stable hash of the resolved config, for run listings and caches."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _spec_key(spec: str) -> str:
+    """A feature spec as the feature frame spells it, near enough to match ``regimes.order_by`` to a feature."""
+    parts = [p.strip() for p in str(spec).split(":")]
+    return ":".join([parts[0].lower(), *parts[1:]])
 
 
 def _drop_none(obj: Any) -> Any:

@@ -135,3 +135,33 @@ def test_the_signed_mean_rule_misnames_issue_11s_market_and_risk_does_not(batter
     old, _ = score(generate(by_name("issue11")), order_by="signed_mean")
     assert battery["issue11"].names_right
     assert not old.names_right and old.named < battery["issue11"].named - 0.2, old
+
+
+def test_a_config_cannot_order_by_a_feature_it_does_not_have():
+    from regimeshift.backtests.config import config_from_dict, load_config
+    from regimeshift.core.errors import ConfigError
+
+    raw = load_config(None).model_dump()
+    raw["regimes"]["order_by"] = "level:VOLINDEX"
+    assert config_from_dict(raw).regimes.order_by == "level:VOLINDEX"
+    raw["regimes"]["order_by"] = "level:VIX"
+    with pytest.raises(ConfigError, match="regimes.order_by"):
+        config_from_dict(raw)
+
+
+def test_a_run_reports_switches_per_year_and_how_its_regimes_were_named(tmp_path):
+    from regimeshift.cli import _summary
+    from regimeshift.pipeline import run_pipeline
+    from regimeshift.report_stage import config_summary
+
+    from tests.conftest import small_synthetic_config
+
+    result = run_pipeline(small_synthetic_config())
+    m = result.metrics
+    regime = result.regimes.regime.loc[result.returns.index]
+    years = len(regime) / 252
+    assert m["regime_switches_per_year"] == pytest.approx((regime != regime.shift()).iloc[1:].sum() / years)
+    assert m["regime_naming"]["order_by"] == "risk" and isinstance(m["regime_naming"]["ambiguous"], list)
+    text = _summary(result, {}, tmp_path)
+    assert f"{m['regime_switches_per_year']:.1f} regime switches per year" in text and "regime names by risk" in text
+    assert config_summary(result)["Regime names"].startswith("named by risk (")
