@@ -24,7 +24,7 @@ def run_warnings(result: RunResult) -> tuple[str, ...]:
         out.append("Same-bar execution: orders fill at the close that produced the signal (optimistic).")
     if result.regimes.n_nonconverged:
         out.append(f"{result.regimes.n_nonconverged} of {result.regimes.n_refits} refits did not converge.")
-    ambiguous = (result.metrics.get("regime_naming") or {}).get("ambiguous")
+    ambiguous = ((getattr(result, "metrics", None) or {}).get("regime_naming") or {}).get("ambiguous")
     if ambiguous:
         out.append(f"Regime names: the order of {', '.join(ambiguous)} is ambiguous (their stress scores are within "
                    "noise of each other in the last fit), so which of them is the more stressed is not established.")
@@ -58,9 +58,10 @@ def _refits_summary(result: RunResult) -> str:
 
 
 def _naming_text(result: RunResult) -> str:
-    model = result.regimes.model
+    model = getattr(result.regimes, "model", None)
     text = model.naming_report().describe() if hasattr(model, "naming_report") else "n/a"
-    return f"{text}; {result.metrics.get('regime_switches_per_year', float('nan')):.1f} regime switches per year"
+    per_year = (getattr(result, "metrics", None) or {}).get("regime_switches_per_year")
+    return text if per_year is None else f"{text}; {per_year:.1f} regime switches per year"
 
 
 def config_summary(result: RunResult) -> dict[str, str]:
