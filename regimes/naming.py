@@ -203,8 +203,7 @@ def stress_scores(
     module docstring); higher = more stressed, so ``argsort`` gives the names' order. ``signs`` overrides the
     stress signs derived from the feature names; ``scale`` is the per-feature sd ``signed_mean`` divides by (the
     training window's; default the states' mixture sd)."""
-    means, covs = np.asarray(means, float), np.asarray(covs, float)
-    return _rule(order_by, means, covs, np.asarray(weights, float), feature_names, signs, scale).scores(means, covs)
+    return scores_and_errors(means, covs, weights, 1, feature_names, order_by=order_by, signs=signs, scale=scale)[0]
 
 
 def scores_and_errors(
@@ -218,10 +217,12 @@ def scores_and_errors(
     signs: Sequence[float] | None = None,
     scale: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per state: the stress score and its standard error (``n_j = n_train w_j`` days per state)."""
+    """Per state: the stress score (0 = the long-run average of the states) and its standard error
+    (``n_j = n_train w_j`` days per state)."""
     means, covs, w = np.asarray(means, float), np.asarray(covs, float), np.asarray(weights, float)
     rule = _rule(order_by, means, covs, w, feature_names, signs, scale)
-    return rule.scores(means, covs), rule.standard_errors(covs, n_train * w)
+    s = rule.scores(means, covs)
+    return s - w @ s, rule.standard_errors(covs, n_train * w)  # 0 = the states' long-run average
 
 
 def contradicts(order: np.ndarray, scores: np.ndarray, errors: np.ndarray, z: float = RENAME_Z) -> bool:
