@@ -153,7 +153,8 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
     model = LiquidityHMM(
         names=r.names, covariance_type=r.covariance_type, n_init=max(r.n_init, 5), n_iter=r.n_iter, tol=r.tol,
         min_covar=r.min_covar, sticky=r.sticky, stress_signs=[stress_sign(c) for c in features.columns],
-        random_state=cfg.seed, kmeans_n_init=r.kmeans_n_init, init=r.init,
+        random_state=cfg.seed, kmeans_n_init=r.kmeans_n_init, init=r.init, order_by=r.order_by,
+        feature_names=[str(c) for c in features.columns],
     ).fit(features.to_numpy())
     probs = pd.DataFrame(model.predict_filtered(features.to_numpy()), index=features.index, columns=list(r.names))
     scored = probs.loc[start:end].index
