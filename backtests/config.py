@@ -102,6 +102,11 @@ class RegimeConfig(_Frozen):
     # inputs' calendar (benchmark + feature symbols + macro) from this date, so the model has seen earlier
     # crises before the first trade; the backtest still starts at data.start. None: the backtest's data.
     history_start: str | None = None
+    # How states are named calm -> stressed (regimes/naming.py): "risk" (each state's risk: the one-sigma loss of
+    # an equal-weighted portfolio of the return features plus the stress-signed means of the other features),
+    # "signed_mean" (the stress-signed means of all features, the rule before issue 11) or a feature's spec text
+    # (that feature alone), to pin the names to one observable.
+    order_by: str = "risk"
 
     @field_validator("history_start")
     @classmethod
@@ -147,6 +152,7 @@ class RegimeConfig(_Frozen):
             names=self.names, covariance_type=self.covariance_type, n_init=self.n_init, n_iter=self.n_iter,
             tol=self.tol, min_covar=self.min_covar, sticky=self.sticky, init=self.init,
             kmeans_n_init=self.kmeans_n_init, stress_signs=None if stress_signs is None else tuple(stress_signs),
+            order_by=self.order_by,
             seed=seed, min_train=self.min_train_days, refit=self.refit, window=self.window,
             warm_start=self.warm_start, cold_every=self.cold_every, cold_growth=self.cold_growth,
             cold_surprise=self.cold_surprise,
@@ -272,6 +278,12 @@ class RunConfig(_Frozen):
         missing = [r for r in self.regimes.names if r not in self.strategy.weights]
         if missing:
             raise ValueError(f"strategy.weights has no row for regime(s) {', '.join(missing)}")
+        order_by = self.regimes.order_by
+        if order_by not in ("risk", "signed_mean") and _spec_key(order_by) not in {_spec_key(f) for f in self.features}:
+            raise ValueError(
+                f"regimes.order_by: {order_by!r} is neither 'risk' nor 'signed_mean' nor one of the features "
+                f"({', '.join(self.features)})"
+            )
         hist, start = self.regimes.history_start, self.data.start
         if hist is not None and start is not None and hist > str(start)[:10]:
             raise ValueError(
@@ -296,6 +308,12 @@ class RunConfig(_Frozen):
         """Stable hash of the resolved config, for run listings and caches."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _spec_key(spec: str) -> str:
+    """A feature spec as the feature frame spells it, near enough to match ``regimes.order_by`` to a feature."""
+    parts = [p.strip() for p in str(spec).split(":")]
+    return ":".join([parts[0].lower(), *parts[1:]])
 
 
 def _drop_none(obj: Any) -> Any:

@@ -151,7 +151,8 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
     market = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
     features = usable_block(feature_stage(cfg, market))  # type: ignore[arg-type]
     spec = r.spec([stress_sign(c) for c in features.columns], cfg.seed)
-    model = LiquidityHMM.from_spec(spec.replace(n_init=max(r.n_init, 5))).fit(features.to_numpy())
+    spec = spec.replace(n_init=max(r.n_init, 5), feature_names=tuple(str(c) for c in features.columns))
+    model = LiquidityHMM.from_spec(spec).fit(features.to_numpy())
     probs = pd.DataFrame(model.predict_filtered(features.to_numpy()), index=features.index, columns=list(r.names))
     scored = probs.loc[start:end].index
     truth = market.true_regimes.loc[scored].astype(str).to_numpy()
@@ -170,3 +171,70 @@ def recovery_for_config(cfg: Any, cache: bool = False) -> tuple[Recovery, Any]:
     features = feature_stage(cfg, market)  # type: ignore[arg-type]
     result = regime_stage(cfg, features, cache=cache)
     return recovery(result.probabilities, market), result
+
+
+# -- scoring a labelling as named, under the best relabelling, and how late it comes (issue 11) ----------------
+def best_relabelling(truth: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, str]:
+    """The one-to-one renaming of the model's labels that maximises balanced accuracy (Hungarian assignment on
+    the recall matrix): what the model separated, whatever it called it."""
+    from scipy.optimize import linear_sum_assignment
+
+    conf = confusion_matrix(truth, labels, labels=names).astype(float)
+    recall = conf / np.maximum(conf.sum(axis=1, keepdims=True), 1.0)
+    rows, cols = linear_sum_assignment(-recall)  # rows: true regime, cols: model label
+    return {names[c]: names[r] for r, c in zip(rows, cols)}
+
+
+def detection_lags(truth: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per true regime change (day t where truth[t] != truth[t-1]): trading days from t to the model's first day
+    at or after t labelled with the new regime, searched until the next true change; NaN where the model never
+    got there (a missed episode)."""
+    truth, labels = np.asarray(truth), np.asarray(labels)
+    changes = np.flatnonzero(truth[1:] != truth[:-1]) + 1
+    ends = np.r_[changes[1:], len(truth)]
+    out = np.full(len(changes), np.nan)
+    for i, (t, end) in enumerate(zip(changes, ends)):
+        hit = np.flatnonzero(labels[t:end] == truth[t])
+        if len(hit):
+            out[i] = hit[0]
+    return out
+
+
+@dataclass(frozen=True)
+class NamedRecovery:
+    """A walk-forward scored on one market: as named, under the best relabelling, the oracle, and lags."""
+
+    named: float  # balanced accuracy of the labels as the model named them
+    relabelled: float  # ... under the best one-to-one renaming
+    oracle: float  # balanced accuracy of the true-parameter filter on the same days
+    names_right: bool  # the best renaming is the identity
+    lag_median: float  # trading days from a true change to the model's first day in the new regime
+    lag_p90: float
+    oracle_lag_median: float
+    missed: float  # share of true episodes the model never labelled before they ended
+    n_days: int
+
+
+def named_recovery(probabilities: pd.DataFrame, truth: pd.Series, oracle: pd.DataFrame) -> NamedRecovery:
+    """Score filtered ``probabilities`` (date x regime name) against ``truth`` and the ``oracle`` probabilities
+    over the days all three cover."""
+    names = list(probabilities.columns)
+    idx = probabilities.index.intersection(oracle.index).intersection(truth.index)
+    t = truth.loc[idx].astype(str).to_numpy()
+    m = probabilities.loc[idx].idxmax(axis=1).astype(str).to_numpy()
+    o = oracle.loc[idx].idxmax(axis=1).astype(str).to_numpy()
+    relabel = best_relabelling(t, m, names)
+    m2 = np.array([relabel[x] for x in m])
+    lags, olags = detection_lags(t, m), detection_lags(t, o)
+    found = lags[np.isfinite(lags)]
+    return NamedRecovery(
+        named=float(balanced_accuracy_score(t, m)),
+        relabelled=float(balanced_accuracy_score(t, m2)),
+        oracle=float(balanced_accuracy_score(t, o)),
+        names_right=all(k == v for k, v in relabel.items()),
+        lag_median=float(np.median(found)) if len(found) else float("nan"),
+        lag_p90=float(np.percentile(found, 90)) if len(found) else float("nan"),
+        oracle_lag_median=float(np.nanmedian(olags)) if np.isfinite(olags).any() else float("nan"),
+        missed=float(np.mean(~np.isfinite(lags))) if len(lags) else 0.0,
+        n_days=len(idx),
+    )

@@ -33,7 +33,7 @@ import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 
 FORMAT = 1
-_ENGINE_FILES = ("fast_hmm.py", "model.py", "walkforward.py", "filtering.py", "cache.py")
+_ENGINE_FILES = ("fast_hmm.py", "model.py", "naming.py", "walkforward.py", "filtering.py", "cache.py")
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimeshift", "core", "regimes", "backtests", "strategies", "reports", "baselines")
 DEFAULT_MAX_MB = 512.0

@@ -5,7 +5,9 @@ All in named (calm -> stressed) order:
 - state means in original feature units (last model);
 - share of days per regime and regime switches per year (of the out-of-sample argmax path);
 - the out-of-sample log-likelihood path (cumulative one-step predictive log-likelihood) and the refit log;
-- refits: how many, how many warm-started, how many cold competitions, how many did not converge.
+- refits: how many, how many warm-started, how many cold competitions, how many did not converge;
+- how the states are named (``regimes.naming``): the rule, each named state's stress score with its standard
+  error, and whether the named order is ambiguous (neighbouring states within noise of each other).
 """
 from __future__ import annotations
 
@@ -31,6 +33,14 @@ class RegimeDiagnostics:
     loglik_path: pd.Series  # cumulative out-of-sample log-likelihood
     refits: pd.DataFrame
     summary: dict[str, Any]
+    naming: Any = None  # regimes.naming.NamingReport of the last model (None for a model without one)
+
+
+def switches_per_year(regime: pd.Series) -> float:
+    """Changes of the most probable regime per year of trading days (the argmax path)."""
+    if len(regime) < 2:
+        return 0.0
+    return float((regime != regime.shift()).iloc[1:].sum()) / max(len(regime) / TRADING_DAYS, 1e-9)
 
 
 def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> RegimeDiagnostics:
@@ -59,6 +69,9 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
         "seconds": result.seconds,
         "cached": result.cached,
     }
+    report = model.naming_report() if hasattr(model, "naming_report") else None
+    if report is not None:
+        summary["naming"] = report.as_dict()
     return RegimeDiagnostics(
         transmat=pd.DataFrame(model.transmat_, index=names, columns=names),
         expected_durations=pd.Series(model.expected_durations_, index=names, name="expected_days"),
@@ -70,6 +83,7 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
         loglik_path=path.cumsum().rename("cumulative_oos_loglik"),
         refits=refits,
         summary=summary,
+        naming=report,
     )
 
 
@@ -88,6 +102,8 @@ def format_diagnostics(d: RegimeDiagnostics, title: str = "") -> str:
         f"out-of-sample log-likelihood {s['oos_loglik']:.1f} ({s['oos_loglik_per_day']:.3f}/day); "
         f"regime switches {d.n_switches} ({d.switches_per_year:.1f}/year)"
     )
+    if d.naming is not None:
+        lines.append(f"regime names: {d.naming.describe()}")
     lines.append("")
     lines.append("transition matrix (row = from), expected duration, share of days:")
     width = max(len(n) for n in d.transmat.index) + 2

@@ -6,7 +6,8 @@ What it adds to ``hmmlearn.hmm.GaussianHMM`` (see shared/notes/PITFALLS.md for w
 - honest convergence: ``monitor_.converged`` is also True when EM merely hit ``n_iter``, so ``converged_``
   requires the gain to fall below ``tol`` before ``n_iter`` iterations;
 - sticky transitions through a heavy-diagonal Dirichlet ``transmat_prior`` (``1 + sticky * I``);
-- stable names: at a first fit states are ordered by a stress score (signed mean of the stress features);
+- stable names: at a first fit states are ordered by a stress score (``order_by``: the rule lives in
+  ``regimes.naming``; default "risk", which also uses each state's covariance);
   a refit given ``align_to=previous`` names each new state after the previous state it matches (Hungarian
   assignment on the state means in original units, divided by the training window's feature scale), so
   labels do not flip between refits; ``predict_filtered`` returns probabilities in ``names`` order;
@@ -42,6 +43,7 @@ from regimeshift.regimes.fast_hmm import (
 )
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.spec import RegimeSpec
+from regimeshift.regimes import naming
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
@@ -124,6 +126,8 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         "kmeans" (k-means centres, per-cluster covariances, label-count transitions: keeps what k-means found)
         or "mixed" (restart i uses "kmeans" for even i, "hmmlearn" for odd i).
     kmeans_n_init: k-means initialisations per start (hmmlearn uses 10).
+    order_by: how states are named calm -> stressed: "risk", "signed_mean" or a feature name (``regimes.naming``).
+    feature_names: the features' spec texts (which are returns, which levels; stress signs if none are given).
     """
 
     def __init__(
@@ -139,6 +143,8 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         random_state: int = 0,
         kmeans_n_init: int = 1,
         init: str = "hmmlearn",
+        order_by: str = naming.RISK,
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         # stored as given (scikit-learn's clone checks that); tuple(self.names) where a tuple is needed
         self.names = names
@@ -152,6 +158,8 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         self.random_state = random_state
         self.kmeans_n_init = kmeans_n_init
         self.init = init
+        self.order_by = order_by
+        self.feature_names = feature_names
 
     @classmethod
     def from_spec(cls, spec: RegimeSpec) -> LiquidityHMM:
@@ -283,10 +291,22 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         return self._hmm
 
     def stress_scores(self) -> np.ndarray:
-        """Per raw state: signed sum of its standardised feature means (higher = more stressed)."""
-        signs = np.ones(self.params_.means.shape[1]) if self.stress_signs is None else np.asarray(self.stress_signs, float)
-        z = (self.params_.means - self.state_.window_mean) / self.state_.window_scale
-        return z @ signs
+        """Per raw state: its stress score under ``order_by`` (higher = more stressed; ``regimes.naming``)."""
+        if self.order_by == naming.SIGNED_MEAN:  # computed as it always was (design units): names bit-identical
+            signs = np.ones(self.params_.means.shape[1]) if self.stress_signs is None else np.asarray(self.stress_signs, float)
+            z = (self.params_.means - self.state_.window_mean) / self.state_.window_scale
+            return z @ signs
+        return naming.stress_scores(
+            self.raw_means_, self.raw_covars_, naming.state_weights(self.params_.transmat), self.feature_names,
+            order_by=self.order_by, signs=self.stress_signs,
+        )
+
+    def naming_report(self) -> naming.NamingReport:
+        """The named states' scores, their standard errors and any ambiguous neighbouring pair."""
+        return naming.naming_report(
+            self.names, self.means_, self.covars_, naming.state_weights(self.transmat_), self.n_train_,
+            self.feature_names, order_by=self.order_by, signs=self.stress_signs, scale=self.scaler_scale_,
+        )
 
     def _stress_order(self) -> tuple[np.ndarray, bool]:
         """States named by stress order (``order[k]`` = raw state named names[k]); always a relabelling."""
@@ -298,8 +318,9 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
 
         Safety net: mean-matching cannot see what the names mean. If the matched names clearly contradict the
         stress ordering -- a state named as more stressed than another scores lower by more than
-        ``STRESS_TOLERANCE`` of the score range and by more than ``STRESS_MIN_GAP`` standardised units -- the
-        states are renamed by stress order (``relabelled_``). Near-ties never rename, so labels do not flip on
+        ``STRESS_TOLERANCE`` of the score range and by more than ``STRESS_MIN_GAP`` standardised units, or (rules
+        other than signed_mean) by more than ``naming.RENAME_Z`` standard errors -- the states are renamed by
+        stress order (``relabelled_``). Near-ties never rename, so labels do not flip on
         stable data.
         """
         order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
@@ -309,6 +330,13 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
         if worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP):
             return self._stress_order()
+        if self.order_by != naming.SIGNED_MEAN:  # ... or by more than naming.RENAME_Z standard errors
+            _, se = naming.scores_and_errors(
+                self.raw_means_, self.raw_covars_, naming.state_weights(self.params_.transmat), self.n_train_,
+                self.feature_names, order_by=self.order_by, signs=self.stress_signs,
+            )
+            if naming.contradicts(order, score, se):
+                return self._stress_order()
         return order, False
 
     # -- persistence (regimes.cache): plain arrays and JSON scalars, no pickle ------------------------------
@@ -317,6 +345,7 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         params = self.get_params()
         params["names"] = list(self.names)
         params["stress_signs"] = None if self.stress_signs is None else [float(x) for x in self.stress_signs]
+        params["feature_names"] = None if self.feature_names is None else list(self.feature_names)
         scalars["params"] = params
         return arrays, scalars
 
@@ -380,10 +409,14 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         return self.raw_means_[self.order_]
 
     @property
+    def raw_covars_(self) -> np.ndarray:
+        """State covariances in original feature units (full matrices), raw (fitted) order."""
+        return self.params_.full_covars * np.outer(self.design_scale_, self.design_scale_)[None]
+
+    @property
     def covars_(self) -> np.ndarray:
         """State covariances in original feature units (full matrices), ``names`` order."""
-        c = self.params_.full_covars * np.outer(self.design_scale_, self.design_scale_)[None]
-        return c[self.order_]
+        return self.raw_covars_[self.order_]
 
     @property
     def expected_durations_(self) -> np.ndarray:

@@ -45,6 +45,8 @@ class RegimeSpec:
     init: str = "hmmlearn"
     kmeans_n_init: int = 1
     stress_signs: tuple[float, ...] | None = None
+    order_by: str = "risk"
+    feature_names: tuple[str, ...] | None = None
     seed: int = 0
     min_train: int = 756
     refit: str | int = "monthly"
@@ -59,6 +61,8 @@ class RegimeSpec:
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
         if self.stress_signs is not None:
             object.__setattr__(self, "stress_signs", tuple(float(s) for s in self.stress_signs))
+        if self.feature_names is not None:
+            object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
         self._validate()
 
     def _validate(self) -> None:
@@ -101,7 +105,8 @@ class RegimeSpec:
             "names": self.names, "covariance_type": self.covariance_type, "n_init": int(self.n_init),
             "n_iter": int(self.n_iter), "tol": float(self.tol), "min_covar": float(self.min_covar),
             "sticky": float(self.sticky), "stress_signs": self.stress_signs, "random_state": int(self.seed),
-            "kmeans_n_init": int(self.kmeans_n_init), "init": self.init,
+            "kmeans_n_init": int(self.kmeans_n_init), "init": self.init, "order_by": self.order_by,
+            "feature_names": self.feature_names,
         }
 
     def cache_params(self) -> dict[str, Any]:

@@ -11,8 +11,8 @@ Fits (refits table: loglik, n_iter, converged, warm_started, cold_competition, s
   ``cold_every``-th refit, whenever the window has grown by ``cold_growth`` since the last competition
   (``competition_schedule``), after a period in which more than ``cold_surprise`` of the days lay outside every
   state's 99.9 % ellipsoid (a regime the model has no state for yet), and after a warm fit that hit ``n_iter``;
-- names: stress order at the first fit, then each state takes the name of the previous fit's state it matches
-  (``LiquidityHMM._align``).
+- names: stress order at the first fit (rule ``order_by``, see ``regimes.naming``), then each state takes the name
+  of the previous fit's state it matches (``LiquidityHMM._align``).
 
 How it is fast (benchmarks/regime_walkforward.py measures it against the naive approach in the same run):
 - one ``Design`` over all rows (a fixed affine map from the FIRST training window, plus ``[Q | U | 1]``) and
@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.core.workers import worker_count
+from regimeshift.regimes import naming
 from regimeshift.regimes.fast_hmm import Design, forward
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
@@ -211,6 +212,12 @@ def walk_forward(
     spec = spec if spec is not None else RegimeSpec()
     if settings:
         spec = spec.replace(**settings)
+    if spec.feature_names is None:  # the naming rule reads which columns are returns and which are levels
+        spec = spec.replace(feature_names=tuple(str(c) for c in features.columns))
+    try:
+        spec = spec.replace(order_by=naming.check_order_by(spec.order_by, list(spec.feature_names or ())))
+    except ValueError as err:
+        raise RegimeshiftError(str(err)) from None
     if cache:
         from regimeshift.regimes import cache as regime_cache
 

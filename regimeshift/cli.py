@@ -43,7 +43,9 @@ def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
         f"{'Volatility':14}{_fmt_pct(s['volatility']):>10}{_fmt_pct(b['volatility']):>22}",
         "",
         "regime share of days: "
-        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["regime_shares"].items()),
+        + ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["regime_shares"].items())
+        + f"; {m['regime_switches_per_year']:.1f} regime switches per year",
+        _naming_line(m.get("regime_naming") or {}),
         f"refits: {m['n_refits']} ({m['n_nonconverged']} not converged); "
         f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr, "
         f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
@@ -51,6 +53,13 @@ def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
         f"tearsheet: {out / 'tearsheet.html'}",
     ]
     return "\n".join(lines)
+
+
+def _naming_line(naming: dict[str, Any]) -> str:
+    text = f"regime names by {naming.get('order_by', 'n/a')}"
+    if naming.get("ambiguous"):
+        text += ": AMBIGUOUS order of " + ", ".join(naming["ambiguous"]) + " (scores within noise; see diagnostics)"
+    return text
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -23,6 +23,7 @@ from regimeshift.backtests.data import MarketData, load_market
 from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
+from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.walkforward import walk_forward
@@ -245,8 +246,18 @@ def metrics_stage(
         "n_refits": regimes.n_refits,
         "n_nonconverged": regimes.n_nonconverged,
         "regime_shares": {k: float(v) for k, v in shares.items()},
+        "regime_switches_per_year": switches_per_year(regime),
+        # how the last model named its states, and which neighbouring names are within noise (regimes/naming.py)
+        "regime_naming": _naming_summary(regimes.model),
         "oos_loglik": regimes.oos_loglik,
     }
+
+
+def _naming_summary(model: Any) -> dict[str, Any]:
+    if not hasattr(model, "naming_report"):
+        return {}
+    d = model.naming_report().as_dict()
+    return {"order_by": d["order_by"], "ambiguous": d["ambiguous"], "z_gaps": d["z_gaps"]}
 
 
 # -- the whole run -------------------------------------------------------------------------------------------

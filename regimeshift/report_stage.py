@@ -24,6 +24,10 @@ def run_warnings(result: RunResult) -> tuple[str, ...]:
         out.append("Same-bar execution: orders fill at the close that produced the signal (optimistic).")
     if result.regimes.n_nonconverged:
         out.append(f"{result.regimes.n_nonconverged} of {result.regimes.n_refits} refits did not converge.")
+    ambiguous = ((getattr(result, "metrics", None) or {}).get("regime_naming") or {}).get("ambiguous")
+    if ambiguous:
+        out.append(f"Regime names: the order of {', '.join(ambiguous)} is ambiguous (their stress scores are within "
+                   "noise of each other in the last fit), so which of them is the more stressed is not established.")
     if result.replay.n_rejected:
         out.append(f"{_orders(result.replay.n_rejected)} rejected.")
     if result.replay.n_partial:
@@ -53,6 +57,13 @@ def _refits_summary(result: RunResult) -> str:
     return text
 
 
+def _naming_text(result: RunResult) -> str:
+    model = getattr(result.regimes, "model", None)
+    text = model.naming_report().describe() if hasattr(model, "naming_report") else "n/a"
+    per_year = (getattr(result, "metrics", None) or {}).get("regime_switches_per_year")
+    return text if per_year is None else f"{text}; {per_year:.1f} regime switches per year"
+
+
 def config_summary(result: RunResult) -> dict[str, str]:
     cfg = result.config
     ex, rg = cfg.execution, cfg.regimes
@@ -74,6 +85,7 @@ def config_summary(result: RunResult) -> dict[str, str]:
             + (f", learning from {rg.history_start}" if rg.history_start else "")
         ),
         "Refits": _refits_summary(result),
+        "Regime names": _naming_text(result),
         "Execution": (
             f"fills at {FILL_PRICE_LABELS.get(result.replay.fill_price, result.replay.fill_price)}, "
             f"rebalance {ex.rebalance}, commission {ex.commission_bps:g} bp "

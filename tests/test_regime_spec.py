@@ -18,7 +18,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 BASE = RegimeSpec(names=("calm", "stress"), n_init=2, n_iter=40, min_train=300, refit=60, cold_every=3,
-                  stress_signs=(1.0, 1.0), seed=1)
+                  stress_signs=(1.0, 1.0), feature_names=("ret:A:1", "level:B"), seed=1)
 
 #: one other valid value per field, chosen so that it changes what the walk-forward computes on _features()
 CHANGED = {
@@ -32,6 +32,8 @@ CHANGED = {
     "init": "kmeans",
     "kmeans_n_init": 5,
     "stress_signs": (-1.0, -1.0),
+    "order_by": "signed_mean",
+    "feature_names": ("level:A", "level:B"),
     "seed": 7,
     "min_train": 400,
     "refit": "quarterly",
@@ -58,8 +60,9 @@ def _features() -> pd.DataFrame:
 
 def _fingerprint(features: pd.DataFrame, spec: RegimeSpec) -> tuple:
     r = walk_forward(features, spec, workers=1)
+    # the naming rule's scores too: a setting of the rule may leave the names (and so the numbers) as they were
     return (r.probabilities.round(12).to_numpy().tobytes(), tuple(r.probabilities.columns),
-            r.refits.round(9).to_csv())
+            r.refits.round(9).to_csv(), r.model.stress_scores().round(9).tobytes())
 
 
 def test_every_spec_field_has_a_changed_value_in_this_test() -> None:
