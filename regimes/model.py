@@ -219,9 +219,7 @@ class LiquidityHMM:
 
     def stress_scores(self) -> np.ndarray:
         """Per raw state: signed sum of its standardised feature means (higher = more stressed)."""
-        signs = np.ones(self.params_.means.shape[1]) if self.stress_signs is None else np.asarray(self.stress_signs, float)
-        z = (self.params_.means - self._window_scaler[0]) / self._window_scaler[1]
-        return z @ signs
+        return stress_scores((self.params_.means - self._window_scaler[0]) / self._window_scaler[1], self.stress_signs)
 
     def _stress_order(self) -> np.ndarray:
         self.relabelled_ = True
@@ -238,11 +236,7 @@ class LiquidityHMM:
         stable data.
         """
         order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
-        score = self.stress_scores()
-        named = score[order]
-        span = float(score.max() - score.min())
-        worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
-        if worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP):
+        if contradicts_stress(self.stress_scores(), order):
             return self._stress_order()
         self.relabelled_ = False
         return order
@@ -365,6 +359,23 @@ class LiquidityHMM:
 
     def bic(self, X: np.ndarray) -> float:
         return float(-2 * self.score(X) + self.n_params_ * np.log(len(X)))
+
+
+def stress_scores(means_z: np.ndarray, stress_signs: Sequence[float] | None) -> np.ndarray:
+    """Per state: signed sum of its standardised feature means (higher = more stressed); any regime model names
+    its states by this score (calm -> stressed) at a first fit."""
+    signs = np.ones(means_z.shape[1]) if stress_signs is None else np.asarray(stress_signs, float)
+    return np.asarray(means_z, float) @ signs
+
+
+def contradicts_stress(score: np.ndarray, order: np.ndarray) -> bool:
+    """True if the names given by ``order`` clearly contradict the stress scores: a state named as more stressed
+    than another scores lower by more than ``STRESS_TOLERANCE`` of the score range and by more than
+    ``STRESS_MIN_GAP`` standardised units (near-ties never count)."""
+    named = score[order]
+    span = float(score.max() - score.min())
+    worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
+    return worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP)
 
 
 def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:

@@ -214,6 +214,9 @@ def walk_forward(
     init: str = "hmmlearn",
     workers: int | None = None,
     cache: bool | str | os.PathLike[str] | None = False,
+    model: str = "hmm",
+    model_options: dict[str, Any] | None = None,
+    returns: pd.Series | None = None,
 ) -> RegimeResult:
     """Label every usable day out of sample. See the module docstring for the timing contract.
 
@@ -229,11 +232,32 @@ def walk_forward(
         stress_signs=None if stress_signs is None else tuple(float(s) for s in stress_signs), seed=int(seed),
         kmeans_n_init=int(kmeans_n_init), init=str(init),
     )
+    if model != "hmm":  # another model family: the generic walk (regimes/generic_walk.py), same schedule
+        return _dispatch_generic(features, params, model, model_options or {}, returns, cache)
     if cache:
         from regimeshift.regimes import cache as regime_cache
 
         return regime_cache.cached(features, params, lambda: _walk_forward(features, params, workers), cache)
     return _walk_forward(features, params, workers)
+
+
+def _dispatch_generic(
+    features: pd.DataFrame, params: dict[str, Any], model: str, options: dict[str, Any], returns: pd.Series | None,
+    cache: bool | str | os.PathLike[str] | None,
+) -> RegimeResult:
+    """``model`` ("jump", "gmmhmm") through ``regimes.generic_walk``; its options join the cache key (and, with
+    ``jump_penalty = "cv"``, the returns the selection reads)."""
+    from regimeshift.regimes.generic_walk import generic_walk_forward
+
+    params = {**params, "model": model, **options}
+    if cache:
+        from regimeshift.regimes import cache as regime_cache
+
+        key = dict(params)
+        if returns is not None and params.get("jump_penalty") == "cv":
+            key["returns_digest"] = regime_cache.series_digest(returns)
+        return regime_cache.cached(features, key, lambda: generic_walk_forward(features, params, returns), cache)
+    return generic_walk_forward(features, params, returns)
 
 
 def _walk_forward(features: pd.DataFrame, params: dict[str, Any], workers: int | None) -> RegimeResult:

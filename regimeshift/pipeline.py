@@ -141,10 +141,21 @@ def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:
     return build_features(source.prices, source.macro, cfg.features)
 
 
-def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> RegimeResult:
+def regime_stage(
+    cfg: RunConfig, features: pd.DataFrame, cache: bool = True, market: MarketData | None = None
+) -> RegimeResult:
     """The walk-forward regime model; with ``cache`` a repeated run on the same features and regime config
-    reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py)."""
+    reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py). ``market`` gives
+    the benchmark's returns to a jump penalty chosen by cross-validation (``regimes.jump_penalty = "cv"``)."""
     r = cfg.regimes
+    if r.model != "hmm":  # another model family (issue 14): the generic walk-forward
+        return walk_forward(
+            features, names=r.names, covariance_type=r.covariance_type, n_init=r.n_init, n_iter=r.n_iter, tol=r.tol,
+            min_covar=r.min_covar, min_train=r.min_train_days, refit=r.refit, window=r.window,
+            cold_every=r.cold_every, stress_signs=[stress_sign(c) for c in features.columns], seed=cfg.seed,
+            cache=cache, model=r.model, model_options=r.model_options(),
+            returns=benchmark_returns(cfg, market, features.index) if r.jump_penalty == "cv" else None,
+        )
     return walk_forward(
         features,
         names=r.names,
@@ -166,6 +177,16 @@ def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> 
         seed=cfg.seed,
         cache=cache,
     )
+
+
+def benchmark_returns(cfg: RunConfig, market: MarketData | None, index: pd.DatetimeIndex) -> pd.Series:
+    """The benchmark's daily simple returns on the features' dates (the regime history's prices when there is
+    one); each value at t uses closes up to t only."""
+    if market is None:
+        raise ConfigError("regimes.jump_penalty = 'cv' needs the market data (regime_stage(..., market=market))")
+    source = market if getattr(market, "history", None) is None else market.history
+    px = source.prices[cfg.data.benchmark]
+    return px.pct_change().reindex(index)
 
 
 def trading_probabilities(regimes: RegimeResult, market: MarketData) -> pd.DataFrame:
@@ -285,7 +306,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: Mar
     if market is None:
         market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
-    regimes = timed("regimes", lambda: regime_stage(cfg, features))
+    regimes = timed("regimes", lambda: regime_stage(cfg, features, market=market))
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)
