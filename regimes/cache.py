@@ -33,7 +33,7 @@ import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 
 FORMAT = 1
-_ENGINE_FILES = ("fast_hmm.py", "model.py", "walkforward.py", "filtering.py", "cache.py", "generic_walk.py", "jump.py", "gmmhmm.py")
+_ENGINE_FILES = ("fast_hmm.py", "model.py", "walkforward.py", "filtering.py", "cache.py", "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py")
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimeshift", "core", "regimes", "backtests", "strategies", "reports", "baselines")
 DEFAULT_MAX_MB = 512.0
@@ -46,7 +46,7 @@ def _code_version() -> str:
     for name in _ENGINE_FILES:
         h.update(name.encode())
         h.update((here / name).read_bytes())
-    for dist in ("numpy", "scipy", "scikit-learn", "hmmlearn", "jumpmodels"):
+    for dist in ("numpy", "scipy", "scikit-learn", "hmmlearn", "jumpmodels", "numba"):
         try:
             h.update(f"{dist}={metadata.version(dist)}".encode())
         except metadata.PackageNotFoundError:

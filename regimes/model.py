@@ -383,6 +383,7 @@ def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.n
     (``scipy.optimize.linear_sum_assignment``) minimising the total squared scaled distance between means."""
     diff = (new_means[:, None, :] - prev_named_means[None, :, :]) / scale
     cost = (diff**2).sum(axis=-1)  # cost[i, j]: raw state i named as previous state j
+    cost[~np.isfinite(cost)] = np.nanmax(cost, initial=0.0) * 10 + 1  # a state without a mean takes what is left
     rows, cols = linear_sum_assignment(cost)
     order = np.empty(len(cols), dtype=int)
     order[cols] = rows
