@@ -232,14 +232,15 @@ def _empirical_transmat(labels: np.ndarray, k: int) -> np.ndarray:
 
 
 # -- jump penalty by time-series cross-validation on the training window ----------------------------------------
-def strategy_sharpe(calm_prob: np.ndarray, returns: np.ndarray, delay: int = 1) -> float:
+def strategy_sharpe(calm_prob: np.ndarray, returns: np.ndarray, delay: int = 1, cost: float = 0.0) -> float:
     """Annualised Sharpe of the 0/1 rule 'hold the asset while the calmest state is the most probable, else
-    nothing', the position decided at t earning the return of t + delay (returns: simple daily returns)."""
+    nothing', the position decided at t earning the return of t + delay (returns: simple daily returns), less
+    ``cost`` (a fraction, one-way) per unit of position change."""
     pos = (np.asarray(calm_prob) >= 0.5).astype(float)
     r = np.asarray(returns, float)
     if len(r) <= delay:
         return float("nan")
-    s = pos[:-delay] * r[delay:]
+    s = pos[:-delay] * r[delay:] - cost * np.abs(np.diff(pos, prepend=pos[0]))[:-delay]
     sd = s.std(ddof=1)
     return float(np.sqrt(252.0) * s.mean() / sd) if sd > 0 else 0.0
 
@@ -249,8 +250,9 @@ def select_jump_penalty(
     returns: np.ndarray,
     make: Any,
     grid: Sequence[float] = DEFAULT_PENALTY_GRID,
-    n_folds: int = 3,
+    n_folds: int = 6,
     validation_share: float = 0.5,
+    cost: float = 0.001,
 ) -> tuple[float, dict[float, float]]:
     """The penalty in ``grid`` whose online 0/1 strategy has the best Sharpe on the validation folds of ``X``.
 
@@ -258,7 +260,8 @@ def select_jump_penalty(
     test span. The last ``validation_share`` of the window is cut into ``n_folds`` consecutive folds; for each
     fold a model (``make(penalty)`` -> unfitted estimator) is fitted on every row before the fold and predicts the
     fold online (forward-only, from the window's first row); the fold days' strategy returns are pooled and
-    scored by ``strategy_sharpe`` (as the paper selects lambda by the strategy's validation performance). Ties:
+    scored by ``strategy_sharpe`` net of ``cost`` per switch (as the paper selects lambda by the strategy's
+    validation performance, costs included). Ties:
     the larger penalty (fewer trades). Returns (best penalty, {penalty: Sharpe}).
     """
     X = np.asarray(X, float)
@@ -276,7 +279,9 @@ def select_jump_penalty(
             p = model.predict_proba_online(X[:b])[a:b, 0]
             pooled_p.append(p)
             pooled_r.append(returns[a:b])
-        scores[float(lam)] = strategy_sharpe(np.concatenate(pooled_p), np.concatenate(pooled_r)) if pooled_p else np.nan
+        scores[float(lam)] = (
+            strategy_sharpe(np.concatenate(pooled_p), np.concatenate(pooled_r), cost=cost) if pooled_p else np.nan
+        )
     finite = {k: v for k, v in scores.items() if np.isfinite(v)}
     if not finite:
         return float(grid[len(grid) // 2]), scores
