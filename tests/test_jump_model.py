@@ -191,3 +191,26 @@ def test_model_settings_in_config_and_the_hmm_hash_unchanged():
     assert config_from_dict(raw).digest() == cfg.digest()  # defaults of the new settings do not move the hash
     with pytest.raises(Exception, match="model"):
         config_from_dict({**raw, "regimes": {**raw["regimes"], "model": "lstm"}})
+
+
+def test_compare_models_reports_each_family_on_the_same_run():
+    from regimeshift.backtests.data import MarketData
+    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.model_compare import compare_models, parse_models
+
+    from tests.conftest import small_synthetic_config
+
+    from regimeshift.backtests.config import config_from_dict
+
+    raw = small_synthetic_config(cold_every=4, refit="yearly").model_dump()
+    raw["data"]["synthetic_years"] = 5.0
+    raw["report"]["enabled"] = False
+    cfg = config_from_dict(raw)
+    m = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
+    table = compare_models(cfg, parse_models("hmm, jump"), MarketData(m.prices, m.macro, None))
+    assert list(table.index) == ["hmm", "jump"]
+    assert np.isfinite(table.loc["hmm", "oos_loglik"]) and np.isnan(table.loc["jump", "oos_loglik"])
+    for col in ("switches_per_year", "turnover", "sharpe", *(f"days_{n}" for n in cfg.regimes.names)):
+        assert table[col].notna().all(), col
+    with pytest.raises(Exception, match="unknown model"):
+        parse_models("hmm,lstm")
