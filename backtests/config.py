@@ -108,6 +108,32 @@ class RegimeConfig(_Frozen):
     # (that feature alone), to pin the names to one observable.
     order_by: str = "risk"
 
+    # -- model family (regimes/generic_walk.py; issue 14) --------------------------------------------------------
+    # "hmm": the Gaussian HMM above; "jump": a statistical jump model (jumpmodels, regimes/jump.py); "gmmhmm":
+    # an HMM with n_mix Gaussian components per state (regimes/gmmhmm.py). Same refit schedule and window.
+    model: Literal["hmm", "jump", "gmmhmm"] = "hmm"
+    # jump model: the penalty on each state change (standardised features), or "cv": chosen at each cold refit by
+    # time-series cross-validation on the training window (the 0/1 strategy's validation Sharpe) over penalty_grid
+    jump_penalty: float | Literal["cv"] = Field(default=50.0)
+    jump_continuous: bool = False  # continuous jump model: probabilities on a simplex grid
+    max_feats: float | None = Field(default=None, gt=0)  # sparse jump model with this effective number of features
+    penalty_grid: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+    n_mix: int = Field(default=2, ge=1)  # gmmhmm: Gaussian components per state
+
+    @field_validator("jump_penalty")
+    @classmethod
+    def _penalty_non_negative(cls, v: Any) -> Any:
+        if isinstance(v, float) and v < 0:
+            raise ValueError("a jump penalty must be >= 0 (or \"cv\")")
+        return v
+
+    def model_options(self) -> dict[str, Any]:
+        """The settings of a non-HMM model family, for the generic walk-forward and its cache key."""
+        return {
+            "jump_penalty": self.jump_penalty, "jump_continuous": self.jump_continuous, "max_feats": self.max_feats,
+            "penalty_grid": self.penalty_grid, "n_mix": self.n_mix,
+        }
+
     @field_validator("history_start")
     @classmethod
     def _history_start_is_a_date(cls, v: str | None) -> str | None:
@@ -152,7 +178,7 @@ class RegimeConfig(_Frozen):
             names=self.names, covariance_type=self.covariance_type, n_init=self.n_init, n_iter=self.n_iter,
             tol=self.tol, min_covar=self.min_covar, sticky=self.sticky, init=self.init,
             kmeans_n_init=self.kmeans_n_init, stress_signs=None if stress_signs is None else tuple(stress_signs),
-            order_by=self.order_by,
+            order_by=self.order_by, model=self.model, **self.model_options(),
             seed=seed, min_train=self.min_train_days, refit=self.refit, window=self.window,
             warm_start=self.warm_start, cold_every=self.cold_every, cold_growth=self.cold_growth,
             cold_surprise=self.cold_surprise,
@@ -306,7 +332,13 @@ class RunConfig(_Frozen):
 
     def digest(self) -> str:
         """Stable hash of the resolved config, for run listings and caches."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        raw = self.model_dump(mode="json")
+        # settings added after configs were hashed count only when set: an HMM run keeps the hash it had
+        defaults = RegimeConfig().model_dump(mode="json")
+        for key in _LATER_REGIME_FIELDS:
+            if raw["regimes"].get(key) == defaults[key]:
+                raw["regimes"].pop(key, None)
+        blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
@@ -314,6 +346,9 @@ def _spec_key(spec: str) -> str:
     """A feature spec as the feature frame spells it, near enough to match ``regimes.order_by`` to a feature."""
     parts = [p.strip() for p in str(spec).split(":")]
     return ":".join([parts[0].lower(), *parts[1:]])
+
+
+_LATER_REGIME_FIELDS = ("model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix")
 
 
 def _drop_none(obj: Any) -> Any:

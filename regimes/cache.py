@@ -33,7 +33,10 @@ import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 
 FORMAT = 1
-_ENGINE_FILES = ("fast_hmm.py", "model.py", "naming.py", "walkforward.py", "filtering.py", "cache.py")
+_ENGINE_FILES = (
+    "fast_hmm.py", "model.py", "naming.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py", "generic_walk.py", "jump.py",
+    "jump_dp.py", "gmmhmm.py",
+)
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimeshift", "core", "regimes", "backtests", "strategies", "reports", "baselines")
 DEFAULT_MAX_MB = 512.0
@@ -46,7 +49,7 @@ def _code_version() -> str:
     for name in _ENGINE_FILES:
         h.update(name.encode())
         h.update((here / name).read_bytes())
-    for dist in ("numpy", "scipy", "scikit-learn", "hmmlearn"):
+    for dist in ("numpy", "scipy", "scikit-learn", "hmmlearn", "jumpmodels", "numba"):
         try:
             h.update(f"{dist}={metadata.version(dist)}".encode())
         except metadata.PackageNotFoundError:
@@ -245,7 +248,6 @@ def _json_default(o: Any) -> Any:
 
 def load(path: Path, key: str) -> Any | None:
     """The stored RegimeResult, or None when missing, unreadable, truncated or for another key."""
-    from regimeshift.regimes.model import LiquidityHMM
     from regimeshift.regimes.result import RegimeResult
 
     if not path.is_file():
@@ -263,12 +265,35 @@ def load(path: Path, key: str) -> Any | None:
             refit_index = _index(z["refits_index"], tz, "date", None)
             refits = pd.DataFrame({c: z[f"refit__{c}"] for c in meta["refit_columns"]}, index=refit_index)
             model_arrays = {k.removeprefix("model__"): z[k] for k in z.files if k.startswith("model__")}
-            model = LiquidityHMM.from_state(model_arrays, meta["model"])
+            model = _model_from_state(model_arrays, meta["model"])
             if probs.shape[1] != model.n_states or not np.all(np.isfinite(probs.to_numpy())):
                 return None
         return RegimeResult(probs, refits, model, float(meta["oos_loglik"]), float(meta["seconds"]), loglik_path)
     except Exception:  # any damage (truncation, bad zip, missing member, bad JSON): a miss, to be rewritten
         return None
+
+
+def _model_from_state(arrays: dict[str, np.ndarray], scalars: dict[str, Any]) -> Any:
+    """The stored model, by the family its state names (the HMM's state carries no class tag)."""
+    kind = scalars.get("class", "hmm")
+    if kind == "jump":
+        from regimeshift.regimes.jump import JumpRegimeModel
+
+        return JumpRegimeModel.from_state(arrays, scalars)
+    if kind == "gmmhmm":
+        from regimeshift.regimes.gmmhmm import GMMRegimeModel
+
+        return GMMRegimeModel.from_state(arrays, scalars)
+    from regimeshift.regimes.model import LiquidityHMM
+
+    return LiquidityHMM.from_state(arrays, scalars)
+
+
+def series_digest(s: pd.Series) -> str:
+    """sha256 of a series' values and dates (a walk input beside the features, e.g. returns for penalty CV)."""
+    h = hashlib.sha256(np.ascontiguousarray(s.to_numpy(dtype=np.float64)).tobytes())
+    h.update(np.ascontiguousarray(pd.DatetimeIndex(s.index).asi8).tobytes())
+    return h.hexdigest()[:16]
 
 
 def _naive_values(index: pd.Index) -> np.ndarray:

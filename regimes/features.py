@@ -113,6 +113,9 @@ _PATTERNS: dict[str, tuple[tuple[str, bool], ...]] = {
     "logchg": (("SYM", False), ("H", False)),
     "z": (("SYM", False), ("N", False)),
     "spread": (("SYM", False), ("SYM", False)),
+    "ewm_ret": (("SYM", False), ("N", False)),
+    "ewm_dd": (("SYM", False), ("N", False)),
+    "ewm_sortino": (("SYM", False), ("N", False)),
 }
 
 
@@ -308,6 +311,31 @@ def _spread(spec: FeatureSpec, d: _Data) -> pd.Series:
     return d.series(spec, spec.args[0]).astype(float) - d.series(spec, spec.args[1]).astype(float)
 
 
+# -- kinds: exponentially weighted (Shu, Yu & Mulvey 2024) -----------------------------------------------------
+def _ewm(x: pd.Series, halflife: int) -> pd.Series:
+    # pandas' adjusted EWM: the value at t weights rows <= t only; NaN until HL returns are in
+    return x.ewm(halflife=halflife, min_periods=halflife).mean()
+
+
+def _ewm_ret(spec: FeatureSpec, d: _Data) -> pd.Series:
+    return _ewm(d.log_returns(spec, spec.args[0]), _window(spec))
+
+
+def _ewm_dd_raw(spec: FeatureSpec, d: _Data) -> pd.Series:
+    r = d.log_returns(spec, spec.args[0])
+    return np.sqrt(_ewm(np.minimum(r, 0.0) ** 2, _window(spec)))
+
+
+def _ewm_dd(spec: FeatureSpec, d: _Data) -> pd.Series:
+    dd = _ewm_dd_raw(spec, d)
+    return np.log(dd.where(dd > 0))
+
+
+def _ewm_sortino(spec: FeatureSpec, d: _Data) -> pd.Series:
+    dd = _ewm_dd_raw(spec, d)
+    return _ewm_ret(spec, d) / dd.where(dd > 0)
+
+
 # -- kinds: cross-asset ----------------------------------------------------------------------------------------
 def _corr(spec: FeatureSpec, d: _Data) -> pd.Series:
     n = _window(spec)
@@ -487,6 +515,23 @@ FEATURES: Mapping[str, FeatureKind] = MappingProxyType(
             "difference A_t - B_t of two series (e.g. spread:DGS10:DGS2 = term spread).",
             _spread,
         ),
+        "ewm_ret": FeatureKind(
+            "ewm_ret:SYM:HL",
+            "exponentially weighted mean of the daily log returns, half-life HL days (pandas ewm, adjusted; "
+            "Shu, Yu & Mulvey 2024, 'Downside Risk Reduction Using Regime-Switching Signals', JAM 25(5)).",
+            _ewm_ret,
+        ),
+        "ewm_dd": FeatureKind(
+            "ewm_dd:SYM:HL",
+            "log of the exponentially weighted downside deviation log sqrt(EWM_HL(min(r,0)^2)) of daily log "
+            "returns (daily units; Shu, Yu & Mulvey 2024).",
+            _ewm_dd,
+        ),
+        "ewm_sortino": FeatureKind(
+            "ewm_sortino:SYM:HL",
+            "exponentially weighted Sortino ratio EWM_HL(r) / sqrt(EWM_HL(min(r,0)^2)), daily (Shu, Yu & Mulvey 2024).",
+            _ewm_sortino,
+        ),
     }
 )
 _KIND_SIGN = {
@@ -499,6 +544,9 @@ _KIND_SIGN = {
     "turbulence": 1,
     "absorption": 1,
     "selloff": 1,
+    "ewm_dd": 1,
+    "ewm_ret": -1,
+    "ewm_sortino": -1,
 }
 assert set(FEATURES) == set(_PATTERNS)
 _REGISTRY: dict[str, FeatureKind] = {

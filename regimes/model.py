@@ -325,10 +325,7 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         """
         order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
         score = self.stress_scores()
-        named = score[order]
-        span = float(score.max() - score.min())
-        worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
-        if worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP):
+        if contradicts_stress(score, order):
             return self._stress_order()
         if self.order_by != naming.SIGNED_MEAN:  # ... or by more than naming.RENAME_Z standard errors
             _, se = naming.scores_and_errors(
@@ -440,11 +437,29 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         return float(-2 * self.score(X) + self.n_params_ * np.log(len(X)))
 
 
+def stress_scores(means_z: np.ndarray, stress_signs: Sequence[float] | None) -> np.ndarray:
+    """Per state: signed sum of its standardised feature means (higher = more stressed); any regime model names
+    its states by this score (calm -> stressed) at a first fit."""
+    signs = np.ones(means_z.shape[1]) if stress_signs is None else np.asarray(stress_signs, float)
+    return np.asarray(means_z, float) @ signs
+
+
+def contradicts_stress(score: np.ndarray, order: np.ndarray) -> bool:
+    """True if the names given by ``order`` clearly contradict the stress scores: a state named as more stressed
+    than another scores lower by more than ``STRESS_TOLERANCE`` of the score range and by more than
+    ``STRESS_MIN_GAP`` standardised units (near-ties never count)."""
+    named = score[order]
+    span = float(score.max() - score.min())
+    worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
+    return worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP)
+
+
 def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``order[j]`` = the new (raw) state matched to previous named state j, by the Hungarian assignment
     (``scipy.optimize.linear_sum_assignment``) minimising the total squared scaled distance between means."""
     diff = (new_means[:, None, :] - prev_named_means[None, :, :]) / scale
     cost = (diff**2).sum(axis=-1)  # cost[i, j]: raw state i named as previous state j
+    cost[~np.isfinite(cost)] = np.nanmax(cost, initial=0.0) * 10 + 1  # a state without a mean takes what is left
     rows, cols = linear_sum_assignment(cost)
     order = np.empty(len(cols), dtype=int)
     order[cols] = rows

@@ -16,6 +16,7 @@ DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 SCHEDULES = ("monthly", "quarterly", "yearly")
 INITS = ("hmmlearn", "kmeans", "mixed")
 COVARIANCE_TYPES = ("full", "diag")
+MODELS = ("hmm", "jump", "gmmhmm")
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,22 @@ class RegimeSpec:
     cold_every: int = 12
     cold_growth: float = 0.1
     cold_surprise: float = 0.1
+    # model family (regimes/generic_walk.py): "hmm" (the Gaussian HMM above), "jump" (statistical jump model,
+    # regimes/jump.py: jump_penalty, or "cv" over penalty_grid; jump_continuous; max_feats for the sparse one) or
+    # "gmmhmm" (n_mix Gaussian components per state, regimes/gmmhmm.py)
+    model: str = "hmm"
+    jump_penalty: float | str = 50.0
+    jump_continuous: bool = False
+    max_feats: float | None = None
+    penalty_grid: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+    n_mix: int = 2
 
     def __post_init__(self) -> None:
         # normalise the types that arrive as lists from TOML/JSON, so equal specs hash and compare equal
         object.__setattr__(self, "names", tuple(str(n) for n in self.names))
         if self.stress_signs is not None:
             object.__setattr__(self, "stress_signs", tuple(float(s) for s in self.stress_signs))
+        object.__setattr__(self, "penalty_grid", tuple(float(p) for p in self.penalty_grid))
         if self.feature_names is not None:
             object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
         self._validate()
@@ -73,6 +84,8 @@ class RegimeSpec:
             raise bad("names", "at least two distinct regime names")
         if self.covariance_type not in COVARIANCE_TYPES:
             raise bad("covariance_type", " or ".join(COVARIANCE_TYPES))
+        if self.model not in MODELS:
+            raise bad("model", " or ".join(MODELS))
         if self.init not in INITS:
             raise bad("init", ", ".join(INITS))
         if isinstance(self.refit, str) and self.refit not in SCHEDULES:

@@ -44,49 +44,8 @@ from regimeshift.regimes import naming
 from regimeshift.regimes.fast_hmm import Design, forward
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
+from regimeshift.regimes.schedule import _window_start, refit_positions, usable_block  # noqa: F401  (re-exported)
 from regimeshift.regimes.spec import RegimeSpec
-
-
-def usable_block(features: pd.DataFrame) -> pd.DataFrame:
-    """The first contiguous run of rows where every feature is known (warm-up before, stale macro after)."""
-    ok = features.notna().all(axis=1).to_numpy()
-    if not ok.any():
-        raise RegimeshiftError("features: no day has every feature defined (check windows and macro coverage)")
-    first = int(np.argmax(ok))
-    rest = ok[first:]
-    end = first + (int(np.argmin(rest)) if not rest.all() else len(rest))
-    return features.iloc[first:end]
-
-
-def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int) -> list[int]:
-    """Row positions of refit dates: the first after ``min_train`` rows, then on the schedule."""
-    if len(index) < min_train:
-        raise RegimeshiftError(
-            f"regimes: {len(index)} usable feature rows ({index[0].date() if len(index) else '-'} .. "
-            f"{index[-1].date() if len(index) else '-'}) but min_train_days is {min_train}"
-        )
-    first = min_train - 1
-    if isinstance(schedule, (int, np.integer)) and not isinstance(schedule, bool):
-        if schedule < 1:
-            raise RegimeshiftError(f"regimes.refit: every N days needs N >= 1, got {schedule}")
-        return list(range(first, len(index), int(schedule)))
-    month = index.month.to_numpy()
-    new_month = np.r_[True, month[1:] != month[:-1]]
-    if schedule == "monthly":
-        due = new_month
-    elif schedule == "quarterly":
-        due = new_month & np.isin(month, (1, 4, 7, 10))
-    elif schedule == "yearly":
-        due = new_month & (month == 1)
-    else:
-        raise RegimeshiftError(f"regimes.refit: unknown schedule '{schedule}' (monthly, quarterly, yearly or N days)")
-    return [first] + [int(p) for p in np.flatnonzero(due) if p > first]
-
-
-def _window_start(r: int, window: str | int) -> int:
-    if window == "expanding":
-        return 0
-    return max(0, r + 1 - int(window))
 
 
 # -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------
@@ -199,6 +158,7 @@ def walk_forward(
     *,
     workers: int | None = None,
     cache: bool | str | os.PathLike[str] | None = False,
+    returns: pd.Series | None = None,
     **settings: Any,
 ) -> RegimeResult:
     """Label every usable day out of sample. See the module docstring for the timing contract.
@@ -218,11 +178,32 @@ def walk_forward(
         spec = spec.replace(order_by=naming.check_order_by(spec.order_by, list(spec.feature_names or ())))
     except ValueError as err:
         raise RegimeshiftError(str(err)) from None
+    if spec.model != "hmm":  # another model family: the generic walk (regimes/generic_walk.py), same schedule
+        return _dispatch_generic(features, spec.cache_params(), spec.model, {}, returns, cache)
     if cache:
         from regimeshift.regimes import cache as regime_cache
 
         return regime_cache.cached(features, spec.cache_params(), lambda: _walk_forward(features, spec, workers), cache)
     return _walk_forward(features, spec, workers)
+
+
+def _dispatch_generic(
+    features: pd.DataFrame, params: dict[str, Any], model: str, options: dict[str, Any], returns: pd.Series | None,
+    cache: bool | str | os.PathLike[str] | None,
+) -> RegimeResult:
+    """``model`` ("jump", "gmmhmm") through ``regimes.generic_walk``; its options join the cache key (and, with
+    ``jump_penalty = "cv"``, the returns the selection reads)."""
+    from regimeshift.regimes.generic_walk import generic_walk_forward
+
+    params = {**params, "model": model, **options}
+    if cache:
+        from regimeshift.regimes import cache as regime_cache
+
+        key = dict(params)
+        if returns is not None and params.get("jump_penalty") == "cv":
+            key["returns_digest"] = regime_cache.series_digest(returns)
+        return regime_cache.cached(features, key, lambda: generic_walk_forward(features, params, returns), cache)
+    return generic_walk_forward(features, params, returns)
 
 
 def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:

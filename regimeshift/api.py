@@ -146,8 +146,9 @@ def fit_regimes(config: str | Path | Mapping[str, Any] | RunConfig | None = None
                 start: str | None = None, end: str | None = None, seed: int | None = None) -> RegimeFit:
     """Load, build the features and run the walk-forward regime model; no allocation, replay or report."""
     cfg = _resolved(config, data_dir, start, end, seed)
-    features = feature_stage(cfg, load_stage(cfg))
-    return RegimeFit(cfg, features, regime_stage(cfg, features))
+    market = load_stage(cfg)
+    features = feature_stage(cfg, market)
+    return RegimeFit(cfg, features, regime_stage(cfg, features, market=market))
 
 
 def config_from_toml_text(text: str, name: str = "config") -> RunConfig:

@@ -140,11 +140,27 @@ def feature_stage(cfg: RunConfig, market: MarketData) -> pd.DataFrame:
     return build_features(source.prices, source.macro, cfg.features)
 
 
-def regime_stage(cfg: RunConfig, features: pd.DataFrame, cache: bool = True) -> RegimeResult:
+def regime_stage(
+    cfg: RunConfig, features: pd.DataFrame, cache: bool = True, market: MarketData | None = None
+) -> RegimeResult:
     """The walk-forward regime model; with ``cache`` a repeated run on the same features and regime config
-    reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py)."""
-    spec = cfg.regimes.spec([stress_sign(c) for c in features.columns], cfg.seed)
-    return walk_forward(features, spec, cache=cache)
+    reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py). ``market`` gives
+    the benchmark's returns to a jump penalty chosen by cross-validation (``regimes.jump_penalty = "cv"``)."""
+    r = cfg.regimes
+    spec = r.spec([stress_sign(c) for c in features.columns], cfg.seed)
+    cv = r.model != "hmm" and r.jump_penalty == "cv"
+    return walk_forward(features, spec, cache=cache,
+                        returns=benchmark_returns(cfg, market, features.index) if cv else None)
+
+
+def benchmark_returns(cfg: RunConfig, market: MarketData | None, index: pd.DatetimeIndex) -> pd.Series:
+    """The benchmark's daily simple returns on the features' dates (the regime history's prices when there is
+    one); each value at t uses closes up to t only."""
+    if market is None:
+        raise ConfigError("regimes.jump_penalty = 'cv' needs the market data (regime_stage(..., market=market))")
+    source = market if getattr(market, "history", None) is None else market.history
+    px = source.prices[cfg.data.benchmark]
+    return px.pct_change().reindex(index)
 
 
 def trading_probabilities(regimes: RegimeResult, market: MarketData) -> pd.DataFrame:
@@ -274,7 +290,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: Mar
     if market is None:
         market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
-    regimes = timed("regimes", lambda: regime_stage(cfg, features))
+    regimes = timed("regimes", lambda: regime_stage(cfg, features, market=market))
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)

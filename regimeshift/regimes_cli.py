@@ -20,7 +20,10 @@ EXIT_BAD_INPUT = 2
 @click.command("regimes")
 @config_options("runs/<name>/regimes/")
 @click.option("--select-states", is_flag=True, help="Also compare 2..5 states by BIC and held-out log-likelihood.")
-def regimes(source: ConfigSource, select_states: bool) -> None:
+@click.option("--compare", "compare", default=None, metavar="MODELS",
+              help="Comma-separated model families (hmm,jump,gmmhmm): run each with the same features, schedule, "
+                   "strategy and costs and print switches/yr, expected durations, OOS log-lik, turnover, Sharpe.")
+def regimes(source: ConfigSource, select_states: bool, compare: str | None) -> None:
     """Fit the walk-forward regime model on the embedded default market, or CONFIG.toml, and report it.
 
     Prints the transition matrix, expected durations, state means in original units, share of days per regime,
@@ -31,6 +34,9 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
     """
     from regimeshift.core.errors import RegimeshiftError
 
+    if compare is not None:
+        _compare(source, compare)
+        return
     try:
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
         from regimeshift.outputs import atomic_dir
@@ -45,7 +51,7 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
         out_dir = source.out or Path("runs") / cfg.name / "regimes"
         market = load_stage(cfg)
         features = feature_stage(cfg, market)
-        result = regime_stage(cfg, features)
+        result = regime_stage(cfg, features, market=market)
         diag = diagnose(result, list(features.columns))
         table = None
         if select_states:
@@ -76,6 +82,27 @@ def regimes(source: ConfigSource, select_states: bool) -> None:
             click.echo("\nnumber of states (fit on the first 70 %, scored on the last 30 %):\n"
                        + table[[c for c in cols if c in table]].to_string())
     click.echo(f"\nwrote {out_dir / 'regimes.csv'}, {out_dir / 'regimes.png'}")
+
+
+def _compare(source: ConfigSource, models: str) -> None:
+    """``--compare``: regimeshift/model_compare.py; writes compare_models.csv beside the regimes output."""
+    from regimeshift.core.errors import RegimeshiftError
+    from regimeshift.model_compare import compare_models, parse_models
+    from regimeshift.pipeline import load_stage
+
+    try:
+        cfg = source.resolve()
+        table = compare_models(cfg, parse_models(models), load_stage(cfg))
+        out_dir = source.out or Path("runs") / cfg.name / "regimes"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out_dir / "compare_models.csv", float_format="%.10g", lineterminator="\n")
+    except RegimeshiftError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+    with pd_options():
+        click.echo(f"{cfg.name}: model families on the same features and schedule ({', '.join(cfg.features)})\n"
+                   + table.to_string())
+    click.echo(f"\nwrote {out_dir / 'compare_models.csv'}")
 
 
 def pd_options():  # type: ignore[no-untyped-def]

@@ -276,6 +276,7 @@ ALL_KINDS_SPECS = [
     "avgcorr:10:A,C", "turbulence:10", "turbulence:10:A,B", "absorption:10", "absorption:10:2:A,B,C",
     "selloff:10", "selloff:10:1:A,B", "level:M", "level:A", "chg:M:5", "pctchg:M:5", "z:M:10", "z:B:10",
     "spread:M:L", "spread:A:L", "ret:B:1", "logchg:M:1", "logchg:L:3",
+    "ewm_ret:A:5", "ewm_dd:B:3", "ewm_sortino:C:4",
 ]
 
 
@@ -378,3 +379,18 @@ def test_a_registered_user_kind_parses_builds_and_signs(monkeypatch):
     assert features.stress_sign("range:A:3") == 1
     with pytest.raises(features.FeatureSpecError, match="exists already"):
         features.register("range", kind)
+
+
+def test_ewm_features_follow_the_papers_definitions():
+    """Shu, Yu & Mulvey (2024): EWM average return, log EWM downside deviation and their ratio (Sortino)."""
+    rng = np.random.default_rng(4)
+    prices, macro = _random_market(rng, 120)
+    out = build_features(prices, macro, ["ewm_ret:A:10", "ewm_dd:A:10", "ewm_sortino:A:10"])
+    r = np.log(prices["A"]).diff()
+    ret = r.ewm(halflife=10, min_periods=10).mean()
+    dd = np.sqrt((np.minimum(r, 0.0) ** 2).ewm(halflife=10, min_periods=10).mean())
+    np.testing.assert_allclose(out["ewm_ret:A:10"], ret, equal_nan=True)
+    np.testing.assert_allclose(out["ewm_dd:A:10"], np.log(dd), equal_nan=True)
+    np.testing.assert_allclose(out["ewm_sortino:A:10"], ret / dd, equal_nan=True)
+    assert out.iloc[:10].isna().all().all() and out.iloc[10:].notna().all().all()
+    assert [stress_sign(c) for c in out.columns] == [-1, 1, -1]

@@ -1,0 +1,140 @@
+"""Walk-forward for any regime estimator: refit on the HMM's schedule, predict online between refits.
+
+The estimator needs ``fit(X, align_to=previous, warm_start=previous)`` (scaling fitted on ``X``, the training
+window, only), a forward-only ``predict_proba_online(X)`` (row t from rows 0..t; columns in ``names`` order)
+and ``means_`` (for the next fit's label alignment). ``regimes.jump.JumpRegimeModel`` and
+``regimes.gmmhmm.GMMRegimeModel`` are two.
+
+Timing contract, the same as ``regimes.walkforward``: at a refit date r the model is fitted on the rows of the
+training window up to and including r (``refit_positions``, ``_window_start``); for every day t from r until
+the next refit, the probability row is the online prediction of that model over the training window's first
+row .. t. Nothing at or before t depends on data after t.
+
+Seeded cold starts (``n_init``) run at the first refit and every ``cold_every``-th refit; the refits between
+start warm from the previous fit with ``warm_init`` cold starts beside it (the scheduled competitions of the
+HMM, without its surprise rules). With ``penalty = "cv"`` the jump penalty is chosen by time-series
+cross-validation on the training window (``regimes.jump.select_jump_penalty``) at the same scheduled refits and
+kept until the next one.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from regimeshift.core.errors import RegimeshiftError
+from regimeshift.regimes.result import RegimeResult
+from regimeshift.regimes.schedule import _window_start, refit_positions, usable_block
+
+MODELS = ("jump", "gmmhmm")
+
+
+def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init: int | None = None) -> Any:
+    """The unfitted estimator a walk's ``params`` describe (``model``: "jump" or "gmmhmm")."""
+    kind = params["model"]
+    n = int(params["n_init"] if n_init is None else n_init)
+    if kind == "jump":
+        from regimeshift.regimes.jump import JumpRegimeModel
+
+        lam = params["jump_penalty"] if penalty is None else penalty
+        return JumpRegimeModel(
+            names=params["names"], jump_penalty=float(lam), cont=bool(params["jump_continuous"]),
+            max_feats=params["max_feats"], stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
+        )
+    if kind == "gmmhmm":
+        from regimeshift.regimes.gmmhmm import GMMRegimeModel
+
+        return GMMRegimeModel(
+            names=params["names"], n_mix=int(params["n_mix"]), covariance_type=params["covariance_type"],
+            n_iter=params["n_iter"], tol=params["tol"], min_covar=params["min_covar"],
+            stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
+        )
+    raise RegimeshiftError(f"regimes.model: '{kind}' (expected hmm, {' or '.join(MODELS)})")
+
+
+def generic_walk_forward(
+    features: pd.DataFrame,
+    params: dict[str, Any],
+    returns: pd.Series | None = None,
+    make: Callable[..., Any] = make_estimator,
+) -> RegimeResult:
+    """Label every usable day out of sample with the estimator ``make(params, penalty, n_init)`` builds.
+
+    ``params``: names, model, min_train, refit, window, cold_every, n_init, seed, stress_signs and the model's
+    own settings (jump_penalty -- a number or "cv" --, jump_continuous, max_feats, penalty_grid; n_mix, ...).
+    ``returns``: the traded index's daily simple returns on the features' dates, needed for ``jump_penalty =
+    "cv"`` only (each selection reads the training window's rows, never later ones).
+    """
+    t0 = time.perf_counter()
+    names: Sequence[str] = params["names"]
+    window = params["window"]
+    block = usable_block(features)
+    X = block.to_numpy(dtype=float)
+    index = block.index
+    positions = refit_positions(index, params["min_train"], params["refit"])
+    T, K = len(X), len(names)
+    if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
+        raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
+    cv = params.get("jump_penalty") == "cv"
+    ret = None
+    if cv:
+        if returns is None:
+            raise RegimeshiftError("regimes.jump_penalty = 'cv' needs the index's returns (run it through the pipeline)")
+        ret = returns.reindex(index).fillna(0.0).to_numpy(dtype=float)
+    grid = tuple(float(g) for g in params.get("penalty_grid") or ())
+    cold_every = max(1, int(params.get("cold_every", 12)))
+    warm_init = int(params.get("warm_init", 1))
+
+    probs = np.full((T, K), np.nan)
+    daily = np.full(T, np.nan)
+    rows = []
+    model: Any = None
+    penalty: float | None = None
+    for k, r in enumerate(positions):
+        end = positions[k + 1] if k + 1 < len(positions) else T
+        lo = _window_start(r, window)
+        scheduled = k % cold_every == 0
+        cv_scores: dict[float, float] = {}
+        if cv and (scheduled or penalty is None):
+            from regimeshift.regimes.jump import DEFAULT_PENALTY_GRID, select_jump_penalty
+
+            penalty, cv_scores = select_jump_penalty(
+                X[lo : r + 1], ret[lo : r + 1],  # type: ignore[index]
+                lambda lam: make(params, penalty=lam, n_init=warm_init + 1), grid or DEFAULT_PENALTY_GRID,
+            )
+        est = make(params, penalty=penalty, n_init=None if scheduled or model is None else warm_init)
+        est.fit(X[lo : r + 1], align_to=model, warm_start=model)
+        model = est
+        p = model.predict_proba_online(X[lo:end])
+        probs[r:end] = p[r - lo :]
+        if hasattr(model, "online_loglik"):
+            # log p(x_t | x_<t) of the days after r up to and including the next refit day (out of sample)
+            scored_end = min(end + 1, T)
+            if scored_end > r + 1:
+                daily[r + 1 : scored_end] = model.online_loglik(X[lo:scored_end])[r + 1 - lo :]
+        rows.append(
+            {
+                "date": index[r],
+                "n_train": r + 1 - lo,
+                "loglik": float(getattr(model, "loglik_", np.nan)),
+                "n_iter": int(getattr(model, "n_iter_", 0)),
+                "converged": bool(model.converged_),
+                "warm_started": not scheduled and k > 0,
+                "fallback": False,
+                "cold_competition": scheduled,
+                "surprise": False,
+                "relabelled": bool(k > 0 and model.relabelled_),
+                "best_cold_loglik": np.nan,
+                "jump_penalty": float(penalty) if penalty is not None else float(getattr(model, "jump_penalty", np.nan)),
+            }
+        )
+    result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
+    refits = pd.DataFrame(rows).set_index("date")
+    path = pd.Series(daily, index=index, name="loglik").iloc[positions[0] + 1 :]
+    # a jump model has no likelihood: its out-of-sample log-likelihood is not defined (NaN)
+    oos = float(np.nansum(path.to_numpy())) if hasattr(model, "online_loglik") else float("nan")
+    return RegimeResult(result, refits, model, oos, time.perf_counter() - t0, path,
+                        meta={"model": params["model"]})
+

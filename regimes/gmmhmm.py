@@ -1,0 +1,167 @@
+"""GMMRegimeModel: an HMM with Gaussian-mixture emissions per state (hmmlearn's ``GMMHMM``), for fat tails.
+
+Same contract as ``regimes.jump.JumpRegimeModel`` so it runs through ``regimes.generic_walk``: scaling fitted
+on the training window only, ``n_init`` seeded restarts (best log-likelihood kept), forward-only probabilities
+(``predict_proba_online``: the normalised forward variable, never hmmlearn's smoothed ``predict_proba``), state
+names by stress order at a first fit and by Hungarian alignment of the state means afterwards, and
+``online_loglik`` (log p(x_t | x_<t) in original units) so the out-of-sample log-likelihood is defined.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from regimeshift.regimes.fast_hmm import forward
+from regimeshift.regimes.filtering import forward_filter
+from regimeshift.regimes.model import align_order, contradicts_stress, single_blas_thread, stress_scores
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+
+class GMMRegimeModel(BaseEstimator):
+    """HMM with ``n_mix`` Gaussian components per state (hmmlearn ``GMMHMM``), forward-only inference."""
+
+    def __init__(
+        self,
+        names: Sequence[str] = ("abundant", "tightening", "crunch"),
+        n_mix: int = 2,
+        covariance_type: str = "diag",
+        n_iter: int = 200,
+        tol: float = 1e-3,
+        min_covar: float = 1e-3,
+        stress_signs: Sequence[float] | None = None,
+        random_state: int = 0,
+        n_init: int = 3,
+    ) -> None:
+        self.names = names
+        self.n_mix = n_mix
+        self.covariance_type = covariance_type
+        self.n_iter = n_iter
+        self.tol = tol
+        self.min_covar = min_covar
+        self.stress_signs = stress_signs
+        self.random_state = random_state
+        self.n_init = n_init
+
+    @property
+    def n_states(self) -> int:
+        return len(tuple(self.names))
+
+    def _new_hmm(self, seed: int) -> Any:
+        from hmmlearn.hmm import GMMHMM
+
+        return GMMHMM(n_components=self.n_states, n_mix=int(self.n_mix), covariance_type=self.covariance_type,
+                      min_covar=self.min_covar, n_iter=int(self.n_iter), tol=self.tol, random_state=seed)
+
+    def fit(self, X: np.ndarray, align_to: Any = None, warm_start: Any = None) -> GMMRegimeModel:
+        X = np.asarray(X, dtype=float)
+        k = self.n_states
+        if X.ndim != 2 or len(X) < 10 * k * int(self.n_mix):
+            raise ValueError(f"need a 2-D training window with at least {10 * k * int(self.n_mix)} rows, got {X.shape}")
+        mean, scale = X.mean(axis=0), X.std(axis=0)
+        scale[scale < 1e-12] = 1.0
+        self.scaler_mean_, self.scaler_scale_ = mean, scale
+        Z = (X - mean) / scale
+        best, best_ll = None, -np.inf
+        with warnings.catch_warnings(), single_blas_thread():
+            warnings.simplefilter("ignore")
+            for i in range(max(1, int(self.n_init))):
+                hmm = self._new_hmm(int(self.random_state) + i)
+                try:
+                    hmm.fit(Z)
+                    ll = float(hmm.score(Z))
+                except (ValueError, FloatingPointError, np.linalg.LinAlgError):
+                    continue
+                if np.isfinite(ll) and ll > best_ll:
+                    best, best_ll = hmm, ll
+        if best is None:
+            raise FloatingPointError("every GMMHMM start failed")
+        self.hmm_ = best
+        self.loglik_ = best_ll
+        self.n_iter_ = int(best.monitor_.iter)
+        self.converged_ = bool(best.monitor_.iter < self.n_iter)
+        self.n_train_ = len(X)
+        self._set_means()
+        self.order_ = self._name_states(align_to)
+        return self
+
+    def _set_means(self) -> None:
+        h = self.hmm_
+        zmeans = (h.weights_[:, :, None] * h.means_).sum(axis=1)  # mixture mean per state (standardised)
+        self.raw_means_ = zmeans * self.scaler_scale_ + self.scaler_mean_
+
+    def _name_states(self, prev: Any) -> np.ndarray:
+        score = stress_scores((self.raw_means_ - self.scaler_mean_) / self.scaler_scale_, self.stress_signs)
+        if prev is not None:
+            order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
+            if not contradicts_stress(score, order):
+                self.relabelled_ = False
+                return order
+        self.relabelled_ = True
+        return np.argsort(score, kind="stable")
+
+    def _logf(self, X: np.ndarray) -> np.ndarray:
+        Z = (np.asarray(X, float) - self.scaler_mean_) / self.scaler_scale_
+        return self.hmm_._compute_log_likelihood(Z)
+
+    def predict_proba_online(self, X: np.ndarray) -> np.ndarray:
+        """Filtered p(s_t | x_0..x_t), ``names`` order."""
+        check_is_fitted(self, "hmm_")
+        h = self.hmm_
+        return forward_filter(h.startprob_, h.transmat_, self._logf(X))[:, self.order_]
+
+    predict_filtered = predict_proba_online
+
+    def online_loglik(self, X: np.ndarray) -> np.ndarray:
+        """Per row log p(x_t | x_0..x_{t-1}) in original feature units."""
+        h = self.hmm_
+        ll, _ = forward(h.startprob_, h.transmat_, np.ascontiguousarray(self._logf(X)))
+        return np.asarray(ll) - np.log(self.scaler_scale_).sum()
+
+    @property
+    def means_(self) -> np.ndarray:
+        return self.raw_means_[self.order_]
+
+    @property
+    def transmat_(self) -> np.ndarray:
+        o = self.order_
+        return self.hmm_.transmat_[np.ix_(o, o)]
+
+    @property
+    def expected_durations_(self) -> np.ndarray:
+        return 1.0 / np.maximum(1.0 - np.diag(self.transmat_), 1e-12)
+
+    # -- persistence (regimes.cache) ------------------------------------------------------------------------------
+    def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+        h = self.hmm_
+        arrays = {
+            "startprob": h.startprob_, "transmat": h.transmat_, "means": h.means_, "covars": h.covars_,
+            "weights": h.weights_, "scaler_mean": self.scaler_mean_, "scaler_scale": self.scaler_scale_,
+            "order": np.asarray(self.order_),
+        }
+        params = self.get_params()
+        params["names"] = list(self.names)
+        params["stress_signs"] = None if self.stress_signs is None else [float(s) for s in self.stress_signs]
+        scalars = {"class": "gmmhmm", "params": params, "loglik": self.loglik_, "n_iter": self.n_iter_,
+                   "converged": self.converged_, "n_train": self.n_train_, "relabelled": bool(self.relabelled_)}
+        return arrays, scalars
+
+    @classmethod
+    def from_state(cls, arrays: dict[str, np.ndarray], scalars: dict[str, Any]) -> GMMRegimeModel:
+        params = dict(scalars["params"])
+        params["names"] = tuple(params["names"])
+        m = cls(**params)
+        h = m._new_hmm(int(m.random_state))
+        h.n_features = arrays["means"].shape[-1]
+        h.startprob_, h.transmat_ = arrays["startprob"], arrays["transmat"]
+        h.means_, h.covars_, h.weights_ = arrays["means"], arrays["covars"], arrays["weights"]
+        m.hmm_ = h
+        m.scaler_mean_, m.scaler_scale_ = arrays["scaler_mean"], arrays["scaler_scale"]
+        m.order_ = np.asarray(arrays["order"], dtype=int)
+        m._set_means()
+        m.loglik_, m.n_iter_ = float(scalars["loglik"]), int(scalars["n_iter"])
+        m.converged_, m.n_train_ = bool(scalars["converged"]), int(scalars["n_train"])
+        m.relabelled_ = bool(scalars["relabelled"])
+        return m

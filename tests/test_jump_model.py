@@ -1,0 +1,216 @@
+"""Statistical jump models (issue 14): the same guarantees as the HMM.
+
+- the compiled dynamic programme is the package's own (same values, same path, same online labels);
+- online prediction is forward-only: changing the rows after t changes nothing at or before t;
+- states are named calm -> stressed by the HMM's stress score, and keep their names between refits;
+- the walk-forward (``regimes.model = "jump"``) is free of look-ahead, deterministic, and cached exactly;
+- the jump penalty chosen by cross-validation reads the training window only;
+- a scikit-learn estimator: ``clone`` and ``get_params`` work, ``check_is_fitted`` guards prediction.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from regimeshift.backtests.config import RegimeConfig, config_from_dict, load_config
+from regimeshift.regimes import jump_dp
+from regimeshift.regimes.jump import JumpRegimeModel, select_jump_penalty, strategy_sharpe
+from regimeshift.regimes.walkforward import walk_forward
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+
+def two_regime_features(n: int = 900, seed: int = 0) -> pd.DataFrame:
+    """Two features (volatility-like, return-like) switching between a calm and a stressed regime in blocks."""
+    rng = np.random.default_rng(seed)
+    state = np.zeros(n, dtype=int)
+    t = 0
+    while t < n:
+        length = int(rng.integers(60, 160))
+        state[t : t + length] = int(rng.random() < 0.35)
+        t += length
+    vol = np.where(state == 1, 0.35, 0.12) + rng.normal(0, 0.03, n)
+    ret = np.where(state == 1, -0.03, 0.01) + rng.normal(0, 0.015, n)
+    idx = pd.bdate_range("2001-01-01", periods=n)
+    return pd.DataFrame({"vol:X:21": vol, "ret:X:21": ret}, index=idx)
+
+
+SIGNS = [1.0, -1.0]
+
+
+# -- the solver -----------------------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(n=st.integers(1, 60), k=st.integers(2, 5), lam=st.floats(0, 5), seed=st.integers(0, 10_000))
+def test_compiled_dp_is_the_packages_dp(n, k, lam, seed):
+    from jumpmodels.jump import dp as package_dp
+
+    rng = np.random.default_rng(seed)
+    loss = rng.exponential(size=(n, k))
+    pen = lam * (np.ones((k, k)) - np.eye(k))
+    np.testing.assert_array_equal(jump_dp.dp(loss, pen, True), package_dp(loss, pen, True))
+    a1, v1 = jump_dp.dp(loss, pen)
+    a2, v2 = package_dp(loss, pen)
+    np.testing.assert_array_equal(a1, a2)
+    assert v1 == v2
+
+
+def test_compiled_dp_is_only_swapped_in_inside_its_context():
+    import jumpmodels.jump as jmod
+
+    original = jmod.dp
+    with jump_dp.compiled_dp():
+        assert jmod.dp is jump_dp.dp
+    assert jmod.dp is original
+
+
+# -- the estimator --------------------------------------------------------------------------------------------
+def test_online_prediction_is_forward_only():
+    X = two_regime_features().to_numpy()
+    m = JumpRegimeModel(jump_penalty=20.0, stress_signs=SIGNS, n_init=3).fit(X[:500])
+    base = m.predict_proba_online(X)
+    rng = np.random.default_rng(1)
+    for t in (50, 499, 650, 898):
+        changed = X.copy()
+        changed[t + 1 :] = rng.normal(0, 5, changed[t + 1 :].shape)
+        np.testing.assert_array_equal(m.predict_proba_online(changed)[: t + 1], base[: t + 1])
+
+
+def test_states_are_named_calm_to_stressed_and_keep_names_between_refits():
+    F = two_regime_features()
+    X = F.to_numpy()
+    m = JumpRegimeModel(names=("bull", "bear"), jump_penalty=20.0, stress_signs=SIGNS, n_init=3).fit(X[:600])
+    assert m.means_[0, 0] < m.means_[1, 0]  # bull: the low-volatility state
+    assert m.means_[0, 1] > m.means_[1, 1]  # ... with the higher return
+    # a refit on a longer window, from another seed, aligned to the first: the same names for the same states
+    m2 = JumpRegimeModel(names=("bull", "bear"), jump_penalty=20.0, stress_signs=SIGNS, n_init=3, random_state=5)
+    m2.fit(X[:700], align_to=m)
+    np.testing.assert_allclose(m2.means_, m.means_, rtol=0.3, atol=0.02)
+    # discrete model: 0/1 probabilities; the continuous one: probabilities on the grid, rows summing to 1
+    p = m2.predict_proba_online(X)
+    assert set(np.unique(p)) <= {0.0, 1.0}
+    c = JumpRegimeModel(jump_penalty=20.0, cont=True, stress_signs=SIGNS, n_init=2).fit(X[:600])
+    pc = c.predict_proba_online(X)
+    np.testing.assert_allclose(pc.sum(axis=1), 1.0)
+    assert ((pc > 0) & (pc < 1)).any()
+
+
+def test_sparse_jump_model_fits_and_predicts():
+    F = two_regime_features()
+    X = np.column_stack([F.to_numpy(), np.random.default_rng(3).normal(size=(len(F), 2))])  # two noise features
+    m = JumpRegimeModel(jump_penalty=20.0, max_feats=2.0, stress_signs=SIGNS + [0.0, 0.0], n_init=2).fit(X[:600])
+    assert m.feat_weights_[:2].min() > m.feat_weights_[2:].max()  # the informative features weigh most
+    assert m.predict_proba_online(X).shape == (len(X), 2)
+
+
+def test_a_scikit_learn_estimator():
+    m = JumpRegimeModel(jump_penalty=7.0, cont=True)
+    assert clone(m).get_params() == m.get_params()
+    with pytest.raises(ValueError):
+        m.set_params(no_such_parameter=1)
+    with pytest.raises(NotFittedError):
+        m.predict_proba_online(np.zeros((5, 2)))
+
+
+# -- penalty selection ----------------------------------------------------------------------------------------
+def test_strategy_sharpe_trades_the_day_after_the_signal():
+    calm = np.array([1.0, 0.0, 1.0, 1.0])
+    r = np.array([0.5, 0.01, -0.02, 0.03])
+    # positions decided on days 0..2 earn days 1..3: +0.01, 0, +0.03
+    s = np.array([0.01, 0.0, 0.03])
+    assert strategy_sharpe(calm, r) == pytest.approx(np.sqrt(252) * s.mean() / s.std(ddof=1))
+
+
+def test_penalty_cv_reads_the_training_window_only():
+    F = two_regime_features()
+    X = F.to_numpy()
+    r = np.where(X[:, 1] > 0, 0.002, -0.004)
+
+    def make(lam: float) -> JumpRegimeModel:
+        return JumpRegimeModel(jump_penalty=lam, stress_signs=SIGNS, n_init=2)
+
+    best, scores = select_jump_penalty(X[:600], r[:600], make, grid=(0.0, 20.0, 200.0))
+    assert best in scores and set(scores) == {0.0, 20.0, 200.0}
+    # the function only sees what it is given: the walk hands it rows up to the refit date (tested below)
+
+
+# -- the walk-forward -----------------------------------------------------------------------------------------
+WALK = dict(names=("bull", "bear"), min_train=400, refit=63, stress_signs=SIGNS, seed=3, n_init=2, cold_every=4)
+
+
+def test_walk_forward_has_no_look_ahead_and_is_deterministic():
+    F = two_regime_features()
+    returns = pd.Series(np.where(F["ret:X:21"] > 0, 0.002, -0.004), index=F.index)
+    opts = {**RegimeConfig(model="jump", jump_penalty="cv", penalty_grid=(0.0, 20.0, 100.0)).model_options()}
+    full = walk_forward(F, model="jump", **opts, returns=returns, **WALK)
+    again = walk_forward(F, model="jump", **opts, returns=returns, **WALK)
+    pd.testing.assert_frame_equal(full.probabilities, again.probabilities)
+    assert np.isnan(full.oos_loglik)  # a jump model has no likelihood
+    rng = np.random.default_rng(0)
+    for cut in (F.index[450], F.index[700]):
+        G, R = F.copy(), returns.copy()
+        after = G.index > cut
+        G.loc[after] = rng.normal(0, 1, G.loc[after].shape)
+        R.loc[after] = rng.normal(0, 0.05, int(after.sum()))
+        part = walk_forward(G, model="jump", **opts, returns=R, **WALK)
+        pd.testing.assert_frame_equal(part.probabilities.loc[:cut], full.probabilities.loc[:cut])
+    assert full.refits["jump_penalty"].notna().all()
+
+
+def test_walk_forward_is_cached_exactly(tmp_path):
+    F = two_regime_features()
+    opts = RegimeConfig(model="jump", jump_penalty=20.0, jump_continuous=True).model_options()
+    first = walk_forward(F, model="jump", **opts, cache=tmp_path, **WALK)
+    hit = walk_forward(F, model="jump", **opts, cache=tmp_path, **WALK)
+    assert not first.cached and hit.cached
+    pd.testing.assert_frame_equal(hit.probabilities, first.probabilities)
+    np.testing.assert_array_equal(hit.model.predict_proba_online(F.to_numpy()), first.model.predict_proba_online(F.to_numpy()))
+    # another penalty is another key
+    other = walk_forward(F, model="jump", **{**opts, "jump_penalty": 5.0}, cache=tmp_path, **WALK)
+    assert not other.cached
+
+
+def test_gmmhmm_runs_through_the_same_walk_with_a_defined_oos_loglik():
+    F = two_regime_features(700)
+    opts = RegimeConfig(model="gmmhmm", n_mix=2).model_options()
+    res = walk_forward(F, model="gmmhmm", **opts, covariance_type="diag",
+                       **{**WALK, "n_init": 1, "min_train": 500, "refit": 100})
+    assert np.isfinite(res.oos_loglik)
+    np.testing.assert_allclose(res.probabilities.sum(axis=1), 1.0)
+
+
+# -- configuration --------------------------------------------------------------------------------------------
+def test_model_settings_in_config_and_the_hmm_hash_unchanged():
+    cfg = load_config(None)
+    raw = cfg.model_dump()
+    raw["regimes"].update(model="jump", jump_penalty="cv", max_feats=3.0)
+    jump_cfg = config_from_dict(raw)
+    assert jump_cfg.regimes.model == "jump" and jump_cfg.digest() != cfg.digest()
+    raw["regimes"].update(model="hmm", jump_penalty=50.0, max_feats=None)
+    assert config_from_dict(raw).digest() == cfg.digest()  # defaults of the new settings do not move the hash
+    with pytest.raises(Exception, match="model"):
+        config_from_dict({**raw, "regimes": {**raw["regimes"], "model": "lstm"}})
+
+
+def test_compare_models_reports_each_family_on_the_same_run():
+    from regimeshift.backtests.data import MarketData
+    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.model_compare import compare_models, parse_models
+
+    from tests.conftest import small_synthetic_config
+
+    from regimeshift.backtests.config import config_from_dict
+
+    raw = small_synthetic_config(cold_every=4, refit="yearly").model_dump()
+    raw["data"]["synthetic_years"] = 5.0
+    raw["report"]["enabled"] = False
+    cfg = config_from_dict(raw)
+    m = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
+    table = compare_models(cfg, parse_models("hmm, jump"), MarketData(m.prices, m.macro, None))
+    assert list(table.index) == ["hmm", "jump"]
+    assert np.isfinite(table.loc["hmm", "oos_loglik"]) and np.isnan(table.loc["jump", "oos_loglik"])
+    for col in ("switches_per_year", "turnover", "sharpe", *(f"days_{n}" for n in cfg.regimes.names)):
+        assert table[col].notna().all(), col
+    with pytest.raises(Exception, match="unknown model"):
+        parse_models("hmm,lstm")
