@@ -14,6 +14,7 @@ import click
 
 from regimeshift.cli_options import ConfigSource, config_options
 from regimeshift.core.errors import RegimeshiftError
+from regimeshift.data_cli import data as data_command
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
@@ -22,8 +23,10 @@ EXIT_STALE = 3  # `signal --fail-stale`: the ticket was written, but an input ha
 
 
 def _fail(err: Exception) -> None:
+    from regimeshift.core.errors import EnvironmentFailure
+
     click.echo(f"error: {err}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_STALE if isinstance(err, EnvironmentFailure) else EXIT_BAD_INPUT)
 
 
 def _fmt_pct(x: Any) -> str:
@@ -151,6 +154,7 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
 
 main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
 main.add_command(cache_command)  # `regimeshift cache`
+main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/data_cli.py)
 
 if __name__ == "__main__":
     main()

@@ -91,9 +91,13 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
             h = m.prices.loc[hist_start : cfg.data.end]
             history = MarketData(prices=h, macro=m.macro.loc[h.index])
         return MarketData(prices=prices, macro=macro, true_regimes=m.true_regimes.loc[prices.index], history=history)
-    directory = data_dir or cfg.data.dir
+    directory: Any = data_dir or cfg.data.dir
     if directory is None:
         raise ConfigError("data.dir: no data directory given (set data.dir or pass --data-dir)")
+    if cfg.data.source == "store":
+        from regimeshift.backtests.store.store import StoreSource
+
+        directory = StoreSource(directory, cfg.data.price_dir)  # the same loader, reading the store's series instead of CSV files
     market = load_market(
         directory,
         feature_symbols(cfg),
