@@ -74,7 +74,7 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
     if cfg is not None:
         names = [w.name for w in wanted_series(cfg) if w.name in manifest]
     rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
-    lines = [f"{'series':<28}{"source":<24}{'first':<12}{'last':<12}{'rows':>7}  {'fetched at':<20}"
+    lines = [f"{'series':<28}{'source':<24}{'first':<12}{'last':<12}{'rows':>7}  {'fetched at':<20}"
              f"{'age':>5}  status"]
     stale = []
     for f in rows:
@@ -82,7 +82,7 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
         status = f"STALE (allowed {f.allowed} business days)" if f.stale else "ok"
         if f.stale:
             stale.append(f.name)
-        lines.append(f"{f.name:<28}{e["source"] + ":" + e["ticker"]:<24}{e['first']:<12}{e['last']:<12}"
+        lines.append(f"{f.name:<28}{e['source'] + ':' + e['ticker']:<24}{e['first']:<12}{e['last']:<12}"
                      f"{e['rows']:>7}  {e['fetched_at']:<20}{f.age:>5}  {status}")
     return lines, stale
 
