@@ -95,6 +95,9 @@ class MarketData:
     true_regimes: pd.Series | None = None
     opens: pd.DataFrame | None = None
     history: MarketData | None = None
+    # what was read: series name -> {rows, last, sha256} (see backtests.store.store.provenance); None when the
+    # data did not come from files (synthetic, built in memory)
+    provenance: Mapping[str, Mapping[str, object]] | None = None
 
 
 # -- reading one file ----------------------------------------------------------------------------------------
@@ -640,11 +643,7 @@ def load_market(
     values are known then). A macro value older than :func:`max_staleness` business days is NaN rather
     than a silently repeated stale number.
     """
-    if isinstance(data_dir, SeriesSource):
-        source = data_dir
-    else:
-        directory = _data_dir(data_dir)
-        source = CsvSource(directory, _price_dir(directory, price_dir))
+    source = data_dir if isinstance(data_dir, SeriesSource) else csv_source(data_dir, price_dir)
     prices, opens = _load_price_frames(source, symbols, start=start, end=end, min_rows=min_rows, with_open=True)
     names = _unique(macro, "macro", allow_empty=True)
     raw: dict[str, pd.Series] = {}
@@ -678,16 +677,26 @@ class CsvSource:
     def __init__(self, directory: Path, price_dir: Path | None = None) -> None:
         self.directory = directory
         self.price_dir = price_dir or directory
+        self.reads: dict[str, pd.DataFrame] = {}  # name -> value (and open) as parsed: what a decision read
 
     def price(
         self, symbol: str, *, min_rows: int, with_open: bool
     ) -> tuple[pd.Series, pd.Series | None, Callable[[int], str]]:
         path = _locate(self.price_dir, symbol)
         series, lines, opens = _read_with_lines(path, min_rows=min_rows, with_open=with_open)
+        self.reads[symbol] = pd.DataFrame({"value": series, "open": opens if opens is not None else np.nan})
         return series, opens, lambda i: f"{path.name} line {lines[i]}"
 
     def macro(self, name: str) -> pd.Series:
-        return read_series(_locate(self.directory, name), min_rows=2)
+        series = read_series(_locate(self.directory, name), min_rows=2)
+        self.reads.setdefault(name, pd.DataFrame({"value": series, "open": np.nan}))
+        return series
+
+
+def csv_source(data_dir: str | Path, price_dir: str | Path | None = None) -> CsvSource:
+    """The CSV folder as a :class:`SeriesSource`, with the loader's checks on both folders."""
+    directory = _data_dir(data_dir)
+    return CsvSource(directory, _price_dir(directory, price_dir))
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------

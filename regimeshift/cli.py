@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from regimeshift.cli_options import ConfigSource, config_options
-from regimeshift.core.errors import RegimeshiftError
+from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.data_cli import data as data_command
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
@@ -117,36 +117,46 @@ def runs(root: Path) -> None:
               help="Add today's decision to signals.csv in the output folder and check the logged days.")
 @click.option("--fail-stale", is_flag=True,
               help=f"Exit {EXIT_STALE} (ticket still written) when the decision is older than the newest price.")
-def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
+@click.option("--holdings", type=click.Path(dir_okay=False, path_type=Path),
+              help="The account's holdings (CSV symbol,quantity with a CASH row): write its orders.")
+@click.option("--min-trade", type=float, default=0.0, show_default=True,
+              help="Smallest order worth placing (account currency).")
+@click.option("--band", type=float, help="No order when a weight is this close to target (default execution.drift_band, else 0).")
+@click.option("--fractional", is_flag=True, help="Fractional shares (default whole shares).")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another signal holding the live folder's lock (0: exit 3 at once).")
+def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | None, min_trade: float,
+           band: float | None, fractional: bool, wait: float) -> None:
     """What to trade on the next bar: the decision of the last close, for a scheduled job.
 
     Runs the backtest's pipeline unchanged (regime refits on their walk-forward schedule, cached), then writes
-    signal.json (regime, targets, orders) and appends the day to signals.csv. Run it after new data lands,
-    e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
+    signal.json (regime, targets, orders), appends the day to signals.csv and records the model and data that
+    produced it in registry/. With --holdings, orders.csv/orders.json hold the orders for that account. Run it
+    after new data lands, e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
-    from regimeshift.outputs import atomic_write_text
-    from regimeshift.pipeline import run_pipeline
-    from regimeshift.ticket import (
-        build_ticket,
-        format_ticket,
-        ticket_summary,
-        update_log,
-    )
+    from regimeshift.live import run_signal
+    from regimeshift.orders import format_plan
+    from regimeshift.ticket import format_ticket, ticket_summary
 
     try:
         cfg = source.resolve()
         out_dir = source.out or Path("runs") / f"{cfg.name}-live"
-        result = run_pipeline(cfg)
-        ticket = build_ticket(result)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        update = update_log(out_dir / "signals.csv", result, ticket.as_of) if log else None
-        atomic_write_text(out_dir / "signal.json", ticket.to_json())
+        if min_trade < 0 or (band is not None and not 0 <= band < 1):
+            raise ConfigError("--min-trade must be >= 0 and --band in [0, 1)")
+        outcome = run_signal(cfg, out_dir, log=log, holdings=holdings, min_trade=min_trade, band=band,
+                             fractional=fractional, wait=wait)
     except RegimeshiftError as err:
         _fail(err)
-    click.echo(f"{cfg.name}, config {result.metrics['config_hash']}")
+    ticket = outcome.ticket
+    click.echo(f"{cfg.name}, config {outcome.result.metrics['config_hash']}")
     click.echo(format_ticket(ticket))
-    if update is not None:
-        click.echo(ticket_summary(update))
+    if outcome.log is not None:
+        click.echo(ticket_summary(outcome.log))
+    if outcome.entry is not None:
+        click.echo(f"model: fit {outcome.entry['fit_id']} (registry/), data {outcome.entry['data_hash'][:12]}")
+    if outcome.plan is not None:
+        click.echo(format_plan(outcome.plan))
+        click.echo(f"orders: {out_dir / 'orders.csv'}")
     click.echo(f"ticket: {out_dir / 'signal.json'}")
     if fail_stale and ticket.stale:
         sys.exit(EXIT_STALE)

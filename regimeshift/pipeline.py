@@ -20,7 +20,7 @@ from regimeshift.backtests.benchmarks_beside import (
     replay_benchmarks,
 )
 from regimeshift.backtests.config import RunConfig
-from regimeshift.backtests.data import MarketData, load_market
+from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, load_market
 from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
@@ -94,33 +94,50 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
     directory: Any = data_dir or cfg.data.dir
     if directory is None:
         raise ConfigError("data.dir: no data directory given (set data.dir or pass --data-dir)")
-    if cfg.data.source == "store":
+    source: Any = directory
+    if isinstance(directory, SeriesSource):
+        pass  # a store snapshot (registry reproduction) or any source built by the caller
+    elif cfg.data.source == "store":
         from regimeshift.backtests.store.store import StoreSource
 
-        directory = StoreSource(directory, cfg.data.price_dir)  # the same loader, reading the store's series instead of CSV files
+        source = StoreSource(directory, cfg.data.price_dir)  # the same loader, reading the store's series
+    else:
+        source = csv_source(directory, cfg.data.price_dir)
     market = load_market(
-        directory,
+        source,
         feature_symbols(cfg),
         cfg.data.macro,
         start=cfg.data.start,
         end=cfg.data.end,
         macro_lags=cfg.data.macro_lags,
         min_rows=cfg.data.min_rows,
-        price_dir=cfg.data.price_dir,
     )
-    if hist_start is None:
-        return market
-    history = load_market(
-        directory,
-        history_symbols(cfg),
-        cfg.data.macro,
-        start=hist_start,
-        end=cfg.data.end,
-        macro_lags=cfg.data.macro_lags,
-        min_rows=cfg.data.min_rows,
-        price_dir=cfg.data.price_dir,
-    )
-    return dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
+    if hist_start is not None:
+        history = load_market(
+            source,
+            history_symbols(cfg),
+            cfg.data.macro,
+            start=hist_start,
+            end=cfg.data.end,
+            macro_lags=cfg.data.macro_lags,
+            min_rows=cfg.data.min_rows,
+        )
+        market = dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
+    return dataclasses.replace(market, provenance=_provenance(source))
+
+
+def _provenance(source: Any) -> dict[str, dict[str, Any]] | None:
+    from regimeshift.backtests.store.store import frame_from_csv, provenance
+
+    reads = getattr(source, "reads", None)
+    if reads is None:
+        return None
+    out = {}
+    for name, value in sorted(reads.items()):
+        if isinstance(value, pd.DataFrame):  # a CSV as parsed: hashed as its import into a store would be
+            value = provenance(frame_from_csv(value["value"], value["open"] if value["open"].notna().any() else None))
+        out[name] = dict(value)
+    return out
 
 
 def _check_synthetic_names(cfg: RunConfig, prices: pd.DataFrame, macro: pd.DataFrame) -> None:
@@ -276,8 +293,10 @@ def metrics_stage(
 
 
 # -- the whole run -------------------------------------------------------------------------------------------
-def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: MarketData | None = None) -> RunResult:
-    """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves)."""
+def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = None,
+                 market: MarketData | None = None, *, cache: bool = True) -> RunResult:
+    """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
+    ``cache=False`` re-fits every regime model instead of reusing the regime cache."""
     timings: dict[str, float] = {}
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
@@ -289,7 +308,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: Mar
     if market is None:
         market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
-    regimes = timed("regimes", lambda: regime_stage(cfg, features))
+    regimes = timed("regimes", lambda: regime_stage(cfg, features, cache=cache))
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)

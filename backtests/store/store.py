@@ -38,6 +38,7 @@ from regimeshift.core.lock import folder_lock
 MANIFEST = "manifest.json"
 CHANGES = "changes.log"
 SERIES_DIR = "series"
+HISTORY_DIR = "history"
 PRICE_COLUMNS = ("value", "open", "raw_open", "high", "low", "close", "volume", "dividends", "splits")
 
 
@@ -99,17 +100,20 @@ class Store:
         """The stored frame of ``name`` (index ``date``), checked against the manifest's content hash."""
         entry = self.entry(name)
         path = self.root / SERIES_DIR / f"{name}.parquet"
-        try:
-            frame = pd.read_parquet(path, engine="pyarrow")
-        except (OSError, ValueError) as exc:
-            raise DataError(f"{path}: cannot read the stored series ({' '.join(str(exc).split())})") from None
-        frame = frame.set_index("date")
-        frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
-        frame.index.name = "date"
-        frame = frame.astype("float64")
+        frame = _read_frame(path)
         if content_hash(frame) != entry["sha256"]:
             raise DataError(f"{path}: content does not match the manifest's hash (the store was changed by hand?)")
         return frame
+
+    def versions(self, name: str) -> list[pd.DataFrame]:
+        """The current frame of ``name`` and every version a restatement replaced (newest first)."""
+        out = [self.frame(name)] if name in self.manifest()["series"] else []
+        folder = self.root / HISTORY_DIR / name
+        for path in sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True):
+            frame = _read_frame(path)
+            if content_hash(frame).startswith(path.stem):
+                out.append(frame)
+        return out
 
     def entry(self, name: str) -> dict[str, Any]:
         series = self.manifest()["series"]
@@ -131,12 +135,17 @@ class Store:
     def locked(self, wait: float | None = None) -> Any:
         return folder_lock(self.root, "the data store", wait=wait)
 
-    def commit(self, updates: list[SeriesUpdate], log: list[dict[str, Any]], now: datetime.datetime) -> None:
-        """Write ``updates`` (whole series), their manifest entries and ``log`` lines as one step."""
+    def commit(self, updates: list[SeriesUpdate], log: list[dict[str, Any]], now: datetime.datetime,
+               archive: list[tuple[str, pd.DataFrame]] = ()) -> None:  # type: ignore[assignment]
+        """Write ``updates`` (whole series), their manifest entries and ``log`` lines as one step; ``archive``:
+        versions being replaced by a restatement, kept under ``history/NAME/`` so that a decision taken on them
+        can still be reproduced."""
         if not updates and not log:
             return
         manifest = self.manifest()
         files: dict[str, bytes | None] = {}
+        for name, frame in archive:
+            files[f"{HISTORY_DIR}/{name}/{content_hash(frame)[:16]}.parquet"] = to_parquet_bytes(frame)
         for u in updates:
             frame = u.frame.astype("float64")
             frame.index.name = "date"
@@ -160,6 +169,17 @@ class Store:
         commit_files(self.root, files)
 
 
+def _read_frame(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(path, engine="pyarrow")
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read the stored series ({' '.join(str(exc).split())})") from None
+    frame = frame.set_index("date")
+    frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")
+    frame.index.name = "date"
+    return frame.astype("float64")
+
+
 class StoreSource:
     """A store as the loader's :class:`~regimeshift.backtests.data.SeriesSource`: same series, same checks."""
 
@@ -167,6 +187,7 @@ class StoreSource:
         self.store = store if isinstance(store, Store) else Store(store)
         # a config's data.price_dir names an imported sub-folder: its series are stored as "<price_dir>/<NAME>"
         self.price_prefix = f"{Path(price_dir).as_posix().strip('/')}/" if price_dir else ""
+        self.reads: dict[str, dict[str, Any]] = {}  # what was read: name -> rows, last date, content hash
         if not self.store.root.is_dir():
             raise DataError(f"data store {self.store.root} does not exist or is not a directory")
         if not self.store.exists():
@@ -175,8 +196,13 @@ class StoreSource:
                 "or `regimeshift data import`)"
             )
 
-    def _series(self, name: str, column: str, min_rows: int) -> pd.Series:
+    def _frame(self, name: str) -> pd.DataFrame:
         frame = self.store.frame(name)
+        self.reads[name] = provenance(frame)
+        return frame
+
+    def _series(self, name: str, column: str, min_rows: int) -> pd.Series:
+        frame = self._frame(name)
         s = frame[column].dropna().rename(name)
         if len(s) < max(min_rows, 0):
             span = f" ({s.index[0].date()} to {s.index[-1].date()})" if len(s) else ""
@@ -193,7 +219,7 @@ class StoreSource:
         series = self._series(key, "value", min_rows).rename(symbol)
         opens = None
         if with_open:
-            frame = self.store.frame(key)
+            frame = self._frame(key)
             if "open" in frame.columns and frame["open"].notna().any():
                 opens = frame["open"].reindex(series.index).rename(symbol)
                 gone = opens.isna().to_numpy()
@@ -207,6 +233,36 @@ class StoreSource:
 
     def macro(self, name: str) -> pd.Series:
         return self._series(name, "value", 2)
+
+
+def provenance(frame: pd.DataFrame) -> dict[str, Any]:
+    """How a decision names the version of a series it read: its length, last date and content hash."""
+    return {"rows": int(len(frame)), "last": str(frame.index[-1].date()) if len(frame) else None,
+            "sha256": content_hash(frame)}
+
+
+class SnapshotSource(StoreSource):
+    """The series exactly as a past decision read them (``reads`` from its registry entry): each is the current
+    version or a version archived by a restatement, cut to the recorded length and checked against its hash."""
+
+    def __init__(self, store: Store | str | Path, reads: Mapping[str, Mapping[str, Any]],
+                 price_dir: str | None = None) -> None:
+        super().__init__(store, price_dir)
+        self.wanted = {k: dict(v) for k, v in reads.items()}
+
+    def _frame(self, name: str) -> pd.DataFrame:
+        want = self.wanted.get(name)
+        if want is None:
+            raise DataError(f"{name}: the decision being reproduced did not read this series")
+        for version in self.store.versions(name):
+            cut = version.iloc[: want["rows"]]
+            if len(cut) == want["rows"] and content_hash(cut) == want["sha256"]:
+                self.reads[name] = provenance(cut)
+                return cut
+        raise DataError(
+            f"{name}: the store {self.store.root} no longer holds the version read then ({want['rows']} rows to "
+            f"{want['last']}, sha256 {want['sha256'][:12]}); it cannot be reproduced from this store"
+        )
 
 
 def frame_from_csv(series: pd.Series, opens: pd.Series | None) -> pd.DataFrame:

@@ -117,6 +117,7 @@ def update_store(
     with store.locked(wait=lock_wait):
         have = store.manifest()["series"]
         updates: list[SeriesUpdate] = []
+        archive: list[tuple[str, pd.DataFrame]] = []
         log: list[dict[str, Any]] = []
         stamp = now.isoformat(timespec="seconds")
         for w in wanted:
@@ -140,6 +141,7 @@ def update_store(
                 frame = _fetch(w, None, fred_url=fred_url, download=download)
                 full = diff_overlap(old, frame) or diff
                 report.restated[w.name] = full
+                archive.append((w.name, old))
                 updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
                 log.append({"at": stamp, "event": "restated", "series": w.name,
                             "source": f"{w.vendor}:{w.ticker}", **full})
@@ -151,7 +153,7 @@ def update_store(
             if len(extra):
                 log.append({"at": stamp, "event": "appended", "series": w.name, "rows": len(extra),
                             "last": str(frame.index[-1].date())})
-        store.commit(updates, log, now)
+        store.commit(updates, log, now, archive)
     return report
 
 
