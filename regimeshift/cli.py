@@ -162,6 +162,50 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
         sys.exit(EXIT_STALE)
 
 
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cron", required=True, help='When to run, a crontab expression, e.g. "30 22 * * 1-5".')
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone of the cron expression.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Data store (default data.dir when data.source = \"store\").")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Live folder (default runs/<config name>-live/).")
+@click.option("--holdings", type=click.Path(dir_okay=False, path_type=Path), help="Account holdings for orders.")
+@click.option("--min-trade", type=float, default=0.0, show_default=True, help="Smallest order worth placing.")
+@click.option("--band", type=float, help="Drift band for account orders (default execution.drift_band).")
+@click.option("--fred-url", help="FRED CSV endpoint (default $REGIMESHIFT_FRED_URL or FRED's).")
+@click.option("--fail-stale", is_flag=True, help="Record a run whose data is stale as failed (exit 3).")
+@click.option("--run-now", is_flag=True, help="Run once at start, then on the schedule.")
+def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Path | None, holdings: Path | None,
+             min_trade: float, band: float | None, fred_url: str | None, fail_stale: bool, run_now: bool) -> None:
+    """Run `data update` then `signal` on a cron schedule, in this process, until interrupted.
+
+    Every run is logged (schedule.log in the live folder); a failed run is logged with its exit status and the
+    schedule goes on. The plain-cron equivalent: 30 22 * * 1-5 cd /srv/rs && .venv/bin/regimeshift data update
+    CONFIG.toml && .venv/bin/regimeshift signal CONFIG.toml
+    """
+    from regimeshift.schedule import LiveJob, serve, trigger_for
+
+    try:
+        trigger_for(cron, timezone)
+        from regimeshift.cli_options import resolve_config
+
+        resolve_config(config, None, None, None, None, store)  # a bad config fails now, not at 22:30
+    except RegimeshiftError as err:
+        _fail(err)
+    job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
+                  fred_url=fred_url, fail_stale=fail_stale)
+
+    def run() -> None:
+        record = job()
+        click.echo(f"{record['at']} {record.get('status')} (exit {record.get('exit')})"
+                   + (f": {record['error']}" if record.get("error") else f", as of {record.get('as_of')}"))
+
+    if run_now:
+        run()
+    serve(run, cron, timezone=timezone, announce=click.echo)
+
+
 main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
 main.add_command(cache_command)  # `regimeshift cache`
 main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/data_cli.py)
