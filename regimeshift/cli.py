@@ -136,7 +136,6 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
     """
     from regimeshift.live import run_signal
     from regimeshift.orders import format_plan
-    from regimeshift.ticket import format_ticket, ticket_summary
 
     try:
         cfg = source.resolve()
@@ -147,6 +146,8 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
                              fractional=fractional, wait=wait)
     except RegimeshiftError as err:
         _fail(err)
+    from regimeshift.ticket import format_ticket, ticket_summary
+
     ticket = outcome.ticket
     click.echo(f"{cfg.name}, config {outcome.result.metrics['config_hash']}")
     click.echo(format_ticket(ticket))

@@ -33,13 +33,14 @@ def run_signal(cfg: Any, out_dir: Path, *, log: bool = True, holdings: Path | No
                band: float | None = None, fractional: bool = False, registry: bool = True,
                wait: float | None = None, now: datetime.datetime | None = None) -> SignalOutcome:
     from regimeshift.orders import orders_csv, plan_account, read_holdings
+
+    account = read_holdings(holdings, cfg.symbols) if holdings is not None else None  # bad holdings: exit 2 early
     from regimeshift.pipeline import run_pipeline
     from regimeshift.registry import registry_files
     from regimeshift.strategies.sleeves import symbol_weights
     from regimeshift.ticket import build_ticket, log_update
 
     stamp = (now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).isoformat(timespec="seconds")
-    account = read_holdings(holdings, cfg.symbols) if holdings is not None else None  # bad holdings: exit 2 early
     with folder_lock(out_dir, LIVE_WHAT, wait=wait):
         recover(out_dir)
         result = run_pipeline(cfg)
