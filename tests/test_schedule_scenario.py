@@ -111,3 +111,26 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
 
     # Tuesday's decision was taken on SPY before the restatement: reproduced bit for bit from the store
     assert reproduce(live, entries[1]) == []
+
+
+@pytest.mark.parametrize("field, days", [
+    ("1-5", "mon,tue,wed,thu,fri"), ("0", "sun"), ("7", "sun"), ("6,0", "sat,sun"), ("*/2", "sun,tue,thu,sat"),
+    ("mon-fri", "mon-fri"),
+])
+def test_cron_weekdays_mean_what_they_mean_in_crontab(field, days):
+    # APScheduler 3 counts weekdays from Monday = 0: passed through, "1-5" would run Tuesday to Saturday
+    from regimeshift.schedule import crontab_weekdays
+
+    assert crontab_weekdays(field) == days
+
+
+def test_a_bad_cron_expression_is_one_line_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from regimeshift.cli import main
+
+    config = tmp_path / "demo.toml"
+    config.write_text(STORE_CONFIG.format(store=tmp_path / "store"))
+    res = CliRunner().invoke(main, ["schedule", str(config), "--cron", "30 22 * *"])
+    assert res.exit_code == 2
+    assert res.output.startswith("error: --cron: '30 22 * *' is not a crontab expression") and res.output.count("\n") == 1

@@ -217,3 +217,41 @@ def test_store_source_refuses_a_tampered_series(tmp_path, fred):
     frame.to_parquet(path, index=False)
     with pytest.raises(Exception, match="does not match the manifest's hash"):
         StoreSource(store).price("SPY", min_rows=1, with_open=False)
+
+
+def test_a_run_on_an_imported_store_equals_the_run_on_its_csv_folder(tmp_path, monkeypatch):
+    from regimeshift.backtests.config import config_from_dict
+    from regimeshift.cli import main
+    from regimeshift.pipeline import run_pipeline
+
+    monkeypatch.setenv("REGIMESHIFT_CACHE", "off")
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    yahoo = RecordedYahoo()
+    for sym in ("SPY", "SHY", "GLD"):  # Yahoo-style files: Date, Open, Close, Adj Close (the loader scales opens)
+        frame = yahoo(sym, None)
+        frame.index = frame.index.strftime("%Y-%m-%d")
+        frame[["Open", "Close", "Adj Close"]].to_csv(folder / f"{sym}.csv", index_label="Date")
+    (folder / "VIX.csv").write_text((Path(__file__).parent / "recorded" / "fred_VIXCLS.csv").read_text())
+    store = tmp_path / "store"
+    res = CliRunner().invoke(main, ["data", "import", str(folder), "--store", str(store)])
+    assert res.exit_code == 0 and res.output.startswith("imported 4 series"), res.output
+    import tomllib
+
+    raw = tomllib.loads(STORE_CONFIG.format(store=store))
+    on_store = run_pipeline(config_from_dict(raw))
+    raw["data"].update(source="csv", dir=str(folder))
+    on_csv = run_pipeline(config_from_dict(raw))
+    pd.testing.assert_frame_equal(on_store.returns, on_csv.returns, check_exact=True)
+    pd.testing.assert_frame_equal(on_store.regimes.probabilities, on_csv.regimes.probabilities, check_exact=True)
+    assert on_store.market.opens is not None  # the opens came through the store too
+    differ = {k for k in on_csv.metrics if on_store.metrics[k] != on_csv.metrics[k]}
+    assert differ == {"config_hash"}  # data.source and data.dir are part of the config; every figure is the same
+
+
+def test_store_and_data_dir_together_are_refused(tmp_path):
+    from regimeshift.cli import main
+
+    res = CliRunner().invoke(main, ["run", "--store", str(tmp_path), "--data-dir", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip() == "error: --store and --data-dir: give one of them (a store or a folder of CSVs)"
