@@ -276,7 +276,10 @@ class RunConfig(_Frozen):
         return tuple(seen)
 
     def to_toml(self) -> str:
-        return tomli_w.dumps(_drop_none(self.model_dump(mode="json")))
+        dumped = self.model_dump(mode="json")
+        if not dumped["data"].get("vendors"):
+            dumped["data"].pop("vendors", None)  # an empty table says nothing
+        return tomli_w.dumps(_drop_none(dumped))
 
     def digest(self) -> str:
         """Stable hash of the resolved config, for run listings and caches."""

@@ -141,6 +141,14 @@ def recover(folder: str | os.PathLike[str]) -> bool:
                 os.unlink(target)
         else:
             atomic_write_bytes(target, (journal / entry["blob"]).read_bytes())
-    shutil.rmtree(journal, ignore_errors=True)
+    # retire the journal in one rename, so a crash while deleting it never leaves a partial journal to replay
+    done = folder / f"{JOURNAL}.tmp-done-{os.getpid()}"
+    os.replace(journal, done)
     _fsync_dir(folder)
+    shutil.rmtree(done, ignore_errors=True)
+    # temporary files of writes a crash interrupted (the caller holds the folder's lock: no writer is active)
+    for stray in folder.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if stray.is_file():
+                os.unlink(stray)
     return True

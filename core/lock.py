@@ -19,9 +19,11 @@ class LockedError(EnvironmentFailure):
 
 
 @contextlib.contextmanager
-def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: float | None = None) -> Iterator[Path]:
+def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: float | None = None,
+                shared: bool = False) -> Iterator[Path]:
     """Hold ``<folder>/.lock`` for the block. ``wait``: seconds to wait for another holder (None or 0: do not
-    wait, raise :class:`LockedError` naming the holder's pid at once; ``float('inf')``: wait for ever)."""
+    wait, raise :class:`LockedError` naming the holder's pid at once; ``float('inf')``: wait for ever).
+    ``shared``: a reader's lock -- any number of readers at once, but never beside a writer."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".lock"
@@ -30,7 +32,7 @@ def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: float | None
         deadline = time.monotonic() + (wait or 0.0)
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -40,8 +42,9 @@ def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: float | None
                         "running (retry when it is done, or pass --wait)"
                     ) from None
                 time.sleep(0.05)
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        if not shared:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
         yield folder
     finally:
         os.close(fd)  # closing the descriptor releases the lock

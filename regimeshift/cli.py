@@ -191,7 +191,9 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
         trigger_for(cron, timezone)
         from regimeshift.cli_options import resolve_config
 
-        resolve_config(config, None, None, None, None, store)  # a bad config fails now, not at 22:30
+        from regimeshift.data_cli import store_of
+
+        store_of(resolve_config(config, None, None, None, None, store), None)  # fail now, not at 22:30
     except RegimeshiftError as err:
         _fail(err)
     job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
@@ -205,6 +207,42 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
     if run_now:
         run()
     serve(run, cron, timezone=timezone, announce=click.echo)
+
+
+@main.command("registry")
+@click.argument("live_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reproduce", "as_of", help="Re-run the decision of this day (YYYY-MM-DD) from the store and compare.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Store to reproduce from (default: the one the decision read).")
+def registry_command(live_dir: Path, as_of: str | None, store: Path | None) -> None:
+    """The decisions a live folder recorded (day, regime, fit, data) or, with --reproduce, one re-run bit for bit
+    (exit 1 when anything differs)."""
+    from regimeshift.registry import decisions, load_fit
+
+    try:
+        entries = decisions(live_dir)
+        if not entries:
+            raise RegimeshiftError(f"{live_dir}: no registry/decisions here (run `regimeshift signal` first)")
+        if as_of is None:
+            click.echo(f"{'as of':<12}{'regime':<14}{'fit':<18}{'data':<14}{'loglik':>12}  converged  recorded at")
+            for e in entries:
+                _, fit = load_fit(live_dir, e["fit_id"])
+                click.echo(f"{e['as_of']:<12}{e['regime']:<14}{e['fit_id']:<18}{e['data_hash'][:12]:<14}"
+                           f"{fit['loglik']:>12.2f}  {str(fit['converged']):<9}  {e['recorded_at']}")
+            return
+        from regimeshift.registry import reproduce
+
+        chosen = [e for e in entries if e["as_of"] == as_of]
+        if not chosen:
+            raise RegimeshiftError(f"--reproduce: no decision as of {as_of} (recorded: "
+                                   f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
+        diffs = reproduce(live_dir, chosen[-1], store)
+    except RegimeshiftError as err:
+        _fail(err)
+    if diffs:
+        click.echo(f"differs: {', '.join(diffs)}")
+        sys.exit(1)
+    click.echo(f"{as_of}: reproduced bit for bit (fit {chosen[-1]['fit_id']}, data {chosen[-1]['data_hash'][:12]})")
 
 
 main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)

@@ -4,6 +4,7 @@ Each stage takes plain data and returns plain data, so any of them can be called
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
@@ -103,6 +104,12 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         source = StoreSource(directory, cfg.data.price_dir)  # the same loader, reading the store's series
     else:
         source = csv_source(directory, cfg.data.price_dir)
+    store = getattr(source, "store", None)  # a store: read every series under its shared lock (one state)
+    with store.reading() if store is not None else contextlib.nullcontext():
+        return _load_from(cfg, source, hist_start)
+
+
+def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketData:
     market = load_market(
         source,
         feature_symbols(cfg),

@@ -111,6 +111,12 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
 
     # Tuesday's decision was taken on SPY before the restatement: reproduced bit for bit from the store
     assert reproduce(live, entries[1]) == []
+    from click.testing import CliRunner
+
+    from regimeshift.cli import main
+
+    listing = CliRunner().invoke(main, ["registry", str(live)])
+    assert listing.exit_code == 0 and listing.output.count("\n") == 5 and entries[1]["fit_id"] in listing.output
 
 
 @pytest.mark.parametrize("field, days", [

@@ -170,3 +170,18 @@ def test_killing_signals_at_random_moments_leaves_old_or_new_never_a_mix(tmp_pat
         hits.add(complete.index(state))
     run_signal(load_config(configs[1]), live, now=NOW)  # the next run completes
     assert visible(live) == complete[1]
+
+
+def test_an_update_never_commits_while_a_run_is_reading_the_store(tmp_path, fred):
+    from regimeshift.core.lock import LockedError
+
+    store = Store(tmp_path / "store")
+    yahoo = RecordedYahoo()
+    yahoo.published = fred.published = "2020-12-08"
+    update_store(store, ALL, NOW, fred_url=fred.url, download=yahoo)
+    yahoo.published = "2020-12-09"
+    with store.reading(), store.reading():  # readers share the store...
+        with pytest.raises(LockedError, match="the data store is locked"):  # ...but exclude a writer
+            update_store(store, ALL, NOW, fred_url=fred.url, download=yahoo)
+    update_store(store, ALL, NOW, fred_url=fred.url, download=yahoo)
+    assert store.entry("SPY")["last"] == "2020-12-09"

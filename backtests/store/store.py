@@ -19,11 +19,12 @@ store holds the old state or the new one, never a mix.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,13 @@ class Store:
         if (self.root / JOURNAL).is_dir() or any(self.root.glob(f"{JOURNAL}.tmp-*")):
             with folder_lock(self.root, "the data store", wait=60.0):
                 recover(self.root)
+
+    @contextlib.contextmanager
+    def reading(self, wait: float = 600.0) -> Iterator[None]:
+        """A consistent view for the block: no update commits while it is held (readers share it)."""
+        self._settle()
+        with folder_lock(self.root, "the data store", wait=wait, shared=True):
+            yield
 
     # -- writing (hold the lock: ``with store.locked(): ...``) ---------------------------------------------
     def locked(self, wait: float | None = None) -> Any:
