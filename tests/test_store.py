@@ -59,6 +59,14 @@ def fred():
     server.close()
 
 
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory, shared_data) -> Path:
+    """../shared/data imported into a store (once for the module)."""
+    store = tmp_path_factory.mktemp("shared") / "store"
+    import_csv_folder(shared_data, Store(store), NOW)
+    return store
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name != ".lock"}
@@ -68,9 +76,8 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @requires_shared
 @pytest.mark.realdata
 @pytest.mark.parametrize("config", ["liquidity_rotation.toml", "next_open_2020.toml"])
-def test_shared_data_imported_into_a_store_loads_exactly_as_the_csv_folder(tmp_path, shared_data, config):
-    store = tmp_path / "store"
-    import_csv_folder(shared_data, Store(store), NOW)
+def test_shared_data_imported_into_a_store_loads_exactly_as_the_csv_folder(shared_store, shared_data, config):
+    store = shared_store
     cfg = with_overrides(load_config(REPO / "backtests" / "configs" / config), dir=str(shared_data))
     from_csv = load_stage(cfg)
     from_store = load_stage(with_overrides(cfg, source="store", dir=str(store)))
