@@ -158,7 +158,7 @@ def test_killing_signals_at_random_moments_leaves_old_or_new_never_a_mix(tmp_pat
         worker = spawn("signal", str(configs[0]), str(configs[1]), str(live))
         wait_for(worker, "ready")
         try:
-            worker.wait(timeout=rng.uniform(0.1, 3.0))
+            worker.wait(timeout=rng.uniform(0.1, 2.0))
         except subprocess.TimeoutExpired:
             pass
         worker.send_signal(signal.SIGKILL)
