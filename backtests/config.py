@@ -37,7 +37,8 @@ class _Frozen(BaseModel):
 
 
 class DataConfig(_Frozen):
-    source: Literal["csv", "synthetic"] = "csv"
+    # "store": ``dir`` is a data store (``regimeshift data update/import``), read exactly like a CSV folder
+    source: Literal["csv", "synthetic", "store"] = "csv"
     dir: str | None = None
     # Folder of the price files when they are not beside the macro files (e.g. an OHLC sub-folder); a
     # relative path is read from the data dir, so `--data-dir` moves both. None: the data dir itself.
@@ -54,6 +55,20 @@ class DataConfig(_Frozen):
     cash_rate: str | None = None
     # The bonds sleeve of the 60/40 benchmark reported beside every backtest (60% ``benchmark``, 40% this).
     bond_sleeve: str = "bonds"
+    # Where `regimeshift data update` fetches each series: NAME -> "yahoo:TICKER" or "fred:SERIES_ID". Unnamed
+    # series: prices from Yahoo under their own name, macro series from FRED under theirs (VIX -> fred:VIXCLS,
+    # MOVE -> yahoo:^MOVE, ...: see regimeshift.backtests.store.update.DEFAULT_VENDORS). Not part of the
+    # config's digest: where numbers came from is recorded by the store's content hashes.
+    vendors: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("vendors")
+    @classmethod
+    def _vendor_form(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, where in v.items():
+            vendor, _, ticker = where.partition(":")
+            if vendor not in ("yahoo", "fred") or not ticker.strip():
+                raise ValueError(f"{name} = {where!r}: expected 'yahoo:TICKER' or 'fred:SERIES_ID'")
+        return v
 
     @model_validator(mode="before")
     @classmethod
@@ -328,11 +343,15 @@ class RunConfig(_Frozen):
         return tuple(seen)
 
     def to_toml(self) -> str:
-        return tomli_w.dumps(_drop_none(self.model_dump(mode="json")))
+        dumped = self.model_dump(mode="json")
+        if not dumped["data"].get("vendors"):
+            dumped["data"].pop("vendors", None)  # an empty table says nothing
+        return tomli_w.dumps(_drop_none(dumped))
 
     def digest(self) -> str:
         """Stable hash of the resolved config, for run listings and caches."""
         raw = self.model_dump(mode="json")
+        raw["data"].pop("vendors", None)  # provenance, not a parameter (and old digests stay valid)
         # settings added after configs were hashed count only when set: an HMM run keeps the hash it had
         defaults = RegimeConfig().model_dump(mode="json")
         for key in _LATER_REGIME_FIELDS:

@@ -18,10 +18,11 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -29,11 +30,14 @@ from regimeshift.core.errors import DataError
 
 __all__ = [
     "DEFAULT_MACRO_LAGS",
+    "CsvSource",
     "MarketData",
+    "SeriesSource",
     "align_macro",
     "load_market",
     "load_prices",
     "max_staleness",
+    "parse_csv_bytes",
     "read_series",
 ]
 
@@ -91,6 +95,9 @@ class MarketData:
     true_regimes: pd.Series | None = None
     opens: pd.DataFrame | None = None
     history: MarketData | None = None
+    # what was read: series name -> {rows, last, sha256} (see backtests.store.store.provenance); None when the
+    # data did not come from files (synthetic, built in memory)
+    provenance: Mapping[str, Mapping[str, object]] | None = None
 
 
 # -- reading one file ----------------------------------------------------------------------------------------
@@ -111,8 +118,23 @@ def _read_with_lines(
 ) -> tuple[pd.Series, np.ndarray, pd.Series | None]:
     """read_series plus the 1-based file line of every returned value, so callers can point at rows, and,
     with ``with_open``, the opens on the value's basis (``None`` when the file has no usable open column)."""
-    name = path.name
     text, header_line = _decode(path)
+    return _parse_text(path.name, path.stem, text, header_line, min_rows=min_rows, with_open=with_open)
+
+
+def parse_csv_bytes(
+    name: str, raw: bytes, *, min_rows: int = 2, with_open: bool = False
+) -> tuple[pd.Series, pd.Series | None]:
+    """A CSV held in memory (a download, a store import) read exactly as :func:`read_series` reads a file:
+    the value series (named after ``name``'s stem) and, with ``with_open``, the opens on its basis."""
+    text, header_line = _decode_bytes(name, raw)
+    series, _, opens = _parse_text(name, Path(name).stem, text, header_line, min_rows=min_rows, with_open=with_open)
+    return series, opens
+
+
+def _parse_text(
+    name: str, stem: str, text: str, header_line: int, *, min_rows: int, with_open: bool
+) -> tuple[pd.Series, np.ndarray, pd.Series | None]:
 
     # The header is read here (not by pandas) so pandas only has to materialise the columns we use.
     first_line = _leading(r"[^\r\n]*", text)
@@ -159,7 +181,7 @@ def _read_with_lines(
 
     keep = order[~missing[order]]
     index = pd.DatetimeIndex(dates[keep], name="date")
-    series = pd.Series(values[keep], index=index, name=path.stem, dtype="float64")
+    series = pd.Series(values[keep], index=index, name=stem, dtype="float64")
     if len(series) < max(min_rows, 0):
         span = f" ({index[0].date()} to {index[-1].date()})" if len(series) else ""
         raise DataError(
@@ -231,6 +253,10 @@ def _decode(path: Path) -> tuple[str, int]:
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{name}: cannot read file in {path.parent} ({exc.strerror or exc})") from None
+    return _decode_bytes(name, raw)
+
+
+def _decode_bytes(name: str, raw: bytes) -> tuple[str, int]:
     try:
         text = raw.decode("utf-8-sig")  # -sig strips the BOM that would otherwise glue onto the first name
     except UnicodeDecodeError as exc:
@@ -452,8 +478,10 @@ def _load_price_frames(
     min_rows: int,
     with_open: bool,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """load_prices, plus (with ``with_open``) the opens on the same calendar when every file has them."""
-    directory = _data_dir(data_dir)
+    """load_prices, plus (with ``with_open``) the opens on the same calendar when every file has them.
+
+    ``data_dir`` may also be a :class:`SeriesSource` (e.g. a data store), read through the same checks."""
+    source = data_dir if isinstance(data_dir, SeriesSource) else CsvSource(_data_dir(data_dir))
     wanted = _unique(symbols, "symbols")
     first, last = _bound(start, "start"), _bound(end, "end")
     if first is not None and last is not None and first > last:
@@ -462,13 +490,12 @@ def _load_price_frames(
     columns: dict[str, pd.Series] = {}
     opens: dict[str, pd.Series | None] = {}
     for symbol in wanted:
-        path = _locate(directory, symbol)
-        series, lines, opens[symbol] = _read_with_lines(path, min_rows=max(min_rows, 1), with_open=with_open)
+        series, opens[symbol], where = source.price(symbol, min_rows=max(min_rows, 1), with_open=with_open)
         bad = ~(series.to_numpy() > 0)
         if bad.any():
             i = int(np.argmax(bad))
             raise DataError(
-                f"{path.name} line {lines[i]}: price {float(series.iloc[i])!r} on {series.index[i].date()} "
+                f"{where(i)}: price {float(series.iloc[i])!r} on {series.index[i].date()} "
                 "is not positive (expected > 0)"
             )
         columns[symbol] = series
@@ -598,7 +625,7 @@ def _as_of(name: str, series: pd.Series, cal_ns: pd.DatetimeIndex, lag: int, lim
 
 
 def load_market(
-    data_dir: str | Path,
+    data_dir: str | Path | SeriesSource,
     symbols: Sequence[str],
     macro: Sequence[str] = (),
     *,
@@ -616,17 +643,60 @@ def load_market(
     values are known then). A macro value older than :func:`max_staleness` business days is NaN rather
     than a silently repeated stale number.
     """
-    directory = _data_dir(data_dir)
-    prices, opens = _load_price_frames(
-        _price_dir(directory, price_dir), symbols, start=start, end=end, min_rows=min_rows, with_open=True
-    )
+    source = data_dir if isinstance(data_dir, SeriesSource) else csv_source(data_dir, price_dir)
+    prices, opens = _load_price_frames(source, symbols, start=start, end=end, min_rows=min_rows, with_open=True)
     names = _unique(macro, "macro", allow_empty=True)
     raw: dict[str, pd.Series] = {}
     for name in names:
-        raw[name] = read_series(_locate(directory, name), min_rows=2).rename(name)
+        raw[name] = source.macro(name).rename(name)
     limits = {name: max_staleness(s) for name, s in raw.items()}
     frame = align_macro(raw, prices.index, macro_lags, max_stale=limits)
     return MarketData(prices=prices, macro=frame, opens=opens)
+
+
+# -- where series come from ------------------------------------------------------------------------------------
+@runtime_checkable
+class SeriesSource(Protocol):
+    """Where the loader reads series from: a folder of CSVs (:class:`CsvSource`) or a data store. Both hand
+    back the same parsed series, so everything after reading (checks, calendar, lags) is one code path."""
+
+    def price(
+        self, symbol: str, *, min_rows: int, with_open: bool
+    ) -> tuple[pd.Series, pd.Series | None, Callable[[int], str]]:
+        """The price series (ascending, no NaN), its opens (or None) and ``where(i)``: how to name row i in an error."""
+        ...
+
+    def macro(self, name: str) -> pd.Series:
+        """The macro series as observed (ascending dates, missing values dropped), at least two rows."""
+        ...
+
+
+class CsvSource:
+    """``<dir>/<NAME>.csv`` files as found (prices from ``price_dir`` when given)."""
+
+    def __init__(self, directory: Path, price_dir: Path | None = None) -> None:
+        self.directory = directory
+        self.price_dir = price_dir or directory
+        self.reads: dict[str, pd.DataFrame] = {}  # name -> value (and open) as parsed: what a decision read
+
+    def price(
+        self, symbol: str, *, min_rows: int, with_open: bool
+    ) -> tuple[pd.Series, pd.Series | None, Callable[[int], str]]:
+        path = _locate(self.price_dir, symbol)
+        series, lines, opens = _read_with_lines(path, min_rows=min_rows, with_open=with_open)
+        self.reads[symbol] = pd.DataFrame({"value": series, "open": opens if opens is not None else np.nan})
+        return series, opens, lambda i: f"{path.name} line {lines[i]}"
+
+    def macro(self, name: str) -> pd.Series:
+        series = read_series(_locate(self.directory, name), min_rows=2)
+        self.reads.setdefault(name, pd.DataFrame({"value": series, "open": np.nan}))
+        return series
+
+
+def csv_source(data_dir: str | Path, price_dir: str | Path | None = None) -> CsvSource:
+    """The CSV folder as a :class:`SeriesSource`, with the loader's checks on both folders."""
+    directory = _data_dir(data_dir)
+    return CsvSource(directory, _price_dir(directory, price_dir))
 
 
 # -- helpers ---------------------------------------------------------------------------------------------------

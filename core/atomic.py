@@ -6,6 +6,7 @@ through here.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -76,3 +77,78 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+# -- several files at once ---------------------------------------------------------------------------------------
+JOURNAL = ".journal"
+
+
+def commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None]) -> None:
+    """Replace several files of ``folder`` as one step: after a crash at any moment the folder holds all of the
+    old files or, once :func:`recover` has run, all of the new ones -- never some of each.
+
+    The new contents first go to a journal folder that is renamed into place (the commit point); the files are
+    then written one by one (each atomically) and the journal removed. ``None`` deletes a file. Names may hold
+    one level of sub-folder (``series/SPY.parquet``). Callers hold the folder's lock.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    recover(folder)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{JOURNAL}.tmp-", dir=folder))
+    try:
+        index = []
+        for i, (name, data) in enumerate(files.items()):
+            if Path(name).is_absolute() or ".." in Path(name).parts:
+                raise ValueError(f"{name}: not a name inside the folder")
+            index.append({"name": name, "blob": None if data is None else f"{i}.bin"})
+            if data is not None:
+                with open(tmp / f"{i}.bin", "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        with open(tmp / "index.json", "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(index))
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        os.replace(tmp, folder / JOURNAL)  # the commit point
+        _fsync_dir(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    recover(folder)
+
+
+def recover(folder: str | os.PathLike[str]) -> bool:
+    """Finish a committed :func:`commit_files` (idempotent) and drop an uncommitted one. True if it did either."""
+    folder = Path(folder)
+    did = False
+    for stray in folder.glob(f"{JOURNAL}.tmp-*"):
+        shutil.rmtree(stray, ignore_errors=True)
+        did = True
+    journal = folder / JOURNAL
+    if not journal.is_dir():
+        return did
+    try:
+        index = json.loads((journal / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # cannot happen after the rename; be safe rather than half-apply
+        shutil.rmtree(journal, ignore_errors=True)
+        return True
+    for entry in index:
+        target = folder / entry["name"]
+        if entry["blob"] is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+        else:
+            atomic_write_bytes(target, (journal / entry["blob"]).read_bytes())
+    # retire the journal in one rename, so a crash while deleting it never leaves a partial journal to replay
+    done = folder / f"{JOURNAL}.tmp-done-{os.getpid()}"
+    os.replace(journal, done)
+    _fsync_dir(folder)
+    shutil.rmtree(done, ignore_errors=True)
+    # temporary files of writes a crash interrupted (the caller holds the folder's lock: no writer is active)
+    for stray in folder.rglob(".*.tmp"):
+        with contextlib.suppress(OSError):
+            if stray.is_file():
+                os.unlink(stray)
+    return True

@@ -12,3 +12,12 @@ class DataError(RegimeshiftError):
 
 class ConfigError(RegimeshiftError):
     """A configuration file or value is invalid."""
+
+
+class EnvironmentFailure(RegimeshiftError):
+    """The input is fine but the world is not (network down, vendor error, folder locked, data stale): the CLI
+    prints ``error: <message>`` and exits 3."""
+
+
+class FetchError(EnvironmentFailure):
+    """A vendor download failed (network, HTTP status, empty or truncated body, unknown symbol)."""

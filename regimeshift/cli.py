@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from regimeshift.cli_options import ConfigSource, config_options
-from regimeshift.core.errors import RegimeshiftError
+from regimeshift.core.errors import ConfigError, RegimeshiftError
+from regimeshift.data_cli import data as data_command
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
@@ -22,8 +23,10 @@ EXIT_STALE = 3  # `signal --fail-stale`: the ticket was written, but an input ha
 
 
 def _fail(err: Exception) -> None:
+    from regimeshift.core.errors import EnvironmentFailure
+
     click.echo(f"error: {err}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
+    sys.exit(EXIT_STALE if isinstance(err, EnvironmentFailure) else EXIT_BAD_INPUT)
 
 
 def _fmt_pct(x: Any) -> str:
@@ -123,43 +126,137 @@ def runs(root: Path) -> None:
               help="Add today's decision to signals.csv in the output folder and check the logged days.")
 @click.option("--fail-stale", is_flag=True,
               help=f"Exit {EXIT_STALE} (ticket still written) when the decision is older than the newest price.")
-def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
+@click.option("--holdings", type=click.Path(dir_okay=False, path_type=Path),
+              help="The account's holdings (CSV symbol,quantity with a CASH row): write its orders.")
+@click.option("--min-trade", type=float, default=0.0, show_default=True,
+              help="Smallest order worth placing (account currency).")
+@click.option("--band", type=float, help="No order when a weight is this close to target (default execution.drift_band, else 0).")
+@click.option("--fractional", is_flag=True, help="Fractional shares (default whole shares).")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another signal holding the live folder's lock (0: exit 3 at once).")
+def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | None, min_trade: float,
+           band: float | None, fractional: bool, wait: float) -> None:
     """What to trade on the next bar: the decision of the last close, for a scheduled job.
 
     Runs the backtest's pipeline unchanged (regime refits on their walk-forward schedule, cached), then writes
-    signal.json (regime, targets, orders) and appends the day to signals.csv. Run it after new data lands,
-    e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
+    signal.json (regime, targets, orders), appends the day to signals.csv and records the model and data that
+    produced it in registry/. With --holdings, orders.csv/orders.json hold the orders for that account. Run it
+    after new data lands, e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
     try:
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-        from regimeshift.outputs import atomic_write_text
-        from regimeshift.pipeline import run_pipeline
-        from regimeshift.ticket import (
-            build_ticket,
-            format_ticket,
-            ticket_summary,
-            update_log,
-        )
+        from regimeshift.live import run_signal
+        from regimeshift.orders import format_plan
 
         out_dir = source.out or Path("runs") / f"{cfg.name}-live"
-        result = run_pipeline(cfg)
-        ticket = build_ticket(result)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        update = update_log(out_dir / "signals.csv", result, ticket.as_of) if log else None
-        atomic_write_text(out_dir / "signal.json", ticket.to_json())
+        if min_trade < 0 or (band is not None and not 0 <= band < 1):
+            raise ConfigError("--min-trade must be >= 0 and --band in [0, 1)")
+        outcome = run_signal(cfg, out_dir, log=log, holdings=holdings, min_trade=min_trade, band=band,
+                             fractional=fractional, wait=wait)
     except RegimeshiftError as err:
         _fail(err)
-    click.echo(f"{cfg.name}, config {result.metrics['config_hash']}")
+    from regimeshift.ticket import format_ticket, ticket_summary
+
+    ticket = outcome.ticket
+    click.echo(f"{cfg.name}, config {outcome.result.metrics['config_hash']}")
     click.echo(format_ticket(ticket))
-    if update is not None:
-        click.echo(ticket_summary(update))
+    if outcome.log is not None:
+        click.echo(ticket_summary(outcome.log))
+    if outcome.entry is not None:
+        click.echo(f"model: fit {outcome.entry['fit_id']} (registry/), data {outcome.entry['data_hash'][:12]}")
+    if outcome.plan is not None:
+        click.echo(format_plan(outcome.plan))
+        click.echo(f"orders: {out_dir / 'orders.csv'}")
     click.echo(f"ticket: {out_dir / 'signal.json'}")
     if fail_stale and ticket.stale:
         sys.exit(EXIT_STALE)
 
 
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--cron", required=True, help='When to run, a crontab expression, e.g. "30 22 * * 1-5".')
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone of the cron expression.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Data store (default data.dir when data.source = \"store\").")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Live folder (default runs/<config name>-live/).")
+@click.option("--holdings", type=click.Path(dir_okay=False, path_type=Path), help="Account holdings for orders.")
+@click.option("--min-trade", type=float, default=0.0, show_default=True, help="Smallest order worth placing.")
+@click.option("--band", type=float, help="Drift band for account orders (default execution.drift_band).")
+@click.option("--fred-url", help="FRED CSV endpoint (default $REGIMESHIFT_FRED_URL or FRED's).")
+@click.option("--fail-stale", is_flag=True, help="Record a run whose data is stale as failed (exit 3).")
+@click.option("--run-now", is_flag=True, help="Run once at start, then on the schedule.")
+def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Path | None, holdings: Path | None,
+             min_trade: float, band: float | None, fred_url: str | None, fail_stale: bool, run_now: bool) -> None:
+    """Run `data update` then `signal` on a cron schedule, in this process, until interrupted.
+
+    Every run is logged (schedule.log in the live folder); a failed run is logged with its exit status and the
+    schedule goes on. The plain-cron equivalent: 30 22 * * 1-5 cd /srv/rs && .venv/bin/regimeshift data update
+    CONFIG.toml && .venv/bin/regimeshift signal CONFIG.toml
+    """
+    from regimeshift.schedule import LiveJob, serve, trigger_for
+
+    try:
+        trigger_for(cron, timezone)
+        from regimeshift.cli_options import resolve_config
+
+        from regimeshift.data_cli import store_of
+
+        store_of(resolve_config(config, None, None, None, None, store), None)  # fail now, not at 22:30
+    except RegimeshiftError as err:
+        _fail(err)
+    job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
+                  fred_url=fred_url, fail_stale=fail_stale)
+
+    def run() -> None:
+        record = job()
+        click.echo(f"{record['at']} {record.get('status')} (exit {record.get('exit')})"
+                   + (f": {record['error']}" if record.get("error") else f", as of {record.get('as_of')}"))
+
+    if run_now:
+        run()
+    serve(run, cron, timezone=timezone, announce=click.echo)
+
+
+@main.command("registry")
+@click.argument("live_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--reproduce", "as_of", help="Re-run the decision of this day (YYYY-MM-DD) from the store and compare.")
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Store to reproduce from (default: the one the decision read).")
+def registry_command(live_dir: Path, as_of: str | None, store: Path | None) -> None:
+    """The decisions a live folder recorded (day, regime, fit, data) or, with --reproduce, one re-run bit for bit
+    (exit 1 when anything differs)."""
+    from regimeshift.registry import decisions, load_fit
+
+    try:
+        entries = decisions(live_dir)
+        if not entries:
+            raise RegimeshiftError(f"{live_dir}: no registry/decisions here (run `regimeshift signal` first)")
+        if as_of is None:
+            click.echo(f"{'as of':<12}{'regime':<14}{'fit':<18}{'data':<14}{'loglik':>12}  converged  recorded at")
+            for e in entries:
+                _, fit = load_fit(live_dir, e["fit_id"])
+                click.echo(f"{e['as_of']:<12}{e['regime']:<14}{e['fit_id']:<18}{e['data_hash'][:12]:<14}"
+                           f"{fit['loglik']:>12.2f}  {str(fit['converged']):<9}  {e['recorded_at']}")
+            return
+        from regimeshift.registry import reproduce
+
+        chosen = [e for e in entries if e["as_of"] == as_of]
+        if not chosen:
+            raise RegimeshiftError(f"--reproduce: no decision as of {as_of} (recorded: "
+                                   f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
+        diffs = reproduce(live_dir, chosen[-1], store)
+    except RegimeshiftError as err:
+        _fail(err)
+    if diffs:
+        click.echo(f"differs: {', '.join(diffs)}")
+        sys.exit(1)
+    click.echo(f"{as_of}: reproduced bit for bit (fit {chosen[-1]['fit_id']}, data {chosen[-1]['data_hash'][:12]})")
+
+
 main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
 main.add_command(cache_command)  # `regimeshift cache`
+main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/data_cli.py)
 
 if __name__ == "__main__":
     main()

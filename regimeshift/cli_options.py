@@ -21,20 +21,21 @@ class ConfigSource:
     start: str | None
     end: str | None
     seed: int | None
+    store: Path | None = None
 
     def resolve(self) -> Any:
-        return resolve_config(self.config, self.data_dir, self.start, self.end, self.seed)
+        return resolve_config(self.config, self.data_dir, self.start, self.end, self.seed, self.store)
 
 
 def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """CONFIG, --data-dir, --out, --start, --end and --seed, in that order, handed to the command as one
+    """CONFIG, --data-dir, --store, --out, --start, --end and --seed, handed to the command as one
     ``ConfigSource`` (its first argument) so no command repeats the six parameters."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None, start: str | None,
-                        end: str | None, seed: int | None, **rest: Any) -> Any:
-            return fn(ConfigSource(config, data_dir, out, start, end, seed), **rest)
+                        end: str | None, seed: int | None, store: Path | None, **rest: Any) -> Any:
+            return fn(ConfigSource(config, data_dir, out, start, end, seed, store), **rest)
 
         command: Callable[..., Any] = with_source
         for option in reversed(
@@ -42,6 +43,8 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
                 click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path)),
                 click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                              help="Folder of CSVs (overrides data.dir)."),
+                click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+                             help="Read a data store instead (data.source = \"store\", data.dir = STORE)."),
                 click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                              help=f"Output folder (default {out_default})."),
                 click.option("--start", help="First date of data to use (YYYY-MM-DD)."),
@@ -56,11 +59,17 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
 
 
 def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,
-                   seed: int | None) -> Any:
+                   seed: int | None, store: Path | None = None) -> Any:
     """The config file (or the embedded default) with the command line's overrides applied and validated."""
     from regimeshift.backtests.config import load_config, with_overrides
 
     cfg = with_overrides(load_config(config), start=start, end=end, seed=seed)
     if data_dir is not None:
         cfg = with_overrides(cfg, dir=str(data_dir))
+    if store is not None:
+        if data_dir is not None:
+            from regimeshift.core.errors import ConfigError
+
+            raise ConfigError("--store and --data-dir: give one of them (a store or a folder of CSVs)")
+        cfg = with_overrides(cfg, source="store", dir=str(store))
     return cfg

@@ -4,6 +4,7 @@ Each stage takes plain data and returns plain data, so any of them can be called
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from regimeshift.backtests.benchmarks_beside import (
     replay_benchmarks,
 )
 from regimeshift.backtests.config import RunConfig
-from regimeshift.backtests.data import MarketData, load_market
+from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, load_market
 from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
@@ -90,32 +91,59 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
             h = m.prices.loc[hist_start : cfg.data.end]
             history = MarketData(prices=h, macro=m.macro.loc[h.index])
         return MarketData(prices=prices, macro=macro, true_regimes=m.true_regimes.loc[prices.index], history=history)
-    directory = data_dir or cfg.data.dir
+    directory: Any = data_dir or cfg.data.dir
     if directory is None:
         raise ConfigError("data.dir: no data directory given (set data.dir or pass --data-dir)")
+    source: Any = directory
+    if isinstance(directory, SeriesSource):
+        pass  # a store snapshot (registry reproduction) or any source built by the caller
+    elif cfg.data.source == "store":
+        from regimeshift.backtests.store.store import StoreSource
+
+        source = StoreSource(directory, cfg.data.price_dir)  # the same loader, reading the store's series
+    else:
+        source = csv_source(directory, cfg.data.price_dir)
+    store = getattr(source, "store", None)  # a store: read every series under its shared lock (one state)
+    with store.reading() if store is not None else contextlib.nullcontext():
+        return _load_from(cfg, source, hist_start)
+
+
+def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketData:
     market = load_market(
-        directory,
+        source,
         feature_symbols(cfg),
         cfg.data.macro,
         start=cfg.data.start,
         end=cfg.data.end,
         macro_lags=cfg.data.macro_lags,
         min_rows=cfg.data.min_rows,
-        price_dir=cfg.data.price_dir,
     )
-    if hist_start is None:
-        return market
-    history = load_market(
-        directory,
-        history_symbols(cfg),
-        cfg.data.macro,
-        start=hist_start,
-        end=cfg.data.end,
-        macro_lags=cfg.data.macro_lags,
-        min_rows=cfg.data.min_rows,
-        price_dir=cfg.data.price_dir,
-    )
-    return dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
+    if hist_start is not None:
+        history = load_market(
+            source,
+            history_symbols(cfg),
+            cfg.data.macro,
+            start=hist_start,
+            end=cfg.data.end,
+            macro_lags=cfg.data.macro_lags,
+            min_rows=cfg.data.min_rows,
+        )
+        market = dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
+    return dataclasses.replace(market, provenance=_provenance(source))
+
+
+def _provenance(source: Any) -> dict[str, dict[str, Any]] | None:
+    from regimeshift.backtests.store.store import frame_from_csv, provenance
+
+    reads = getattr(source, "reads", None)
+    if reads is None:
+        return None
+    out = {}
+    for name, value in sorted(reads.items()):
+        if isinstance(value, pd.DataFrame):  # a CSV as parsed: hashed as its import into a store would be
+            value = provenance(frame_from_csv(value["value"], value["open"] if value["open"].notna().any() else None))
+        out[name] = dict(value)
+    return out
 
 
 def _check_synthetic_names(cfg: RunConfig, prices: pd.DataFrame, macro: pd.DataFrame) -> None:
@@ -277,8 +305,10 @@ def _naming_summary(model: Any) -> dict[str, Any]:
 
 
 # -- the whole run -------------------------------------------------------------------------------------------
-def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: MarketData | None = None) -> RunResult:
-    """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves)."""
+def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = None,
+                 market: MarketData | None = None, *, cache: bool = True) -> RunResult:
+    """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
+    ``cache=False`` re-fits every regime model instead of reusing the regime cache."""
     timings: dict[str, float] = {}
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
@@ -290,7 +320,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | None = None, market: Mar
     if market is None:
         market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
-    regimes = timed("regimes", lambda: regime_stage(cfg, features, market=market))
+    regimes = timed("regimes", lambda: regime_stage(cfg, features, cache=cache, market=market))
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)

@@ -188,8 +188,19 @@ class LogUpdate:
 
 def update_log(path: Path, result: RunResult, as_of: str) -> LogUpdate:
     """Add (or refresh) the ``as_of`` row of ``signals.csv`` and compare every logged day with the current run."""
+    update, text = log_update(path, result, as_of)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, text)
+    return update
+
+
+def log_update(path: Path, result: RunResult, as_of: str, extra: dict[str, str] | None = None) -> tuple[LogUpdate, str]:
+    """:func:`update_log` without writing: the update and the new text of ``signals.csv`` (for a caller that
+    commits it together with other files). ``extra``: more columns of the ``as_of`` row (e.g. the fit id)."""
     rows = decision_rows(result)
     today = rows.loc[[pd.Timestamp(as_of)]]
+    if extra:
+        today = today.assign(**extra)
     old = _read_log(path) if path.exists() else None
     revised: list[str] = []
     if old is not None:
@@ -200,9 +211,8 @@ def update_log(path: Path, result: RunResult, as_of: str) -> LogUpdate:
     else:
         added, merged = True, today
     merged = merged[[c for c in rows.columns if c in merged.columns] + [c for c in merged.columns if c not in rows]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, merged.to_csv(float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"))
-    return LogUpdate(path=path, added=added, revised=tuple(revised))
+    text = merged.to_csv(float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
+    return LogUpdate(path=path, added=added, revised=tuple(revised)), text
 
 
 def _read_log(path: Path) -> pd.DataFrame:

@@ -1,0 +1,190 @@
+"""Bring a store up to date: fetch the missing tail of each series, detect restatements, commit once.
+
+Incremental rule: a series already in the store is re-fetched from a few observations before its last date
+(:data:`OVERLAP` rows). The overlap must agree with what is stored; if it does not (a new dividend rescaled every
+older adjusted close; FRED revised a print), or an observation vanished, the vendor restated history: the whole
+series is fetched again and replaced, and ``changes.log`` records which days moved and by how much. Two scales
+are never spliced together.
+
+All or nothing: every series is fetched first; only when all succeeded is the store written, in one commit.
+"""
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regimeshift.backtests.store.fetch import YahooDownload, fetch_fred, fetch_yahoo
+from regimeshift.backtests.store.store import SeriesUpdate, Store
+
+OVERLAP = 5  # stored observations re-fetched to check the vendor still agrees with them
+RTOL = 1e-7  # relative change on the overlap that counts as a restatement (a dividend is ~1e-3; float noise ~1e-15)
+
+# where a series is fetched when the config's data.vendors does not say: prices from Yahoo under their own name,
+# macro series from FRED under theirs, except these
+DEFAULT_VENDORS: Mapping[str, str] = {
+    "VIX": "fred:VIXCLS",
+    "MOVE": "yahoo:^MOVE",
+    "DXY": "yahoo:DX-Y.NYB",
+    "IRX": "yahoo:^IRX",
+    "TNX": "yahoo:^TNX",
+}
+
+
+@dataclass(frozen=True)
+class Wanted:
+    name: str  # the name the loader asks for (the config's symbol or macro series)
+    kind: str  # "price" or "macro"
+    vendor: str  # "yahoo" or "fred"
+    ticker: str
+
+
+def resolve_vendors(prices: Sequence[str], macro: Sequence[str], overrides: Mapping[str, str]) -> list[Wanted]:
+    out: dict[str, Wanted] = {}
+    for kind, names in (("price", prices), ("macro", macro)):
+        for name in names:
+            if name in out:
+                continue
+            spec = overrides.get(name) or DEFAULT_VENDORS.get(name) or (
+                f"yahoo:{name}" if kind == "price" else f"fred:{name}")
+            vendor, _, ticker = spec.partition(":")
+            out[name] = Wanted(name, kind, vendor, ticker)
+    return list(out.values())
+
+
+@dataclass
+class UpdateReport:
+    appended: dict[str, int] = field(default_factory=dict)  # name -> new rows
+    restated: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> what changed
+    created: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"new     {n}: {0 if n not in self.appended else self.appended[n]} rows" for n in self.created]
+        out += [f"updated {n}: +{k} row{'s' if k != 1 else ''}" for n, k in self.appended.items()
+                if n not in self.created]
+        for n, info in self.restated.items():
+            out.append(
+                f"restated {n}: {info['changed']} stored day(s) changed ({info['first_changed']} .. "
+                f"{info['last_changed']}, largest relative change {info['max_rel_change']:.3g}); rewrote the series"
+            )
+        return out
+
+
+def _fetch(w: Wanted, start: str | None, *, fred_url: str | None, download: YahooDownload | None) -> pd.DataFrame:
+    if w.vendor == "fred":
+        return fetch_fred(w.ticker, start, base_url=fred_url)
+    return fetch_yahoo(w.ticker, start, download=download)
+
+
+def diff_overlap(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, Any] | None:
+    """What changed on the days both hold (value column), or None when they agree. A stored day the vendor no
+    longer has counts as changed (new value NaN)."""
+    common = old.index[old.index >= new.index[0]] if len(new) else old.index[:0]
+    a = old["value"].reindex(common).to_numpy()
+    b = new["value"].reindex(common).to_numpy()
+    changed = ~np.isclose(a, b, rtol=RTOL, atol=0.0) | np.isnan(b)
+    if not changed.any():
+        return None
+    days = common[changed]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(b[changed] / a[changed] - 1.0)
+    return {
+        "changed": int(changed.sum()),
+        "first_changed": str(days[0].date()),
+        "last_changed": str(days[-1].date()),
+        "max_rel_change": float(np.nanmax(rel)) if np.isfinite(rel).any() else float("nan"),
+        "examples": [[str(d.date()), float(x), None if np.isnan(y) else float(y)]
+                     for d, x, y in list(zip(days, a[changed], b[changed], strict=True))[:5]],
+    }
+
+
+def update_store(
+    store: Store,
+    wanted: Sequence[Wanted],
+    now: datetime.datetime,
+    *,
+    fred_url: str | None = None,
+    download: YahooDownload | None = None,
+    lock_wait: float | None = None,
+) -> UpdateReport:
+    """Fetch what ``wanted`` lacks, then (only if every fetch worked) commit the store once. Holds the store's
+    lock throughout, so two updates never interleave."""
+    report = UpdateReport()
+    with store.locked(wait=lock_wait):
+        have = store.manifest()["series"]
+        updates: list[SeriesUpdate] = []
+        archive: list[tuple[str, pd.DataFrame]] = []
+        log: list[dict[str, Any]] = []
+        stamp = now.isoformat(timespec="seconds")
+        for w in wanted:
+            source_label = w.vendor
+            if w.name not in have:
+                frame = _fetch(w, None, fred_url=fred_url, download=download)
+                report.created.append(w.name)
+                report.appended[w.name] = len(frame)
+                updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
+                log.append({"at": stamp, "event": "created", "series": w.name, "source": f"{w.vendor}:{w.ticker}",
+                            "rows": len(frame), "last": str(frame.index[-1].date())})
+                continue
+            old = store.frame(w.name)
+            start = old.index[max(len(old) - OVERLAP, 0)]
+            tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download)
+            diff = diff_overlap(old, tail) if have[w.name].get("source") == w.vendor else {
+                "changed": int(len(old)), "first_changed": str(old.index[0].date()),
+                "last_changed": str(old.index[-1].date()), "max_rel_change": float("nan"),
+                "examples": [], "reason": f"was from {have[w.name].get('source')}, now {w.vendor}"}
+            if diff is not None:
+                frame = _fetch(w, None, fred_url=fred_url, download=download)
+                full = diff_overlap(old, frame) or diff
+                report.restated[w.name] = full
+                archive.append((w.name, old))
+                updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
+                log.append({"at": stamp, "event": "restated", "series": w.name,
+                            "source": f"{w.vendor}:{w.ticker}", **full})
+                continue
+            extra = tail[tail.index > old.index[-1]]
+            frame = pd.concat([old, extra.reindex(columns=old.columns)]) if len(extra) else old
+            report.appended[w.name] = len(extra)
+            updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
+            if len(extra):
+                log.append({"at": stamp, "event": "appended", "series": w.name, "rows": len(extra),
+                            "last": str(frame.index[-1].date())})
+        store.commit(updates, log, now, archive)
+    return report
+
+
+# -- staleness ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Freshness:
+    name: str
+    last: str
+    age: int  # business days from the last observation to today
+    allowed: int  # business days the cadence and publication lag allow
+    kind: str
+
+    @property
+    def stale(self) -> bool:
+        return self.age > self.allowed
+
+
+def freshness(store: Store, today: datetime.date, lags: Mapping[str, int] | None = None,
+              names: Sequence[str] | None = None) -> list[Freshness]:
+    """Each series' age against what its cadence allows: the usual business-day gap between observations plus
+    its publication lag (prices: 0, the close is in the evening's data) plus one day of grace."""
+    from regimeshift.backtests.data import DEFAULT_MACRO_LAGS
+
+    out = []
+    manifest = store.manifest()["series"]
+    for name in names if names is not None else sorted(manifest):
+        entry = manifest[name]
+        frame = store.frame(name)
+        days = frame.index[-21:].to_numpy(dtype="datetime64[D]")
+        cadence = max(int(np.median(np.busday_count(days[:-1], days[1:]))), 1) if len(days) > 1 else 1
+        lag = 0 if entry.get("kind") == "price" else int((lags or {}).get(name, DEFAULT_MACRO_LAGS.get(name, 1)))
+        age = int(np.busday_count(np.datetime64(entry["last"], "D"), np.datetime64(today, "D")))
+        out.append(Freshness(name, entry["last"], age, cadence + lag + 1, entry.get("kind", "?")))
+    return out

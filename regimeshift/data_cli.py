@@ -1,0 +1,164 @@
+"""``regimeshift data``: fill a local data store from the vendors, show it, import a CSV folder into it.
+
+Exit codes: 2 bad input (config, folder), 3 the environment (network, vendor error, store locked, stale data with
+``--fail-stale``). Every failure is one line ``error: ...``; a failed update leaves the store as it was.
+"""
+from __future__ import annotations
+
+import datetime
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from regimeshift.core.errors import EnvironmentFailure, RegimeshiftError
+
+EXIT_BAD_INPUT, EXIT_ENV = 2, 3
+
+#: the Yahoo download function (``backtests.store.fetch.YahooDownload``); None = yfinance. Tests set it.
+YAHOO_DOWNLOAD: Any = None
+
+
+def _fail(err: Exception) -> None:
+    click.echo(f"error: {err}", err=True)
+    sys.exit(EXIT_ENV if isinstance(err, EnvironmentFailure) else EXIT_BAD_INPUT)
+
+
+def _today(value: str | None) -> datetime.date:
+    if value is None:
+        return datetime.date.today()
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def store_of(cfg: Any, store: Path | None) -> Path:
+    """The store a command works on: --store, else data.dir of a config whose data.source is "store"."""
+    from regimeshift.core.errors import ConfigError
+
+    if store is not None:
+        return store
+    if cfg is not None and cfg.data.source == "store" and cfg.data.dir:
+        return Path(cfg.data.dir)
+    raise ConfigError("--store: no data store given (pass --store DIR or set data.source = \"store\" and data.dir)")
+
+
+def wanted_series(cfg: Any) -> list[Any]:
+    """Every series the config reads: price symbols (sleeves, benchmark, feature symbols) and macro series."""
+    from regimeshift.backtests.store.update import resolve_vendors
+    from regimeshift.pipeline import feature_symbols
+
+    return resolve_vendors(feature_symbols(cfg), cfg.data.macro, cfg.data.vendors)
+
+
+def run_update(cfg: Any, store: Path, now: datetime.datetime, *, fred_url: str | None = None,
+               download: Any = None, wait: float | None = None) -> Any:
+    """``data update`` without the command line (the scheduler calls this)."""
+    from regimeshift.backtests.store.store import Store
+    from regimeshift.backtests.store.update import update_store
+
+    return update_store(Store(store), wanted_series(cfg), now, fred_url=fred_url,
+                        download=download if download is not None else YAHOO_DOWNLOAD, lock_wait=wait)
+
+
+def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[list[str], list[str]]:
+    """The manifest as a table with each series' staleness, and the names of the stale ones."""
+    from regimeshift.backtests.store.store import Store
+    from regimeshift.backtests.store.update import freshness
+
+    st = Store(store)
+    manifest = st.manifest()["series"]
+    names = None
+    if cfg is not None:
+        names = [w.name for w in wanted_series(cfg) if w.name in manifest]
+    rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
+    lines = [f"{'series':<28}{'source':<24}{'first':<12}{'last':<12}{'rows':>7}  {'fetched at':<20}"
+             f"{'age':>5}  status"]
+    stale = []
+    for f in rows:
+        e = manifest[f.name]
+        status = f"STALE (allowed {f.allowed} business days)" if f.stale else "ok"
+        if f.stale:
+            stale.append(f.name)
+        lines.append(f"{f.name:<28}{e['source'] + ':' + e['ticker']:<24}{e['first']:<12}{e['last']:<12}"
+                     f"{e['rows']:>7}  {e['fetched_at']:<20}{f.age:>5}  {status}")
+    return lines, stale
+
+
+@click.group("data")
+def data() -> None:
+    """The local data store: `update` from Yahoo/FRED, `show` it, `import` a CSV folder."""
+
+
+@data.command("update")
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path),
+              help="Store folder (default: data.dir when data.source = \"store\").")
+@click.option("--fred-url", help="FRED CSV endpoint (default $REGIMESHIFT_FRED_URL or FRED's fredgraph.csv).")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another update holding the store's lock (0: exit 3 at once).")
+@click.option("--fail-stale", is_flag=True, help="Exit 3 when a series is older than its cadence allows.")
+@click.option("--today", help="The date staleness is measured to (default: today).")
+def update_command(config: Path, store: Path | None, fred_url: str | None, wait: float, fail_stale: bool,
+                   today: str | None) -> None:
+    """Fetch the series CONFIG.toml needs into the store: only the missing tail of each, whole on a restatement."""
+    from regimeshift.cli_options import resolve_config
+
+    day = _today(today)
+    try:
+        cfg = resolve_config(config, None, None, None, None)
+        folder = store_of(cfg, store)
+        report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+                            fred_url=fred_url, wait=wait)
+        _, stale = stale_lines(folder, day, cfg)
+    except RegimeshiftError as err:
+        _fail(err)
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"store: {folder}")
+    if stale:
+        click.echo(f"warning: stale series: {', '.join(stale)} (see `regimeshift data show`)", err=True)
+        if fail_stale:
+            sys.exit(EXIT_ENV)
+
+
+@data.command("show")
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--store", type=click.Path(file_okay=False, path_type=Path), help="Store folder.")
+@click.option("--today", help="The date staleness is measured to (default: today).")
+@click.option("--fail-stale", is_flag=True, help="Exit 3 when a series is stale.")
+def show_command(config: Path | None, store: Path | None, today: str | None, fail_stale: bool) -> None:
+    """The store's manifest: source, first/last date, rows, fetch time and staleness of each series (only the
+    series CONFIG.toml reads, when given)."""
+    from regimeshift.backtests.store.store import StoreSource
+    from regimeshift.cli_options import resolve_config
+
+    day = _today(today)
+    try:
+        cfg = resolve_config(config, None, None, None, None) if config is not None else None
+        folder = store_of(cfg, store)
+        StoreSource(folder)  # a clear error for a folder that is not a store
+        lines, stale = stale_lines(folder, day, cfg)
+    except RegimeshiftError as err:
+        _fail(err)
+    click.echo("\n".join(lines))
+    if stale:
+        click.echo(f"stale: {', '.join(stale)}")
+        if fail_stale:
+            sys.exit(EXIT_ENV)
+
+
+@data.command("import")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--store", required=True, type=click.Path(file_okay=False, path_type=Path), help="Store folder.")
+def import_command(folder: Path, store: Path) -> None:
+    """Copy a folder of CSVs (as the loader reads them) into a store; a run on it gives identical results."""
+    from regimeshift.backtests.store.store import Store, import_csv_folder
+
+    try:
+        names = import_csv_folder(folder, Store(store), datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
+    except RegimeshiftError as err:
+        _fail(err)
+    click.echo(f"imported {len(names)} series from {folder} into {store}")

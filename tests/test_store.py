@@ -1,0 +1,264 @@
+"""The data store: a folder of CSVs imported into it reads back identically; `data update` fetches whole series
+once and then only their tail; a vendor restatement rewrites the series whole and is logged; every vendor failure
+is one line, exit 3, and leaves the store byte for byte as it was. No test touches the network."""
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from regimeshift.backtests.config import load_config, with_overrides
+from regimeshift.backtests.store.store import Store, StoreSource, import_csv_folder
+from regimeshift.backtests.store.update import Wanted, freshness, update_store
+from regimeshift.core.errors import FetchError
+from regimeshift.pipeline import load_stage
+from tests.conftest import REPO, requires_shared
+from tests.vendors import FredServer, RecordedYahoo
+
+NOW = datetime.datetime(2020, 12, 7, 22, 30)
+WANTED = [Wanted("SPY", "price", "yahoo", "SPY"), Wanted("GLD", "price", "yahoo", "GLD"),
+          Wanted("VIX", "macro", "fred", "VIXCLS")]
+
+STORE_CONFIG = """
+name = "store_demo"
+features = ["vol:SPY:21", "ret:SPY:21", "level:VIX"]
+[data]
+source = "store"
+dir = "{store}"
+benchmark = "SPY"
+macro = ["VIX"]
+min_rows = 100
+[sleeves]
+growth = {{ SPY = 1.0 }}
+bonds = {{ SHY = 1.0 }}
+gold = {{ GLD = 1.0 }}
+[regimes]
+names = ["calm", "stress"]
+covariance_type = "diag"
+n_init = 1
+n_iter = 50
+min_train_days = 150
+refit = "quarterly"
+[strategy.weights]
+calm = {{ growth = 0.8, bonds = 0.2 }}
+stress = {{ bonds = 0.8, gold = 0.2 }}
+[execution]
+rebalance = "weekly"
+"""
+
+
+@pytest.fixture()
+def fred():
+    server = FredServer()
+    server.record("VIXCLS")
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def shared_store(tmp_path_factory, shared_data) -> Path:
+    """../shared/data imported into a store (once for the module)."""
+    store = tmp_path_factory.mktemp("shared") / "store"
+    import_csv_folder(shared_data, Store(store), NOW)
+    return store
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != ".lock"}
+
+
+# -- import: a CSV folder as a store ------------------------------------------------------------------------------
+@requires_shared
+@pytest.mark.realdata
+@pytest.mark.parametrize("config", ["liquidity_rotation.toml", "next_open_2020.toml"])
+def test_shared_data_imported_into_a_store_loads_exactly_as_the_csv_folder(shared_store, shared_data, config):
+    store = shared_store
+    cfg = with_overrides(load_config(REPO / "backtests" / "configs" / config), dir=str(shared_data))
+    from_csv = load_stage(cfg)
+    from_store = load_stage(with_overrides(cfg, source="store", dir=str(store)))
+    for part in ("prices", "macro", "opens"):
+        a, b = getattr(from_csv, part), getattr(from_store, part)
+        assert (a is None) == (b is None), part
+        if a is not None:
+            pd.testing.assert_frame_equal(a, b, check_exact=True)  # bit for bit: same numbers, same lags
+    assert (from_csv.history is None) == (from_store.history is None)
+    if from_csv.history is not None:
+        pd.testing.assert_frame_equal(from_csv.history.prices, from_store.history.prices, check_exact=True)
+        pd.testing.assert_frame_equal(from_csv.history.macro, from_store.history.macro, check_exact=True)
+
+
+def test_a_folder_that_is_not_a_store_is_one_clear_line(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(__import__("regimeshift.cli", fromlist=["main"]).main,
+                        ["data", "show", "--store", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip().count("\n") == 0 and "not a data store" in res.output
+
+
+# -- update: whole once, then the tail -------------------------------------------------------------------------------
+def test_first_update_fetches_whole_series_then_only_the_missing_tail(tmp_path, fred):
+    yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
+    yahoo.published = fred.published = "2020-12-07"
+    report = update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    assert sorted(report.created) == ["GLD", "SPY", "VIX"]
+    manifest = store.manifest()["series"]
+    assert manifest["SPY"]["last"] == "2020-12-07" and manifest["VIX"]["source"] == "fred"
+    assert set(manifest["SPY"]) >= {"source", "fetched_at", "first", "last", "rows", "sha256"}
+    assert list(store.frame("SPY").columns) == ["value", "open", "raw_open", "high", "low", "close", "volume",
+                                                "dividends", "splits"]
+    assert fred.requests[-1] == {"id": "VIXCLS"}  # whole history: no start date asked
+
+    yahoo.published = fred.published = "2020-12-09"
+    report = update_store(store, WANTED, NOW + datetime.timedelta(days=2), fred_url=fred.url, download=yahoo)
+    assert report.appended == {"SPY": 2, "GLD": 2, "VIX": 2} and not report.restated
+    assert fred.requests[-1]["cosd"] < "2020-12-07"  # the tail, from a few stored days back (the overlap)
+    assert yahoo.calls[-1][1] is not None and yahoo.calls[-1][1] < "2020-12-07"
+    whole = RecordedYahoo()("SPY", None)
+    spy = store.frame("SPY")
+    assert spy.index[-1] == pd.Timestamp("2020-12-09")
+    assert spy["value"].tolist() == whole["Adj Close"][: len(spy)].tolist()  # appended, not re-scaled
+
+
+def test_a_new_dividend_restates_adjusted_history_and_the_series_is_rewritten_whole_and_logged(tmp_path, fred):
+    yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
+    yahoo.published = fred.published = "2020-12-07"
+    update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    yahoo.published = fred.published = "2020-12-08"
+    yahoo.dividend("SPY", "2020-12-08", 0.99)  # every earlier adjusted close scaled by 0.99
+    fred.revise["VIXCLS"] = {"2020-12-04": "99.99"}  # FRED revised one print inside the overlap
+    report = update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    assert set(report.restated) == {"SPY", "VIX"} and report.appended == {"GLD": 1}
+    spy = store.frame("SPY")
+    assert spy["value"].tolist() == yahoo("SPY", None)["Adj Close"].tolist()  # one scale, start to end
+    assert report.restated["SPY"]["changed"] == len(spy) - 1
+    assert report.restated["SPY"]["max_rel_change"] == pytest.approx(0.01)
+    assert store.frame("VIX").loc["2020-12-04", "value"] == 99.99
+    log = [json.loads(x) for x in (store.root / "changes.log").read_text().splitlines()]
+    restated = {e["series"]: e for e in log if e["event"] == "restated"}
+    assert restated["VIX"]["examples"] == [["2020-12-04", 20.79, 99.99]]
+
+
+# -- failures: one line, exit 3, store unchanged ---------------------------------------------------------------------
+@pytest.mark.parametrize("failure, words", [
+    (404, "HTTP 404"), (429, "HTTP 429"), (500, "HTTP 500"), ("empty", "empty response"),
+    ("truncated", "truncated"), ("drop", "truncated"), ("html", "not FRED CSV"),
+])
+def test_a_fred_failure_is_one_line_and_leaves_the_store_unchanged(tmp_path, fred, failure, words):
+    yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
+    yahoo.published = fred.published = "2020-12-07"
+    update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    before = snapshot(store.root)
+    yahoo.published = fred.published = "2020-12-09"
+    fred.fail = failure
+    with pytest.raises(FetchError) as err:
+        update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    assert "FRED VIXCLS" in str(err.value) and words in str(err.value) and "\n" not in str(err.value)
+    assert snapshot(store.root) == before
+
+
+def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fred):
+    store = Store(tmp_path / "store")
+    with pytest.raises(FetchError, match=r"^Yahoo NOPE: no rows returned \(unknown symbol"):
+        update_store(store, [Wanted("NOPE", "price", "yahoo", "NOPE")], NOW, download=RecordedYahoo())
+    with pytest.raises(FetchError, match=r"^FRED NOSUCH: HTTP 404"):
+        update_store(store, [Wanted("X", "macro", "fred", "NOSUCH")], NOW, fred_url=fred.url)
+    yahoo = RecordedYahoo()
+    yahoo.fail = ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
+    with pytest.raises(FetchError, match=r"^Yahoo SPY: download failed \(Failed to resolve"):
+        update_store(store, WANTED[:1], NOW, download=yahoo)
+    closed = "http://127.0.0.1:9/fredgraph.csv"  # discard port: nothing listens
+    with pytest.raises(FetchError, match=r"^FRED VIXCLS: network error"):
+        update_store(store, WANTED[2:], NOW, fred_url=closed)
+    assert not store.exists()
+
+
+def test_cli_update_failure_exits_3_with_one_line_and_show_flags_stale_series(tmp_path, fred, monkeypatch):
+    from regimeshift import data_cli
+    from regimeshift.cli import main
+
+    store = tmp_path / "store"
+    config = tmp_path / "demo.toml"
+    config.write_text(STORE_CONFIG.format(store=store))
+    yahoo = RecordedYahoo()
+    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
+    yahoo.published = fred.published = "2020-12-07"
+    runner = CliRunner()
+    ok = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
+    assert ok.exit_code == 0, ok.output
+    assert "new     SHY: 384 rows" in ok.output
+    fred.fail = 500
+    before = snapshot(store)
+    bad = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url])
+    assert bad.exit_code == 3
+    assert bad.output.strip().splitlines() == [f"error: FRED VIXCLS: HTTP 500 (server error: retry later) from {fred.url}"]
+    assert snapshot(store) == before
+    shown = runner.invoke(main, ["data", "show", "--store", str(store), "--today", "2020-12-14", "--fail-stale"])
+    assert shown.exit_code == 3
+    assert "stale: GLD, SHY, SPY, VIX" in shown.output
+    fresh = runner.invoke(main, ["data", "show", str(config), "--today", "2020-12-08"])
+    assert fresh.exit_code == 0 and "STALE" not in fresh.output
+
+
+def test_freshness_allows_each_series_its_cadence_and_publication_lag(tmp_path, fred):
+    yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
+    yahoo.published, fred.published = "2020-12-08", "2020-12-07"
+    update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    ages = {f.name: f for f in freshness(store, datetime.date(2020, 12, 9), {"VIX": 1})}
+    assert (ages["SPY"].age, ages["SPY"].allowed) == (1, 2)  # daily close: due the same evening, one day grace
+    assert (ages["VIX"].age, ages["VIX"].allowed) == (2, 3)  # a FRED print appears a business day later
+    assert not any(f.stale for f in ages.values())
+    assert all(f.stale for f in freshness(store, datetime.date(2020, 12, 14)))
+
+
+def test_store_source_refuses_a_tampered_series(tmp_path, fred):
+    store = Store(tmp_path / "store")
+    update_store(store, WANTED[:1], NOW, download=RecordedYahoo())
+    path = store.root / "series" / "SPY.parquet"
+    frame = pd.read_parquet(path)
+    frame.loc[3, "value"] *= 2
+    frame.to_parquet(path, index=False)
+    with pytest.raises(Exception, match="does not match the manifest's hash"):
+        StoreSource(store).price("SPY", min_rows=1, with_open=False)
+
+
+def test_a_run_on_an_imported_store_equals_the_run_on_its_csv_folder(tmp_path, monkeypatch):
+    from regimeshift.backtests.config import config_from_dict
+    from regimeshift.cli import main
+    from regimeshift.pipeline import run_pipeline
+
+    monkeypatch.setenv("REGIMESHIFT_CACHE", "off")
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    yahoo = RecordedYahoo()
+    for sym in ("SPY", "SHY", "GLD"):  # Yahoo-style files: Date, Open, Close, Adj Close (the loader scales opens)
+        frame = yahoo(sym, None)
+        frame.index = frame.index.strftime("%Y-%m-%d")
+        frame[["Open", "Close", "Adj Close"]].to_csv(folder / f"{sym}.csv", index_label="Date")
+    (folder / "VIX.csv").write_text((Path(__file__).parent / "recorded" / "fred_VIXCLS.csv").read_text())
+    store = tmp_path / "store"
+    res = CliRunner().invoke(main, ["data", "import", str(folder), "--store", str(store)])
+    assert res.exit_code == 0 and res.output.startswith("imported 4 series"), res.output
+    import tomllib
+
+    raw = tomllib.loads(STORE_CONFIG.format(store=store))
+    on_store = run_pipeline(config_from_dict(raw))
+    raw["data"].update(source="csv", dir=str(folder))
+    on_csv = run_pipeline(config_from_dict(raw))
+    pd.testing.assert_frame_equal(on_store.returns, on_csv.returns, check_exact=True)
+    pd.testing.assert_frame_equal(on_store.regimes.probabilities, on_csv.regimes.probabilities, check_exact=True)
+    assert on_store.market.opens is not None  # the opens came through the store too
+    differ = {k for k in on_csv.metrics if on_store.metrics[k] != on_csv.metrics[k]}
+    assert differ == {"config_hash"}  # data.source and data.dir are part of the config; every figure is the same
+
+
+def test_store_and_data_dir_together_are_refused(tmp_path):
+    from regimeshift.cli import main
+
+    res = CliRunner().invoke(main, ["run", "--store", str(tmp_path), "--data-dir", str(tmp_path)])
+    assert res.exit_code == 2
+    assert res.output.strip() == "error: --store and --data-dir: give one of them (a store or a folder of CSVs)"
