@@ -100,12 +100,15 @@ def screen_arrays(
             if np.all(np.abs(held * close[d] / value - w) <= band):
                 continue
         started = True
-        if d + 1 >= n_bars:
-            break  # nothing fills after the last bar
+        last = d + 1 >= n_bars
+        if last and not same_bar:
+            break  # the decision waits for a bar that has not happened
         px = close[d] if same_bar else fills_at[d + 1]
         n_rebalances += 1
         orders = plan_orders(cash, held.tolist(), px.tolist(), w.tolist(), **sizing)
-        n_orders += len(orders)
+        n_orders += len(orders)  # a same-bar decision on the last bar is placed (counted) but never fills
+        if last:
+            break
         for i, q in orders:
             p = px[i] * (1.0 + slip) if q > 0 else px[i] * (1.0 - slip)
             notional = abs(q) * p

@@ -140,7 +140,7 @@ def _same_kind(base_value: Any, value: Any) -> bool:
     if isinstance(base_value, bool) or isinstance(value, bool):
         return isinstance(base_value, bool) and isinstance(value, bool)
     if isinstance(base_value, (int, float)):
-        return isinstance(value, (int, float)) or isinstance(value, str)  # e.g. refit "monthly" vs 21
+        return isinstance(value, (int, float))
     if isinstance(base_value, str):
         return isinstance(value, (str, int))  # refit/window: a rule name or a number of days
     if isinstance(base_value, (list, tuple)):
