@@ -67,58 +67,58 @@ def screen_arrays(
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
     forced_flags = np.zeros(len(positions), bool) if forced is None else np.asarray(forced, bool)
 
-    values = np.empty(n_bars)
-    cashes = np.empty(n_bars)
-    held = np.zeros(k)
-    cash = float(execution.initial_cash)  # cash at the close of bar pos - 1 (initial cash before bar 0)
-    delta = 0.0  # cash change of the fills booked on bar pos (before its interest)
-    pos = 0
+    cum = np.cumprod(growth).tolist()  # cash held from the close of a to the close of t grows by cum[t] / cum[a]
+    seg_start = [0]  # segments: bars from a fill bar (or 0) to the next, holdings fixed
+    seg_cash = [float(execution.initial_cash)]  # cash at the close of the segment's first bar
+    seg_held: list[list[float]] = [[0.0] * k]
     n_orders = n_rebalances = 0
     traded = commission_paid = slippage_paid = 0.0
     started = False
 
-    def write(stop: int) -> None:
-        """Bars pos..stop (inclusive): the fills booked on ``pos``, then interest, then the close mark."""
-        nonlocal cash, delta, pos
-        if stop < pos:
-            return
-        first = cash * growth[pos] + delta if pos else cash + delta
-        seg = np.empty(stop - pos + 1)
-        seg[0] = first
-        if stop > pos:
-            seg[1:] = first * np.cumprod(growth[pos + 1 : stop + 1])
-        cashes[pos : stop + 1] = seg
-        values[pos : stop + 1] = seg + close[pos : stop + 1] @ held
-        cash, delta, pos = float(seg[-1]), 0.0, stop + 1
-
+    close_rows = close.tolist()
+    fill_rows = close_rows if open_ is None else fills_at.tolist()
+    held_list = [0.0] * k
     for j in range(len(positions)):
         d = int(positions[j])
-        write(d)
-        value = values[d]
+        a = seg_start[-1]
+        cash = seg_cash[-1] * (cum[d] / cum[a]) if d > a else seg_cash[-1]
         w = weights[j]
-        if band is not None and started and not forced_flags[j] and value > 0:
-            if np.all(np.abs(held * close[d] / value - w) <= band):
+        if band is not None and started and not forced_flags[j]:
+            row = close_rows[d]
+            value = cash + sum(h * p for h, p in zip(held_list, row))
+            if value > 0 and all(abs(h * p / value - x) <= band for h, p, x in zip(held_list, row, w.tolist())):
                 continue
         started = True
         last = d + 1 >= n_bars
         if last and not same_bar:
             break  # the decision waits for a bar that has not happened
-        px = close[d] if same_bar else fills_at[d + 1]
+        px = close_rows[d] if same_bar else fill_rows[d + 1]
         n_rebalances += 1
-        orders = plan_orders(cash, held.tolist(), px.tolist(), w.tolist(), **sizing)
+        orders = plan_orders(cash, held_list, px, w.tolist(), **sizing)
         n_orders += len(orders)  # a same-bar decision on the last bar is placed (counted) but never fills
-        if last:
-            break
+        if last or not orders:
+            continue
+        # fills on bar d+1, before its interest (cash at the close of d times the rate known then)
+        delta = 0.0
+        held_list = list(held_list)
         for i, q in orders:
             p = px[i] * (1.0 + slip) if q > 0 else px[i] * (1.0 - slip)
             notional = abs(q) * p
             comm = max(notional * rate, minimum)
             delta -= q * p + comm
-            held[i] += q
+            held_list[i] += q
             traded += notional
             commission_paid += comm
             slippage_paid += abs(q) * px[i] * slip
-    write(n_bars - 1)
+        seg_start.append(d + 1)
+        seg_cash.append(cash * float(growth[d + 1]) + delta)
+        seg_held.append(held_list)
+
+    starts = np.asarray(seg_start)
+    seg_id = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n_bars]))
+    cum_a = np.asarray(cum)
+    cashes = np.asarray(seg_cash)[seg_id] * (cum_a / cum_a[starts][seg_id])
+    values = cashes + np.einsum("tk,tk->t", np.asarray(seg_held)[seg_id], close)
     interest = float(np.sum(cashes[:-1] * (growth[1:] - 1.0))) if n_bars > 1 else 0.0
     return ScreenResult(values, cashes, n_orders, n_rebalances, traded, commission_paid, slippage_paid, interest)
 

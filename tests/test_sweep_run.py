@@ -168,3 +168,16 @@ def test_impossible_variants_are_reported(tmp_path: Path, cache_dir: Path) -> No
 def test_load_spec_errors_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sweep file not found"):
         load_spec(tmp_path / "missing.toml")
+
+
+def test_the_shipped_blend_shortcut_equals_the_allocation_stage(tmp_path: Path, cache_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from regimeshift.sweep import screen
+
+    spec = load_spec(_write(tmp_path, GRID))
+    fast = [screen.screen_config(v.config)[1].value for v in spec.variants[:4]]
+    monkeypatch.setattr(screen, "_sleeve_targets", lambda *a: None)  # every strategy's route
+    slow = [screen.screen_config(v.config)[1].value for v in spec.variants[:4]]
+    for a, b in zip(fast, slow):
+        assert np.max(np.abs(a / b - 1.0)) < 1e-12

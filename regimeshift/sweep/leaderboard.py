@@ -122,8 +122,11 @@ def track_summary(r: pd.Series) -> dict[str, float]:
 
 # -- pictures ---------------------------------------------------------------------------------------------------
 def _svg(fig: Figure) -> str:
+    import matplotlib as mpl
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    with mpl.rc_context({"svg.hashsalt": "regimeshift", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})  # same sweep, same bytes
     text = buf.getvalue()
     return text[text.index("<svg"):]
 

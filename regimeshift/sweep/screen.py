@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from regimeshift.backtests.config import RunConfig
-from regimeshift.backtests.replay import decision_dates
-from regimeshift.backtests.screen import ScreenResult, path_metrics, screen_frames
+from regimeshift.backtests.replay import _accrual, decision_dates
+from regimeshift.backtests.screen import ScreenResult, path_metrics, screen_arrays
+from regimeshift.core.constants import CASH
 from regimeshift.pipeline import allocation_stage, feature_stage, load_stage, regime_stage, traded_opens
 from regimeshift.reports.overfitting import moments
-from regimeshift.strategies.sleeves import symbol_weights
 
 _MEMO: dict[str, Any] = {}
 _MEMO_LIMIT = 8  # distinct market/regime settings kept per process
@@ -51,25 +51,98 @@ def fit_regimes(cfg: RunConfig) -> bool:
     return bool(regimes.cached)
 
 
-def screen_config(cfg: RunConfig) -> tuple[pd.DatetimeIndex, ScreenResult]:
+class Prepared:
+    """What every variant of one market/regime setting shares: arrays on the trading calendar, decision dates
+    per rule, month ends. Built once per process per setting."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.market, self.regimes = market_and_regimes(cfg)
+        self.probs = trading_probabilities(self.regimes, self.market)
+        self.index = self.probs.index
+        self.probs_np = self.probs.to_numpy(dtype=float)
+        self._memo: dict[Any, Any] = {}
+
+    def get(self, key: Any, make: Any) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def decisions(self, rule: str, on_regime_change: bool) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+        def make() -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+            regime = self.regimes.regime.reindex(self.index) if on_regime_change else None
+            cands, forced = decision_dates(self.index, rule, regime)
+            return self.index.get_indexer(cands), cands.isin(forced), cands
+
+        return self.get(("decisions", rule, on_regime_change), make)
+
+    def arrays(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[np.ndarray, Any, Any]:
+        def make() -> tuple[np.ndarray, Any, Any]:
+            prices = self.market.prices.loc[self.index, list(symbols)]
+            opens = traded_opens(cfg, self.market, self.index)
+            op = None if opens is None else opens[list(symbols)].to_numpy(dtype=float)
+            rate = None
+            if cfg.data.cash_rate is not None:
+                r = self.market.macro[cfg.data.cash_rate].reindex(self.index).ffill().fillna(0.0) / 100.0 / 252.0
+                rate = _accrual(r, self.index)
+            return prices.to_numpy(dtype=float), op, rate
+
+        return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
+
+    def month_ends(self) -> np.ndarray:
+        def make() -> np.ndarray:
+            s = pd.Series(np.arange(len(self.index)), index=self.index)
+            return s.resample("ME").last().to_numpy()
+
+        return self.get("month_ends", make)
+
+
+def trading_probabilities(regimes: Any, market: Any) -> pd.DataFrame:
+    from regimeshift.pipeline import trading_probabilities as tp
+
+    return tp(regimes, market)
+
+
+def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndarray | None:
+    """Sleeve weights (cash last) on the decision rows: the shipped blend p_t @ M computed on those rows only
+    (the same numbers as ``allocation_stage``), or None for any other strategy."""
+    if cfg.strategy.name != "liquidity_rotation" or cfg.strategy.params:
+        return None
+    sleeves = [*cfg.sleeves, CASH]
+    names = list(prep.probs.columns)
+    m = np.zeros((len(names), len(sleeves)))
+    for r, regime in enumerate(names):
+        for sleeve, w in cfg.strategy.weights.get(regime, {}).items():
+            m[r, sleeves.index(sleeve)] = float(w)
+    m[:, -1] = np.clip(1.0 - m[:, :-1].sum(axis=1), 0.0, None)
+    return np.clip(prep.probs_np[rows] @ m, 0.0, None)
+
+
+def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
     """The run's allocation and execution, replayed by the screening engine (no benchmarks, no report)."""
-    market, regimes = market_and_regimes(cfg)
-    weights = allocation_stage(cfg, market, regimes)
+    dump = cfg.model_dump(mode="json")
+    key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
+    prep: Prepared = _remember("prepared:" + key, lambda: Prepared(cfg))
     ex = cfg.execution
-    prices = market.prices.loc[weights.index]
-    opens = traded_opens(cfg, market, weights.index)
-    regime = regimes.regime.reindex(weights.index) if ex.on_regime_change else None
-    rate = None
-    if cfg.data.cash_rate is not None:
-        rate = market.macro[cfg.data.cash_rate].reindex(weights.index).ffill().fillna(0.0) / 100.0 / 252.0
-    candidates, forced = decision_dates(weights.index, ex.rebalance, regime)
-    targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
-    return weights.index, screen_frames(prices, targets, ex, opens, cash_rate=rate, forced=forced)
+    rows, forced, cands = prep.decisions(ex.rebalance, ex.on_regime_change)
+    sleeve_w = _sleeve_targets(cfg, prep, rows)
+    if sleeve_w is None:  # any strategy: the pipeline's own allocation stage
+        weights = allocation_stage(cfg, prep.market, prep.regimes)
+        sleeve_w = weights.loc[cands, [*cfg.sleeves, CASH]].to_numpy(dtype=float)
+    symbols = tuple(dict.fromkeys(s for members in cfg.sleeves.values() for s in members))
+    to_symbols = np.zeros((len(cfg.sleeves), len(symbols)))
+    for i, members in enumerate(cfg.sleeves.values()):
+        total = sum(members.values())
+        for sym, w in members.items():
+            to_symbols[i, symbols.index(sym)] += w / total
+    targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
+    close, opens, accrual = prep.arrays(cfg, symbols)
+    return prep, screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced)
 
 
 def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     """Screen one variant: its headline metrics, cost figures, return moments and monthly returns."""
-    index, res = screen_config(cfg)
+    prep, res = screen_config(cfg)
+    index = prep.index
     value = res.value
     cash0 = cfg.execution.initial_cash
     metrics: dict[str, Any] = path_metrics(value, cash0)
@@ -86,9 +159,10 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     )
     daily = np.r_[0.0, value[1:] / value[:-1] - 1.0]
     metrics.update({f"daily_{k}": v for k, v in moments(daily).items()})
-    month_end = pd.Series(value, index=index).resample("ME").last()
-    monthly = np.array(month_end.pct_change().to_numpy(), dtype=float)
-    monthly[0] = month_end.iloc[0] / cash0 - 1.0
+    month_end = value[prep.month_ends()]
+    monthly = np.empty(len(month_end))
+    monthly[0] = month_end[0] / cash0 - 1.0
+    monthly[1:] = month_end[1:] / month_end[:-1] - 1.0
     metrics["start"] = str(index[0].date())
     metrics["end"] = str(index[-1].date())
     return {"key": key, "status": "ok", "metrics": metrics, "monthly": monthly}
