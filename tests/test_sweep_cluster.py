@@ -34,6 +34,7 @@ def test_leaderboard_page_renders_offline_in_chromium(tmp_path: Path, cache_dir:
     spec = load_spec(_write(tmp_path, GRID))
     run_sweep(spec, tmp_path / "out", workers=1, top=0, walk_forward="yearly", progress=False)
     page = tmp_path / "out" / "leaderboard.html"
+    assert "walk-forward selection" in (tmp_path / "out" / "walk_forward_tearsheet.html").read_text()
     text = page.read_text()
     assert not any(f'{a}="http' in text for a in ("src", "href")), "the page must not load anything remote"
     assert text.count("<svg") >= 3 + 2  # one per swept parameter, heatmap, scatter, walk-forward

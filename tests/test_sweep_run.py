@@ -103,6 +103,14 @@ def test_sweep_shares_fits_ranks_and_replays_the_top(tmp_path: Path, cache_dir: 
     spec = load_spec(_write(tmp_path, GRID))
     assert len({v.regime_key for v in spec.variants}) == 1  # weights and rebalance share one walk-forward fit
     out = run_sweep(spec, tmp_path / "out", workers=1, top=1, walk_forward="yearly", progress=False, report=False)
+    from regimeshift.sweep.run import walk_forward_daily
+
+    track, bench, _ = walk_forward_daily(spec, out.walk_forward)
+    # the daily stitched track compounds to the monthly one the leaderboard reports, year by year
+    for row in out.walk_forward.rename(columns={"return": "ret"}).itertuples():
+        year = track[track.index.year == row.year]
+        assert float((1 + year).prod() - 1) == pytest.approx(row.ret, rel=1e-9, abs=1e-12)
+    assert bench.index.equals(track.index)
     table = out.table
     assert out.n_screened == 12 and (table["status"] == "ok").all()
     assert list(table["rank"]) == list(range(1, 13))

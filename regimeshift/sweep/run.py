@@ -230,5 +230,41 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, clu
         n = screen_all(spec, store, workers=n_workers, cluster=cluster, scheduler=scheduler, progress=progress,
                        chunk_size=chunk_size)
         table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward)
+    if wf is not None and len(wf) and report:
+        walk_forward_tearsheet(spec, wf, out_dir / "walk_forward_tearsheet.html")
     dirs = replay_top(spec, table, out_dir, top_n, report=report) if top_n else []
     return SweepOutcome(out_dir, table, summary, n, time.perf_counter() - t0, wf, dirs)
+
+
+def walk_forward_daily(spec: SweepSpec, selection: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
+    """Daily returns of the walk-forward selection (each year the variant chosen at the previous year end,
+    re-screened), and the base config's benchmark on the same days."""
+    from regimeshift.sweep.screen import screen_config
+
+    by_index = {v.index: v for v in spec.variants}
+    paths: dict[int, pd.Series] = {}
+    parts = []
+    bench_name = spec.base.data.benchmark
+    bench = None
+    for row in selection.itertuples():
+        v = by_index[int(row.variant)]
+        if v.index not in paths:
+            prep, res = screen_config(v.config)
+            paths[v.index] = pd.Series(res.value, index=prep.index).pct_change().fillna(0.0)
+            if bench is None:
+                bench = prep.market.prices[bench_name].reindex(prep.index).pct_change().fillna(0.0)
+        r = paths[v.index]
+        parts.append(r[r.index.year == row.year])
+    track = pd.concat(parts).rename("walk_forward")
+    assert bench is not None
+    return track, bench.loc[track.index].rename(bench_name), bench_name
+
+
+def walk_forward_tearsheet(spec: SweepSpec, selection: pd.DataFrame, path: Path) -> Path:
+    """QuantStats' tearsheet of the stitched out-of-sample selection track (daily), beside the benchmark."""
+    from regimeshift.reports.qs_report import QSInputs, render_page
+
+    track, bench, name = walk_forward_daily(spec, selection)
+    page = render_page(QSInputs(track, bench, f"{spec.name}: walk-forward selection (out of sample)", name),
+                       workers=1)
+    return atomic_write_text(path, page)
