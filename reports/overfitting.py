@@ -60,15 +60,13 @@ class PBOResult:
     n_blocks: int
 
 
-def _block_sharpe(sums: np.ndarray, sqs: np.ndarray, counts: np.ndarray, take: list[int]) -> np.ndarray:
-    n = counts[take].sum()
-    s = sums[take].sum(axis=0)
-    q = sqs[take].sum(axis=0)
+def _sharpe_from(s: np.ndarray, q: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Per-period Sharpe (ddof=1) from sums, sums of squares and counts (rows: splits, columns: variants)."""
+    n = n[:, None]
     mean = s / n
-    var = np.maximum(q / n - mean**2, 0.0) * n / max(n - 1, 1)
+    var = np.maximum(q / n - mean**2, 0.0) * n / np.maximum(n - 1, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sr = np.where(var > 0, mean / np.sqrt(var), 0.0)
-    return sr
+        return np.where(var > 0, mean / np.sqrt(var), 0.0)
 
 
 def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
@@ -92,17 +90,21 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
     sqs = np.stack([(m[p] ** 2).sum(axis=0) for p in parts])
     counts = np.array([len(p) for p in parts], dtype=float)
     n = m.shape[1]
-    logits = []
-    for train in itertools.combinations(range(n_blocks), n_blocks // 2):
-        test = [b for b in range(n_blocks) if b not in train]
-        sr_in = _block_sharpe(sums, sqs, counts, list(train))
-        sr_out = _block_sharpe(sums, sqs, counts, test)
-        best = int(np.argmax(sr_in))  # first of equals: deterministic
-        x = sr_out[best]
-        rank = float(np.sum(sr_out < x)) + (float(np.sum(sr_out == x)) + 1.0) / 2.0
+    splits = np.array(list(itertools.combinations(range(n_blocks), n_blocks // 2)))
+    member = np.zeros((len(splits), n_blocks))
+    np.put_along_axis(member, splits, 1.0, axis=1)
+    logits = np.empty(len(splits))
+    for lo in range(0, len(splits), 512):  # all splits of a batch at once: (splits x blocks) @ (blocks x N)
+        train = member[lo : lo + 512]
+        sr_in = _sharpe_from(train @ sums, train @ sqs, train @ counts)
+        test = 1.0 - train
+        sr_out = _sharpe_from(test @ sums, test @ sqs, test @ counts)
+        best = np.argmax(sr_in, axis=1)  # first of equals: deterministic
+        x = sr_out[np.arange(len(train)), best][:, None]
+        rank = np.sum(sr_out < x, axis=1) + (np.sum(sr_out == x, axis=1) + 1.0) / 2.0
         w = rank / (n + 1.0)
-        logits.append(math.log(w / (1.0 - w)))
-    arr = np.array(logits)
+        logits[lo : lo + len(train)] = np.log(w / (1.0 - w))
+    arr = logits
     return PBOResult(float(np.mean(arr <= 0.0)), arr, len(arr), n_blocks)
 
 

@@ -59,21 +59,23 @@ def build_table(variants: Sequence[Any], results: dict[str, dict[str, Any]], met
 
 def monthly_matrix(variants: Sequence[Any], results: dict[str, dict[str, Any]]) -> tuple[pd.DataFrame, list[int]]:
     """Month x variant returns of the screened variants sharing the commonest calendar."""
-    series = {}
+    arrays: dict[int, np.ndarray] = {}
+    spans: dict[int, tuple[str, int]] = {}
     for v in variants:
         r = results.get(v.key)
         if not r or r["status"] != "ok" or r["monthly"] is None:
             continue
-        m = r["metrics"]
-        first = pd.Timestamp(m["start"]) + pd.offsets.MonthEnd(0)
-        idx = pd.date_range(first, periods=len(r["monthly"]), freq="ME")
-        series[v.index] = pd.Series(r["monthly"], index=idx)
-    if not series:
+        arrays[v.index] = r["monthly"]
+        spans[v.index] = (r["metrics"]["start"][:7], len(r["monthly"]))
+    if not arrays:
         return pd.DataFrame(), []
-    spans = pd.Series({k: (s.index[0], len(s)) for k, s in series.items()})
-    common = spans.value_counts().idxmax()
-    keep = [k for k, s in spans.items() if s == common]
-    return pd.DataFrame({k: series[k] for k in keep}), keep
+    counts: dict[tuple[str, int], int] = {}
+    for span in spans.values():
+        counts[span] = counts.get(span, 0) + 1
+    common = max(counts, key=lambda k: (counts[k], k))
+    keep = [k for k, span in spans.items() if span == common]
+    idx = pd.date_range(pd.Timestamp(common[0] + "-01") + pd.offsets.MonthEnd(0), periods=common[1], freq="ME")
+    return pd.DataFrame(np.column_stack([arrays[k] for k in keep]), index=idx, columns=keep), keep
 
 
 def pbo_of(monthly: pd.DataFrame, n_blocks: int = 16) -> dict[str, Any]:
@@ -149,7 +151,8 @@ def param_plots(table: pd.DataFrame, swept: Sequence[str], metric: str) -> list[
         numeric = pd.to_numeric(col, errors="coerce")
         if numeric.notna().all() and col.map(lambda x: not isinstance(x, bool)).all():
             ax.scatter(numeric, ok[metric], s=8, alpha=0.5, color="#1f77b4")
-            means = ok.groupby(numeric)[metric].mean()
+            groups = numeric if numeric.nunique() <= 12 else pd.cut(numeric, 10).map(lambda iv: iv.mid).astype(float)
+            means = ok.groupby(groups)[metric].mean()  # many distinct values (random draws): 10 bins
             ax.plot(means.index, means.to_numpy(), color="#d62828", lw=1.5, label="mean")
             ax.legend(fontsize=7, frameon=False)
         else:
@@ -164,14 +167,22 @@ def param_plots(table: pd.DataFrame, swept: Sequence[str], metric: str) -> list[
     return out
 
 
+def _axis(col: pd.Series) -> pd.Series:
+    """A heatmap axis: the values themselves, or 8 bins of a parameter with many numeric values."""
+    numeric = pd.to_numeric(col, errors="coerce")
+    if col.nunique() > 12 and numeric.notna().all():
+        return pd.cut(numeric, 8, precision=3).astype(str)
+    return col.astype(str)
+
+
 def heatmap(table: pd.DataFrame, keys: Sequence[str], metric: str) -> str | None:
     """Mean metric over the first two swept parameters."""
     if len(keys) < 2:
         return None
     ok = table[table["status"] == "ok"]
     a, b = keys[0], keys[1]
-    pivot = ok.assign(**{a: ok[a].astype(str), b: ok[b].astype(str)}).pivot_table(
-        index=a, columns=b, values=metric, aggfunc="mean")
+    pivot = ok.assign(**{a: _axis(ok[a]), b: _axis(ok[b])}).pivot_table(
+        index=a, columns=b, values=metric, aggfunc="mean", observed=True)
     if pivot.empty:
         return None
     fig, ax = _fig(5.5, 4.0)

@@ -160,7 +160,7 @@ def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: i
     pictures: dict[str, list[str]] = {
         "metric-vs-parameter": lb.param_plots(table, swept, spec.metric) if n_ok else [],
         "heatmap": [s for s in [lb.heatmap(table, swept, spec.metric)] if s] if n_ok else [],
-        "risk": [lb.risk_scatter(table, top)] if n_ok else [],
+        "risk": [lb.risk_scatter(table, top or 5)] if n_ok else [],
     }
     if walk_forward == "yearly" and monthly.shape[1] >= 1:
         wf = lb.walk_forward_selection(monthly)
