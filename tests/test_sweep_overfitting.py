@@ -66,11 +66,12 @@ def test_pbo_by_hand_two_blocks() -> None:
 
 
 def test_pbo_is_high_for_pure_noise() -> None:
+    # 50 variants of pure noise: the in-sample winner is a coin flip out of sample
     noise = np.random.default_rng(0).normal(0.0, 0.01, (240, 50))
-    assert pbo_cscv(noise, n_blocks=10).pbo > 0.5 - 0.1  # ~0.5 in expectation; noise never looks skilled
-    # a sweep of noise variants: across several seeds the estimate centres on 1/2 or above
+    assert pbo_cscv(noise, n_blocks=10).pbo > 0.5  # 0.70 for this seed
+    # over several noise sweeps the estimate centres on 1/2 (0.70, 0.62, 0.52, 0.51, 0.41, 0.25: mean 0.50)
     values = [pbo_cscv(np.random.default_rng(s).normal(0, 0.01, (240, 50)), n_blocks=10).pbo for s in range(6)]
-    assert np.mean(values) > 0.5
+    assert abs(np.mean(values) - 0.5) < 0.05
 
 
 def test_pbo_is_low_with_one_genuinely_better_variant() -> None:
