@@ -52,7 +52,10 @@ class _Executor:
             except ImportError:  # pragma: no cover
                 raise ConfigError("--cluster/--scheduler: dask[distributed] is not installed") from None
             if scheduler:
-                self.client = Client(scheduler, timeout="20s")
+                try:
+                    self.client = Client(scheduler, timeout="20s")
+                except (OSError, TimeoutError, ValueError) as err:
+                    raise ConfigError(f"--scheduler: cannot connect to {scheduler} ({type(err).__name__})") from None
             else:
                 self.cluster = LocalCluster(host="127.0.0.1", n_workers=workers, threads_per_worker=1,
                                             processes=True, dashboard_address=None)
