@@ -254,6 +254,54 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None) -> N
     click.echo(f"{as_of}: reproduced bit for bit (fit {chosen[-1]['fit_id']}, data {chosen[-1]['data_hash'][:12]})")
 
 
+@main.command()
+@click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--workers", type=int, help="Processes (default $REGIMESHIFT_WORKERS, else up to 2 cores).")
+@click.option("--cluster", type=click.Choice(["local"]), help="Start a Dask LocalCluster on 127.0.0.1.")
+@click.option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://HOST:8786.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder (default sweeps/<sweep name>/); rerunning into it resumes.")
+@click.option("--top", type=int, help="Replay the best N in backtrader with full run folders (default 3).")
+@click.option("--walk-forward", "walk_forward", type=click.Choice(["yearly"]),
+              help="Also report the out-of-sample track of picking the best variant at each year end.")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
+@click.option("--no-report", is_flag=True, help="Top N run folders without tearsheets.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler: str | None, out: Path | None,
+          top: int | None, walk_forward: str | None, data_dir: Path | None, no_report: bool,
+          no_progress: bool) -> None:
+    """Screen every variant of SWEEP.toml, rank them with overfitting statistics, replay the top N."""
+    from regimeshift.sweep.run import run_sweep
+    from regimeshift.sweep.spec import load_spec
+
+    try:
+        if cluster and scheduler:
+            raise RegimeshiftError("--cluster and --scheduler: give one or the other")
+        if top is not None and top < 0:
+            raise RegimeshiftError("--top: expected a whole number >= 0")
+        spec = load_spec(sweep_file, data_dir)
+        out_dir = out or Path("sweeps") / spec.name
+        outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
+                            walk_forward=walk_forward, progress=not no_progress, report=not no_report)
+    except RegimeshiftError as err:
+        _fail(err)
+    s = outcome.summary
+    click.echo(f"{s['sweep']}: {s['variants']} variants, {s['screened']} screened "
+               f"({outcome.n_screened} now, the rest resumed), {s['impossible']} impossible, {s['failed']} failed")
+    for key in ("in-sample winner", "probability of backtest overfitting (CSCV)",
+                "walk-forward selection (out of sample)", "in-sample winner, same months"):
+        if key in s:
+            click.echo(f"{key}: {s[key]}")
+    bad = outcome.table[outcome.table["status"] == "impossible"]
+    for row in bad.head(5).itertuples():
+        click.echo(f"impossible variant {row.variant}: {row.reason}")
+    if len(bad) > 5:
+        click.echo(f"... {len(bad) - 5} more impossible variants in leaderboard.csv")
+    click.echo(f"leaderboard: {out_dir / 'leaderboard.html'} ({outcome.seconds:.1f}s)")
+    for d in outcome.top_dirs:
+        click.echo(f"replayed: {d}")
+
+
 main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
 main.add_command(cache_command)  # `regimeshift cache`
 main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/data_cli.py)

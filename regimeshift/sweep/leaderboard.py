@@ -1,0 +1,268 @@
+"""The leaderboard: every variant's metrics and deflated Sharpe ratio, the sweep's PBO, the walk-forward
+selection track, and three pictures -- written as leaderboard.csv and an offline leaderboard.html."""
+from __future__ import annotations
+
+import html
+import io
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure
+
+from regimeshift.reports.overfitting import deflated_sharpe, pbo_cscv
+
+LOWER_IS_WORSE = True  # every ranking metric is "higher is better" (max_drawdown is a negative fraction)
+METRIC_COLUMNS = ["sharpe", "cagr", "sortino", "calmar", "max_drawdown", "volatility", "total_return",
+                  "turnover", "n_orders", "costs", "final_value"]
+
+
+def build_table(variants: Sequence[Any], results: dict[str, dict[str, Any]], metric: str,
+                swept: Sequence[str]) -> pd.DataFrame:
+    """One row per variant in rank order (impossible and failed variants last, with their reason)."""
+    rows = []
+    for v in variants:
+        r = results.get(v.key)
+        status = "impossible" if v.config is None else (r["status"] if r else "pending")
+        row: dict[str, Any] = {"variant": v.index, "key": v.key, "status": status}
+        for k in swept:
+            val = v.params.get(k)
+            row[k] = val if not isinstance(val, (list, dict)) else str(val)
+        m = r["metrics"] if r else {}
+        for c in METRIC_COLUMNS:
+            row[c] = m.get(c, math.nan)
+        row["_sr"] = m.get("daily_sr", math.nan)
+        row["_skew"] = m.get("daily_skew", math.nan)
+        row["_kurt"] = m.get("daily_kurtosis", math.nan)
+        row["_n"] = m.get("daily_n_obs", math.nan)
+        row["normalized"] = ",".join(v.normalized)
+        row["reason"] = v.reason or (r.get("reason", "") if r else "")
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    ok = table["status"] == "ok"
+    n_trials = int(ok.sum())
+    var_sr = float(np.var(table.loc[ok, "_sr"], ddof=1)) if n_trials > 1 else 0.0
+    table["dsr"] = [
+        deflated_sharpe(sr, int(n), sk, ku, n_trials, var_sr) if st == "ok" else math.nan
+        for sr, n, sk, ku, st in zip(table["_sr"], table["_n"], table["_skew"], table["_kurt"], table["status"])
+    ]
+    table = table.drop(columns=["_sr", "_skew", "_kurt", "_n"])
+    key = table[metric].where(ok, -np.inf).fillna(-np.inf)
+    order = np.lexsort((table["variant"].to_numpy(), -key.to_numpy()))
+    table = table.iloc[order].reset_index(drop=True)
+    table.insert(0, "rank", np.where(table["status"] == "ok", np.arange(1, len(table) + 1), 0))
+    return table
+
+
+def monthly_matrix(variants: Sequence[Any], results: dict[str, dict[str, Any]]) -> tuple[pd.DataFrame, list[int]]:
+    """Month x variant returns of the screened variants sharing the commonest calendar."""
+    arrays: dict[int, np.ndarray] = {}
+    spans: dict[int, tuple[str, int]] = {}
+    for v in variants:
+        r = results.get(v.key)
+        if not r or r["status"] != "ok" or r["monthly"] is None:
+            continue
+        arrays[v.index] = r["monthly"]
+        spans[v.index] = (r["metrics"]["start"][:7], len(r["monthly"]))
+    if not arrays:
+        return pd.DataFrame(), []
+    counts: dict[tuple[str, int], int] = {}
+    for span in spans.values():
+        counts[span] = counts.get(span, 0) + 1
+    common = max(counts, key=lambda k: (counts[k], k))
+    keep = [k for k, span in spans.items() if span == common]
+    idx = pd.date_range(pd.Timestamp(common[0] + "-01") + pd.offsets.MonthEnd(0), periods=common[1], freq="ME")
+    return pd.DataFrame(np.column_stack([arrays[k] for k in keep]), index=idx, columns=keep), keep
+
+
+def pbo_of(monthly: pd.DataFrame, n_blocks: int = 16) -> dict[str, Any]:
+    if monthly.shape[1] < 2 or monthly.shape[0] < 4:
+        return {"pbo": math.nan, "n_splits": 0, "n_blocks": 0, "note": "needs >= 2 screened variants"}
+    res = pbo_cscv(monthly.to_numpy(), n_blocks=min(n_blocks, monthly.shape[0] // 2 * 2))
+    return {"pbo": res.pbo, "n_splits": res.n_splits, "n_blocks": res.n_blocks,
+            "median_logit": float(np.median(res.logits))}
+
+
+def _sharpe_m(r: pd.Series | pd.DataFrame) -> Any:
+    sd = r.std(ddof=1)
+    return r.mean() / sd * math.sqrt(12)
+
+
+def walk_forward_selection(monthly: pd.DataFrame, min_months: int = 12) -> pd.DataFrame:
+    """At each year end, the variant with the best Sharpe ratio on the months up to then (>= ``min_months``)
+    is held for the next year. One row per traded year: year, chosen variant, its return that year."""
+    rows = []
+    years = sorted(set(monthly.index.year))
+    for y in years:
+        past = monthly.loc[monthly.index.year < y]
+        if len(past) < min_months:
+            continue
+        sr = _sharpe_m(past).fillna(-np.inf)
+        best = int(sr.index[int(np.argmax(sr.to_numpy()))])
+        nxt = monthly.loc[monthly.index.year == y, best]
+        rows.append({"year": y, "variant": best, "in_sample_sharpe": float(sr[best]),
+                     "return": float(np.prod(1.0 + nxt) - 1.0), "months": len(nxt)})
+    return pd.DataFrame(rows)
+
+
+def stitched_track(monthly: pd.DataFrame, selection: pd.DataFrame) -> pd.Series:
+    parts = [monthly.loc[monthly.index.year == row.year, row.variant] for row in selection.itertuples()]
+    return pd.concat(parts).rename("walk_forward") if parts else pd.Series(dtype=float, name="walk_forward")
+
+
+def track_summary(r: pd.Series) -> dict[str, float]:
+    if len(r) < 2:
+        return {"cagr": math.nan, "sharpe": math.nan, "max_drawdown": math.nan}
+    wealth = np.cumprod(1.0 + r.to_numpy())
+    peak = np.maximum.accumulate(np.r_[1.0, wealth])
+    return {"cagr": float(wealth[-1] ** (12.0 / len(r)) - 1.0), "sharpe": float(_sharpe_m(r)),
+            "max_drawdown": float(np.min(np.r_[1.0, wealth] / peak - 1.0))}
+
+
+# -- pictures ---------------------------------------------------------------------------------------------------
+def _svg(fig: Figure) -> str:
+    import matplotlib as mpl
+
+    buf = io.StringIO()
+    with mpl.rc_context({"svg.hashsalt": "regimeshift", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})  # same sweep, same bytes
+    text = buf.getvalue()
+    return text[text.index("<svg"):]
+
+
+def _fig(w: float = 5.0, h: float = 3.4) -> tuple[Figure, Any]:
+    fig = Figure(figsize=(w, h))
+    FigureCanvasSVG(fig)
+    ax = fig.add_subplot()
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
+    return fig, ax
+
+
+def param_plots(table: pd.DataFrame, swept: Sequence[str], metric: str) -> list[str]:
+    """Metric against each swept parameter (every variant a dot, the mean per value a line for numbers)."""
+    ok = table[table["status"] == "ok"]
+    out = []
+    for key in swept:
+        fig, ax = _fig()
+        col = ok[key]
+        numeric = pd.to_numeric(col, errors="coerce")
+        if numeric.notna().all() and col.map(lambda x: not isinstance(x, bool)).all():
+            ax.scatter(numeric, ok[metric], s=8, alpha=0.5, color="#1f77b4")
+            groups = numeric if numeric.nunique() <= 12 else pd.cut(numeric, 10).map(lambda iv: iv.mid).astype(float)
+            means = ok.groupby(groups)[metric].mean()  # many distinct values (random draws): 10 bins
+            ax.plot(means.index, means.to_numpy(), color="#d62828", lw=1.5, label="mean")
+            ax.legend(fontsize=7, frameon=False)
+        else:
+            cats = sorted(col.astype(str).unique())
+            pos = {c: i for i, c in enumerate(cats)}
+            ax.scatter(col.astype(str).map(pos), ok[metric], s=8, alpha=0.5, color="#1f77b4")
+            ax.set_xticks(range(len(cats)), [c[:18] for c in cats], fontsize=7)
+        ax.set_xlabel(key, fontsize=8)
+        ax.set_ylabel(metric, fontsize=8)
+        ax.set_title(f"{metric} vs {key}", fontsize=9)
+        out.append(_svg(fig))
+    return out
+
+
+def _axis(col: pd.Series) -> pd.Series:
+    """A heatmap axis: the values themselves, or 8 bins of a parameter with many numeric values."""
+    numeric = pd.to_numeric(col, errors="coerce")
+    if col.nunique() > 12 and numeric.notna().all():
+        return pd.cut(numeric, 8, precision=3).astype(str)
+    return col.astype(str)
+
+
+def heatmap(table: pd.DataFrame, keys: Sequence[str], metric: str) -> str | None:
+    """Mean metric over the first two swept parameters."""
+    if len(keys) < 2:
+        return None
+    ok = table[table["status"] == "ok"]
+    a, b = keys[0], keys[1]
+    pivot = ok.assign(**{a: _axis(ok[a]), b: _axis(ok[b])}).pivot_table(
+        index=a, columns=b, values=metric, aggfunc="mean", observed=True)
+    if pivot.empty:
+        return None
+    fig, ax = _fig(5.5, 4.0)
+    im = ax.imshow(pivot.to_numpy(dtype=float), cmap="viridis", aspect="auto", origin="lower")
+    ax.set_xticks(range(pivot.shape[1]), [str(c)[:10] for c in pivot.columns], fontsize=7)
+    ax.set_yticks(range(pivot.shape[0]), [str(c)[:10] for c in pivot.index], fontsize=7)
+    if pivot.size <= 100:
+        for (i, j), val in np.ndenumerate(pivot.to_numpy(dtype=float)):
+            if np.isfinite(val):
+                ax.text(j, i, f"{val:.2f}", ha="center", va="center", fontsize=6, color="white")
+    ax.set_xlabel(b, fontsize=8)
+    ax.set_ylabel(a, fontsize=8)
+    ax.set_title(f"mean {metric}", fontsize=9)
+    fig.colorbar(im, ax=ax)
+    return _svg(fig)
+
+
+def risk_scatter(table: pd.DataFrame, top: int) -> str:
+    """Sharpe against max drawdown for every screened variant, the top N marked."""
+    ok = table[table["status"] == "ok"]
+    fig, ax = _fig(5.5, 3.8)
+    ax.scatter(100 * ok["max_drawdown"], ok["sharpe"], s=8, alpha=0.5, color="#7f7f7f", label="variants")
+    best = ok.head(top)
+    if len(best):
+        ax.scatter(100 * best["max_drawdown"], best["sharpe"], s=40, facecolors="none", edgecolors="#d62828",
+                   label=f"top {len(best)}")
+        for row in best.itertuples():
+            ax.annotate(str(row.rank), (100 * row.max_drawdown, row.sharpe), fontsize=7, xytext=(3, 3),
+                        textcoords="offset points")
+    ax.set_xlabel("max drawdown (%)", fontsize=8)
+    ax.set_ylabel("Sharpe", fontsize=8)
+    ax.set_title("Sharpe vs max drawdown", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    return _svg(fig)
+
+
+# -- page -------------------------------------------------------------------------------------------------------
+def _fmt(key: str, x: Any) -> str:
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return "n/a"
+        if key in ("cagr", "max_drawdown", "volatility", "total_return"):
+            return f"{100 * x:.2f}%"
+        if key in ("costs", "final_value"):
+            return f"{x:,.0f}"
+        return f"{x:.4g}" if key not in ("sharpe", "sortino", "calmar", "dsr", "turnover") else f"{x:.2f}"
+    return html.escape(str(x))
+
+
+def render_html(name: str, table: pd.DataFrame, summary: dict[str, Any], pictures: dict[str, list[str]],
+                max_rows: int = 200) -> str:
+    """A self-contained page: no script, no remote resource."""
+    shown = table.head(max_rows)
+    cols = [c for c in shown.columns if c not in ("key",)]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_fmt(c, row[c])}</td>" for c in cols) + "</tr>" for _, row in shown.iterrows()
+    )
+    facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
+    figs = "".join(
+        f'<section id="{html.escape(sec)}"><h2>{html.escape(sec.replace("-", " "))}</h2>'
+        + "".join(f"<figure>{svg}</figure>" for svg in svgs) + "</section>"
+        for sec, svgs in pictures.items() if svgs
+    )
+    more = f"<p>Showing the first {max_rows} of {len(table)} rows; leaderboard.csv has all.</p>" if len(table) > max_rows else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Sweep {html.escape(name)}</title>
+<link rel="icon" href="data:,">
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1400px; }}
+table {{ border-collapse: collapse; font-size: 12px; }}
+td, th {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; }}
+#summary th {{ text-align: left; }}
+figure {{ display: inline-block; margin: 0.5em; }}
+figure svg {{ max-width: 560px; height: auto; }}
+</style></head><body>
+<h1>Sweep: {html.escape(name)}</h1>
+<table id="summary">{facts}</table>
+<h2>Leaderboard</h2>{more}
+<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+{figs}
+</body></html>
+"""

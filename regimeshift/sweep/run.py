@@ -1,0 +1,273 @@
+"""Run a sweep: fit each distinct regime setting once, screen every variant (resumably), rank, replay the top N.
+
+Executors: in-process (1 worker), a fork process pool (``workers`` > 1), or Dask (``cluster="local"`` starts a
+LocalCluster on 127.0.0.1; ``scheduler="tcp://host:8786"`` connects to a running cluster). All run the same
+functions on the same chunks, so the leaderboard does not depend on the executor.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from regimeshift.core.atomic import atomic_write_text
+from regimeshift.core.errors import ConfigError
+from regimeshift.core.workers import worker_count
+from regimeshift.sweep import leaderboard as lb
+from regimeshift.sweep.screen import fit_regimes, screen_chunk
+from regimeshift.sweep.spec import SweepSpec, Variant
+from regimeshift.sweep.store import ResultStore
+
+DB_NAME = "results.sqlite"
+
+
+@dataclass
+class SweepOutcome:
+    out_dir: Path
+    table: pd.DataFrame
+    summary: dict[str, Any]
+    n_screened: int  # variants screened by this call (the rest were found in the store)
+    seconds: float
+    walk_forward: pd.DataFrame | None = None
+    top_dirs: list[Path] = field(default_factory=list)
+
+
+class _Executor:
+    """submit(fn, arg) -> future; results(futures) yields results as they finish."""
+
+    def __init__(self, workers: int, cluster: str | None, scheduler: str | None) -> None:
+        self.client: Any = None
+        self.cluster: Any = None
+        self.pool: ProcessPoolExecutor | None = None
+        if cluster or scheduler:
+            try:
+                from dask.distributed import Client, LocalCluster
+            except ImportError:  # pragma: no cover
+                raise ConfigError("--cluster/--scheduler: dask[distributed] is not installed") from None
+            if scheduler:
+                try:
+                    self.client = Client(scheduler, timeout="20s")
+                except (OSError, TimeoutError, ValueError) as err:
+                    raise ConfigError(f"--scheduler: cannot connect to {scheduler} ({type(err).__name__})") from None
+            else:
+                self.cluster = LocalCluster(host="127.0.0.1", n_workers=workers, threads_per_worker=1,
+                                            processes=True, dashboard_address=None)
+                self.client = Client(self.cluster)
+        elif workers > 1:
+            import multiprocessing
+
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+    def map_unordered(self, fn: Callable[[Any], Any], args: list[Any]) -> Iterator[Any]:
+        if self.client is not None:
+            from dask.distributed import as_completed as dask_completed
+
+            futures = [self.client.submit(fn, a, pure=False) for a in args]
+            for fut in dask_completed(futures):
+                yield fut.result()
+        elif self.pool is not None:
+            futs = [self.pool.submit(fn, a) for a in args]
+            for fut in as_completed(futs):
+                yield fut.result()
+        else:
+            for a in args:
+                yield fn(a)
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _chunks(items: list[Variant], size: int) -> list[list[Variant]]:
+    ordered = sorted(items, key=lambda v: (v.regime_key, v.index))
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+
+
+def _progress(total: int, initial: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, disable=not enabled, unit="variant", file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1, desc="screening")
+
+
+def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: str | None = None,
+               scheduler: str | None = None, progress: bool = True, chunk_size: int | None = None) -> int:
+    """Screen every variant not yet in ``store``; returns how many were screened now."""
+    impossible = [v for v in spec.variants if v.config is None]
+    done = store.done_keys()
+    store.add({"key": v.key, "status": "impossible", "reason": v.reason} for v in impossible if v.key not in done)
+    possible = [v for v in spec.variants if v.config is not None]
+    todo = [v for v in possible if v.key not in done]
+    if not todo:
+        return 0
+    ex = _Executor(workers, cluster, scheduler)
+    try:
+        # one walk-forward fit per distinct regime setting, in parallel, before the screening needs them
+        firsts: dict[str, Any] = {}
+        for v in todo:
+            firsts.setdefault(v.regime_key, v.config)
+        if len(firsts) > 1 or workers > 1 or cluster or scheduler:
+            for _ in ex.map_unordered(fit_regimes, list(firsts.values())):
+                pass
+        size = chunk_size or max(1, min(64, math.ceil(len(todo) / (4 * max(workers, 1)))))
+        chunks = [[(v.key, v.config) for v in c] for c in _chunks(todo, size)]
+        bar = _progress(len(possible), len(possible) - len(todo), progress)
+        try:
+            for rows in ex.map_unordered(screen_chunk, chunks):
+                store.add(rows)  # committed: a kill after this line loses nothing of this chunk
+                bar.update(len(rows))
+        finally:
+            bar.close()
+    finally:
+        ex.close()
+    return len(todo)
+
+
+def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: int,
+                      walk_forward: str | None = None) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame | None]:
+    results = store.fetch(v.key for v in spec.variants)
+    swept = spec.swept_keys
+    table = lb.build_table(spec.variants, results, spec.metric, swept)
+    monthly, _ = lb.monthly_matrix(spec.variants, results)
+    pbo = lb.pbo_of(monthly)
+    n_ok = int((table["status"] == "ok").sum())
+    summary: dict[str, Any] = {
+        "sweep": spec.name,
+        "base config": spec.base.name,
+        "ranked by": spec.metric,
+        "variants": len(spec.variants),
+        "screened": n_ok,
+        "impossible": int((table["status"] == "impossible").sum()),
+        "failed": int((table["status"] == "failed").sum()),
+        "probability of backtest overfitting (CSCV)": (
+            f"{pbo['pbo']:.3f} over {pbo['n_splits']} splits of {pbo['n_blocks']} blocks of monthly returns"
+            if math.isfinite(pbo["pbo"]) else "n/a (" + pbo.get("note", "") + ")"
+        ),
+        "deflated Sharpe (dsr)": f"P[true Sharpe > expected best of {n_ok} unskilled trials]",
+    }
+    if n_ok:
+        best = table.iloc[0]
+        summary["in-sample winner"] = f"variant {best['variant']}: Sharpe {best['sharpe']:.2f}, CAGR {100 * best['cagr']:.2f}%, DSR {best['dsr']:.3f}"
+    wf = None
+    pictures: dict[str, list[str]] = {
+        "metric-vs-parameter": lb.param_plots(table, swept, spec.metric) if n_ok else [],
+        "heatmap": [s for s in [lb.heatmap(table, swept, spec.metric)] if s] if n_ok else [],
+        "risk": [lb.risk_scatter(table, top or 5)] if n_ok else [],
+    }
+    if walk_forward == "yearly" and monthly.shape[1] >= 1:
+        wf = lb.walk_forward_selection(monthly)
+        track = lb.stitched_track(monthly, wf)
+        if len(track):
+            oos = lb.track_summary(track)
+            winner = int(table.iloc[0]["variant"])
+            ins = lb.track_summary(monthly.loc[track.index, winner]) if winner in monthly else {}
+            summary["walk-forward selection (out of sample)"] = (
+                f"{track.index[0]:%Y-%m} .. {track.index[-1]:%Y-%m}: Sharpe {oos['sharpe']:.2f}, "
+                f"CAGR {100 * oos['cagr']:.2f}%, max drawdown {100 * oos['max_drawdown']:.1f}%"
+            )
+            if ins:
+                summary["in-sample winner, same months"] = (
+                    f"Sharpe {ins['sharpe']:.2f}, CAGR {100 * ins['cagr']:.2f}%, max drawdown {100 * ins['max_drawdown']:.1f}%"
+                )
+            pictures["walk-forward"] = [_track_svg(track, monthly.loc[track.index, winner] if winner in monthly else None)]
+            atomic_write_text(out_dir / "walk_forward.csv", wf.to_csv(index=False, lineterminator="\n"))
+            atomic_write_text(out_dir / "walk_forward_returns.csv",
+                              track.to_frame().to_csv(date_format="%Y-%m-%d", float_format="%.10g", lineterminator="\n"))
+    table.to_csv(out_dir / ".leaderboard.csv.part", index=False, float_format="%.10g", lineterminator="\n")
+    atomic_write_text(out_dir / "leaderboard.csv", (out_dir / ".leaderboard.csv.part").read_text())
+    (out_dir / ".leaderboard.csv.part").unlink()
+    atomic_write_text(out_dir / "leaderboard.html", lb.render_html(spec.name, table, summary, pictures))
+    summary["_pbo"] = pbo
+    return table, summary, wf
+
+
+def _track_svg(track: pd.Series, winner: pd.Series | None) -> str:
+    fig, ax = lb._fig(7.0, 3.4)
+    ax.plot(track.index, (1 + track).cumprod(), color="#1f77b4", label="walk-forward selection (out of sample)")
+    if winner is not None:
+        ax.plot(winner.index, (1 + winner).cumprod(), color="#7f7f7f", lw=1, label="in-sample winner (hindsight)")
+    ax.set_ylabel("growth of 1", fontsize=8)
+    ax.legend(fontsize=7, frameon=False)
+    ax.set_title("walk-forward selection vs in-sample winner", fontsize=9)
+    return lb._svg(fig)
+
+
+def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, report: bool = True) -> list[Path]:
+    """Replay the top N in backtrader with full run folders (and tearsheets)."""
+    from regimeshift.outputs import write_outputs
+    from regimeshift.pipeline import run_pipeline
+    from regimeshift.report_stage import render_run
+
+    by_index = {v.index: v for v in spec.variants}
+    dirs = []
+    for row in table[table["status"] == "ok"].head(top).itertuples():
+        v = by_index[int(row.variant)]
+        assert v.config is not None
+        cfg = v.config.model_copy(update={"name": f"{spec.name}-{int(row.rank):02d}-v{v.index}"})
+        result = run_pipeline(cfg)
+        folder = out_dir / "top" / f"{int(row.rank):02d}-v{v.index}"
+        write_outputs(result, folder, render_run if report and cfg.report.enabled else None)
+        dirs.append(folder)
+    return dirs
+
+
+def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, cluster: str | None = None,
+              scheduler: str | None = None, top: int | None = None, walk_forward: str | None = None,
+              progress: bool = True, report: bool = True, chunk_size: int | None = None) -> SweepOutcome:
+    t0 = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    n_workers = worker_count(workers, "REGIMESHIFT_WORKERS", 2) if not (cluster or scheduler) else (workers or 2)
+    top_n = top if top is not None else (spec.top if spec.top is not None else 3)
+    with ResultStore(out_dir / DB_NAME) as store:
+        n = screen_all(spec, store, workers=n_workers, cluster=cluster, scheduler=scheduler, progress=progress,
+                       chunk_size=chunk_size)
+        table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward)
+    if wf is not None and len(wf) and report:
+        walk_forward_tearsheet(spec, wf, out_dir / "walk_forward_tearsheet.html")
+    dirs = replay_top(spec, table, out_dir, top_n, report=report) if top_n else []
+    return SweepOutcome(out_dir, table, summary, n, time.perf_counter() - t0, wf, dirs)
+
+
+def walk_forward_daily(spec: SweepSpec, selection: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
+    """Daily returns of the walk-forward selection (each year the variant chosen at the previous year end,
+    re-screened), and the base config's benchmark on the same days."""
+    from regimeshift.sweep.screen import screen_config
+
+    by_index = {v.index: v for v in spec.variants}
+    paths: dict[int, pd.Series] = {}
+    parts = []
+    bench_name = spec.base.data.benchmark
+    bench = None
+    for row in selection.itertuples():
+        v = by_index[int(row.variant)]
+        if v.index not in paths:
+            prep, res = screen_config(v.config)
+            paths[v.index] = pd.Series(res.value, index=prep.index).pct_change().fillna(0.0)
+            if bench is None:
+                bench = prep.market.prices[bench_name].reindex(prep.index).pct_change().fillna(0.0)
+        r = paths[v.index]
+        parts.append(r[r.index.year == row.year])
+    track = pd.concat(parts).rename("walk_forward")
+    assert bench is not None
+    return track, bench.loc[track.index].rename(bench_name), bench_name
+
+
+def walk_forward_tearsheet(spec: SweepSpec, selection: pd.DataFrame, path: Path) -> Path:
+    """QuantStats' tearsheet of the stitched out-of-sample selection track (daily), beside the benchmark."""
+    from regimeshift.reports.qs_report import QSInputs, render_page
+
+    track, bench, name = walk_forward_daily(spec, selection)
+    page = render_page(QSInputs(track, bench, f"{spec.name}: walk-forward selection (out of sample)", name),
+                       workers=1)
+    return atomic_write_text(path, page)

@@ -1,0 +1,182 @@
+"""Screen one variant (or a chunk of them) with the pipeline's own stages and the array engine.
+
+Per process, the market of each data setting and the walk-forward fit of each regime setting are computed
+once and kept (``_MEMO``); the fit itself goes through ``pipeline.regime_stage`` and so through the regime
+cache, so a rerun, a resumed sweep or another worker finds it there.
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regimeshift.backtests.config import RunConfig
+from regimeshift.backtests.replay import _accrual, decision_dates
+from regimeshift.backtests.screen import ScreenResult, path_metrics, screen_arrays
+from regimeshift.core.constants import CASH
+from regimeshift.pipeline import allocation_stage, feature_stage, load_stage, regime_stage, traded_opens
+from regimeshift.reports.overfitting import moments
+
+_MEMO: dict[str, Any] = {}
+_MEMO_LIMIT = 8  # distinct market/regime settings kept per process
+
+
+def _remember(key: str, make: Any) -> Any:
+    if key not in _MEMO:
+        if len(_MEMO) >= _MEMO_LIMIT:
+            _MEMO.pop(next(iter(_MEMO)))
+        _MEMO[key] = make()
+    return _MEMO[key]
+
+
+def market_and_regimes(cfg: RunConfig) -> tuple[Any, Any]:
+    dump = cfg.model_dump(mode="json")
+    data_key = json.dumps({"data": dump["data"], "sleeves": dump["sleeves"], "features": dump["features"],
+                           "seed": dump["seed"]}, sort_keys=True)
+    market = _remember("market:" + data_key, lambda: load_stage(cfg))
+    regime_key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
+
+    def fit() -> Any:
+        return regime_stage(cfg, feature_stage(cfg, market))
+
+    return market, _remember("regimes:" + regime_key, fit)
+
+
+def fit_regimes(cfg: RunConfig) -> bool:
+    """Fit (or find in the cache) the walk-forward of one regime setting; True when it was cached."""
+    _, regimes = market_and_regimes(cfg)
+    return bool(regimes.cached)
+
+
+class Prepared:
+    """What every variant of one market/regime setting shares: arrays on the trading calendar, decision dates
+    per rule, month ends. Built once per process per setting."""
+
+    def __init__(self, cfg: RunConfig) -> None:
+        self.market, self.regimes = market_and_regimes(cfg)
+        self.probs = trading_probabilities(self.regimes, self.market)
+        self.index = self.probs.index
+        self.probs_np = self.probs.to_numpy(dtype=float)
+        self._memo: dict[Any, Any] = {}
+
+    def get(self, key: Any, make: Any) -> Any:
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
+
+    def decisions(self, rule: str, on_regime_change: bool) -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+        def make() -> tuple[np.ndarray, np.ndarray, pd.DatetimeIndex]:
+            regime = self.regimes.regime.reindex(self.index) if on_regime_change else None
+            cands, forced = decision_dates(self.index, rule, regime)
+            return self.index.get_indexer(cands), cands.isin(forced), cands
+
+        return self.get(("decisions", rule, on_regime_change), make)
+
+    def arrays(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[np.ndarray, Any, Any]:
+        def make() -> tuple[np.ndarray, Any, Any]:
+            prices = self.market.prices.loc[self.index, list(symbols)]
+            opens = traded_opens(cfg, self.market, self.index)
+            op = None if opens is None else opens[list(symbols)].to_numpy(dtype=float)
+            rate = None
+            if cfg.data.cash_rate is not None:
+                r = self.market.macro[cfg.data.cash_rate].reindex(self.index).ffill().fillna(0.0) / 100.0 / 252.0
+                rate = _accrual(r, self.index)
+            return prices.to_numpy(dtype=float), op, rate
+
+        return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
+
+    def month_ends(self) -> np.ndarray:
+        def make() -> np.ndarray:
+            s = pd.Series(np.arange(len(self.index)), index=self.index)
+            return s.resample("ME").last().to_numpy()
+
+        return self.get("month_ends", make)
+
+
+def trading_probabilities(regimes: Any, market: Any) -> pd.DataFrame:
+    from regimeshift.pipeline import trading_probabilities as tp
+
+    return tp(regimes, market)
+
+
+def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndarray | None:
+    """Sleeve weights (cash last) on the decision rows: the shipped blend p_t @ M computed on those rows only
+    (the same numbers as ``allocation_stage``), or None for any other strategy."""
+    if cfg.strategy.name != "liquidity_rotation" or cfg.strategy.params:
+        return None
+    sleeves = [*cfg.sleeves, CASH]
+    names = list(prep.probs.columns)
+    m = np.zeros((len(names), len(sleeves)))
+    for r, regime in enumerate(names):
+        for sleeve, w in cfg.strategy.weights.get(regime, {}).items():
+            m[r, sleeves.index(sleeve)] = float(w)
+    m[:, -1] = np.clip(1.0 - m[:, :-1].sum(axis=1), 0.0, None)
+    return np.clip(prep.probs_np[rows] @ m, 0.0, None)
+
+
+def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
+    """The run's allocation and execution, replayed by the screening engine (no benchmarks, no report)."""
+    dump = cfg.model_dump(mode="json")
+    key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
+    prep: Prepared = _remember("prepared:" + key, lambda: Prepared(cfg))
+    ex = cfg.execution
+    rows, forced, cands = prep.decisions(ex.rebalance, ex.on_regime_change)
+    sleeve_w = _sleeve_targets(cfg, prep, rows)
+    if sleeve_w is None:  # any strategy: the pipeline's own allocation stage
+        weights = allocation_stage(cfg, prep.market, prep.regimes)
+        sleeve_w = weights.loc[cands, [*cfg.sleeves, CASH]].to_numpy(dtype=float)
+    symbols = tuple(dict.fromkeys(s for members in cfg.sleeves.values() for s in members))
+    to_symbols = np.zeros((len(cfg.sleeves), len(symbols)))
+    for i, members in enumerate(cfg.sleeves.values()):
+        total = sum(members.values())
+        for sym, w in members.items():
+            to_symbols[i, symbols.index(sym)] += w / total
+    targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
+    close, opens, accrual = prep.arrays(cfg, symbols)
+    return prep, screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced)
+
+
+def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
+    """Screen one variant: its headline metrics, cost figures, return moments and monthly returns."""
+    prep, res = screen_config(cfg)
+    index = prep.index
+    value = res.value
+    cash0 = cfg.execution.initial_cash
+    metrics: dict[str, Any] = path_metrics(value, cash0)
+    mdd = metrics["max_drawdown"]
+    metrics["calmar"] = metrics["cagr"] / -mdd if mdd < 0 else math.nan
+    years = len(value) / 252.0
+    mean_value = float(np.mean(value))
+    metrics.update(
+        n_orders=res.n_orders,
+        n_rebalances=res.n_rebalances,
+        turnover=res.traded_value / mean_value / years if years > 0 else math.nan,
+        costs=res.commission + res.slippage,
+        final_value=float(value[-1]),
+    )
+    daily = np.r_[0.0, value[1:] / value[:-1] - 1.0]
+    metrics.update({f"daily_{k}": v for k, v in moments(daily).items()})
+    month_end = value[prep.month_ends()]
+    monthly = np.empty(len(month_end))
+    monthly[0] = month_end[0] / cash0 - 1.0
+    monthly[1:] = month_end[1:] / month_end[:-1] - 1.0
+    metrics["start"] = str(index[0].date())
+    metrics["end"] = str(index[-1].date())
+    return {"key": key, "status": "ok", "metrics": metrics, "monthly": monthly}
+
+
+def screen_chunk(items: list[tuple[str, RunConfig]]) -> list[dict[str, Any]]:
+    """Screen a chunk; a variant that fails at run time is recorded as failed with its one-line reason."""
+    from regimeshift.core.errors import RegimeshiftError
+
+    out = []
+    for key, cfg in items:
+        try:
+            out.append(variant_row(key, cfg))
+        except (RegimeshiftError, ValueError, KeyError) as err:
+            out.append({"key": key, "status": "failed", "reason": str(err).splitlines()[0] if str(err) else
+                        type(err).__name__, "metrics": {}})
+    return out

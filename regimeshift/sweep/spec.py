@@ -1,0 +1,327 @@
+"""SWEEP.toml: a base config and what varies, checked whole before any work starts.
+
+::
+
+    base = "backtests/configs/liquidity_rotation.toml"   # relative to SWEEP.toml (omit: the embedded default)
+    metric = "sharpe"          # what ranks the leaderboard: sharpe, cagr, sortino, calmar, max_drawdown
+    weights = "normalize"      # a regime's weights summing above 1: "normalize" (scale to 1) or "reject"
+
+    [grid]                     # dotted keys of the base config -> lists; every combination is a variant
+    "strategy.weights.tightening.value" = [0.3, 0.4, 0.5]
+    "execution.rebalance" = ["monthly", "quarterly"]
+
+    [random]                   # n more variants drawn with a seed: {low, high} (uniform; ints stay ints) or
+    n = 100                    # {choices = [...]} per key
+    seed = 1
+    "execution.commission_bps" = { low = 2, high = 10 }
+
+Bad input (an unknown key, a key the base config does not have, an empty grid, a value of the wrong type) is
+one :class:`ConfigError` ``SWEEP.toml: <key>: <what was expected>``. A combination the config rejects (e.g.
+weights above 1 with ``weights = "reject"``) is an *impossible variant*: reported, not dropped silently.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from regimeshift.backtests.config import RunConfig, config_from_dict, load_config
+from regimeshift.core.constants import CASH
+from regimeshift.core.errors import ConfigError
+
+TOP_KEYS = {"base", "metric", "weights", "grid", "random", "top", "name"}
+METRICS = ("sharpe", "cagr", "sortino", "calmar", "max_drawdown", "total_return")
+ENGINE_VERSION = "screen-1"  # part of every variant's hash: bump when the screening rules change
+
+# regime-fit inputs: variants equal on these share one walk-forward fit
+REGIME_KEYS = ("seed", "data", "features", "regimes")
+
+
+@dataclass(frozen=True)
+class Variant:
+    index: int
+    params: dict[str, Any]  # dotted key -> value, as swept
+    config: RunConfig | None  # None: impossible
+    reason: str = ""  # why it is impossible
+    normalized: tuple[str, ...] = ()  # regimes whose weights were scaled to sum to 1
+
+    @property
+    def key(self) -> str:
+        """Variant hash: the resolved config (or the params of an impossible one) and the engine version."""
+        body = self.config.model_dump(mode="json") if self.config is not None else {"impossible": self.params}
+        blob = json.dumps({"engine": ENGINE_VERSION, "config": body}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @property
+    def regime_key(self) -> str:
+        assert self.config is not None
+        dump = self.config.model_dump(mode="json")
+        return json.dumps({k: dump[k] for k in REGIME_KEYS}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    path: Path
+    base: RunConfig
+    grid: dict[str, list[Any]]
+    random: dict[str, Any]
+    metric: str = "sharpe"
+    weights: str = "normalize"
+    top: int | None = None
+    name: str = "sweep"
+    variants: list[Variant] = field(default_factory=list)
+
+    @property
+    def swept_keys(self) -> list[str]:
+        keys = list(self.grid)
+        keys += [k for k in self.random if k not in ("n", "seed") and k not in keys]
+        return keys
+
+
+def _fail(where: str, key: str, expected: str) -> ConfigError:
+    return ConfigError(f"{where}: {key}: {expected}")
+
+
+def _lookup(tree: dict[str, Any], key: str) -> tuple[bool, Any]:
+    node: Any = tree
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
+
+
+def _assign(tree: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node[part]
+    node[parts[-1]] = value
+
+
+def _key_exists(base: RunConfig, dump: dict[str, Any], key: str) -> tuple[bool, Any]:
+    """The key and the base value; a weight leaf absent from the base (weight 0) exists if its regime and
+    sleeve do."""
+    found, value = _lookup(dump, key)
+    if found:
+        return True, value
+    parts = key.split(".")
+    if len(parts) == 4 and parts[:2] == ["strategy", "weights"]:
+        if parts[2] in base.regimes.names and (parts[3] in base.sleeves or parts[3] == CASH):
+            return True, 0.0
+    return False, None
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _same_kind(base_value: Any, value: Any) -> bool:
+    if base_value is None:
+        return True  # an optional left unset: the config's own check decides
+    if isinstance(base_value, bool) or isinstance(value, bool):
+        return isinstance(base_value, bool) and isinstance(value, bool)
+    if isinstance(base_value, (int, float)):
+        return isinstance(value, (int, float))
+    if isinstance(base_value, str):
+        return isinstance(value, (str, int))  # refit/window: a rule name or a number of days
+    if isinstance(base_value, (list, tuple)):
+        return isinstance(value, list)
+    if isinstance(base_value, dict):
+        return isinstance(value, dict)
+    return True
+
+
+TYPE_ERRORS = ("_type", "_parsing", "literal_error", "enum", "missing", "extra_forbidden")
+
+
+def _check_value(where: str, key: str, base: RunConfig, dump: dict[str, Any], value: Any) -> None:
+    """One value alone in the base config: a wrong type is bad input (a bad combination is not)."""
+    found, base_value = _key_exists(base, dump, key)
+    if not _same_kind(base_value, value):
+        raise _fail(where, key, f"expected {_type_name(base_value)}, got {value!r}")
+    raw = copy.deepcopy(dump)
+    _assign_creating(raw, key, value)
+    try:
+        RunConfig.model_validate(raw)
+    except ValidationError as err:
+        for e in err.errors():
+            if any(t in e["type"] for t in TYPE_ERRORS):
+                msg = e["msg"].removeprefix("Value error, ")
+                raise _fail(where, key, f"{msg} (got {value!r})") from None
+
+
+def _assign_creating(tree: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec:
+    """Read and check SWEEP.toml; every variant is enumerated (and each impossible one explained) here."""
+    p = Path(path)
+    where = p.name
+    if not p.is_file():
+        raise ConfigError(f"{p}: sweep file not found")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{where}: not valid TOML: {err}") from None
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise _fail(where, key, f"unknown key (expected one of {', '.join(sorted(TOP_KEYS))})")
+    base_path = raw.get("base")
+    if base_path is not None and not isinstance(base_path, str):
+        raise _fail(where, "base", "expected a path to a config file (string)")
+    if base_path is None:
+        base = load_config(None)
+    else:
+        bp = Path(base_path)
+        if not bp.is_absolute():
+            bp = p.parent / bp
+        try:
+            base = load_config(bp)
+        except ConfigError as err:
+            raise _fail(where, "base", str(err)) from None
+    if data_dir is not None:
+        from regimeshift.backtests.config import with_overrides
+
+        base = with_overrides(base, dir=str(data_dir))
+    metric = raw.get("metric", "sharpe")
+    if metric not in METRICS:
+        raise _fail(where, "metric", f"expected one of {', '.join(METRICS)}, got {metric!r}")
+    weights_rule = raw.get("weights", "normalize")
+    if weights_rule not in ("normalize", "reject"):
+        raise _fail(where, "weights", f"expected \"normalize\" or \"reject\", got {weights_rule!r}")
+    top = raw.get("top")
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
+        raise _fail(where, "top", f"expected a whole number >= 0, got {top!r}")
+    name = raw.get("name", p.stem)
+    if not isinstance(name, str) or not name or "/" in name:
+        raise _fail(where, "name", "expected a plain name")
+
+    dump = base.model_dump(mode="json")
+    grid = raw.get("grid", {})
+    rnd = raw.get("random", {})
+    if not isinstance(grid, dict):
+        raise _fail(where, "grid", "expected a table of dotted keys to lists")
+    if not isinstance(rnd, dict):
+        raise _fail(where, "random", "expected a table (n, seed, and {low, high} or {choices} per key)")
+    if not grid and not rnd:
+        raise _fail(where, "grid", "empty: name at least one dotted key with a list of values (or a [random] section)")
+    for key, values in grid.items():
+        if not _key_exists(base, dump, key)[0]:
+            raise _fail(where, key, "not a key of the base config")
+        if not isinstance(values, list):
+            raise _fail(where, f"grid.{key}", f"expected a list of values, got {values!r}")
+        if not values:
+            raise _fail(where, f"grid.{key}", "empty list (expected at least one value)")
+        for v in values:
+            _check_value(where, key, base, dump, v)
+    if rnd:
+        n = rnd.get("n")
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise _fail(where, "random.n", f"expected a whole number >= 1, got {n!r}")
+        seed = rnd.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise _fail(where, "random.seed", f"expected a whole number >= 0, got {seed!r}")
+        ranges = {k: v for k, v in rnd.items() if k not in ("n", "seed")}
+        if not ranges:
+            raise _fail(where, "random", "empty: name at least one key with {low, high} or {choices}")
+        for key, rule in ranges.items():
+            if not _key_exists(base, dump, key)[0]:
+                raise _fail(where, key, "not a key of the base config")
+            if not isinstance(rule, dict) or not (set(rule) == {"low", "high"} or set(rule) == {"choices"}):
+                raise _fail(where, f"random.{key}", "expected { low = x, high = y } or { choices = [...] }")
+            if "choices" in rule:
+                if not isinstance(rule["choices"], list) or not rule["choices"]:
+                    raise _fail(where, f"random.{key}", "choices: expected a non-empty list")
+                for v in rule["choices"]:
+                    _check_value(where, key, base, dump, v)
+            else:
+                lo, hi = rule["low"], rule["high"]
+                if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (lo, hi)) or lo > hi:
+                    raise _fail(where, f"random.{key}", f"expected numbers low <= high, got {lo!r}, {hi!r}")
+                _check_value(where, key, base, dump, lo)
+    spec = SweepSpec(p, base, grid, rnd, metric, weights_rule, top, name)
+    spec.variants.extend(enumerate_variants(spec))
+    return spec
+
+
+def _draws(rnd: dict[str, Any]) -> list[dict[str, Any]]:
+    if not rnd:
+        return [{}]
+    rng = np.random.default_rng(int(rnd.get("seed", 0)))
+    out = []
+    keys = [k for k in rnd if k not in ("n", "seed")]
+    for _ in range(int(rnd["n"])):
+        draw: dict[str, Any] = {}
+        for key in keys:
+            rule = rnd[key]
+            if "choices" in rule:
+                draw[key] = rule["choices"][int(rng.integers(len(rule["choices"])))]
+            elif isinstance(rule["low"], int) and isinstance(rule["high"], int):
+                draw[key] = int(rng.integers(rule["low"], rule["high"] + 1))
+            else:
+                draw[key] = round(float(rng.uniform(rule["low"], rule["high"])), 10)
+        out.append(draw)
+    return out
+
+
+def _normalize_weights(raw: dict[str, Any]) -> tuple[str, ...]:
+    scaled = []
+    for regime, row in raw.get("strategy", {}).get("weights", {}).items():
+        if not isinstance(row, dict):
+            continue
+        total = sum(float(w) for w in row.values() if isinstance(w, (int, float)))
+        if total > 1 + 1e-12:
+            for s in row:
+                row[s] = float(row[s]) / total
+            scaled.append(regime)
+    return tuple(scaled)
+
+
+def enumerate_variants(spec: SweepSpec) -> list[Variant]:
+    """Every grid combination (in the order written, last key fastest) crossed with every random draw."""
+    dump = spec.base.model_dump(mode="json")
+    keys = list(spec.grid)
+    combos = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
+    variants: list[Variant] = []
+    where = spec.path.name
+    for combo in combos:
+        for draw in _draws(spec.random):
+            params = dict(zip(keys, combo))
+            params.update(draw)
+            raw = copy.deepcopy(dump)
+            for key, value in params.items():
+                _assign_creating(raw, key, copy.deepcopy(value))
+            normalized: tuple[str, ...] = ()
+            if spec.weights == "normalize":
+                normalized = _normalize_weights(raw)
+            try:
+                cfg = config_from_dict(raw, where)
+            except ConfigError as err:
+                variants.append(Variant(len(variants), params, None, str(err).removeprefix(f"{where}: ")))
+                continue
+            variants.append(Variant(len(variants), params, cfg, "", normalized))
+    return variants

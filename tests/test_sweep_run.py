@@ -1,0 +1,191 @@
+"""`regimeshift sweep`: bad input stops before any work, variants share regime fits, results survive kill -9 and
+resume to the same leaderboard, and the page renders offline."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from regimeshift.cli import main
+from regimeshift.core.errors import ConfigError
+from regimeshift.sweep.run import run_sweep
+from regimeshift.sweep.spec import load_spec
+
+from tests.conftest import small_synthetic_toml
+
+GRID = """
+[grid]
+"strategy.weights.tightening.value" = [0.2, 0.4, 0.6]
+"execution.rebalance" = ["monthly", "weekly"]
+"strategy.weights.abundant.growth" = [0.7, 0.9]
+"""
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One regime cache for the module: the synthetic fit is done once."""
+    path = tmp_path_factory.mktemp("rscache")
+    old = os.environ.get("REGIMESHIFT_CACHE")
+    os.environ["REGIMESHIFT_CACHE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("REGIMESHIFT_CACHE", None)
+    else:
+        os.environ["REGIMESHIFT_CACHE"] = old
+
+
+def _write(folder: Path, body: str, base_years: float = 6.0) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "base.toml").write_text(small_synthetic_toml(base_years))
+    path = folder / "SWEEP.toml"
+    path.write_text('base = "base.toml"\n' + body)
+    return path
+
+
+# -- bad input: one line, exit 2, nothing written -----------------------------------------------------------------
+BAD = {
+    'colour = "red"\n' + GRID: "SWEEP.toml: colour: unknown key",
+    "[grid]\n": "SWEEP.toml: grid: empty",
+    '[grid]\n"execution.nonsense" = [1, 2]\n': "SWEEP.toml: execution.nonsense: not a key of the base config",
+    '[grid]\n"execution.rebalance" = []\n': "SWEEP.toml: grid.execution.rebalance: empty list",
+    '[grid]\n"execution.commission_bps" = ["cheap"]\n': "SWEEP.toml: execution.commission_bps: expected a number",
+    '[grid]\n"execution.rebalance" = ["hourly"]\n': "SWEEP.toml: execution.rebalance: Input should be",
+    '[grid]\n"execution.fractional" = [1]\n': "SWEEP.toml: execution.fractional: expected true or false",
+    '[random]\nn = 0\n"execution.commission_bps" = {low = 1, high = 2}\n': "SWEEP.toml: random.n: expected a whole number",
+    '[random]\nn = 3\n"execution.commission_bps" = {low = 5, high = 2}\n': "SWEEP.toml: random.execution.commission_bps",
+    'metric = "luck"\n' + GRID: "SWEEP.toml: metric: expected one of",
+}
+
+
+@pytest.mark.parametrize("body,message", list(BAD.items()), ids=list(BAD.values()))
+def test_bad_input_is_one_line_and_exit_2_before_any_work(tmp_path: Path, body: str, message: str) -> None:
+    path = _write(tmp_path, body)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["sweep", str(path), "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: " + message), lines
+    assert not out.exists()
+
+
+def test_weights_above_one_are_normalised_or_rejected_as_impossible_variants(tmp_path: Path) -> None:
+    body = '[grid]\n"strategy.weights.abundant.growth" = [0.5, 0.95]\n'
+    spec = load_spec(_write(tmp_path / "n", 'weights = "normalize"\n' + body))
+    assert [v.config is not None for v in spec.variants] == [True, True]
+    row = spec.variants[1].config.strategy.weights["abundant"]
+    assert sum(row.values()) == pytest.approx(1.0) and spec.variants[1].normalized == ("abundant",)
+    spec = load_spec(_write(tmp_path / "r", 'weights = "reject"\n' + body))
+    assert spec.variants[0].config is not None and spec.variants[1].config is None
+    assert "weights for abundant sum to 1.15" in spec.variants[1].reason  # default: 0.95 + value 0.1 + bonds 0.1
+
+
+def test_grid_and_random_enumerate_deterministically(tmp_path: Path) -> None:
+    body = GRID + '[random]\nn = 4\nseed = 3\n"execution.commission_bps" = {low = 1.0, high = 9.0}\n' \
+        '"regimes.sticky" = {choices = [0.0, 5.0]}\n'
+    a = load_spec(_write(tmp_path, body))
+    b = load_spec(tmp_path / "SWEEP.toml")
+    assert len(a.variants) == 12 * 4
+    assert [v.key for v in a.variants] == [v.key for v in b.variants]
+    assert len({v.key for v in a.variants}) == 48
+    assert {v.params["regimes.sticky"] for v in a.variants} <= {0.0, 5.0}
+
+
+# -- a whole sweep ------------------------------------------------------------------------------------------------
+def test_sweep_shares_fits_ranks_and_replays_the_top(tmp_path: Path, cache_dir: Path) -> None:
+    spec = load_spec(_write(tmp_path, GRID))
+    assert len({v.regime_key for v in spec.variants}) == 1  # weights and rebalance share one walk-forward fit
+    out = run_sweep(spec, tmp_path / "out", workers=1, top=1, walk_forward="yearly", progress=False, report=False)
+    from regimeshift.sweep.run import walk_forward_daily
+
+    track, bench, _ = walk_forward_daily(spec, out.walk_forward)
+    # the daily stitched track compounds to the monthly one the leaderboard reports, year by year
+    for row in out.walk_forward.rename(columns={"return": "ret"}).itertuples():
+        year = track[track.index.year == row.year]
+        assert float((1 + year).prod() - 1) == pytest.approx(row.ret, rel=1e-9, abs=1e-12)
+    assert bench.index.equals(track.index)
+    table = out.table
+    assert out.n_screened == 12 and (table["status"] == "ok").all()
+    assert list(table["rank"]) == list(range(1, 13))
+    assert table["sharpe"].is_monotonic_decreasing
+    assert table["dsr"].between(0, 1).all()
+    assert 0.0 <= out.summary["_pbo"]["pbo"] <= 1.0
+    assert (tmp_path / "out" / "walk_forward.csv").is_file()
+    # the top variant replayed in backtrader gives the screened numbers
+    import json
+
+    replayed = json.loads((out.top_dirs[0] / "metrics.json").read_text())["strategy"]
+    assert replayed["sharpe"] == pytest.approx(table.iloc[0]["sharpe"], rel=1e-6)
+    assert replayed["max_drawdown"] == pytest.approx(table.iloc[0]["max_drawdown"], rel=1e-6)
+    # a rerun screens nothing and writes the same leaderboard
+    first = (tmp_path / "out" / "leaderboard.csv").read_text()
+    again = run_sweep(spec, tmp_path / "out", workers=1, top=0, walk_forward="yearly", progress=False)
+    assert again.n_screened == 0
+    assert (tmp_path / "out" / "leaderboard.csv").read_text() == first
+
+
+def _cli(sweep: Path, out: Path) -> list[str]:
+    return [sys.executable, "-m", "regimeshift.cli", "sweep", str(sweep), "--out", str(out), "--top", "0",
+            "--workers", "1", "--no-progress"]
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_leaderboard(tmp_path: Path, cache_dir: Path) -> None:
+    body = GRID + '[random]\nn = 3\nseed = 1\n"execution.commission_bps" = {low = 1.0, high = 9.0}\n'
+    sweep = _write(tmp_path, body)
+    env = {**os.environ, "REGIMESHIFT_CACHE": str(cache_dir), "REGIMESHIFT_WORKERS": "1"}
+    ref = tmp_path / "ref"
+    subprocess.run(_cli(sweep, ref), env=env, check=True, capture_output=True, timeout=300)
+    out = tmp_path / "killed"
+    rng = random.Random(12)
+    kills = 0
+    for _ in range(2):  # kill at random moments, then let the last run finish
+        proc = subprocess.Popen(_cli(sweep, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(3.0, 6.0))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=60)
+    done = subprocess.run(_cli(sweep, out), env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert kills >= 1
+    with sqlite3.connect(out / "results.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 36
+    a = pd.read_csv(ref / "leaderboard.csv")
+    b = pd.read_csv(out / "leaderboard.csv")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_impossible_variants_are_reported(tmp_path: Path, cache_dir: Path) -> None:
+    sweep = _write(tmp_path, 'weights = "reject"\n[grid]\n"strategy.weights.abundant.growth" = [0.5, 0.95]\n')
+    res = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(tmp_path / "o"), "--top", "0",
+                                    "--workers", "1", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "1 impossible" in res.output
+    assert "impossible variant 1: field 'strategy.weights'" in res.output
+    table = pd.read_csv(tmp_path / "o" / "leaderboard.csv")
+    assert list(table["status"]) == ["ok", "impossible"]
+
+
+def test_load_spec_errors_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="sweep file not found"):
+        load_spec(tmp_path / "missing.toml")
+
+
+def test_the_shipped_blend_shortcut_equals_the_allocation_stage(tmp_path: Path, cache_dir: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from regimeshift.sweep import screen
+
+    spec = load_spec(_write(tmp_path, GRID))
+    fast = [screen.screen_config(v.config)[1].value for v in spec.variants[:4]]
+    monkeypatch.setattr(screen, "_sleeve_targets", lambda *a: None)  # every strategy's route
+    slow = [screen.screen_config(v.config)[1].value for v in spec.variants[:4]]
+    for a, b in zip(fast, slow):
+        assert np.max(np.abs(a / b - 1.0)) < 1e-12
