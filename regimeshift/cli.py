@@ -1,10 +1,13 @@
 """The ``regimeshift`` command line.
 
-Bad input (a malformed CSV, an invalid config) prints one line ``error: ...`` to stderr and exits 2 with no
-traceback and no output folder.
+Every failure prints one line ``error: ...`` to stderr, no traceback, and leaves no output folder behind. Exit
+status (``core/exit_codes.py``): 2 bad input (a malformed CSV, an invalid config, a usage error, a path that is
+not what it must be), 3 environment (disk full, read-only file system, permission denied; also
+``signal --fail-stale``), 1 an internal error (``REGIMESHIFT_DEBUG=1`` shows its traceback).
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,24 +16,72 @@ from typing import Any
 import click
 
 from regimeshift.cli_options import ConfigSource, config_options
+from regimeshift.core import exit_codes
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
-EXIT_BAD_INPUT = 2
-EXIT_STALE = 3  # `signal --fail-stale`: the ticket was written, but an input has stopped updating
+EXIT_BAD_INPUT = exit_codes.BAD_INPUT
+EXIT_STALE = exit_codes.ENVIRONMENT  # `signal --fail-stale`: the ticket was written, but an input stopped updating
 
 
-def _fail(err: Exception) -> None:
-    click.echo(f"error: {err}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _fail(err: RegimeshiftError) -> None:
+    click.echo(f"error: {_one_line(str(err))}", err=True)
+    sys.exit(err.exit_code)
+
+
+class OneLineGroup(click.Group):
+    """Click's group with every failure turned into one ``error:`` line and the exit status of core/exit_codes:
+    click's own usage errors (normally a usage block of four lines), our errors raised outside a command's own
+    handler, and OS errors (a full disk, a read-only or missing folder) with the path they concern."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(exit_codes.INTERNAL)
+        except click.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except RegimeshiftError as err:
+            _fail(err)
+        except OSError as err:
+            click.echo(f"error: {exit_codes.describe_os_error(err)}", err=True)
+            sys.exit(exit_codes.os_error_code(err))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, the traceback on request
+            if os.environ.get("REGIMESHIFT_DEBUG", "").strip() not in ("", "0"):
+                raise
+            click.echo(f"error: internal error: {type(err).__name__}: {_one_line(str(err))} "
+                       "(REGIMESHIFT_DEBUG=1 shows the traceback)", err=True)
+            sys.exit(exit_codes.INTERNAL)
+        sys.exit(rv if isinstance(rv, int) else exit_codes.OK)
 
 
 def _fmt_pct(x: Any) -> str:
     return "n/a" if x is None else f"{100 * x:7.2f}%"
 
 
-def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
+def _occupancy(result: Any) -> list[str]:
+    from regimeshift.report_stage import regime_occupancy_warnings
+
+    return list(regime_occupancy_warnings(result))
+
+
+def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = True) -> str:
     m = result.metrics
     s, b = m["strategy"], m["benchmark"]
     lines = [
@@ -48,12 +99,13 @@ def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
         f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr, "
         f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
         "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
-        f"tearsheet: {out / 'tearsheet.html'}",
     ]
+    lines[-2:-2] = [f"warning: {w}" for w in _occupancy(result)]
+    lines.append(f"tearsheet: {out / 'tearsheet.html'}" if report else f"outputs: {out} (no tearsheet: --no-report)")
     return "\n".join(lines)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """regimeshift: test liquidity-regime rotation ideas honestly."""
 
@@ -73,11 +125,12 @@ def run(source: ConfigSource, no_report: bool) -> None:
         t0 = time.perf_counter()
         result = run_pipeline(cfg)
         timings = dict(result.timings)
-        timings.update(write_outputs(result, out_dir, None if no_report or not cfg.report.enabled else render_run))
+        report = not no_report and cfg.report.enabled
+        timings.update(write_outputs(result, out_dir, render_run if report else None))
         timings["total"] = time.perf_counter() - t0
     except RegimeshiftError as err:
         _fail(err)
-    click.echo(_summary(result, timings, out_dir))
+    click.echo(_summary(result, timings, out_dir, report))
 
 
 @main.command()
@@ -121,6 +174,7 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
     signal.json (regime, targets, orders) and appends the day to signals.csv. Run it after new data lands,
     e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
+    from regimeshift.core.locks import exclusive
     from regimeshift.outputs import atomic_write_text
     from regimeshift.pipeline import run_pipeline
     from regimeshift.ticket import (
@@ -136,8 +190,10 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
         result = run_pipeline(cfg)
         ticket = build_ticket(result)
         out_dir.mkdir(parents=True, exist_ok=True)
-        update = update_log(out_dir / "signals.csv", result, ticket.as_of) if log else None
-        atomic_write_text(out_dir / "signal.json", ticket.to_json())
+        # two signal runs at once would each read the log, add their day and write it back: one day lost
+        with exclusive(out_dir / "signals.csv", "updating"):
+            update = update_log(out_dir / "signals.csv", result, ticket.as_of) if log else None
+            atomic_write_text(out_dir / "signal.json", ticket.to_json())
     except RegimeshiftError as err:
         _fail(err)
     click.echo(f"{cfg.name}, config {result.metrics['config_hash']}")

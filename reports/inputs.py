@@ -26,3 +26,5 @@ class ReportData:
     warnings: tuple[str, ...] = ()  # banner lines, e.g. "Costs are OFF"
     stress_windows: Mapping[str, tuple[str, str]] | None = None  # extra named (start, end) windows
     sleeve_returns: pd.DataFrame | None = None  # daily simple returns per sleeve, date x sleeve
+    # show the built-in real-market stress windows (2008, Covid, 2022...); False on a synthetic calendar
+    default_stress_windows: bool = True

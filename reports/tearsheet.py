@@ -248,7 +248,7 @@ def _transmat_html(data: ReportData) -> str:
 
 
 def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> str:
-    windows = dict(DEFAULT_STRESS_WINDOWS)
+    windows = dict(DEFAULT_STRESS_WINDOWS) if data.default_stress_windows else {}
     if data.stress_windows:
         windows.update(data.stress_windows)
     table = stress_table(returns, benchmark, windows)
@@ -264,7 +264,7 @@ def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> 
                 [("Window", 1), ("Dates", 1), ("Days", 1), ("Return", 1), ("Max DD", 1), ("Return", 1),
                  ("Max DD", 1)]]
         parts.append(_table(head, rows))
-    if data.weights is not None and not data.weights.dropna(how="all").empty:
+    if data.default_stress_windows and data.weights is not None and not data.weights.dropna(how="all").empty:
         last = data.weights.dropna(how="all").sort_index().iloc[-1]
         shock = shock_loss(last, data.sleeve_returns, SHOCK_DATE)
         if shock is not None:
