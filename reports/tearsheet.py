@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.compat import headless_matplotlib
+from regimeshift.reports.qs_fixes import fix_quantstats_page
 from regimeshift.reports import plots  # also silences matplotlib.font_manager
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.metrics import (
@@ -366,7 +367,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
         t1 = time.perf_counter()
         page = qs_page.html()
     t2 = time.perf_counter()
-    page = inject(make_offline(page), section, data.title)
+    page = inject(make_offline(fix_quantstats_page(page)), section, data.title)
     atomic_write_text(path, page)
     log.info("tearsheet %s: %.2fs (regime section %.2fs, then waited %.2fs for QuantStats on %d process(es), "
              "%.2fs of QuantStats work), %d kB", path, time.perf_counter() - t0, t1 - t0, t2 - t1,
