@@ -7,6 +7,7 @@ not what it must be), 3 environment (disk full, read-only file system, permissio
 """
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
@@ -101,7 +102,7 @@ def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = T
         "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
     ]
     lines[-2:-2] = [f"warning: {w}" for w in _occupancy(result)]
-    lines.append(f"tearsheet: {out / 'tearsheet.html'}" if report else f"outputs: {out} (no tearsheet: --no-report)")
+    lines.append(f"tearsheet: {out / 'tearsheet.html'}" if report else f"outputs: {out} (--no-report: no HTML report)")
     return "\n".join(lines)
 
 
@@ -115,13 +116,14 @@ def main() -> None:
 @click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
 def run(source: ConfigSource, no_report: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
-    from regimeshift.outputs import write_outputs
+    from regimeshift.outputs import check_out_dir, write_outputs
     from regimeshift.pipeline import run_pipeline
     from regimeshift.report_stage import render_run
 
     try:
         cfg = source.resolve()
         out_dir = source.out or Path("runs") / cfg.name
+        check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
         t0 = time.perf_counter()
         result = run_pipeline(cfg)
         timings = dict(result.timings)
@@ -175,7 +177,7 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
     e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
     from regimeshift.core.locks import exclusive
-    from regimeshift.outputs import atomic_write_text
+    from regimeshift.outputs import atomic_write_text, check_out_dir
     from regimeshift.pipeline import run_pipeline
     from regimeshift.ticket import (
         build_ticket,
@@ -187,6 +189,10 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool) -> None:
     try:
         cfg = source.resolve()
         out_dir = source.out or Path("runs") / f"{cfg.name}-live"
+        check_out_dir(out_dir)
+        for name in ("signals.csv", "signal.json"):
+            if os.path.lexists(out_dir / name) and not (out_dir / name).is_file():
+                raise OSError(errno.EISDIR, "exists and is not a file", str(out_dir / name))
         result = run_pipeline(cfg)
         ticket = build_ticket(result)
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -35,8 +35,10 @@ def run_warnings(result: RunResult) -> tuple[str, ...]:
 
 def regime_occupancy_warnings(result: RunResult) -> tuple[str, ...]:
     """Regimes with a share of 0 or never the most probable over the backtest's days."""
-    probs = result.regimes.probabilities.loc[result.returns.index]
-    return tuple(occupancy_warnings(probs, result.config.regimes.names))
+    probs = getattr(result.regimes, "probabilities", None)
+    if probs is None:
+        return ()
+    return tuple(occupancy_warnings(probs.reindex(result.returns.index), result.config.regimes.names))
 
 
 def _orders(n: int) -> str:
