@@ -107,12 +107,18 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary folder beside ``target``; on success it replaces ``target``, on failure it is removed."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    # The tmp folder is made and marked alive inside the swap lock: another writer's repair (also inside it)
+    # can then never take a folder that is still being set up for abandoned.
     with exclusive(target, "replacing"):
         repair(target)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    held = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            held = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         try_lock_fd(held)  # "this tmp folder is alive": released by the kernel if this process dies
+    try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the finished folder should follow the umask
         yield tmp
         with exclusive(target, "replacing"):
