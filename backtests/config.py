@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Sequence
 from importlib import resources
@@ -20,10 +21,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictFloat,
+    StrictInt,
     ValidationError,
     field_validator,
     model_validator,
 )
+from regimeshift.backtests.data_checks import DEFAULT_MAX_DAILY_MOVE
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
 from regimeshift.core.errors import ConfigError
 from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSpec
@@ -47,12 +51,15 @@ class DataConfig(_Frozen):
     end: str | None = None
     benchmark: str = "SPY"
     macro: tuple[str, ...] = ()
-    macro_lags: dict[str, int] = Field(default_factory=dict)
-    min_rows: int = Field(default=252, ge=2)
-    synthetic_years: float = Field(default=20.0, ge=1, le=200)
+    macro_lags: dict[str, StrictInt] = Field(default_factory=dict)
+    min_rows: int = Field(strict=True, default=252, ge=2)
+    synthetic_years: float = Field(strict=True, default=20.0, ge=1, le=200)
     # Cash earns this rate when set: a macro series in % p.a. (e.g. "IRX", the 13-week T-bill yield), lagged
     # like every macro series; it is added to ``macro`` so the loader reads it. None: cash earns nothing.
     cash_rate: str | None = None
+    # Largest close-to-close move (a fraction, either way) a price file may show; a larger one is a bad tick
+    # or an unadjusted split and stops the run (backtests/data_checks.py: measured on real ETF history).
+    max_daily_move: float = Field(strict=True, default=DEFAULT_MAX_DAILY_MOVE, gt=0)
     # The bonds sleeve of the 60/40 benchmark reported beside every backtest (60% ``benchmark``, 40% this).
     bond_sleeve: str = "bonds"
     # Where `regimeshift data update` fetches each series: NAME -> "yahoo:TICKER" or "fred:SERIES_ID". Unnamed
@@ -92,21 +99,21 @@ class DataConfig(_Frozen):
 class RegimeConfig(_Frozen):
     names: tuple[str, ...] = DEFAULT_REGIMES
     covariance_type: Literal["full", "diag"] = "full"
-    n_init: int = Field(default=3, ge=1)
-    n_iter: int = Field(default=200, ge=5)
-    tol: float = Field(default=1e-3, gt=0)
-    min_covar: float = Field(default=1e-3, gt=0)
-    sticky: float = Field(default=0.0, ge=0)
-    min_train_days: int = Field(default=756, ge=60)
-    refit: Literal["monthly", "quarterly", "yearly"] | int = "monthly"
-    window: Literal["expanding"] | int = "expanding"  # or a rolling window of N rows
-    warm_start: bool = True
+    n_init: int = Field(strict=True, default=3, ge=1)
+    n_iter: int = Field(strict=True, default=200, ge=5)
+    tol: float = Field(strict=True, default=1e-3, gt=0)
+    min_covar: float = Field(strict=True, default=1e-3, gt=0)
+    sticky: float = Field(strict=True, default=0.0, ge=0)
+    min_train_days: int = Field(strict=True, default=756, ge=60)
+    refit: Literal["monthly", "quarterly", "yearly"] | StrictInt = "monthly"
+    window: Literal["expanding"] | StrictInt = "expanding"  # or a rolling window of N rows
+    warm_start: bool = Field(strict=True, default=True)
     # n_init seeded cold starts compete with the warm start (best likelihood wins) at the first refit, every
     # cold_every-th refit and whenever the training window has grown by cold_growth (a share) since the last time
-    cold_every: int = Field(default=12, ge=1)
-    cold_growth: float = Field(default=0.1, ge=0)
+    cold_every: int = Field(strict=True, default=12, ge=1)
+    cold_growth: float = Field(strict=True, default=0.1, ge=0)
     # k-means initialisations per cold start (hmmlearn uses 10; 1 is ~10x cheaper and restarts differ more)
-    kmeans_n_init: int = Field(default=1, ge=1)
+    kmeans_n_init: int = Field(strict=True, default=1, ge=1)
     # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
     # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
     init: Literal["kmeans", "hmmlearn", "mixed"] = "hmmlearn"
@@ -203,7 +210,7 @@ class RegimeConfig(_Frozen):
 class StrategyConfig(_Frozen):
     name: str = "liquidity_rotation"
     # regime -> sleeve -> weight; cash is whatever is left
-    weights: dict[str, dict[str, float]] = Field(
+    weights: dict[str, dict[str, StrictFloat]] = Field(
         default_factory=lambda: {
             "abundant": {"growth": 0.80, "value": 0.10, "bonds": 0.10},
             "tightening": {"growth": 0.10, "value": 0.40, "bonds": 0.45, "gold": 0.05},
@@ -212,9 +219,19 @@ class StrategyConfig(_Frozen):
     )
     params: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_module_path(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", v):
+            raise ValueError(
+                f"{v!r} is not a strategy name (expected a built-in such as liquidity_rotation, a module name or an "
+                "absolute dotted path like package.module; no leading dots)"
+            )
+        return v
+
     @field_validator("weights")
     @classmethod
-    def _valid_weights(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    def _valid_weights(cls, v: dict[str, dict[str, StrictFloat]]) -> dict[str, dict[str, StrictFloat]]:
         for regime, row in v.items():
             for sleeve, w in row.items():
                 if not w >= 0:
@@ -228,10 +245,10 @@ class StrategyConfig(_Frozen):
 
 
 class ExecutionConfig(_Frozen):
-    initial_cash: float = Field(default=1_000_000.0, gt=0)
-    commission_bps: float = Field(default=5.0, ge=0)
-    min_commission: float = Field(default=0.0, ge=0)
-    slippage_bps: float = Field(default=5.0, ge=0)
+    initial_cash: float = Field(strict=True, default=1_000_000.0, gt=0)
+    commission_bps: float = Field(strict=True, default=5.0, ge=0)
+    min_commission: float = Field(strict=True, default=0.0, ge=0)
+    slippage_bps: float = Field(strict=True, default=5.0, ge=0)
     # Calendar checks: the first trading day of each period ("never": only the first day). With a drift band
     # a calendar check trades only if some weight is more than drift_band away from target (held weights
     # marked at the check day's close; the first decision always trades); "daily" + drift_band is the pure
@@ -240,15 +257,15 @@ class ExecutionConfig(_Frozen):
     # of every traded symbol has an open column, else at its close; timing = "same_bar" fills at the decision
     # bar's close (optimistic; the report says so). Sizing is commission-aware: no order is rejected for cash.
     rebalance: Literal["daily", "weekly", "monthly", "quarterly", "never"] = "monthly"
-    on_regime_change: bool = False
-    drift_band: float | None = Field(default=None, gt=0, lt=1)
+    on_regime_change: bool = Field(strict=True, default=False)
+    drift_band: float | None = Field(strict=True, default=None, gt=0, lt=1)
     timing: Literal["next_bar", "same_bar"] = "next_bar"
-    cash_buffer: float = Field(default=0.005, ge=0, lt=0.5)
-    fractional: bool = False
+    cash_buffer: float = Field(strict=True, default=0.005, ge=0, lt=0.5)
+    fractional: bool = Field(strict=True, default=False)
 
 
 class ReportConfig(_Frozen):
-    enabled: bool = True
+    enabled: bool = Field(strict=True, default=True)
     stress_windows: dict[str, tuple[str, str]] = Field(default_factory=dict)
     # the stress scenario the tearsheet replays on the current portfolio: the day every asset class but short
     # Treasuries fell at once (the thesis' liquidity squeeze); "" leaves the scenario out
@@ -264,13 +281,27 @@ class ReportConfig(_Frozen):
                 raise ValueError(f"{v!r} is not a date (expected YYYY-MM-DD, or \"\" for none)") from None
         return ""
 
+    @field_validator("stress_windows")
+    @classmethod
+    def _windows_are_dates(cls, v: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        for name, (start, end) in v.items():
+            days = []
+            for which, text in (("start", start), ("end", end)):
+                try:
+                    days.append(datetime.date.fromisoformat(text))
+                except (TypeError, ValueError):
+                    raise ValueError(f"window {name!r}: {which} {text!r} is not a date (expected YYYY-MM-DD)") from None
+            if days[1] < days[0]:
+                raise ValueError(f"window {name!r}: end {end} is before start {start}")
+        return v
+
 
 class RunConfig(_Frozen):
     name: str = "default"
     # numpy's legacy RandomState (hmmlearn, k-means) takes seeds below 2**32, and restarts use seed + i
-    seed: int = Field(default=7, ge=0, lt=2**31)
+    seed: int = Field(strict=True, default=7, ge=0, lt=2**31)
     data: DataConfig = DataConfig()
-    sleeves: dict[str, dict[str, float]] = Field(
+    sleeves: dict[str, dict[str, StrictFloat]] = Field(
         default_factory=lambda: {
             "growth": {"QQQ": 1.0},
             "value": {"DVY": 1.0},
@@ -293,7 +324,7 @@ class RunConfig(_Frozen):
 
     @field_validator("sleeves")
     @classmethod
-    def _valid_sleeves(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    def _valid_sleeves(cls, v: dict[str, dict[str, StrictFloat]]) -> dict[str, dict[str, StrictFloat]]:
         if CASH in v:
             raise ValueError(f"'{CASH}' is implicit and cannot be a sleeve")
         for sleeve, members in v.items():
@@ -352,11 +383,13 @@ class RunConfig(_Frozen):
         """Stable hash of the resolved config, for run listings and caches."""
         raw = self.model_dump(mode="json")
         raw["data"].pop("vendors", None)  # provenance, not a parameter (and old digests stay valid)
-        # settings added after configs were hashed count only when set: an HMM run keeps the hash it had
-        defaults = RegimeConfig().model_dump(mode="json")
-        for key in _LATER_REGIME_FIELDS:
-            if raw["regimes"].get(key) == defaults[key]:
-                raw["regimes"].pop(key, None)
+        # settings added after hashes were first recorded count only when changed, so a config that leaves
+        # them at their defaults keeps the hash it always had (run listings, caches and comparisons stay valid)
+        regime_defaults = RegimeConfig().model_dump(mode="json")
+        later = [*_LATER_SETTINGS, *(("regimes", key, regime_defaults[key]) for key in _LATER_REGIME_FIELDS)]
+        for section, key, default in later:
+            if raw.get(section, {}).get(key) == default:
+                del raw[section][key]
         blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -368,6 +401,7 @@ def _spec_key(spec: str) -> str:
 
 
 _LATER_REGIME_FIELDS = ("model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix")
+_LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE),)
 
 
 def _drop_none(obj: Any) -> Any:

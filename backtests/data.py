@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import csv
 import difflib
+import errno
 import io
+import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from regimeshift.backtests.data_checks import DEFAULT_MAX_DAILY_MOVE, check_daily_moves, check_not_constant
 from regimeshift.core.errors import DataError
 
 __all__ = [
@@ -68,6 +71,7 @@ DEFAULT_MACRO_LAGS: Mapping[str, int] = MappingProxyType(
 _DATE_NAMES = ("date", "timestamp", "observation_date")
 _ADJ_NAMES = ("adj_close", "adjusted_close")  # compared after lower-casing and ' ' -> '_'
 _CLOSE_NAMES = ("close",)
+_VALUE_NAMES = ("value",)  # FRED-style downloads of a macro series (never taken as a price)
 _MISSING_TOKENS = ("", ".")  # FRED writes holidays as empty or '.'
 _DAILY_STALENESS = 10  # business days a daily value may be carried forward before it counts as gone
 # Timestamps outside this window overflow nanosecond resolution; a year outside it is a typo anyway.
@@ -114,32 +118,33 @@ def read_series(path: str | Path, *, min_rows: int = 2) -> pd.Series:
 
 
 def _read_with_lines(
-    path: Path, *, min_rows: int, with_open: bool = False
+    path: Path, *, min_rows: int, with_open: bool = False, price: bool = False
 ) -> tuple[pd.Series, np.ndarray, pd.Series | None]:
     """read_series plus the 1-based file line of every returned value, so callers can point at rows, and,
     with ``with_open``, the opens on the value's basis (``None`` when the file has no usable open column)."""
     text, header_line = _decode(path)
-    return _parse_text(path.name, path.stem, text, header_line, min_rows=min_rows, with_open=with_open)
+    return _parse_text(path.name, path.stem, text, header_line, min_rows=min_rows, with_open=with_open, price=price)
 
 
 def parse_csv_bytes(
-    name: str, raw: bytes, *, min_rows: int = 2, with_open: bool = False
+    name: str, raw: bytes, *, min_rows: int = 2, with_open: bool = False, price: bool = False
 ) -> tuple[pd.Series, pd.Series | None]:
     """A CSV held in memory (a download, a store import) read exactly as :func:`read_series` reads a file:
     the value series (named after ``name``'s stem) and, with ``with_open``, the opens on its basis."""
     text, header_line = _decode_bytes(name, raw)
-    series, _, opens = _parse_text(name, Path(name).stem, text, header_line, min_rows=min_rows, with_open=with_open)
+    series, _, opens = _parse_text(name, Path(name).stem, text, header_line, min_rows=min_rows, with_open=with_open,
+                                   price=price)
     return series, opens
 
 
 def _parse_text(
-    name: str, stem: str, text: str, header_line: int, *, min_rows: int, with_open: bool
+    name: str, stem: str, text: str, header_line: int, *, min_rows: int, with_open: bool, price: bool = False
 ) -> tuple[pd.Series, np.ndarray, pd.Series | None]:
 
     # The header is read here (not by pandas) so pandas only has to materialise the columns we use.
     first_line = _leading(r"[^\r\n]*", text)
     columns = [c.strip() for c in next(csv.reader([first_line]), [])]
-    date_col, value_col = _pick_columns(name, header_line, columns)
+    date_col, value_col = _pick_columns(name, header_line, columns, stem if price else None)
     if not text[len(first_line):].strip():
         # pandas fails with an IndexError on a header-only file read with positional dtypes
         raise DataError(f"{name}: no data rows after the header on line {header_line}")
@@ -248,6 +253,9 @@ def _decode(path: Path) -> tuple[str, int]:
     """File text from its header line on, and that header's 1-based line number."""
     name = path.name
     if not path.is_file():
+        what = _not_a_file(path)
+        if what:
+            raise DataError(f"{name}: {what} in {path.parent} (expected a CSV file)")
         raise DataError(f"{name}: file not found in {path.parent} ({_available_hint(path.parent, path.stem)})")
     try:
         raw = path.read_bytes()
@@ -338,8 +346,12 @@ def _read_columns(
     return df
 
 
-def _pick_columns(name: str, header_line: int, columns: list[str]) -> tuple[int, int]:
-    """Positions of the date and value columns, by the accepted names; DataError if ambiguous/missing."""
+def _pick_columns(name: str, header_line: int, columns: list[str], symbol: str | None = None) -> tuple[int, int]:
+    """Positions of the date and value columns, by the accepted names; DataError if ambiguous/missing.
+
+    With ``symbol`` (a price file) the value must be named as a price: Adj Close/adjusted_close, Close or the
+    symbol itself (as FRED names its column); any other lone column (``Volume``) is refused, never guessed.
+    """
     where = f"{name} line {header_line} (header)"
     lowered = [c.lower() for c in columns]
     date_pos = next((i for i, c in enumerate(lowered) if c in _DATE_NAMES), None)
@@ -350,10 +362,15 @@ def _pick_columns(name: str, header_line: int, columns: list[str]) -> tuple[int,
         )
     others = [i for i in range(len(columns)) if i != date_pos]
     norm = [re.sub(r"[\s_]+", "_", c) for c in lowered]
-    for wanted in (_ADJ_NAMES, _CLOSE_NAMES):
+    for wanted in (_ADJ_NAMES, _CLOSE_NAMES, (symbol.lower(),) if symbol else _VALUE_NAMES):
         hit = next((i for i in others if norm[i] in wanted), None)
         if hit is not None:
             return date_pos, hit
+    if symbol is not None and others:
+        raise DataError(
+            f"{where}: no price column; columns seen: {_names(columns)}; a price column is named "
+            f"'Adj Close'/'adjusted_close', 'Close' or '{symbol}' (any case)"
+        )
     if len(others) == 1:
         return date_pos, others[0]
     if not others:
@@ -477,6 +494,7 @@ def _load_price_frames(
     end: str | pd.Timestamp | None,
     min_rows: int,
     with_open: bool,
+    max_daily_move: float = DEFAULT_MAX_DAILY_MOVE,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """load_prices, plus (with ``with_open``) the opens on the same calendar when every file has them.
 
@@ -498,6 +516,8 @@ def _load_price_frames(
                 f"{where(i)}: price {float(series.iloc[i])!r} on {series.index[i].date()} "
                 "is not positive (expected > 0)"
             )
+        check_not_constant(where(None), series, "price")
+        check_daily_moves(where, series, max_daily_move)
         columns[symbol] = series
 
     common = columns[wanted[0]].index
@@ -634,6 +654,7 @@ def load_market(
     macro_lags: Mapping[str, int] | None = None,
     min_rows: int = 252,
     price_dir: str | Path | None = None,
+    max_daily_move: float = DEFAULT_MAX_DAILY_MOVE,
 ) -> MarketData:
     """Prices (and opens, when every price file has them) on their common calendar, plus each macro series
     lagged, as-of aligned and staleness-limited.
@@ -644,11 +665,13 @@ def load_market(
     than a silently repeated stale number.
     """
     source = data_dir if isinstance(data_dir, SeriesSource) else csv_source(data_dir, price_dir)
-    prices, opens = _load_price_frames(source, symbols, start=start, end=end, min_rows=min_rows, with_open=True)
+    prices, opens = _load_price_frames(source, symbols, start=start, end=end, min_rows=min_rows, with_open=True,
+                                       max_daily_move=max_daily_move)
     names = _unique(macro, "macro", allow_empty=True)
     raw: dict[str, pd.Series] = {}
     for name in names:
         raw[name] = source.macro(name).rename(name)
+        check_not_constant(source.describe(name), raw[name])
     limits = {name: max_staleness(s) for name, s in raw.items()}
     frame = align_macro(raw, prices.index, macro_lags, max_stale=limits)
     return MarketData(prices=prices, macro=frame, opens=opens)
@@ -662,12 +685,17 @@ class SeriesSource(Protocol):
 
     def price(
         self, symbol: str, *, min_rows: int, with_open: bool
-    ) -> tuple[pd.Series, pd.Series | None, Callable[[int], str]]:
-        """The price series (ascending, no NaN), its opens (or None) and ``where(i)``: how to name row i in an error."""
+    ) -> tuple[pd.Series, pd.Series | None, Callable[[int | None], str]]:
+        """The price series (ascending, no NaN), its opens (or None) and ``where(i)``: how to name row i in an
+        error (``where(None)``: the series itself)."""
         ...
 
     def macro(self, name: str) -> pd.Series:
         """The macro series as observed (ascending dates, missing values dropped), at least two rows."""
+        ...
+
+    def describe(self, name: str) -> str:
+        """How an error names the series (its file, or its place in a store)."""
         ...
 
 
@@ -681,11 +709,14 @@ class CsvSource:
 
     def price(
         self, symbol: str, *, min_rows: int, with_open: bool
-    ) -> tuple[pd.Series, pd.Series | None, Callable[[int], str]]:
+    ) -> tuple[pd.Series, pd.Series | None, Callable[[int | None], str]]:
         path = _locate(self.price_dir, symbol)
-        series, lines, opens = _read_with_lines(path, min_rows=min_rows, with_open=with_open)
+        series, lines, opens = _read_with_lines(path, min_rows=min_rows, with_open=with_open, price=True)
         self.reads[symbol] = pd.DataFrame({"value": series, "open": opens if opens is not None else np.nan})
-        return series, opens, lambda i: f"{path.name} line {lines[i]}"
+        return series, opens, lambda i: path.name if i is None else f"{path.name} line {lines[i]}"
+
+    def describe(self, name: str) -> str:
+        return _locate(self.directory, name).name
 
     def macro(self, name: str) -> pd.Series:
         series = read_series(_locate(self.directory, name), min_rows=2)
@@ -730,10 +761,35 @@ def _locate(directory: Path, symbol: str) -> Path:
         path = directory / file_name
         if path.is_file():
             return path
+    for file_name in tried:
+        path = directory / file_name
+        what = _not_a_file(path)
+        if what:
+            raise DataError(f"{file_name}: {what} in {directory} (expected a CSV file)")
     raise DataError(
         f"{symbol}.csv: file not found in {directory} (searched {', '.join(tried)}; "
         f"{_available_hint(directory, symbol)})"
     )
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What ``path`` is when it exists but is no readable file: a folder, a symlink loop, a dangling symlink."""
+    if not os.path.lexists(path):
+        return None
+    if path.is_symlink():
+        try:
+            path.resolve(strict=True)
+        except RuntimeError:
+            return "is a symlink loop"
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return "is a symlink loop"
+            return f"is a symlink to {os.readlink(path)}, which does not exist"
+    if path.is_dir():
+        return "is a folder, not a file"
+    if not path.is_file():
+        return "is not a regular file"
+    return None
 
 
 def _available_hint(directory: Path, wanted: str) -> str:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 
 class RegimeshiftError(Exception):
-    """Bad input or configuration; the CLI prints ``error: <message>`` and exits 2."""
+    """Bad input or configuration; the CLI prints ``error: <message>`` and exits ``exit_code`` (2)."""
+
+    exit_code = 2  # core.exit_codes.BAD_INPUT (kept literal: errors is the bottom of the stack)
 
 
 class DataError(RegimeshiftError):
@@ -15,8 +17,10 @@ class ConfigError(RegimeshiftError):
 
 
 class EnvironmentFailure(RegimeshiftError):
-    """The input is fine but the world is not (network down, vendor error, folder locked, data stale): the CLI
-    prints ``error: <message>`` and exits 3."""
+    """The input is fine but the world is not (disk full, permission, read-only file system, network down, vendor
+    error, folder locked, data stale): the CLI prints ``error: <message>`` and exits 3."""
+
+    exit_code = 3  # core.exit_codes.ENVIRONMENT
 
 
 class FetchError(EnvironmentFailure):

@@ -8,8 +8,9 @@ cache can never hand a result computed on other data to a run, so it cannot brea
 
 Where: ``$REGIMESHIFT_CACHE``, else ``$XDG_CACHE_HOME/regimeshift``, else ``~/.cache/regimeshift`` (never inside
 the repository's packages). ``REGIMESHIFT_CACHE=off`` disables it. Entries are ``.npz`` files of plain arrays
-plus one JSON string (no pickle), written to a temporary file and renamed into place; an unreadable or
-mismatching entry is ignored and rewritten.
+plus one JSON string (no pickle), written to a temporary file and renamed into place; the JSON holds a sha256 of
+the arrays, checked on load. An unreadable, altered or mismatching entry is ignored (said at debug level) and
+rewritten.
 
 Eviction: least recently used first. A hit refreshes its entry's modification time; after every write the
 folder is pruned to ``$REGIMESHIFT_CACHE_MAX_MB`` (default 512 MB) and leftover temporary files of crashed
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
@@ -32,14 +34,15 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 
-FORMAT = 1
+FORMAT = 2  # 2: entries carry a sha256 of their arrays, verified on load
 _ENGINE_FILES = (
-    "fast_hmm.py", "model.py", "naming.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py", "generic_walk.py", "jump.py",
-    "jump_dp.py", "gmmhmm.py",
+    "fast_hmm.py", "model.py", "naming.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py",
+    "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py",
 )
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimeshift", "core", "regimes", "backtests", "strategies", "reports", "baselines")
 DEFAULT_MAX_MB = 512.0
+log = logging.getLogger(__name__)
 _STALE_TMP_SECONDS = 3600.0
 
 
@@ -108,6 +111,7 @@ def cached(
     folder = cache_dir(location)
     if folder is None:
         return compute()
+    max_bytes()  # a bad REGIMESHIFT_CACHE_MAX_MB fails now, warm cache or cold, not only when pruning
     key = cache_key(features, params)
     path = folder / "walkforward" / f"{key}.npz"
     t0 = time.perf_counter()
@@ -226,6 +230,7 @@ def save(path: Path, key: str, result: Any) -> None:
         "seconds": result.seconds,
         "model": model_scalars,
     }
+    meta["checksum"] = arrays_checksum(arrays)
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}.", suffix=".tmp", dir=path.parent)
     try:
@@ -238,6 +243,16 @@ def save(path: Path, key: str, result: Any) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def arrays_checksum(arrays: dict[str, np.ndarray]) -> str:
+    """sha256 over every array's name, dtype, shape and bytes (``meta`` excluded: it holds the checksum)."""
+    h = hashlib.sha256()
+    for name in sorted(k for k in arrays if k != "meta"):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes() if a.dtype != object else repr(a.tolist()).encode())
+    return h.hexdigest()
 
 
 def _json_default(o: Any) -> Any:
@@ -257,6 +272,9 @@ def load(path: Path, key: str) -> Any | None:
             meta = json.loads(str(z["meta"]))
             if meta.get("key") != key or meta.get("code_version") != CODE_VERSION:
                 return None
+            if meta.get("checksum") != arrays_checksum({k: z[k] for k in z.files}):
+                log.debug("regime cache: %s: arrays do not match their checksum; recomputing", path)
+                return None
             tz = meta["tz"]
             index = _index(z["probs_index"], tz, meta["index_name"], meta["freq"])
             probs = pd.DataFrame(z["probs"], index=index, columns=meta["columns"])
@@ -269,7 +287,8 @@ def load(path: Path, key: str) -> Any | None:
             if probs.shape[1] != model.n_states or not np.all(np.isfinite(probs.to_numpy())):
                 return None
         return RegimeResult(probs, refits, model, float(meta["oos_loglik"]), float(meta["seconds"]), loglik_path)
-    except Exception:  # any damage (truncation, bad zip, missing member, bad JSON): a miss, to be rewritten
+    except Exception as exc:  # any damage (truncation, bad zip, missing member, bad JSON): a miss, to be rewritten
+        log.debug("regime cache: %s: unreadable (%s); recomputing", path, exc)
         return None
 
 

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
-from regimeshift.core.workers import worker_count
+from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.regimes import naming
 from regimeshift.regimes.fast_hmm import Design, forward
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
@@ -83,7 +83,8 @@ class _ColdSource:
         later = sorted(windows)[1:]
         if workers > 1 and later:
             try:
-                self.pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"))
+                self.pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"),
+                                                initializer=die_with_parent, initargs=(os.getpid(),))
                 for k in later:
                     lo, hi = windows[k]
                     self.futures[k] = self.pool.submit(

@@ -1,10 +1,14 @@
 """The ``regimeshift`` command line.
 
-Bad input (a malformed CSV, an invalid config) prints one line ``error: ...`` to stderr and exits 2 with no
-traceback and no output folder.
+Every failure prints one line ``error: ...`` to stderr, no traceback, and leaves no output folder behind. Exit
+status (``core/exit_codes.py``): 2 bad input (a malformed CSV, an invalid config, a usage error, a path that is
+not what it must be), 3 environment (disk full, read-only file system, permission denied; also
+``signal --fail-stale``), 1 an internal error (``REGIMESHIFT_DEBUG=1`` shows its traceback).
 """
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
 from pathlib import Path
@@ -13,27 +17,73 @@ from typing import Any
 import click
 
 from regimeshift.cli_options import ConfigSource, config_options
+from regimeshift.core import exit_codes
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.data_cli import data as data_command
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
-EXIT_BAD_INPUT = 2
-EXIT_STALE = 3  # `signal --fail-stale`: the ticket was written, but an input has stopped updating
+EXIT_BAD_INPUT = exit_codes.BAD_INPUT
+EXIT_STALE = exit_codes.ENVIRONMENT  # `signal --fail-stale`: the ticket was written, but an input stopped updating
 
 
-def _fail(err: Exception) -> None:
-    from regimeshift.core.errors import EnvironmentFailure
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
-    click.echo(f"error: {err}", err=True)
-    sys.exit(EXIT_STALE if isinstance(err, EnvironmentFailure) else EXIT_BAD_INPUT)
+
+def _fail(err: RegimeshiftError) -> None:
+    click.echo(f"error: {_one_line(str(err))}", err=True)
+    sys.exit(err.exit_code)
+
+
+class OneLineGroup(click.Group):
+    """Click's group with every failure turned into one ``error:`` line and the exit status of core/exit_codes:
+    click's own usage errors (normally a usage block of four lines), our errors raised outside a command's own
+    handler, and OS errors (a full disk, a read-only or missing folder) with the path they concern."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(exit_codes.INTERNAL)
+        except click.ClickException as exc:
+            hint = ""
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                hint = f" (see '{ctx.command_path} --help')"
+            click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
+            sys.exit(exc.exit_code)
+        except RegimeshiftError as err:
+            _fail(err)
+        except OSError as err:
+            click.echo(f"error: {exit_codes.describe_os_error(err)}", err=True)
+            sys.exit(exit_codes.os_error_code(err))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, the traceback on request
+            if os.environ.get("REGIMESHIFT_DEBUG", "").strip() not in ("", "0"):
+                raise
+            click.echo(f"error: internal error: {type(err).__name__}: {_one_line(str(err))} "
+                       "(REGIMESHIFT_DEBUG=1 shows the traceback)", err=True)
+            sys.exit(exit_codes.INTERNAL)
+        sys.exit(rv if isinstance(rv, int) else exit_codes.OK)
 
 
 def _fmt_pct(x: Any) -> str:
     return "n/a" if x is None else f"{100 * x:7.2f}%"
 
 
-def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
+def _occupancy(result: Any) -> list[str]:
+    from regimeshift.report_stage import regime_occupancy_warnings
+
+    return list(regime_occupancy_warnings(result))
+
+
+def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = True) -> str:
     m = result.metrics
     s, b = m["strategy"], m["benchmark"]
     lines = [
@@ -53,8 +103,9 @@ def _summary(result: Any, timings: dict[str, float], out: Path) -> str:
         f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr, "
         f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
         "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
-        f"tearsheet: {out / 'tearsheet.html'}",
     ]
+    lines[-2:-2] = [f"warning: {w}" for w in _occupancy(result)]
+    lines.append(f"tearsheet: {out / 'tearsheet.html'}" if report else f"outputs: {out} (--no-report: no HTML report)")
     return "\n".join(lines)
 
 
@@ -65,7 +116,7 @@ def _naming_line(naming: dict[str, Any]) -> str:
     return text
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """regimeshift: test liquidity-regime rotation ideas honestly."""
 
@@ -77,19 +128,21 @@ def run(source: ConfigSource, no_report: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
     try:
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-        from regimeshift.outputs import write_outputs
+        from regimeshift.outputs import check_out_dir, write_outputs
         from regimeshift.pipeline import run_pipeline
         from regimeshift.report_stage import render_run
 
         out_dir = source.out or Path("runs") / cfg.name
+        check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
         t0 = time.perf_counter()
         result = run_pipeline(cfg)
         timings = dict(result.timings)
-        timings.update(write_outputs(result, out_dir, None if no_report or not cfg.report.enabled else render_run))
+        report = not no_report and cfg.report.enabled
+        timings.update(write_outputs(result, out_dir, render_run if report else None))
         timings["total"] = time.perf_counter() - t0
     except RegimeshiftError as err:
         _fail(err)
-    click.echo(_summary(result, timings, out_dir))
+    click.echo(_summary(result, timings, out_dir, report))
 
 
 @main.command()
@@ -147,8 +200,13 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
         from regimeshift.live import run_signal
         from regimeshift.orders import format_plan
+        from regimeshift.outputs import check_out_dir
 
         out_dir = source.out or Path("runs") / f"{cfg.name}-live"
+        check_out_dir(out_dir)
+        for name in ("signals.csv", "signal.json"):
+            if os.path.lexists(out_dir / name) and not (out_dir / name).is_file():
+                raise OSError(errno.EISDIR, "exists and is not a file", str(out_dir / name))
         if min_trade < 0 or (band is not None and not 0 <= band < 1):
             raise ConfigError("--min-trade must be >= 0 and --band in [0, 1)")
         outcome = run_signal(cfg, out_dir, log=log, holdings=holdings, min_trade=min_trade, band=band,

@@ -5,7 +5,9 @@ failed or interrupted run never leaves a half-written folder (and a previous goo
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +28,27 @@ OUTPUT_FILES = (
     "trades.csv",
     "config.toml",
 )
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Fail before the run, not after it, when ``out_dir`` cannot be written: its nearest existing ancestor must
+    be a writable folder (raises the OSError the write would raise: ENOTDIR, EROFS, EACCES)."""
+    probe = Path(out_dir).absolute()
+    if probe.exists() and not probe.is_dir():
+        raise OSError(errno.ENOTDIR, "exists and is not a folder", str(out_dir))
+    while not probe.exists():
+        if os.path.lexists(probe):  # a dangling symlink on the way
+            raise OSError(errno.ENOENT, "is a symlink to a missing path", str(probe))
+        probe = probe.parent
+    if not probe.is_dir():
+        raise OSError(errno.ENOTDIR, f"{probe} is a file, so {out_dir} cannot be created", str(out_dir))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        try:  # access() does not tell a read-only file system from a permission; statvfs does
+            read_only = bool(os.statvfs(probe).f_flag & os.ST_RDONLY)
+        except OSError:
+            read_only = False
+        raise OSError(errno.EROFS if read_only else errno.EACCES, os.strerror(errno.EROFS if read_only else errno.EACCES),
+                      str(probe))
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:

@@ -23,14 +23,14 @@ from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, load_market
 from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
 from regimeshift.core.constants import CASH
-from regimeshift.core.errors import ConfigError
+from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.walkforward import walk_forward
 from regimeshift.reports.metrics import performance_metrics
 from regimeshift.strategies.base import StrategyContext, check_weights
-from regimeshift.strategies.registry import resolve_strategy
+from regimeshift.strategies.registry import check_strategy, resolve_strategy
 from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
 
 T = TypeVar("T")
@@ -117,6 +117,7 @@ def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketDat
         end=cfg.data.end,
         macro_lags=cfg.data.macro_lags,
         min_rows=cfg.data.min_rows,
+        max_daily_move=cfg.data.max_daily_move,
     )
     if hist_start is not None:
         history = load_market(
@@ -127,6 +128,7 @@ def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketDat
             end=cfg.data.end,
             macro_lags=cfg.data.macro_lags,
             min_rows=cfg.data.min_rows,
+            max_daily_move=cfg.data.max_daily_move,
         )
         market = dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
     return dataclasses.replace(market, provenance=_provenance(source))
@@ -208,8 +210,16 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
         params=cfg.strategy.params,
         sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
     )
-    weights = resolve_strategy(cfg.strategy.name)(ctx)
     where = f"strategy {cfg.strategy.name}"
+    strategy = resolve_strategy(cfg.strategy.name)
+    try:
+        weights = strategy(ctx)
+    except RegimeshiftError:
+        raise
+    except SystemExit as exc:  # a strategy must return weights; ending the whole run is not its call
+        raise ConfigError(f"{where}: target_weights called sys.exit({exc.code!r}) instead of returning weights") from None
+    except Exception as exc:
+        raise ConfigError(f"{where}: target_weights raised {type(exc).__name__}: {' '.join(str(exc).split())}") from None
     if not isinstance(weights, pd.DataFrame):
         raise ConfigError(f"{where}: target_weights must return a DataFrame (date x sleeve), got {type(weights).__name__}")
     missing = [c for c in (*cfg.sleeves, CASH) if c not in weights.columns]
@@ -230,6 +240,7 @@ def replay_stage(
     """
     ex = cfg.execution
     prices = market.prices.loc[weights.index]
+    check_cash_buys_a_share(cfg, prices)
     opens = traded_opens(cfg, market, weights.index)
     regime = None
     if ex.on_regime_change:
@@ -247,6 +258,23 @@ def replay_stage(
     rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
     beside = replay_benchmarks(cfg, prices, opens, rate)
     return dataclasses.replace(rep, beside=beside)
+
+
+def check_cash_buys_a_share(cfg: RunConfig, prices: pd.DataFrame) -> None:
+    """Whole-share sizing with less cash than the cheapest traded share never trades: refuse it rather than
+    report the idle cash's figures (a Sharpe of 36 on 0% volatility) as a strategy's."""
+    ex = cfg.execution
+    traded = [s for s in cfg.symbols if s in prices.columns]
+    if ex.fractional or prices.empty or not traded:
+        return
+    first = prices[traded].iloc[0]
+    cheapest = str(first.idxmin())
+    if ex.initial_cash < float(first[cheapest]):
+        raise ConfigError(
+            f"execution.initial_cash: {ex.initial_cash:g} cannot buy one share of any traded symbol (cheapest: "
+            f"{cheapest} at {float(first[cheapest]):.2f} on {prices.index[0].date()}); raise it or set "
+            "execution.fractional = true"
+        )
 
 
 def traded_opens(cfg: RunConfig, market: MarketData, index: pd.DatetimeIndex) -> pd.DataFrame | None:
@@ -310,6 +338,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
     ``cache=False`` re-fits every regime model instead of reusing the regime cache."""
     timings: dict[str, float] = {}
+    check_strategy(cfg.strategy.name, cfg.strategy.params)  # a misspelt parameter fails now, not after the fits
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()

@@ -74,7 +74,7 @@ def regimes(source: ConfigSource, select_states: bool, compare: str | None) -> N
             (tmp / "diagnostics.json").write_text(json.dumps(_diag_json(diag), indent=2) + "\n", encoding="utf-8")
     except RegimeshiftError as err:
         click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(err.exit_code)
     click.echo(format_diagnostics(diag, title=f"{cfg.name}: {', '.join(features.columns)}"))
     if table is not None:
         cols = ["n_params", "train_loglik", "bic", "oos_loglik", "oos_loglik_per_day", "best_bic", "best_oos"]
@@ -162,6 +162,6 @@ def cache(clear: bool) -> None:
         limit = regime_cache.max_bytes() / 1024 / 1024
     except RegimeshiftError as err:
         click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(err.exit_code)
     click.echo(f"regime cache: {folder}: {len(found)} result{'' if len(found) == 1 else 's'}, "
                f"{size:.1f} MB of {limit:.0f} MB (least recently used deleted first)")

@@ -10,6 +10,7 @@ import matplotlib
 import pandas as pd
 
 from regimeshift.pipeline import RunResult
+from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.tearsheet import write_tearsheet
 from regimeshift.strategies.sleeves import sleeve_returns
@@ -32,7 +33,16 @@ def run_warnings(result: RunResult) -> tuple[str, ...]:
         out.append(f"{_orders(result.replay.n_rejected)} rejected.")
     if result.replay.n_partial:
         out.append(f"{_orders(result.replay.n_partial)} partially filled (in more than one piece).")
+    out.extend(w[0].upper() + w[1:] + "." for w in regime_occupancy_warnings(result))
     return tuple(out)
+
+
+def regime_occupancy_warnings(result: RunResult) -> tuple[str, ...]:
+    """Regimes with a share of 0 or never the most probable over the backtest's days."""
+    probs = getattr(result.regimes, "probabilities", None)
+    if probs is None:
+        return ()
+    return tuple(occupancy_warnings(probs.reindex(result.returns.index), result.config.regimes.names))
 
 
 def _orders(n: int) -> str:
@@ -114,6 +124,8 @@ def report_data(result: RunResult) -> ReportData:
         warnings=run_warnings(result),
         stress_windows=dict(result.config.report.stress_windows) or None,
         shock_date=result.config.report.shock_date or None,
+        # the built-in windows (2008, Covid, 2022) are dates of the real market: meaningless on a synthetic one
+        default_stress_windows=result.config.data.source != "synthetic",
         sleeve_returns=sleeve_returns(result.market.prices, result.config.sleeves).loc[idx],
     )
 

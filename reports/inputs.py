@@ -27,3 +27,5 @@ class ReportData:
     stress_windows: Mapping[str, tuple[str, str]] | None = None  # extra named (start, end) windows
     shock_date: str | None = "2026-02-12"  # a day whose sleeve returns the current portfolio is replayed on
     sleeve_returns: pd.DataFrame | None = None  # daily simple returns per sleeve, date x sleeve
+    # show the built-in real-market stress windows (2008, Covid, 2022...); False on a synthetic calendar
+    default_stress_windows: bool = True

@@ -39,6 +39,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from regimeshift.core.workers import die_with_parent
 from regimeshift.core.workers import worker_count as shared_worker_count
 
 log = logging.getLogger(__name__)
@@ -276,9 +277,13 @@ def _apply_reproducibility(settings: dict[str, str | None]) -> None:
     matplotlib.rcParams["svg.hashsalt"] = settings.get("svg.hashsalt")
 
 
-def _init_worker(settings: dict[str, str | None]) -> None:
-    """A report worker: same determinism settings as the caller, quiet, QuantStats' figures on the SVG canvas."""
+def _init_worker(settings: dict[str, str | None], parent_pid: int | None = None) -> None:
+    """A report worker: same determinism settings as the caller, quiet, QuantStats' figures on the SVG canvas;
+    it dies with the caller (kill -9 included)."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
 
     _apply_reproducibility(settings)
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
@@ -329,7 +334,8 @@ class QuantStatsPage:
                     warnings.filterwarnings("ignore", message=r".*fork\(\)", category=DeprecationWarning)
                     self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(PIECES)),
                                                      mp_context=multiprocessing.get_context("fork"),
-                                                     initializer=_init_worker, initargs=(_reproducibility(),))
+                                                     initializer=_init_worker,
+                                                     initargs=(_reproducibility(), os.getpid()))
                     self._futures = {key: self._pool.submit(_worker_piece, key, inputs) for key in PIECES}
             except (OSError, BrokenProcessPool) as err:  # e.g. no process slots left: render in-process
                 log.warning("QuantStats workers unavailable (%s); rendering on one core", err)

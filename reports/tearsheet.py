@@ -16,6 +16,7 @@ import pandas as pd
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.compat import headless_matplotlib
 from regimeshift.reports import plots
+from regimeshift.reports.qs_fixes import fix_quantstats_page
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.metrics import (
     DEFAULT_STRESS_WINDOWS,
@@ -247,7 +248,7 @@ def _transmat_html(data: ReportData) -> str:
 
 
 def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> str:
-    windows = dict(DEFAULT_STRESS_WINDOWS)
+    windows = dict(DEFAULT_STRESS_WINDOWS) if data.default_stress_windows else {}
     if data.stress_windows:
         windows.update(data.stress_windows)
     table = stress_table(returns, benchmark, windows)
@@ -263,7 +264,7 @@ def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> 
                 [("Window", 1), ("Dates", 1), ("Days", 1), ("Return", 1), ("Max DD", 1), ("Return", 1),
                  ("Max DD", 1)]]
         parts.append(_table(head, rows))
-    if data.weights is not None and not data.weights.dropna(how="all").empty:
+    if data.default_stress_windows and data.weights is not None and not data.weights.dropna(how="all").empty:
         last = data.weights.dropna(how="all").sort_index().iloc[-1]
         shock = shock_loss(last, data.sleeve_returns, data.shock_date) if data.shock_date else None
         if shock is not None:
@@ -365,7 +366,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
         t1 = time.perf_counter()
         page = qs_page.html()
     t2 = time.perf_counter()
-    page = inject(make_offline(page), section, data.title)
+    page = inject(make_offline(fix_quantstats_page(page)), section, data.title)
     atomic_write_text(path, page)
     log.info("tearsheet %s: %.2fs (regime section %.2fs, then waited %.2fs for QuantStats on %d process(es), "
              "%.2fs of QuantStats work), %d kB", path, time.perf_counter() - t0, t1 - t0, t2 - t1,

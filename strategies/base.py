@@ -31,6 +31,44 @@ class StrategyContext:
         return [*self.sleeves, CASH]
 
 
+@dataclass(frozen=True)
+class Param:
+    """One declared strategy parameter: its type (float, int, str or bool), default and meaning.
+
+    A strategy module lists its parameters in ``PARAMS: dict[str, Param]``; the pipeline then rejects, in one
+    line, a parameter it does not declare (a misspelling such as ``thresholdd``) or one of the wrong type
+    (``threshold = "high"``) before anything is computed. A module without ``PARAMS`` gets its table unchecked.
+    """
+
+    type: type
+    default: Any
+    doc: str = ""
+
+
+def _type_ok(kind: type, value: Any) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):  # True is an int to Python, never a number to a config
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def check_params(where: str, declared: Mapping[str, Param], params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with every declared default filled in; ConfigError (one line) on an unknown or ill-typed one."""
+    for key, value in params.items():
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ConfigError(f"strategy.params.{key}: unknown parameter of {where} (its parameters: {known})")
+        kind = declared[key].type
+        if not _type_ok(kind, value):
+            raise ConfigError(
+                f"strategy.params.{key}: {value!r} is not a {kind.__name__} ({where}: {declared[key].doc or key})"
+            )
+    return {**{k: p.default for k, p in declared.items()}, **params}
+
+
 class Strategy(Protocol):
     def target_weights(self, ctx: StrategyContext) -> pd.DataFrame: ...
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import pandas as pd
 from regimeshift.strategies.algos import blend_by_probability, run_algos
-from regimeshift.strategies.base import StrategyContext
+from regimeshift.strategies.base import Param, StrategyContext
+
+PARAMS: dict[str, Param] = {}  # none: the blend is the config's regime weights
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:

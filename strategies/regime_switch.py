@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import pandas as pd
 from regimeshift.strategies.algos import hard_switch, run_algos
-from regimeshift.strategies.base import StrategyContext
+from regimeshift.strategies.base import Param, StrategyContext
+
+PARAMS = {
+    "threshold": Param(float, 0.6, "probability a new regime must exceed, between 0 and 1"),
+    "min_hold": Param(int, 5, "days a regime is held before another can replace it"),
+}
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:

@@ -10,7 +10,16 @@ from __future__ import annotations
 import pandas as pd
 from regimeshift.core.errors import ConfigError
 from regimeshift.strategies.algos import run_algos, vol_target
-from regimeshift.strategies.base import StrategyContext
+from regimeshift.strategies.base import Param, StrategyContext
+
+PARAMS = {
+    "base": Param(str, "liquidity_rotation", "the strategy to scale"),
+    "target": Param(float, 0.10, "annual volatility to aim at"),
+    "lookback": Param(int, 63, "days of sleeve returns the volatility is estimated from"),
+    "into": Param(str, "bonds", "sleeve receiving the freed weight, or cash"),
+}
+# the strategy named by this parameter reads its own parameters from the same table
+PARAMS_OF = "base"
 
 
 def target_weights(ctx: StrategyContext) -> pd.DataFrame:

@@ -49,11 +49,36 @@ window.addEventListener("load", function () {
   var story = document.getElementById("regime-story");
   var figs = story ? Array.prototype.map.call(story.querySelectorAll("figure > svg"), box) : [];
   var table = document.querySelector("#right table");
+  // tick labels of one axis (matplotlib's SVG: g#xtick_N / g#ytick_N, each with a g#text_N) that overlap
+  var overlaps = [];
+  Array.prototype.forEach.call(document.querySelectorAll("svg"), function (svg, k) {
+    ["xtick_", "ytick_"].forEach(function (kind) {
+      var groups = {};
+      Array.prototype.forEach.call(svg.querySelectorAll('g[id^="' + kind + '"]'), function (tick) {
+        var label = tick.querySelector('g[id^="text_"]');
+        if (!label) return;
+        var r = label.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) return;
+        var axis = tick.parentNode; var key = axis.id || ("axis" + k);
+        (groups[key] = groups[key] || []).push({r: r, id: tick.id});
+      });
+      Object.keys(groups).forEach(function (key) {
+        var labels = groups[key];
+        for (var i = 0; i < labels.length; i++) for (var j = i + 1; j < labels.length; j++) {
+          var a = labels[i].r, b = labels[j].r;
+          var w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+          var h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+          if (w > 1 && h > 1) overlaps.push({figure: k, parent: (svg.closest("[id]") || {}).id || "", a: labels[i].id, b: labels[j].id});
+        }
+      });
+    });
+  });
   console.log("PROBE " + JSON.stringify({
     story: box(story), figures: figs, metrics: box(table),
     hasSharpe: !!table && table.innerText.indexOf("Sharpe") >= 0,
     hasCumulative: !!table && table.innerText.indexOf("Cumulative Return") >= 0,
-    qsTitle: box(document.querySelector(".container > h1"))
+    qsTitle: box(document.querySelector(".container > h1")),
+    overlaps: overlaps, nSvg: document.querySelectorAll("svg").length
   }));
 });
 </script>
@@ -73,7 +98,8 @@ def _console(stderr: str) -> list[str]:
 @pytest.fixture(scope="module")
 def tearsheet(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("browser")
-    return write_tearsheet(make_report_data(title="browser <check>"), out / "tearsheet.html")
+    # 18 years: QuantStats' EOY bar chart smeared its year labels only with many years on the axis
+    return write_tearsheet(make_report_data(title="browser <check>", years=18), out / "tearsheet.html")
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +160,14 @@ def test_regime_section_is_above_the_quantstats_report(probe):
 def test_quantstats_metrics_table_is_visible(probe):
     assert probe["metrics"]["shown"] and probe["metrics"]["height"] > 300
     assert probe["hasSharpe"] and probe["hasCumulative"]
+
+
+def test_no_figure_has_overlapping_tick_labels(probe):
+    # QuantStats' EOY bar chart piled 18 year labels on top of each other at the left of its axis (issue 10)
+    assert probe["nSvg"] >= 10
+    assert probe["overlaps"] == [], probe["overlaps"][:10]
+
+
+def test_metrics_table_has_no_treynor_ratio(tearsheet):
+    # QuantStats prints total return / beta as a percentage ("805.15%"): dropped as misleading
+    assert "Treynor" not in tearsheet.read_text(encoding="utf-8")

@@ -417,7 +417,7 @@ def test_close_only_files_give_no_opens(tmp_path: Path) -> None:
 
 
 def test_one_close_only_file_among_ohlc_files_gives_no_opens(tmp_path: Path) -> None:
-    av_csv(tmp_path, "AAA", [(str(d.date()), "10", "10", "10") for d in bdays("2020-01-01", 5)])
+    av_csv(tmp_path, "AAA", [(str(d.date()), "10", str(10 + i), str(10 + i)) for i, d in enumerate(bdays("2020-01-01", 5))])
     price_csv(tmp_path, "BBB", bdays("2020-01-01", 5))
     market = load_market(tmp_path, ["AAA", "BBB"], min_rows=5)
     assert market.opens is None
@@ -432,12 +432,12 @@ def test_an_open_beside_an_adjusted_close_without_the_raw_close_gives_no_opens(t
 
 def test_opens_follow_the_common_calendar_and_the_start_end_window(tmp_path: Path) -> None:
     days = bdays("2020-01-01", 10)
-    av_csv(tmp_path, "AAA", [(str(d.date()), str(10 + i), "20", "10") for i, d in enumerate(days)])
-    av_csv(tmp_path, "BBB", [(str(d.date()), "7", "7", "7") for d in days[2:]])
+    av_csv(tmp_path, "AAA", [(str(d.date()), str(10 + i), str(20 + 2 * i), str(10 + i)) for i, d in enumerate(days)])
+    av_csv(tmp_path, "BBB", [(str(d.date()), "7", str(7 + i), str(7 + i)) for i, d in enumerate(days[2:])])
     market = load_market(tmp_path, ["AAA", "BBB"], start="2020-01-06", end="2020-01-09", min_rows=2)
     assert market.opens.index.equals(market.prices.index)
     assert market.opens.index.strftime("%m-%d").tolist() == ["01-06", "01-07", "01-08", "01-09"]
-    assert market.opens["AAA"].tolist() == [6.5, 7.0, 7.5, 8.0]  # (10 + i) * 10 / 20
+    assert market.opens["AAA"].tolist() == [6.5, 7.0, 7.5, 8.0]  # (10 + i) * (10 + i) / (20 + 2i)
     assert market.opens["BBB"].tolist() == [7.0] * 4
 
 
@@ -483,11 +483,11 @@ def test_read_series_ignores_the_open_column(tmp_path: Path) -> None:
 def test_prices_come_from_price_dir_and_macro_from_the_data_dir(tmp_path: Path) -> None:
     (tmp_path / "ohlc").mkdir()
     days = bdays("2020-01-01", 5)
-    av_csv(tmp_path / "ohlc", "AAA", [(str(d.date()), "9", "10", "10") for d in days])
+    av_csv(tmp_path / "ohlc", "AAA", [(str(d.date()), "9", str(10 + i), str(10 + i)) for i, d in enumerate(days)])
     price_csv(tmp_path, "AAA", days, start_price=500.0)  # the close-only copy in the parent is not read
     write(tmp_path, "MAC.csv", "date,value\n2019-12-30,2\n2019-12-31,3\n")
     market = load_market(tmp_path, ["AAA"], ["MAC"], min_rows=5, price_dir="ohlc")
-    assert market.prices["AAA"].tolist() == [10.0] * 5
+    assert market.prices["AAA"].tolist() == [10.0, 11.0, 12.0, 13.0, 14.0]
     assert market.opens["AAA"].tolist() == [9.0] * 5
     assert market.macro["MAC"].iloc[0] == 3.0
 

@@ -526,7 +526,13 @@ def test_execution_row_names_the_fill_price_of_the_replay(fill_price, shown):
 def test_run_tearsheet_has_the_stress_windows_of_the_config(run_tearsheet):
     section = run_tearsheet[run_tearsheet.index('<section id="stress-scenarios">'):]
     assert "<td>my &lt;window&gt;</td><td>2010-01-04 to 2010-03-31</td>" in section
-    assert "<td>2008 crisis</td>" in section  # the defaults stay
+
+
+def test_synthetic_run_shows_no_real_world_stress_windows(run_tearsheet):
+    # 2008, Covid and 2022 are dates of the real market; on the synthetic calendar they name nothing
+    section = run_tearsheet[run_tearsheet.index('<section id="stress-scenarios">'):]
+    assert "2008 crisis" not in section and "Covid crash" not in section and "2022 tightening" not in section
+    assert "2026-02-12 shock" not in section
 
 
 # ------------------------------------------------------------------------------------------------- real data

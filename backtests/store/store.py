@@ -222,7 +222,7 @@ class StoreSource:
 
     def price(
         self, symbol: str, *, min_rows: int, with_open: bool
-    ) -> tuple[pd.Series, pd.Series | None, Callable[[int], str]]:
+    ) -> tuple[pd.Series, pd.Series | None, Callable[[int | None], str]]:
         key = self.price_prefix + symbol
         series = self._series(key, "value", min_rows).rename(symbol)
         opens = None
@@ -237,10 +237,14 @@ class StoreSource:
                         f"{symbol} (store {self.store.root}): open is empty on {day} although the price is there "
                         "(expected a number)"
                     )
-        return series, opens, lambda i: f"{symbol} (store {self.store.root}) row {i + 1}"
+        label = f"{symbol} (store {self.store.root})"
+        return series, opens, lambda i: label if i is None else f"{label} row {i + 1}"
 
     def macro(self, name: str) -> pd.Series:
         return self._series(name, "value", 2)
+
+    def describe(self, name: str) -> str:
+        return f"{name} (store {self.store.root})"
 
 
 def provenance(frame: pd.DataFrame) -> dict[str, Any]:
