@@ -185,8 +185,9 @@ def runs(root: Path) -> None:
               help="Smallest order worth placing (account currency).")
 @click.option("--band", type=float, help="No order when a weight is this close to target (default execution.drift_band, else 0).")
 @click.option("--fractional", is_flag=True, help="Fractional shares (default whole shares).")
-@click.option("--wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another signal holding the live folder's lock (0: exit 3 at once).")
+@click.option("--wait", type=float, default=float("inf"), show_default="until it is free",
+              help="Seconds to wait, with one message, for another signal holding the live folder's lock "
+                   "(0: exit 3 at once).")
 def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | None, min_trade: float,
            band: float | None, fractional: bool, wait: float) -> None:
     """What to trade on the next bar: the decision of the last close, for a scheduled job.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeshift.core.atomic import commit_files, recover
-from regimeshift.core.lock import folder_lock
+from regimeshift.core.locks import folder_lock
 
 LIVE_WHAT = "the live folder"
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import EnvironmentFailure, RegimeshiftError
-from regimeshift.core.lock import folder_lock
+from regimeshift.core.locks import folder_lock
 
 SCHEDULE_LOG = "schedule.log"
 

@@ -63,3 +63,14 @@ min_train_days = 504
 refit = "quarterly"
 n_init = 2
 """
+
+
+@pytest.fixture()
+def fred():  # type: ignore[no-untyped-def]
+    """A loopback HTTP server replaying FRED's CSV download for VIXCLS (tests/vendors.py); closed after the test."""
+    from tests.vendors import FredServer
+
+    server = FredServer()
+    server.record("VIXCLS")
+    yield server
+    server.close()

@@ -19,14 +19,6 @@ from tests.test_store import STORE_CONFIG, snapshot
 from tests.vendors import FredServer, RecordedYahoo
 
 
-@pytest.fixture()
-def fred():
-    server = FredServer()
-    server.record("VIXCLS")
-    yield server
-    server.close()
-
-
 def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, monkeypatch) -> None:
     monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path / "cache"))
     store, live = tmp_path / "store", tmp_path / "live"

@@ -17,7 +17,7 @@ from regimeshift.backtests.store.update import Wanted, freshness, update_store
 from regimeshift.core.errors import FetchError
 from regimeshift.pipeline import load_stage
 from tests.conftest import REPO, requires_shared
-from tests.vendors import FredServer, RecordedYahoo
+from tests.vendors import RecordedYahoo
 
 NOW = datetime.datetime(2020, 12, 7, 22, 30)
 WANTED = [Wanted("SPY", "price", "yahoo", "SPY"), Wanted("GLD", "price", "yahoo", "GLD"),
@@ -49,14 +49,6 @@ stress = {{ bonds = 0.8, gold = 0.2 }}
 [execution]
 rebalance = "weekly"
 """
-
-
-@pytest.fixture()
-def fred():
-    server = FredServer()
-    server.record("VIXCLS")
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")

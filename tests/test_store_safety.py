@@ -24,18 +24,10 @@ from regimeshift.backtests.store.update import update_store
 from regimeshift.core.atomic import recover
 from tests.conftest import REPO
 from tests.test_store import STORE_CONFIG, WANTED
-from tests.vendors import FredServer, RecordedYahoo
+from tests.vendors import RecordedYahoo
 
 ALL = [*WANTED, type(WANTED[0])("SHY", "price", "yahoo", "SHY")]
 NOW = datetime.datetime(2020, 12, 11, 22, 30)
-
-
-@pytest.fixture()
-def fred():
-    server = FredServer()
-    server.record("VIXCLS")
-    yield server
-    server.close()
 
 
 def spawn(*args: str) -> subprocess.Popen[str]:
@@ -85,11 +77,11 @@ def test_a_second_update_exits_3_naming_the_holder_or_waits_for_it(tmp_path, fre
 
 def test_a_second_signal_on_the_same_live_folder_exits_3(tmp_path):
     from regimeshift.cli import main
-    from regimeshift.core.lock import folder_lock
+    from regimeshift.core.locks import folder_lock
 
     live = tmp_path / "live"
     with folder_lock(live, "the live folder"):  # another process's signal would hold it like this
-        res = CliRunner().invoke(main, ["signal", "--out", str(live)])
+        res = CliRunner().invoke(main, ["signal", "--out", str(live), "--wait", "0"])
     assert res.exit_code == 3
     assert "the live folder is locked by another regimeshift process" in res.output
     assert res.output.count("\n") == 1
@@ -173,7 +165,7 @@ def test_killing_signals_at_random_moments_leaves_old_or_new_never_a_mix(tmp_pat
 
 
 def test_an_update_never_commits_while_a_run_is_reading_the_store(tmp_path, fred):
-    from regimeshift.core.lock import LockedError
+    from regimeshift.core.locks import LockedError
 
     store = Store(tmp_path / "store")
     yahoo = RecordedYahoo()

@@ -34,7 +34,7 @@ import pandas as pd
 
 from regimeshift.core.atomic import JOURNAL, commit_files, recover
 from regimeshift.core.errors import DataError
-from regimeshift.core.lock import folder_lock
+from regimeshift.core.locks import folder_lock
 
 MANIFEST = "manifest.json"
 CHANGES = "changes.log"
