@@ -27,8 +27,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from regimeshift.backtests.data_checks import DEFAULT_MAX_DAILY_MOVE
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
+from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE
 from regimeshift.core.errors import ConfigError
 from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSpec
 

@@ -17,9 +17,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE
 from regimeshift.core.errors import DataError
 
-DEFAULT_MAX_DAILY_MOVE = 0.4
+__all__ = ["DEFAULT_MAX_DAILY_MOVE", "check_daily_moves", "check_not_constant"]
+
 
 
 def check_daily_moves(where: Callable[[int], str], prices: pd.Series, limit: float = DEFAULT_MAX_DAILY_MOVE) -> None:
