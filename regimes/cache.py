@@ -36,7 +36,7 @@ from regimeshift.core.errors import RegimeshiftError
 
 FORMAT = 2  # 2: entries carry a sha256 of their arrays, verified on load
 _ENGINE_FILES = (
-    "fast_hmm.py", "model.py", "naming.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py",
+    "fast_hmm.py", "model.py", "naming.py", "named_states.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py",
     "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py",
 )
 _OFF = {"off", "0", "false", "no", "none"}

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 from regimeshift.regimes.fast_hmm import forward
 from regimeshift.regimes.filtering import forward_filter
-from regimeshift.regimes.model import align_order, contradicts_stress, single_blas_thread, stress_scores
+from regimeshift.regimes.model import single_blas_thread
+from regimeshift.regimes.named_states import NamedStates, name_states, window_scaler
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 
-class GMMRegimeModel(BaseEstimator):
+class GMMRegimeModel(NamedStates, BaseEstimator):
     """HMM with ``n_mix`` Gaussian components per state (hmmlearn ``GMMHMM``), forward-only inference."""
 
     def __init__(
@@ -60,8 +61,7 @@ class GMMRegimeModel(BaseEstimator):
         k = self.n_states
         if X.ndim != 2 or len(X) < 10 * k * int(self.n_mix):
             raise ValueError(f"need a 2-D training window with at least {10 * k * int(self.n_mix)} rows, got {X.shape}")
-        mean, scale = X.mean(axis=0), X.std(axis=0)
-        scale[scale < 1e-12] = 1.0
+        mean, scale = window_scaler(X)
         self.scaler_mean_, self.scaler_scale_ = mean, scale
         Z = (X - mean) / scale
         best, best_ll = None, -np.inf
@@ -84,23 +84,16 @@ class GMMRegimeModel(BaseEstimator):
         self.converged_ = bool(best.monitor_.iter < self.n_iter)
         self.n_train_ = len(X)
         self._set_means()
-        self.order_ = self._name_states(align_to)
+        self.order_, self.relabelled_ = name_states(
+            self.raw_means_, self.scaler_mean_, self.scaler_scale_, self.stress_signs,
+            None if align_to is None else align_to.means_,
+        )
         return self
 
     def _set_means(self) -> None:
         h = self.hmm_
         zmeans = (h.weights_[:, :, None] * h.means_).sum(axis=1)  # mixture mean per state (standardised)
         self.raw_means_ = zmeans * self.scaler_scale_ + self.scaler_mean_
-
-    def _name_states(self, prev: Any) -> np.ndarray:
-        score = stress_scores((self.raw_means_ - self.scaler_mean_) / self.scaler_scale_, self.stress_signs)
-        if prev is not None:
-            order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
-            if not contradicts_stress(score, order):
-                self.relabelled_ = False
-                return order
-        self.relabelled_ = True
-        return np.argsort(score, kind="stable")
 
     def _logf(self, X: np.ndarray) -> np.ndarray:
         Z = (np.asarray(X, float) - self.scaler_mean_) / self.scaler_scale_
@@ -121,17 +114,8 @@ class GMMRegimeModel(BaseEstimator):
         return np.asarray(ll) - np.log(self.scaler_scale_).sum()
 
     @property
-    def means_(self) -> np.ndarray:
-        return self.raw_means_[self.order_]
-
-    @property
-    def transmat_(self) -> np.ndarray:
-        o = self.order_
-        return self.hmm_.transmat_[np.ix_(o, o)]
-
-    @property
-    def expected_durations_(self) -> np.ndarray:
-        return 1.0 / np.maximum(1.0 - np.diag(self.transmat_), 1e-12)
+    def raw_transmat_(self) -> np.ndarray:
+        return self.hmm_.transmat_
 
     # -- persistence (regimes.cache) ------------------------------------------------------------------------------
     def to_state(self) -> tuple[dict[str, np.ndarray], dict[str, object]]:

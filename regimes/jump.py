@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 from regimeshift.regimes.jump_dp import compiled_dp
-from regimeshift.regimes.model import align_order, contradicts_stress, stress_scores
+from regimeshift.regimes.named_states import NamedStates, name_states, window_scaler
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 DEFAULT_PENALTY_GRID: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
 
 
-class JumpRegimeModel(BaseEstimator):
+class JumpRegimeModel(NamedStates, BaseEstimator):
     """Statistical jump model with train-window scaling, online prediction and stable state names.
 
     Parameters
@@ -95,8 +95,7 @@ class JumpRegimeModel(BaseEstimator):
             raise ValueError(f"need a 2-D training window with at least {10 * k} rows, got {X.shape}")
         if not np.isfinite(X).all():
             raise ValueError("the training window holds NaN or inf")
-        mean, scale = X.mean(axis=0), X.std(axis=0)
-        scale[scale < 1e-12] = 1.0
+        mean, scale = window_scaler(X)
         self.scaler_mean_, self.scaler_scale_ = mean, scale
         Z = self._transform(X)
         common = dict(n_components=k, jump_penalty=float(self.jump_penalty), cont=bool(self.cont),
@@ -132,23 +131,11 @@ class JumpRegimeModel(BaseEstimator):
         means[empty] = mean
         self.raw_means_ = means
         self.raw_transmat_ = _empirical_transmat(self.labels_raw_, k)
-        self.order_ = self._name_states(align_to, empty)
+        self.order_, self.relabelled_ = name_states(
+            self.raw_means_, self.scaler_mean_, self.scaler_scale_, self.stress_signs,
+            None if align_to is None else align_to.means_, empty,
+        )
         return self
-
-    def _name_states(self, prev: JumpRegimeModel | None, empty: np.ndarray) -> np.ndarray:
-        score = stress_scores((self.raw_means_ - self.scaler_mean_) / self.scaler_scale_, self.stress_signs)
-        if prev is not None:
-            new = self.raw_means_.copy()
-            new[empty] = np.nan
-            order = align_order(new, prev.means_, self.scaler_scale_)
-            if empty.any() or not contradicts_stress(score, order):
-                for j, raw in enumerate(order):
-                    if empty[raw]:
-                        self.raw_means_[raw] = prev.means_[j]
-                self.relabelled_ = False
-                return order
-        self.relabelled_ = True
-        return np.argsort(score, kind="stable")
 
     # -- inference ---------------------------------------------------------------------------------------------
     def predict_proba_online(self, X: np.ndarray) -> np.ndarray:
@@ -165,21 +152,6 @@ class JumpRegimeModel(BaseEstimator):
         return self.predict_proba_online(X).argmax(axis=1)
 
     # -- diagnostics in named order ----------------------------------------------------------------------------
-    @property
-    def means_(self) -> np.ndarray:
-        """State means in original feature units, rows in ``names`` order."""
-        return self.raw_means_[self.order_]
-
-    @property
-    def transmat_(self) -> np.ndarray:
-        """Empirical transition matrix of the in-sample labels, ``names`` order."""
-        o = self.order_
-        return self.raw_transmat_[np.ix_(o, o)]
-
-    @property
-    def expected_durations_(self) -> np.ndarray:
-        return 1.0 / np.maximum(1.0 - np.diag(self.transmat_), 1e-12)
-
     @property
     def converged_(self) -> bool:
         return True
