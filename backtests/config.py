@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
@@ -129,6 +129,11 @@ class RegimeConfig(_Frozen):
     # "signed_mean" (the stress-signed means of all features, the rule before issue 11) or a feature's spec text
     # (that feature alone), to pin the names to one observable.
     order_by: str = "risk"
+    # The HMM's emission densities: "gaussian", or "student_t" with t_dof degrees of freedom (the same for every
+    # state; "auto" estimates them in each fit): fat-tailed daily returns then count tail days as tail days
+    # rather than as a new regime.
+    emission: Literal["gaussian", "student_t"] = "gaussian"
+    t_dof: Literal["auto"] | Annotated[float, Field(gt=2)] = "auto"
 
     # -- model family (regimes/generic_walk.py; issue 14) --------------------------------------------------------
     # "hmm": the Gaussian HMM above; "jump": a statistical jump model (jumpmodels, regimes/jump.py); "gmmhmm":
@@ -200,7 +205,7 @@ class RegimeConfig(_Frozen):
             names=self.names, covariance_type=self.covariance_type, n_init=self.n_init, n_iter=self.n_iter,
             tol=self.tol, min_covar=self.min_covar, sticky=self.sticky, init=self.init,
             kmeans_n_init=self.kmeans_n_init, stress_signs=None if stress_signs is None else tuple(stress_signs),
-            order_by=self.order_by, model=self.model, **self.model_options(),
+            order_by=self.order_by, emission=self.emission, t_dof=self.t_dof, model=self.model, **self.model_options(),
             seed=seed, min_train=self.min_train_days, refit=self.refit, window=self.window,
             warm_start=self.warm_start, cold_every=self.cold_every, cold_growth=self.cold_growth,
             cold_surprise=self.cold_surprise,
@@ -400,7 +405,9 @@ def _spec_key(spec: str) -> str:
     return ":".join([parts[0].lower(), *parts[1:]])
 
 
-_LATER_REGIME_FIELDS = ("model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix")
+_LATER_REGIME_FIELDS = (
+    "model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "emission", "t_dof",
+)
 _LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE),)
 
 

@@ -25,7 +25,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from hmmlearn.base import BaseHMM
@@ -33,7 +33,7 @@ from hmmlearn.hmm import GaussianHMM
 from regimeshift.regimes import (
     hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
 )
-from scipy.special import logsumexp
+from scipy.special import gammaln, logsumexp
 
 _LOG_2PI = np.log(2 * np.pi)
 COVARS_PRIOR = 1e-2  # hmmlearn's GaussianHMM default, kept so fits agree with it
@@ -73,6 +73,9 @@ class HMMParams:
     means: np.ndarray
     covars: np.ndarray
     covariance_type: str
+    # Student-t degrees of freedom of every state's emissions; inf = Gaussian. With finite ``dof`` ``covars`` are
+    # the t's scale matrices (covariance = scale * dof / (dof - 2)).
+    dof: float = float("inf")
 
     @property
     def n_states(self) -> int:
@@ -83,6 +86,16 @@ class HMMParams:
         if self.covariance_type == "full":
             return self.covars
         return np.stack([np.diag(c) for c in self.covars])
+
+    @property
+    def is_student_t(self) -> bool:
+        return bool(np.isfinite(self.dof))
+
+    @property
+    def covariances(self) -> np.ndarray:
+        """The emissions' covariance matrices (full): the scale matrices times dof / (dof - 2) for a t."""
+        factor = self.dof / (self.dof - 2.0) if self.is_student_t and self.dof > 2 else 1.0
+        return self.full_covars * factor
 
     def is_valid(self) -> bool:
         """Finite, positive-definite, no empty state (hmmlearn #169, #285)."""
@@ -141,6 +154,52 @@ def log_density(X: np.ndarray, means: np.ndarray, covars: np.ndarray, covariance
         maha = ((X[:, None, :] - means[None]) ** 2 / var[None]).sum(axis=-1)
         return -0.5 * (d * _LOG_2PI + np.log(var).sum(axis=-1)[None, :] + maha)
     raise ValueError(f"covariance_type must be 'full' or 'diag', got {covariance_type!r}")
+
+
+def _log_det(covars: np.ndarray, covariance_type: str) -> np.ndarray:
+    if covariance_type == "full":
+        return 2.0 * np.log(np.diagonal(np.linalg.cholesky(covars), axis1=1, axis2=2)).sum(axis=1)
+    return np.log(np.maximum(covars, np.finfo(float).tiny)).sum(axis=1)
+
+
+def mahalanobis(log_gauss: np.ndarray, logdet: np.ndarray, d: int) -> np.ndarray:
+    """Squared Mahalanobis distances (T, K) recovered from Gaussian log densities and the states' log-dets."""
+    return np.maximum(-2.0 * log_gauss - d * _LOG_2PI - logdet[None, :], 0.0)
+
+
+def student_t_log_density(maha: np.ndarray, logdet: np.ndarray, d: int, dof: float) -> np.ndarray:
+    """Multivariate Student-t log densities (T, K) from squared Mahalanobis distances under the scale matrices.
+
+    Why a t: daily returns have fat tails, and under a Gaussian one extreme day is overwhelming evidence for the
+    most volatile state, so a Gaussian HMM on fat-tailed data spends states on tail days instead of regimes."""
+    const = gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(dof * np.pi)
+    return const - 0.5 * logdet[None, :] - 0.5 * (dof + d) * np.log1p(maha / dof)
+
+
+def emission_log_density(X: np.ndarray, p: HMMParams) -> np.ndarray:
+    """Log emission densities (T, K) of rows ``X`` (in ``p``'s units): Gaussian, or Student-t when ``p.dof`` is
+    finite."""
+    logf = log_density(X, p.means, p.covars, p.covariance_type)
+    if not p.is_student_t:
+        return logf
+    d = p.means.shape[1]
+    logdet = _log_det(p.covars, p.covariance_type)
+    return student_t_log_density(mahalanobis(logf, logdet, d), logdet, d, p.dof)
+
+
+def outlier_distances(logf: np.ndarray, p: HMMParams) -> tuple[np.ndarray, float]:
+    """(squared Mahalanobis distances (T, K) of rows with emission log densities ``logf`` under ``p``, the
+    99.9 % quantile of that distance under the model): a chi-square for a Gaussian, d * F(d, dof) for a t."""
+    from scipy.stats import chi2, f
+
+    d = p.means.shape[1]
+    logdet = _log_det(p.covars, p.covariance_type)
+    if not p.is_student_t:
+        return mahalanobis(logf, logdet, d), float(chi2.ppf(0.999, d))
+    nu = p.dof
+    const = gammaln(0.5 * (nu + d)) - gammaln(0.5 * nu) - 0.5 * d * np.log(nu * np.pi)
+    log1p_term = -2.0 * (logf - const + 0.5 * logdet[None, :]) / (nu + d)
+    return nu * np.expm1(log1p_term), float(d * f.ppf(0.999, d, nu))
 
 
 # -- forward pass ----------------------------------------------------------------------------------------------
@@ -260,8 +319,22 @@ class Design:
         return self._scaler
 
     def log_density(self, p: HMMParams) -> np.ndarray:
-        """Log emission densities (T, K) in design units: ONE product ``[Q | U | 1] @ W``. Raises LinAlgError
-        when a covariance is not positive-definite."""
+        """Log emission densities (T, K) in design units (Gaussian, or Student-t when ``p.dof`` is finite).
+        Raises LinAlgError when a covariance is not positive-definite."""
+        return self.log_density_and_weights(p)[0]
+
+    def log_density_and_weights(self, p: HMMParams) -> tuple[np.ndarray, np.ndarray | None]:
+        """(log emission densities (T, K), the t's E-step weights (dof + d) / (dof + maha), None if Gaussian)."""
+        logf, logdet = self.gaussian_log_density(p)
+        if not p.is_student_t:
+            return logf, None
+        d = self.U.shape[1]
+        maha = mahalanobis(logf, logdet, d)
+        return student_t_log_density(maha, logdet, d, p.dof), (p.dof + d) / (p.dof + maha)
+
+    def gaussian_log_density(self, p: HMMParams) -> tuple[np.ndarray, np.ndarray]:
+        """(Gaussian log densities (T, K) with ``p``'s means and covars, the covars' log-determinants): ONE product
+        ``[Q | U | 1] @ W``. Raises LinAlgError when a covariance is not positive-definite."""
         d = self.U.shape[1]
         k = len(p.means)
         w = np.empty((self.A.shape[1], k))
@@ -283,7 +356,7 @@ class Design:
         w[: self.n_q] = -0.5 * quad.T
         w[self.n_q : self.n_q + d] = pm.T
         w[-1] = -0.5 * const
-        return self.A @ w
+        return self.A @ w, logdet
 
     def statistics(self, post: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(sum_t post[t,k] u_t u_t' per state -- (K,D,D) full, (K,D) diag --, sum_t post[t,k] u_t, sum_t post[t,k])
@@ -315,7 +388,7 @@ def to_units(p: HMMParams, shift: np.ndarray, scale: np.ndarray) -> HMMParams:
         covars = p.covars / np.outer(scale, scale)[None]
     else:
         covars = p.covars / (scale**2)[None]
-    return HMMParams(p.startprob, p.transmat, means, covars, p.covariance_type)
+    return HMMParams(p.startprob, p.transmat, means, covars, p.covariance_type, p.dof)
 
 
 def covars_prior(scale: np.ndarray, covariance_type: str) -> np.ndarray:
@@ -343,9 +416,16 @@ def _row_max(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """(loglik, posteriors, transition counts, filtered last row) for parameters ``p``."""
-    logf = data.log_density(p)
+def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(loglik, posteriors, transition counts, filtered last row, the t's weights or None) for parameters ``p``."""
+    logf, u = data.log_density_and_weights(p)
+    ll, post, xi, last = _lattice(p, logf)
+    return ll, post, xi, last, u
+
+
+def _lattice(p: HMMParams, logf: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Forward-backward on log emission densities ``logf``: (loglik, posteriors, transition counts, last
+    filtered row)."""
     shift = _row_max(logf)
     frame = logf - shift[:, None]
     np.exp(frame, out=frame)
@@ -373,26 +453,54 @@ def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, n
 
 def _mstep(
     data: Design, p: HMMParams, post: np.ndarray, xi: np.ndarray, transmat_prior: np.ndarray | float,
-    cprior: np.ndarray | float,
+    cprior: np.ndarray | float, u: np.ndarray | None = None,
 ) -> HMMParams:
-    """hmmlearn's GaussianHMM M-step (startprob_prior=1, means_weight=0, covars_weight=1, covars_prior=cprior)."""
+    """hmmlearn's GaussianHMM M-step (startprob_prior=1, means_weight=0, covars_weight=1, covars_prior=cprior).
+
+    For Student-t emissions (``u``: the E-step's weights) the ECM step with fixed dof: means and scatter weighted by
+    ``post * u`` (a tail day counts less), the scatter divided by the posterior mass alone."""
     start = np.where(p.startprob == 0, 0.0, np.maximum(post[0], 0.0))
     start = start / start.sum()
     trans = np.where(p.transmat == 0, 0.0, np.maximum(transmat_prior - 1.0 + xi, 0.0))
     rows = trans.sum(axis=1, keepdims=True)
     rows[rows == 0] = 1.0
     trans = trans / rows
-    sxx, obs, nk = data.statistics(post)
+    sxx, obs, nw = data.statistics(post if u is None else post * u)
+    nk = nw if u is None else post.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        means = obs / nk[:, None]
+        means = obs / nw[:, None]
         if p.covariance_type == "full":
             om = obs[:, :, None] * means[:, None, :]
-            c_n = sxx - om - om.transpose(0, 2, 1) + means[:, :, None] * means[:, None, :] * nk[:, None, None]
+            c_n = sxx - om - om.transpose(0, 2, 1) + means[:, :, None] * means[:, None, :] * nw[:, None, None]
             covs = (cprior + c_n) / nk[:, None, None]
         else:
-            c_n = sxx - 2 * means * obs + means**2 * nk[:, None]
+            c_n = sxx - 2 * means * obs + means**2 * nw[:, None]
             covs = (cprior + c_n) / np.maximum(nk, 1e-5)[:, None]
-    return HMMParams(start, trans, means, covs, p.covariance_type)
+    return HMMParams(start, trans, means, covs, p.covariance_type, p.dof)
+
+
+DOF_RANGE = (2.5, 100.0)  # a t beyond 100 dof is a Gaussian for any window we fit; below 2.5 the variance explodes
+
+
+def update_dof(post: np.ndarray, u: np.ndarray, dof: float, d: int) -> float:
+    """The ECM update of the degrees of freedom shared by all states (McLachlan & Peel 2000, sec. 7.5): the root
+    in ``DOF_RANGE`` of  log(v/2) - psi(v/2) + 1 + mean_tk[post (log u - u)] + psi((dof+d)/2) - log((dof+d)/2),
+    where ``u`` are the E-step's weights under the current ``dof``. Near-Gaussian data push it to the top of the
+    range, fat tails pull it down, so one setting serves both."""
+    from scipy.optimize import brentq
+    from scipy.special import digamma
+
+    c = 1.0 + float((post * (np.log(u) - u)).sum() / post.sum()) + digamma(0.5 * (dof + d)) - np.log(0.5 * (dof + d))
+
+    def f(v: float) -> float:
+        return float(np.log(0.5 * v) - digamma(0.5 * v) + c)
+
+    lo, hi = DOF_RANGE
+    if f(hi) > 0:  # decreasing in v: still positive at the top means no tails to speak of
+        return hi
+    if f(lo) < 0:
+        return lo
+    return float(brentq(f, lo, hi, xtol=1e-3))
 
 
 def em_fit(
@@ -403,8 +511,12 @@ def em_fit(
     cprior: np.ndarray | float | None = None,
     n_iter: int = 200,
     tol: float = 1e-3,
+    fit_dof: bool = False,
 ) -> EMResult:
     """Run EM from ``init`` (design units) until the log-likelihood gain is below ``tol`` or ``n_iter`` E-steps.
+
+    With Student-t emissions (``init.dof`` finite) and ``fit_dof``, the degrees of freedom shared by the states
+    are re-estimated each iteration (``update_dof``); otherwise they stay at ``init.dof``.
 
     ``cprior`` defaults to hmmlearn's covariance prior in the scaled units of these rows (``covars_prior``), so
     the fit equals ``GaussianHMM.fit`` on the standardised rows whatever the design's affine map.
@@ -422,7 +534,7 @@ def em_fit(
     ll = -np.inf
     for it in range(n_iter):
         try:
-            ll, post, xi, last = _estep(data, p)
+            ll, post, xi, last, u = _estep(data, p)
         except np.linalg.LinAlgError:
             raise FloatingPointError("a covariance is not positive-definite") from None
         if not np.isfinite(ll):
@@ -434,7 +546,9 @@ def em_fit(
         history.append(ll)
         if it == n_iter - 1:
             break  # keep the parameters whose likelihood we know
-        p = _mstep(data, p, post, xi, transmat_prior, cprior)
+        p = _mstep(data, p, post, xi, transmat_prior, cprior, u)
+        if fit_dof and u is not None:
+            p = replace(p, dof=update_dof(post, u, p.dof, data.n_features))
         # an empty state gives NaN (hmmlearn #169); positive-definiteness is checked by the next E-step's Cholesky
         if not (np.isfinite(p.means).all() and np.isfinite(p.covars).all() and np.isfinite(p.transmat).all()):
             raise FloatingPointError("EM left a state empty")

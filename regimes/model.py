@@ -36,6 +36,7 @@ from regimeshift.regimes.fast_hmm import (
     HMMParams,
     cold_init,
     covars_prior,
+    emission_log_density,
     em_fit,
     forward,
     hmm_from_params,
@@ -91,7 +92,8 @@ class HMMState:
 
     def to_arrays(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         p = self.params
-        arrays = {"startprob": p.startprob, "transmat": p.transmat, "means": p.means, "covars": p.covars}
+        arrays = {"startprob": p.startprob, "transmat": p.transmat, "means": p.means, "covars": p.covars,
+                  "dof": np.asarray(p.dof)}
         arrays.update({k: np.asarray(getattr(self, k)) for k in self.ARRAYS})
         scalars = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                    if f.name != "params" and f.name not in self.ARRAYS}
@@ -101,8 +103,9 @@ class HMMState:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], scalars: dict[str, Any]) -> HMMState:
+        dof = float(arrays["dof"]) if "dof" in arrays else float("inf")  # fits stored before Student-t emissions
         params = HMMParams(arrays["startprob"], arrays["transmat"], arrays["means"], arrays["covars"],
-                           str(scalars["covariance_type"]))
+                           str(scalars["covariance_type"]), dof)
         return cls(
             params=params, **{k: np.asarray(arrays[k]) for k in cls.ARRAYS},
             loglik=float(scalars["loglik"]), n_iter=int(scalars["n_iter"]), converged=bool(scalars["converged"]),
@@ -113,6 +116,9 @@ class HMMState:
 
 
 _STATE_FIELDS = frozenset(f.name for f in dataclasses.fields(HMMState))
+
+
+AUTO_DOF_START = 10.0  # where an estimated dof starts: between fat tails (~4) and near-Gaussian (~30+)
 
 
 class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
@@ -128,6 +134,9 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
     kmeans_n_init: k-means initialisations per start (hmmlearn uses 10).
     order_by: how states are named calm -> stressed: "risk", "signed_mean" or a feature name (``regimes.naming``).
     feature_names: the features' spec texts (which are returns, which levels; stress signs if none are given).
+    emission: "gaussian" or "student_t" (every state a multivariate t with ``t_dof`` degrees of freedom, fitted
+        by ECM: robust to fat-tailed daily returns, see ``fast_hmm.student_t_log_density``); ``t_dof="auto"``
+        estimates the dof shared by the states in each fit (``fast_hmm.update_dof``).
     """
 
     def __init__(
@@ -145,6 +154,8 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         init: str = "hmmlearn",
         order_by: str = naming.RISK,
         feature_names: Sequence[str] | None = None,
+        emission: str = "gaussian",
+        t_dof: float | str = "auto",
     ) -> None:
         # stored as given (scikit-learn's clone checks that); tuple(self.names) where a tuple is needed
         self.names = names
@@ -160,6 +171,8 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         self.init = init
         self.order_by = order_by
         self.feature_names = feature_names
+        self.emission = emission
+        self.t_dof = t_dof
 
     @classmethod
     def from_spec(cls, spec: RegimeSpec) -> LiquidityHMM:
@@ -178,6 +191,15 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
                 raise NotFittedError(f"LiquidityHMM is not fitted yet: '{name}' needs fit()")
             return getattr(state, name[:-1])
         raise AttributeError(f"'LiquidityHMM' object has no attribute '{name}'")
+
+    @property
+    def dof(self) -> float:
+        """The emissions' degrees of freedom: ``t_dof`` for Student-t emissions, inf for Gaussian ones."""
+        if self.emission == "student_t":
+            return AUTO_DOF_START if self.t_dof == "auto" else float(self.t_dof)
+        if self.emission != "gaussian":
+            raise ValueError(f"emission must be 'gaussian' or 'student_t', got {self.emission!r}")
+        return float("inf")
 
     @property
     def transmat_prior(self) -> np.ndarray | float:
@@ -227,9 +249,14 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
                     if method == "mixed":  # alternate k-means-faithful and hmmlearn starts across restarts
                         method = "kmeans" if (int(seed) - self.random_state) % 2 == 0 else "hmmlearn"  # type: ignore[arg-type]
                     init = cold_init(data, self.n_states, int(seed), self.min_covar, self.kmeans_n_init, method)  # type: ignore[arg-type]
+                if np.isfinite(init.dof) != np.isfinite(self.dof) or (init.dof != self.dof and self.t_dof != "auto"):
+                    # a cold start (or a fit of the other emission family) starts as this one; a warm start keeps
+                    # the dof it estimated
+                    init = dataclasses.replace(init, dof=self.dof)
                 res = em_fit(
                     data, init, transmat_prior=self.transmat_prior,
                     cprior=covars_prior(data.scaler()[1], self.covariance_type), n_iter=self.n_iter, tol=self.tol,
+                    fit_dof=self.emission == "student_t" and self.t_dof == "auto",
                 )
             except (ValueError, FloatingPointError, np.linalg.LinAlgError):
                 res = None
@@ -363,7 +390,11 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
 
     def log_frameprob(self, X: np.ndarray) -> np.ndarray:
         """Per-day log emission densities under each raw state, in standardised units (for filtering)."""
-        return self.hmm_._compute_log_likelihood(self._scale(np.asarray(X, float)))
+        Z = self._scale(np.asarray(X, float))
+        if not self.params_.is_student_t:
+            return self.hmm_._compute_log_likelihood(Z)
+        st = self.state_
+        return emission_log_density(Z, to_units(self.params_, shift=st.window_mean, scale=st.window_scale))
 
     def _scale(self, X: np.ndarray) -> np.ndarray:
         return (X - self.scaler_mean_) / self.scaler_scale_
@@ -408,7 +439,7 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
     @property
     def raw_covars_(self) -> np.ndarray:
         """State covariances in original feature units (full matrices), raw (fitted) order."""
-        return self.params_.full_covars * np.outer(self.design_scale_, self.design_scale_)[None]
+        return self.params_.covariances * np.outer(self.design_scale_, self.design_scale_)[None]
 
     @property
     def covars_(self) -> np.ndarray:

@@ -17,6 +17,7 @@ SCHEDULES = ("monthly", "quarterly", "yearly")
 INITS = ("hmmlearn", "kmeans", "mixed")
 COVARIANCE_TYPES = ("full", "diag")
 MODELS = ("hmm", "jump", "gmmhmm")
+EMISSIONS = ("gaussian", "student_t")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class RegimeSpec:
     kmeans_n_init: int = 1
     stress_signs: tuple[float, ...] | None = None
     order_by: str = "risk"
+    emission: str = "gaussian"
+    t_dof: float | str = "auto"
     feature_names: tuple[str, ...] | None = None
     seed: int = 0
     min_train: int = 756
@@ -86,6 +89,10 @@ class RegimeSpec:
             raise bad("covariance_type", " or ".join(COVARIANCE_TYPES))
         if self.model not in MODELS:
             raise bad("model", " or ".join(MODELS))
+        if self.emission not in EMISSIONS:
+            raise bad("emission", " or ".join(EMISSIONS))
+        if self.t_dof != "auto" and not (isinstance(self.t_dof, (int, float)) and float(self.t_dof) > 2):
+            raise bad("t_dof", '"auto" or a number > 2 (a Student-t with a finite variance)')
         if self.init not in INITS:
             raise bad("init", ", ".join(INITS))
         if isinstance(self.refit, str) and self.refit not in SCHEDULES:
@@ -119,7 +126,8 @@ class RegimeSpec:
             "n_iter": int(self.n_iter), "tol": float(self.tol), "min_covar": float(self.min_covar),
             "sticky": float(self.sticky), "stress_signs": self.stress_signs, "random_state": int(self.seed),
             "kmeans_n_init": int(self.kmeans_n_init), "init": self.init, "order_by": self.order_by,
-            "feature_names": self.feature_names,
+            "feature_names": self.feature_names, "emission": self.emission,
+            "t_dof": self.t_dof if self.t_dof == "auto" else float(self.t_dof),
         }
 
     def cache_params(self) -> dict[str, Any]:

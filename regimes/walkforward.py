@@ -41,7 +41,7 @@ import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.regimes import naming
-from regimeshift.regimes.fast_hmm import Design, forward
+from regimeshift.regimes.fast_hmm import Design, forward, outlier_distances
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import _window_start, refit_positions, usable_block  # noqa: F401  (re-exported)
@@ -138,18 +138,11 @@ def competition_schedule(
 
 
 def unexplained_share(logf: np.ndarray, p: Any) -> float:
-    """Share of rows whose Mahalanobis distance to EVERY state exceeds that state's 99.9 % chi-square quantile
-    (``logf``: the rows' log densities under ``p``). Under the model this is at most ~0.1 %; a regime the model
+    """Share of rows whose Mahalanobis distance to EVERY state exceeds that state's 99.9 % quantile (``logf``:
+    the rows' log emission densities under ``p``). Under the model this is at most ~0.1 %; a regime the model
     has no state for (the first crunch in the data, say) pushes it far higher."""
-    from scipy.stats import chi2
-
-    d = p.means.shape[1]
-    if p.covariance_type == "full":
-        logdet = 2.0 * np.log(np.diagonal(np.linalg.cholesky(p.covars), axis1=1, axis2=2)).sum(axis=1)
-    else:
-        logdet = np.log(p.covars).sum(axis=1)
-    maha = -2.0 * logf - d * np.log(2 * np.pi) - logdet[None, :]
-    return float(np.mean(maha.min(axis=1) > chi2.ppf(0.999, d)))
+    maha, limit = outlier_distances(logf, p)
+    return float(np.mean(maha.min(axis=1) > limit))
 
 
 # -- the walk-forward --------------------------------------------------------------------------------------------

@@ -93,9 +93,10 @@ def test_the_config_names_by_risk_unless_told_otherwise():
 # -- the battery -------------------------------------------------------------------------------------------------
 # Margins against each market's oracle (its true-parameter filter). Most of the gap is the model class and learning
 # online from two years of data, not the names (benchmarks/regime_recovery.py --battery prints the split):
-MARGIN = 0.15  # balanced accuracy as named within 15 points of the oracle on every market ...
-FAT_TAIL_MARGIN = 0.35  # ... except Student-t(4) shocks, which a Gaussian HMM cannot model (its class, not its names)
-MEAN_MARGIN = 0.10  # battery mean within 10 points
+# The targets are 10 points on every market and 5 on average; measured with the battery's Student-t
+# emissions: worst 9.1 (four regimes), mean 5.1 (a Gaussian HMM: 29.9 on the t(4) market, mean 8.5).
+MARGIN = 0.10  # balanced accuracy as named within 10 points of the oracle on every market, fat tails included
+MEAN_MARGIN = 0.055  # battery mean within 5.5 points
 NAMING_COST = 0.01  # named vs best relabelling: the names may cost at most one point anywhere
 
 
@@ -120,8 +121,7 @@ def test_on_every_market_the_states_are_named_as_the_truth_names_them(battery: d
     assert rec.named >= rec.relabelled - NAMING_COST, rec
     if rec.oracle > 0.8:
         assert rec.names_right, rec
-    margin = FAT_TAIL_MARGIN if by_name(name).t_df < 6 else MARGIN
-    assert rec.named >= rec.oracle - margin, rec
+    assert rec.named >= rec.oracle - MARGIN, rec
 
 
 def test_over_the_battery_recovery_as_named_is_close_to_the_oracle(battery: dict) -> None:

@@ -43,6 +43,7 @@ CHANGED = {
     "cold_growth": 0.0,
     "cold_surprise": 0.0,  # off: the late shock in _features() no longer makes cold starts compete
     "model": "jump",
+    "emission": "student_t",
 }
 
 #: settings of the other model families, each changed from a base of its own family
@@ -52,6 +53,7 @@ FAMILY = {
     "max_feats": ({"model": "jump"}, 1.5),
     "penalty_grid": ({"model": "jump", "jump_penalty": "cv"}, (0.0, 500.0)),
     "n_mix": ({"model": "gmmhmm", "covariance_type": "diag"}, 3),
+    "t_dof": ({"emission": "student_t"}, 3.0),
 }
 
 

@@ -1,0 +1,80 @@
+"""Student-t emissions (``regimes.emission = "student_t"``): the densities, the dof estimate, the fit's round trip."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from regimeshift.regimes.fast_hmm import DOF_RANGE, HMMParams, emission_log_density, outlier_distances
+from regimeshift.regimes.model import LiquidityHMM
+from scipy.stats import chi2, f, multivariate_t
+
+
+def _params(dof: float) -> HMMParams:
+    means = np.array([[0.0, 0.5], [1.0, -1.0]])
+    covars = np.array([[[1.0, 0.3], [0.3, 2.0]], [[0.5, -0.1], [-0.1, 0.4]]])
+    return HMMParams(np.array([0.5, 0.5]), np.full((2, 2), 0.5), means, covars, "full", dof)
+
+
+def _regime_sample(t_df: float, seed: int = 0, n: int = 3000) -> np.ndarray:
+    """Two persistent regimes (calm, volatile) of 3 assets with Student-t(t_df) shocks of unit variance."""
+    rng = np.random.default_rng(seed)
+    state = np.repeat(rng.integers(0, 2, n // 100), 100)
+    z = rng.standard_normal((n, 3)) * np.sqrt((t_df - 2) / rng.chisquare(t_df, n))[:, None]
+    return z * np.where(state == 0, 0.6, 1.8)[:, None]
+
+
+def test_the_t_density_is_scipys_multivariate_t() -> None:
+    p = _params(4.5)
+    X = np.random.default_rng(1).normal(size=(50, 2)) * 2
+    expected = np.column_stack([multivariate_t(p.means[k], p.covars[k], df=4.5).logpdf(X) for k in range(2)])
+    np.testing.assert_allclose(emission_log_density(X, p), expected, rtol=1e-10)
+
+
+def test_infinite_dof_is_the_gaussian() -> None:
+    p = _params(float("inf"))
+    X = np.random.default_rng(2).normal(size=(20, 2))
+    gauss = np.column_stack([
+        -0.5 * (2 * np.log(2 * np.pi) + np.linalg.slogdet(c)[1] + np.einsum("ti,ij,tj->t", X - m, np.linalg.inv(c), X - m))
+        for m, c in zip(p.means, p.covars)
+    ])
+    np.testing.assert_allclose(emission_log_density(X, p), gauss, rtol=1e-10)
+
+
+@pytest.mark.parametrize("dof, quantile", [(float("inf"), chi2.ppf(0.999, 2)), (5.0, 2 * f.ppf(0.999, 2, 5.0))])
+def test_the_outlier_rule_recovers_the_mahalanobis_distance_under_either_emission(dof: float, quantile: float) -> None:
+    p = _params(dof)
+    X = np.array([[0.0, 0.5], [3.0, 3.0]])
+    maha, limit = outlier_distances(emission_log_density(X, p), p)
+    inv0 = np.linalg.inv(p.covars[0])
+    np.testing.assert_allclose(maha[:, 0], [0.0, (X[1] - p.means[0]) @ inv0 @ (X[1] - p.means[0])], atol=1e-9)
+    assert limit == pytest.approx(quantile)
+
+
+def test_the_estimated_dof_is_low_on_fat_tails_and_near_the_gaussian_cap_on_thin_ones() -> None:
+    fat = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=2).fit(_regime_sample(4.0))
+    thin = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=2).fit(_regime_sample(200.0))
+    assert fat.params_.dof < 6.0
+    assert thin.params_.dof > 40.0
+    assert DOF_RANGE[0] <= fat.params_.dof and thin.params_.dof <= DOF_RANGE[1]
+
+
+def test_a_fixed_dof_stays_fixed() -> None:
+    m = LiquidityHMM(names=("calm", "stress"), emission="student_t", t_dof=7.0, n_init=1).fit(_regime_sample(4.0))
+    assert m.params_.dof == 7.0
+
+
+def test_the_t_fit_names_the_volatile_regime_stress_where_the_gaussian_splits_the_tails() -> None:
+    X = _regime_sample(3.0, seed=4)
+    truth = np.repeat(np.random.default_rng(4).integers(0, 2, 30), 100)
+    t_fit = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=2, sticky=50.0,
+                         feature_names=("ret:A:1", "ret:B:1", "ret:C:1")).fit(X)
+    named = t_fit.predict_filtered(X).argmax(axis=1)
+    assert (named == truth).mean() > 0.9
+
+
+def test_a_t_fit_survives_its_state_round_trip() -> None:
+    m = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=1).fit(_regime_sample(4.0))
+    arrays, scalars = m.to_state()
+    back = LiquidityHMM.from_state(arrays, scalars)
+    X = _regime_sample(4.0, seed=9, n=200)
+    assert back.params_.dof == m.params_.dof
+    np.testing.assert_array_equal(back.predict_filtered(X), m.predict_filtered(X))
