@@ -80,7 +80,7 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
     stale = []
     for f in rows:
         e = manifest[f.name]
-        status = f"STALE (allowed {f.allowed} business days)" if f.stale else "ok"
+        status = f"STALE (allowed {f.allowed} trading days)" if f.stale else "ok"
         if f.stale:
             stale.append(f.name)
         lines.append(f"{f.name:<28}{e['source'] + ':' + e['ticker']:<24}{e['first']:<12}{e['last']:<12}"

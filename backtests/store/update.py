@@ -200,8 +200,8 @@ def _update_one(store: Store, w: Wanted, entry: Mapping[str, Any] | None, stamp:
 class Freshness:
     name: str
     last: str
-    age: int  # business days from the last observation to today
-    allowed: int  # business days the cadence and publication lag allow
+    age: int  # NYSE trading days from the last observation to today
+    allowed: int  # trading days the cadence and publication lag allow
     kind: str
 
     @property
@@ -211,9 +211,11 @@ class Freshness:
 
 def freshness(store: Store, today: datetime.date, lags: Mapping[str, int] | None = None,
               names: Sequence[str] | None = None) -> list[Freshness]:
-    """Each series' age against what its cadence allows: the usual business-day gap between observations plus
-    its publication lag (prices: 0, the close is in the evening's data) plus one day of grace."""
+    """Each series' age against what its cadence allows: the usual gap between observations plus its publication
+    lag (prices: 0, the close is in the evening's data) plus one day of grace -- all in NYSE trading days, so an
+    exchange holiday (Good Friday, Thanksgiving) never counts as a missed update."""
     from regimeshift.backtests.data import DEFAULT_MACRO_LAGS
+    from regimeshift.backtests.trading_calendar import trading_days_between
 
     out = []
     manifest = store.manifest()["series"]
@@ -221,8 +223,8 @@ def freshness(store: Store, today: datetime.date, lags: Mapping[str, int] | None
         entry = manifest[name]
         frame = store.frame(name)
         days = frame.index[-21:].to_numpy(dtype="datetime64[D]")
-        cadence = max(int(np.median(np.busday_count(days[:-1], days[1:]))), 1) if len(days) > 1 else 1
+        cadence = max(int(np.median(trading_days_between(days[:-1], days[1:]))), 1) if len(days) > 1 else 1
         lag = 0 if entry.get("kind") == "price" else int((lags or {}).get(name, DEFAULT_MACRO_LAGS.get(name, 1)))
-        age = int(np.busday_count(np.datetime64(entry["last"], "D"), np.datetime64(today, "D")))
+        age = int(trading_days_between(np.datetime64(entry["last"], "D"), np.datetime64(today, "D")))
         out.append(Freshness(name, entry["last"], age, cadence + lag + 1, entry.get("kind", "?")))
     return out
