@@ -149,33 +149,43 @@ def update_store(
             except FetchError as err:  # this series only: the rest of the evening's data still lands
                 report.failed[w.name] = str(err)
                 continue
-            kind, update, old, info, line = step
-            updates.append(update)
-            if line is not None:
-                log.append(line)
-            if kind == "created":
+            updates.append(step.update)
+            log += [step.log] if step.log is not None else []
+            if step.event == "created":
                 report.created.append(w.name)
-                report.appended[w.name] = len(update.frame)
-            elif kind == "restated":
-                report.restated[w.name] = info
-                archive.append((w.name, old))
+                report.appended[w.name] = len(step.update.frame)
+            elif step.event == "restated":
+                report.restated[w.name] = step.restated
+                archive.append((w.name, step.replaced))
             else:
-                report.appended[w.name] = info
+                report.appended[w.name] = step.new_rows
         store.commit(updates, log, now, archive)
     if report.failed:
         raise IncompleteUpdate(report)
     return report
 
 
+@dataclass(frozen=True)
+class _Step:
+    """One series' new state, fetched but not yet written."""
+
+    event: str  # "created", "restated" or "appended" (0 new rows included)
+    update: SeriesUpdate
+    log: dict[str, Any] | None  # its changes.log line, if anything changed
+    replaced: pd.DataFrame | None = None  # restated: the stored version, archived under history/
+    restated: dict[str, Any] = field(default_factory=dict)  # restated: what moved
+    new_rows: int = 0  # appended: how many
+
+
 def _update_one(store: Store, w: Wanted, entry: Mapping[str, Any] | None, stamp: str, *, fred_url: str | None,
-                download: YahooDownload | None) -> tuple[str, SeriesUpdate, Any, Any, dict[str, Any] | None]:
-    """One series' new state, fetched but not written: (what happened, the update, the replaced frame, detail,
-    its changes.log line). Raises FetchError before anything of this series is kept."""
+                download: YahooDownload | None) -> _Step:
+    """Fetch one series (raises FetchError before anything of it is kept)."""
+    source = f"{w.vendor}:{w.ticker}"
     if entry is None:
         frame = _fetch(w, None, fred_url=fred_url, download=download)
-        return "created", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), None, None, {
-            "at": stamp, "event": "created", "series": w.name, "source": f"{w.vendor}:{w.ticker}",
-            "rows": len(frame), "last": str(frame.index[-1].date())}
+        return _Step("created", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), {
+            "at": stamp, "event": "created", "series": w.name, "source": source, "rows": len(frame),
+            "last": str(frame.index[-1].date())})
     old = store.frame(w.name)
     start = old.index[max(len(old) - OVERLAP, 0)]
     tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download)
@@ -186,13 +196,14 @@ def _update_one(store: Store, w: Wanted, entry: Mapping[str, Any] | None, stamp:
     if diff is not None:
         frame = _fetch(w, None, fred_url=fred_url, download=download)
         full = diff_overlap(old, frame) or diff
-        return "restated", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), old, full, {
-            "at": stamp, "event": "restated", "series": w.name, "source": f"{w.vendor}:{w.ticker}", **full}
+        return _Step("restated", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind),
+                     {"at": stamp, "event": "restated", "series": w.name, "source": source, **full},
+                     replaced=old, restated=full)
     extra = tail[tail.index > old.index[-1]]
     frame = pd.concat([old, extra.reindex(columns=old.columns)]) if len(extra) else old
     line = {"at": stamp, "event": "appended", "series": w.name, "rows": len(extra),
             "last": str(frame.index[-1].date())} if len(extra) else None
-    return "appended", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), old, len(extra), line
+    return _Step("appended", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), line, new_rows=len(extra))
 
 
 # -- staleness ---------------------------------------------------------------------------------------------------
