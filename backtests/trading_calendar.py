@@ -73,7 +73,10 @@ def holidays() -> np.ndarray:
     return out
 
 
-def sessions(start: str | datetime.date | pd.Timestamp, end: str | datetime.date | pd.Timestamp) -> pd.DatetimeIndex:
+Day = str | datetime.date | np.datetime64  # one date (pd.Timestamp is a datetime.date)
+
+
+def sessions(start: Day, end: Day) -> pd.DatetimeIndex:
     """The trading days from ``start`` to ``end``, both included."""
     first = np.datetime64(pd.Timestamp(start).date(), "D")
     last = np.datetime64(pd.Timestamp(end).date(), "D") + 1
@@ -82,7 +85,7 @@ def sessions(start: str | datetime.date | pd.Timestamp, end: str | datetime.date
     return pd.DatetimeIndex(days.astype("datetime64[ns]"))
 
 
-def trading_days_between(start: object, end: object) -> np.ndarray | int:
+def trading_days_between(start: Day | np.ndarray, end: Day | np.ndarray) -> np.ndarray | int:
     """Trading days in ``[start, end)`` -- numpy's ``busday_count`` with the exchange's holidays: 0 from a day to
     itself, 1 from one session to the next (Thursday before Good Friday to the Monday after: 1). Accepts dates or
     arrays of ``datetime64[D]``."""

@@ -4,8 +4,8 @@ Each evening is one :class:`LiveJob` call. It never raises: a failed update (net
 or signal is logged with the exit status the equivalent command would have had, and the scheduler waits for the
 next evening. When only some series failed, the others are committed (``data update`` does the same) and the log
 names the failed ones; the signal is still skipped that evening, as for any failed update -- like
-``data update && signal`` under cron -- so no decision is taken on a store where a series stopped short. ``schedule.log`` in the live folder has one JSON line
-per run.
+``data update && signal`` under cron -- so no decision is taken on a store where a series stopped short.
+``schedule.log`` in the live folder has one JSON line per run.
 
 Time comes from APScheduler's ``CronTrigger`` in both modes: :func:`serve` lets APScheduler's blocking scheduler
 wait for the fire times in real time; :func:`drive` walks the same trigger's fire times on a test clock, calling

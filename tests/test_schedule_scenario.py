@@ -1,7 +1,8 @@
 """Done means: five evenings of `regimeshift schedule` on a test clock. Each evening the (loopback) vendors publish
 one more day; on Wednesday Yahoo restates SPY's adjusted history (a dividend) and FRED revises a VIX print; on
-Thursday FRED answers HTTP 500 (the prices still land, VIX stays as it was, no signal that evening). After every evening the store, the registry, the signals log and the account's
-orders are checked; at the end Tuesday's decision -- taken on data since restated -- is reproduced bit for bit."""
+Thursday FRED answers HTTP 500 (the prices still land, VIX stays as it was, no signal that evening). After every
+evening the store, the registry, the signals log and the account's orders are checked; at the end Tuesday's
+decision -- taken on data since restated -- is reproduced bit for bit."""
 from __future__ import annotations
 
 import datetime

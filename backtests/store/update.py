@@ -87,7 +87,9 @@ class IncompleteUpdate(FetchError):
     def __init__(self, report: UpdateReport) -> None:
         names = list(report.failed)
         done = report.wanted - len(names)
-        others = f"the other {done} series {'was' if done == 1 else 'were'} updated" if done else "no series was updated"
+        others = "no series was updated"
+        if done:
+            others = f"the other {done} series {'was' if done == 1 else 'were'} updated"
         if len(names) == 1:
             head = f"{names[0]} failed and was left as it was ({report.failed[names[0]]})"
         else:
