@@ -35,6 +35,8 @@ def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init:
     """The unfitted estimator a walk's ``params`` describe (``model``: "jump" or "gmmhmm")."""
     kind = params["model"]
     n = int(params["n_init"] if n_init is None else n_init)
+    # the HMM's naming rule and the feature names it reads (which are returns, which levels)
+    naming = {"order_by": params.get("order_by", "risk"), "feature_names": params.get("feature_names")}
     if kind == "jump":
         from regimeshift.regimes.jump import JumpRegimeModel
 
@@ -42,6 +44,7 @@ def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init:
         return JumpRegimeModel(
             names=params["names"], jump_penalty=float(lam), cont=bool(params["jump_continuous"]),
             max_feats=params["max_feats"], stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
+            **naming,
         )
     if kind == "gmmhmm":
         from regimeshift.regimes.gmmhmm import GMMRegimeModel
@@ -49,7 +52,7 @@ def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init:
         return GMMRegimeModel(
             names=params["names"], n_mix=int(params["n_mix"]), covariance_type=params["covariance_type"],
             n_iter=params["n_iter"], tol=params["tol"], min_covar=params["min_covar"],
-            stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
+            stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n, **naming,
         )
     raise RegimeshiftError(f"regimes.model: '{kind}' (expected hmm, {' or '.join(MODELS)})")
 
