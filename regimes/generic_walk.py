@@ -108,8 +108,14 @@ def generic_walk_forward(
                 lambda lam: make(params, penalty=lam, n_init=warm_init + 1), grid or DEFAULT_PENALTY_GRID,
             )
         est = make(params, penalty=penalty, n_init=None if scheduled or model is None else warm_init)
-        est.fit(X[lo : r + 1], align_to=model, warm_start=model)
-        model = est
+        fallback = False
+        try:
+            est.fit(X[lo : r + 1], align_to=model, warm_start=model)
+            model = est
+        except FloatingPointError:
+            if model is None:
+                raise RegimeshiftError(f"regimes: the first fit at {index[r].date()} failed on every start") from None
+            fallback = True  # as the HMM's walk does: the previous fit carries on until the next refit
         p = model.predict_proba_online(X[lo:end])
         probs[r:end] = p[r - lo :]
         if hasattr(model, "online_loglik"):
@@ -125,10 +131,10 @@ def generic_walk_forward(
                 "n_iter": int(getattr(model, "n_iter_", 0)),
                 "converged": bool(model.converged_),
                 "warm_started": not scheduled and k > 0,
-                "fallback": False,
+                "fallback": fallback,
                 "cold_competition": scheduled,
                 "surprise": False,
-                "relabelled": bool(k > 0 and model.relabelled_),
+                "relabelled": bool(k > 0 and not fallback and model.relabelled_),
                 "best_cold_loglik": np.nan,
                 "jump_penalty": float(penalty) if penalty is not None else float(getattr(model, "jump_penalty", np.nan)),
             }

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from regimeshift.core.compat import quiet_hmmlearn
 from regimeshift.regimes.fast_hmm import forward
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.model import single_blas_thread
@@ -72,6 +73,7 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         self.scaler_mean_, self.scaler_scale_ = mean, scale
         Z = (X - mean) / scale
         best, best_ll = None, -np.inf
+        quiet_hmmlearn()  # hmmlearn logs every non-increasing EM step of a start; the walk reports convergence itself
         with warnings.catch_warnings(), single_blas_thread():
             warnings.simplefilter("ignore")
             for i in range(max(1, int(self.n_init))):

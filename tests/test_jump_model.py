@@ -275,6 +275,26 @@ def test_gmmhmm_runs_through_the_same_walk_with_a_defined_oos_loglik():
     np.testing.assert_allclose(res.probabilities.sum(axis=1), 1.0)
 
 
+def test_a_refit_whose_every_start_fails_keeps_the_previous_fit_as_the_hmm_walk_does():
+    from regimeshift.regimes.generic_walk import generic_walk_forward, make_estimator
+
+    F = two_regime_features()
+    params = {**RegimeConfig(model="jump").model_options(), **WALK, "model": "jump", "window": "expanding",
+              "seed": 3, "order_by": "risk", "feature_names": tuple(F.columns)}
+    fits = []
+
+    def failing_second_refit(p, penalty=None, n_init=None):
+        est = make_estimator(p, penalty, n_init)
+        fits.append(est)
+        if len(fits) == 2:
+            est.fit = lambda *a, **k: (_ for _ in ()).throw(FloatingPointError("every start failed"))
+        return est
+
+    res = generic_walk_forward(F, params, make=failing_second_refit)
+    assert list(res.refits["fallback"]) == [False, True] + [False] * (len(res.refits) - 2)
+    assert res.probabilities.notna().all().all()  # the first fit labelled the failed refit's days
+
+
 # -- configuration --------------------------------------------------------------------------------------------
 def test_model_settings_in_config_and_the_hmm_hash_unchanged():
     cfg = load_config(None)
