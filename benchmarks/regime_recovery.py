@@ -1,7 +1,8 @@
 """Out-of-sample regime recovery on the embedded synthetic market (a measurement, not a test).
 
     python benchmarks/regime_recovery.py [CONFIG.toml] [--seeds 7,1,2,3,4] [--features SPEC,SPEC,...]
-    python benchmarks/regime_recovery.py --battery [--order-by risk|signed_mean] [--sticky S]
+    python benchmarks/regime_recovery.py --battery [--order-by risk|signed_mean] [--sticky S] [--model hmm|jump|gmmhmm|all]
+        [--markets NAME,NAME]
 
 For each market seed, balanced accuracy (sklearn) against the true regimes over the same out-of-sample days of:
 - walk-forward: the config's filtered regimes (argmax per day; default: monthly refits, expanding window);
@@ -20,6 +21,12 @@ literature's reference is a median of ~25 trading days at turning points, Shu, Y
 ``--battery`` runs the differently built markets of tests/markets.py (issue 11) with the battery's walk-forward
 settings (``--order-by`` and ``--sticky`` override them): per market, balanced accuracy as named, under the best
 relabelling and the oracle's, whether the names are right, and the lags of the model and of the oracle.
+``--model`` picks the model family (``regimes.model``; ``all``: every family, one row each per market, so the
+families sit side by side): the HMM with the battery's settings; the jump model with each asset's 21-day realised
+volatility added to the daily returns (it separates states by the distance between centres, so it cannot see a
+change of volatility in returns alone; ``tests.markets.JUMP``); the GMM-HMM (two full-covariance Gaussians per
+state, ``tests.markets.GMMHMM``) on the returns alone, like the HMM. A summary line per family gives the mean
+and worst gap to the oracle as named and the gap on the fat-tailed market, the model class's share of the gap.
 """
 from __future__ import annotations
 
@@ -41,30 +48,65 @@ from regimeshift.baselines.recovery import (  # noqa: E402
 )
 
 
-def battery(order_by: str, sticky: float | None) -> None:
-    from tests.markets import BATTERY, WALK_FORWARD, generate, score
+FAMILIES = ("hmm", "jump", "gmmhmm")
+
+
+def family_settings(model: str, spec) -> dict:  # type: ignore[no-untyped-def]
+    """``score``'s keyword arguments for one model family on the market ``spec`` (see the module docstring)."""
+    from tests.markets import GMMHMM, JUMP, jump_features
+
+    if model == "jump":
+        return {"features": jump_features(spec), **JUMP}
+    if model == "gmmhmm":
+        return dict(GMMHMM)
+    return {}
+
+
+def battery(order_by: str, sticky: float | None, models: tuple[str, ...] = ("hmm",),
+            markets: tuple[str, ...] | None = None) -> None:
+    import numpy as np
+    from tests.markets import BATTERY, WALK_FORWARD, by_name, generate, score
+
+    specs = BATTERY if not markets else tuple(by_name(m) for m in markets)
 
     kw = {} if sticky is None else {"sticky": sticky}
-    print(f"battery (tests/markets.py): order_by {order_by}, walk-forward {dict(WALK_FORWARD, **kw)}")
-    print(f"{'market':14} {'K':>2} {'days':>6} {'named':>7} {'relabel':>8} {'oracle':>7} {'gap':>6} {'names':>6} "
-          f"{'lag med':>8} {'lag p90':>8} {'oracle lag':>11} {'missed':>7} {'secs':>6}  what separates the regimes")
-    rows = []
-    for spec in BATTERY:
-        t0 = time.perf_counter()
-        rec, _ = score(generate(spec), order_by, **kw)
-        rows.append(rec)
-        print(f"{spec.name:14} {spec.k:>2} {rec.n_days:>6} {rec.named:>7.3f} {rec.relabelled:>8.3f} {rec.oracle:>7.3f} "
-              f"{100 * (rec.oracle - rec.named):>6.1f} {'right' if rec.names_right else 'WRONG':>6} "
-              f"{rec.lag_median:>8.1f} {rec.lag_p90:>8.1f} {rec.oracle_lag_median:>11.1f} {100 * rec.missed:>6.0f}% "
-              f"{time.perf_counter() - t0:>6.1f}  {spec.note}")
-    gaps = [100 * (r.oracle - r.named) for r in rows]
-    import numpy as np
+    print(f"battery (tests/markets.py): order_by {order_by}, walk-forward {dict(WALK_FORWARD, **kw)}, "
+          f"models {', '.join(models)}")
+    print(f"{'market':14} {'model':7} {'K':>2} {'days':>6} {'named':>7} {'relabel':>8} {'oracle':>7} {'gap':>6} "
+          f"{'names':>6} {'lag med':>8} {'lag p90':>8} {'oracle lag':>11} {'missed':>7} {'secs':>6}  "
+          "what separates the regimes")
+    rows: dict[str, list] = {m: [] for m in models}
+    for spec in specs:
+        market = generate(spec)
+        for model in models:
+            t0 = time.perf_counter()
+            rec, _ = score(market, order_by, **{**kw, **family_settings(model, spec)})
+            rows[model].append((spec, rec))
+            print(f"{spec.name:14} {model:7} {spec.k:>2} {rec.n_days:>6} {rec.named:>7.3f} {rec.relabelled:>8.3f} "
+                  f"{rec.oracle:>7.3f} {100 * (rec.oracle - rec.named):>6.1f} {'right' if rec.names_right else 'WRONG':>6} "
+                  f"{rec.lag_median:>8.1f} {rec.lag_p90:>8.1f} {rec.oracle_lag_median:>11.1f} {100 * rec.missed:>6.0f}% "
+                  f"{time.perf_counter() - t0:>6.1f}  {spec.note}", flush=True)
+    for model, done in rows.items():
+        recs = [r for _, r in done]
+        gaps = [100 * (r.oracle - r.named) for r in recs]
+        fat = [100 * (r.oracle - r.named) for s, r in done if s.t_df < 6]
+        print(f"{model}: gap as named: mean {np.mean(gaps):.1f} pts, worst {max(gaps):.1f} pts"
+              f"{f', fat tails {fat[0]:.1f} pts' if fat else ''}; names right on "
+              f"{sum(r.names_right for r in recs)}/{len(recs)} markets "
+              f"({sum(r.names_right for r in recs if r.oracle > 0.8)}/{sum(r.oracle > 0.8 for r in recs)} where the "
+              f"oracle > 0.8); named vs best relabelling: mean {100 * np.mean([r.relabelled - r.named for r in recs]):.1f} "
+              f"pts; median of the markets' median lags {np.nanmedian([r.lag_median for r in recs]):.1f} days, "
+              f"of their p90 {np.nanmedian([r.lag_p90 for r in recs]):.1f}")
 
-    print(f"gap as named: mean {np.mean(gaps):.1f} pts, worst {max(gaps):.1f} pts; names right on "
-          f"{sum(r.names_right for r in rows)}/{len(rows)} markets "
-          f"({sum(r.names_right for r in rows if r.oracle > 0.8)}/{sum(r.oracle > 0.8 for r in rows)} where the oracle > 0.8); "
-          f"median of the markets' median lags {np.nanmedian([r.lag_median for r in rows]):.1f} days, "
-          f"of their p90 {np.nanmedian([r.lag_p90 for r in rows]):.1f}")
+
+def parse_models(text: str) -> tuple[str, ...]:
+    if text == "all":
+        return FAMILIES
+    models = tuple(dict.fromkeys(m.strip() for m in text.split(",") if m.strip()))
+    bad = [m for m in models if m not in FAMILIES]
+    if bad or not models:
+        raise SystemExit(f"--model: unknown {', '.join(bad) or '(none)'} (choose from {', '.join(FAMILIES)} or all)")
+    return models
 
 
 def main() -> None:
@@ -77,19 +119,28 @@ def main() -> None:
     ap.add_argument("--battery", action="store_true", help="the differently built markets of tests/markets.py")
     ap.add_argument("--order-by", default=None, help="naming rule: risk, signed_mean or a feature (default: config's)")
     ap.add_argument("--sticky", type=float, default=None, help="battery only: override the battery's sticky prior")
+    ap.add_argument("--markets", default=None, help="battery only: comma-separated market names (default: all)")
+    ap.add_argument("--model", default=None,
+                    help="hmm, jump, gmmhmm (comma-separated) or all (default: the battery's hmm, the config's model)")
     args = ap.parse_args()
     if args.battery:
-        battery(args.order_by or "risk", args.sticky)
+        markets = tuple(m.strip() for m in args.markets.split(",") if m.strip()) if args.markets else None
+        battery(args.order_by or "risk", args.sticky, parse_models(args.model or "hmm"), markets)
         return
     cfg = load_config(args.config)
     raw = cfg.model_dump()
     if args.order_by:
         raw["regimes"]["order_by"] = args.order_by
+    if args.model:
+        models = parse_models(args.model)
+        if len(models) > 1:
+            raise SystemExit("--model: one family at a time on a config (the battery takes several)")
+        raw["regimes"]["model"] = models[0]
     if args.features:
         raw["features"] = [f.strip() for f in args.features.split(";" if ";" in args.features else ",") if f.strip()]
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [cfg.seed]
     print(f"regime recovery: {len(raw['features'])} features: {', '.join(raw['features'])}")
-    print(f"regimes: refit {cfg.regimes.refit}, window {cfg.regimes.window}, {cfg.regimes.covariance_type} covariance, "
+    print(f"regimes: model {raw['regimes']['model']}, refit {cfg.regimes.refit}, window {cfg.regimes.window}, {cfg.regimes.covariance_type} covariance, "
           f"sticky {cfg.regimes.sticky}, min_train {cfg.regimes.min_train_days} days")
     hind_col = f" {'hindsight':>10}" if args.hindsight else ""
     print(f"{'seed':>5} {'days':>6} {'walk-forward':>13} {'relabelled':>11} {'oracle':>8} {'gap (pts)':>10} "

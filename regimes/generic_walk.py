@@ -35,6 +35,8 @@ def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init:
     """The unfitted estimator a walk's ``params`` describe (``model``: "jump" or "gmmhmm")."""
     kind = params["model"]
     n = int(params["n_init"] if n_init is None else n_init)
+    # the HMM's naming rule and the feature names it reads (which are returns, which levels)
+    naming = {"order_by": params.get("order_by", "risk"), "feature_names": params.get("feature_names")}
     if kind == "jump":
         from regimeshift.regimes.jump import JumpRegimeModel
 
@@ -42,6 +44,7 @@ def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init:
         return JumpRegimeModel(
             names=params["names"], jump_penalty=float(lam), cont=bool(params["jump_continuous"]),
             max_feats=params["max_feats"], stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
+            **naming,
         )
     if kind == "gmmhmm":
         from regimeshift.regimes.gmmhmm import GMMRegimeModel
@@ -49,7 +52,7 @@ def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init:
         return GMMRegimeModel(
             names=params["names"], n_mix=int(params["n_mix"]), covariance_type=params["covariance_type"],
             n_iter=params["n_iter"], tol=params["tol"], min_covar=params["min_covar"],
-            stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
+            stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n, **naming,
         )
     raise RegimeshiftError(f"regimes.model: '{kind}' (expected hmm, {' or '.join(MODELS)})")
 
@@ -105,8 +108,14 @@ def generic_walk_forward(
                 lambda lam: make(params, penalty=lam, n_init=warm_init + 1), grid or DEFAULT_PENALTY_GRID,
             )
         est = make(params, penalty=penalty, n_init=None if scheduled or model is None else warm_init)
-        est.fit(X[lo : r + 1], align_to=model, warm_start=model)
-        model = est
+        fallback = False
+        try:
+            est.fit(X[lo : r + 1], align_to=model, warm_start=model)
+            model = est
+        except FloatingPointError:
+            if model is None:
+                raise RegimeshiftError(f"regimes: the first fit at {index[r].date()} failed on every start") from None
+            fallback = True  # as the HMM's walk does: the previous fit carries on until the next refit
         p = model.predict_proba_online(X[lo:end])
         probs[r:end] = p[r - lo :]
         if hasattr(model, "online_loglik"):
@@ -122,10 +131,10 @@ def generic_walk_forward(
                 "n_iter": int(getattr(model, "n_iter_", 0)),
                 "converged": bool(model.converged_),
                 "warm_started": not scheduled and k > 0,
-                "fallback": False,
+                "fallback": fallback,
                 "cold_competition": scheduled,
                 "surprise": False,
-                "relabelled": bool(k > 0 and model.relabelled_),
+                "relabelled": bool(k > 0 and not fallback and model.relabelled_),
                 "best_cold_loglik": np.nan,
                 "jump_penalty": float(penalty) if penalty is not None else float(getattr(model, "jump_penalty", np.nan)),
             }

@@ -3,7 +3,9 @@
 Same contract as ``regimes.jump.JumpRegimeModel`` so it runs through ``regimes.generic_walk``: scaling fitted
 on the training window only, ``n_init`` seeded restarts (best log-likelihood kept), forward-only probabilities
 (``predict_proba_online``: the normalised forward variable, never hmmlearn's smoothed ``predict_proba``), state
-names by stress order at a first fit and by Hungarian alignment of the state means afterwards, and
+names by the HMM's rule (``order_by``, ``regimes.naming``: each state's mixture-implied mean and covariance, the
+transition matrix's stationary weights) at a first fit and by Hungarian alignment of the state means afterwards
+unless that clearly contradicts the scores, and
 ``online_loglik`` (log p(x_t | x_<t) in original units) so the out-of-sample log-likelihood is defined.
 """
 from __future__ import annotations
@@ -13,10 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from regimeshift.core.compat import quiet_hmmlearn
 from regimeshift.regimes.fast_hmm import forward
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.model import single_blas_thread
-from regimeshift.regimes.named_states import NamedStates, name_states, window_scaler
+from regimeshift.regimes import naming
+from regimeshift.regimes.named_states import NamedStates, mixture_moments, window_scaler
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -35,6 +39,8 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         stress_signs: Sequence[float] | None = None,
         random_state: int = 0,
         n_init: int = 3,
+        order_by: str = naming.RISK,
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         self.names = names
         self.n_mix = n_mix
@@ -45,6 +51,8 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         self.stress_signs = stress_signs
         self.random_state = random_state
         self.n_init = n_init
+        self.order_by = order_by
+        self.feature_names = feature_names
 
     @property
     def n_states(self) -> int:
@@ -65,6 +73,7 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         self.scaler_mean_, self.scaler_scale_ = mean, scale
         Z = (X - mean) / scale
         best, best_ll = None, -np.inf
+        quiet_hmmlearn()  # hmmlearn logs every non-increasing EM step of a start; the walk reports convergence itself
         with warnings.catch_warnings(), single_blas_thread():
             warnings.simplefilter("ignore")
             for i in range(max(1, int(self.n_init))):
@@ -83,17 +92,22 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         self.n_iter_ = int(best.monitor_.iter)
         self.converged_ = bool(best.monitor_.iter < self.n_iter)
         self.n_train_ = len(X)
-        self._set_means()
-        self.order_, self.relabelled_ = name_states(
-            self.raw_means_, self.scaler_mean_, self.scaler_scale_, self.stress_signs,
-            None if align_to is None else align_to.means_,
-        )
+        self._set_moments()
+        self.order_, self.relabelled_ = self._name(align_to)
         return self
 
-    def _set_means(self) -> None:
+    def _set_moments(self) -> None:
+        """Each state's mixture-implied mean and covariance in original units (what the naming rule scores)."""
         h = self.hmm_
-        zmeans = (h.weights_[:, :, None] * h.means_).sum(axis=1)  # mixture mean per state (standardised)
-        self.raw_means_ = zmeans * self.scaler_scale_ + self.scaler_mean_
+        zmeans, zcovs = mixture_moments(h.weights_, h.means_, _full_component_covars(h))
+        s = self.scaler_scale_
+        self.raw_means_ = zmeans * s + self.scaler_mean_
+        self.raw_covars_ = zcovs * np.outer(s, s)[None]
+
+    @property
+    def raw_weights_(self) -> np.ndarray:
+        """The states' long-run shares (stationary distribution), as the HMM's rule weighs them."""
+        return naming.state_weights(self.hmm_.transmat_)
 
     def _logf(self, X: np.ndarray) -> np.ndarray:
         Z = (np.asarray(X, float) - self.scaler_mean_) / self.scaler_scale_
@@ -128,6 +142,7 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         params = self.get_params()
         params["names"] = list(self.names)
         params["stress_signs"] = None if self.stress_signs is None else [float(s) for s in self.stress_signs]
+        params["feature_names"] = None if self.feature_names is None else list(self.feature_names)
         scalars = {"class": "gmmhmm", "params": params, "loglik": self.loglik_, "n_iter": self.n_iter_,
                    "converged": self.converged_, "n_train": self.n_train_, "relabelled": bool(self.relabelled_)}
         return arrays, scalars
@@ -144,8 +159,23 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
         m.hmm_ = h
         m.scaler_mean_, m.scaler_scale_ = arrays["scaler_mean"], arrays["scaler_scale"]
         m.order_ = np.asarray(arrays["order"], dtype=int)
-        m._set_means()
+        m._set_moments()
         m.loglik_, m.n_iter_ = float(scalars["loglik"]), int(scalars["n_iter"])
         m.converged_, m.n_train_ = bool(scalars["converged"]), int(scalars["n_train"])
         m.relabelled_ = bool(scalars["relabelled"])
         return m
+
+
+def _full_component_covars(h: Any) -> np.ndarray:
+    """hmmlearn GMMHMM's component covariances as full matrices, K x M x D x D, whatever ``covariance_type``."""
+    k, m, d = h.means_.shape
+    c = np.asarray(h.covars_, float)
+    if h.covariance_type == "full":
+        return c
+    if h.covariance_type == "diag":
+        return c[..., :, None] * np.eye(d)
+    if h.covariance_type == "spherical":
+        return c[..., None, None] * np.eye(d)
+    if h.covariance_type == "tied":  # one matrix per state, shared by its components
+        return np.broadcast_to(c[:, None], (k, m, d, d)).copy()
+    raise ValueError(f"unknown covariance_type {h.covariance_type!r}")

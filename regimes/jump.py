@@ -8,10 +8,11 @@ beside the HMM (``regimes.generic_walk``):
 - forward-only probabilities: ``predict_proba_online`` is ``jumpmodels``' online inference, the argmin of the
   dynamic programme's value row at t, which is a function of the rows up to t only (tests/test_jump_model.py
   changes the data after t and checks that nothing at or before t moves);
-- the same state names as the HMM: a first fit names states by the stress score of their means
-  (``regimes.model.stress_scores``, feature stress signs); a refit given ``align_to`` names each state after the
-  previous fit's state it matches (``regimes.model.align_order``: Hungarian on the means in original units),
-  unless that clearly contradicts the stress order (``regimes.model.contradicts_stress``);
+- the same state names as the HMM, by the same rule (``order_by``, ``regimes.naming``): a first fit names states
+  by the stress scores of the mean and covariance of the training days each state labels
+  (``regimes.named_states``); a refit given ``align_to`` names each state after the previous fit's state it
+  matches (Hungarian on the means in original units), unless that clearly contradicts the scores
+  (``regimes.naming.overrules``, the HMM's safety net);
 - a warm start: the previous fit's centres join the k-means++ starts (``jumpmodels`` keeps the best objective);
 - the package's dynamic programme compiled (``regimes.jump_dp``: same arithmetic, ~50x faster);
 - the jump penalty chosen by time-series cross-validation on the training window only (``select_jump_penalty``).
@@ -27,7 +28,8 @@ from typing import Any
 
 import numpy as np
 from regimeshift.regimes.jump_dp import compiled_dp
-from regimeshift.regimes.named_states import NamedStates, name_states, window_scaler
+from regimeshift.regimes import naming
+from regimeshift.regimes.named_states import NamedStates, labelled_moments, window_scaler
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -46,6 +48,8 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
     cont: continuous jump model (probabilities on a simplex grid) instead of the discrete one.
     max_feats: with a number, ``SparseJumpModel`` with this effective number of features (kappa^2).
     stress_signs: per feature, +1 if higher means more stress, -1 if lower does, 0 to ignore.
+    order_by: how states are named calm -> stressed: "risk", "signed_mean" or a feature name (``regimes.naming``).
+    feature_names: the features' spec texts (which are returns, which levels; stress signs if none are given).
     n_init: k-means++ starts (the package's default is 10).
     clip: winsorise the standardised training rows (and every predicted row) at +-clip; None: no clipping.
     """
@@ -62,6 +66,8 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
         max_iter: int = 1000,
         grid_size: float = 0.05,
         clip: float | None = 3.0,
+        order_by: str = naming.RISK,
+        feature_names: Sequence[str] | None = None,
     ) -> None:
         self.names = names
         self.jump_penalty = jump_penalty
@@ -73,6 +79,8 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
         self.max_iter = max_iter
         self.grid_size = grid_size
         self.clip = clip
+        self.order_by = order_by
+        self.feature_names = feature_names
 
     @property
     def n_states(self) -> int:
@@ -122,19 +130,11 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
         self.objective_ = float(jm.val_)
         self.n_train_ = len(X)
         self.labels_raw_ = proba.argmax(axis=1)
-        # state means in original units: occupancy-weighted means of the (unclipped) training rows
-        w = proba.sum(axis=0)
-        means = (proba.T @ X) / np.where(w > 0, w, 1.0)[:, None]
-        # a state no day visits (a large penalty on a calm window) has no mean: the window's mean stands in for
-        # it, and after alignment the previous fit's mean of the name it takes (so the name carries over)
-        empty = w <= 0
-        means[empty] = mean
-        self.raw_means_ = means
+        # each state's moments in original units: of the (unclipped) training rows it labels. A state no day
+        # visits (a large penalty on a calm window) has none: see NamedStates._name
+        self.raw_means_, self.raw_covars_, self.raw_weights_, empty = labelled_moments(X, proba)
         self.raw_transmat_ = _empirical_transmat(self.labels_raw_, k)
-        self.order_, self.relabelled_ = name_states(
-            self.raw_means_, self.scaler_mean_, self.scaler_scale_, self.stress_signs,
-            None if align_to is None else align_to.means_, empty,
-        )
+        self.order_, self.relabelled_ = self._name(align_to, empty)
         return self
 
     # -- inference ---------------------------------------------------------------------------------------------
@@ -162,10 +162,12 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
             "scaler_mean": self.scaler_mean_, "scaler_scale": self.scaler_scale_,
             "centers": np.asarray(self.jm_.centers_, float), "feat_weights": self.feat_weights_,
             "order": np.asarray(self.order_), "raw_means": self.raw_means_, "raw_transmat": self.raw_transmat_,
+            "raw_covars": self.raw_covars_, "raw_weights": self.raw_weights_,
         }
         params = self.get_params()
         params["names"] = list(self.names)
         params["stress_signs"] = None if self.stress_signs is None else [float(s) for s in self.stress_signs]
+        params["feature_names"] = None if self.feature_names is None else list(self.feature_names)
         scalars = {
             "class": "jump", "params": params, "effective_penalty": float(self.jm_.jump_penalty),
             "sparse_weights": getattr(self.jm_, "feat_weights", None) is not None,
@@ -190,6 +192,7 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
         m.feat_weights_ = arrays["feat_weights"]
         m.order_ = np.asarray(arrays["order"], dtype=int)
         m.raw_means_, m.raw_transmat_ = arrays["raw_means"], arrays["raw_transmat"]
+        m.raw_covars_, m.raw_weights_ = arrays["raw_covars"], arrays["raw_weights"]
         m.objective_ = float(scalars["objective"])
         m.n_train_ = int(scalars["n_train"])
         m.relabelled_ = bool(scalars["relabelled"])

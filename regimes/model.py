@@ -45,14 +45,16 @@ from regimeshift.regimes.fast_hmm import (
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.spec import RegimeSpec
 from regimeshift.regimes import naming
-from scipy.optimize import linear_sum_assignment
+# re-exported: the matching and the safety net live with the naming rule, shared by every model family
+from regimeshift.regimes.naming import (  # noqa: F401
+    STRESS_MIN_GAP,
+    STRESS_TOLERANCE,
+    align_order,
+    contradicts_stress,
+)
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import ThreadpoolController
-
-# see LiquidityHMM._align: a matched naming is overruled only by a stress-order contradiction larger than both
-STRESS_TOLERANCE = 0.1  # ... this share of the spread of the states' stress scores
-STRESS_MIN_GAP = 0.5  # ... and this many standardised units
 
 
 @dataclass(frozen=True, eq=False)
@@ -352,15 +354,14 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         """
         order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
         score = self.stress_scores()
-        if contradicts_stress(score, order):
-            return self._stress_order()
-        if self.order_by != naming.SIGNED_MEAN:  # ... or by more than naming.RENAME_Z standard errors
+        se = None
+        if self.order_by != naming.SIGNED_MEAN:  # the signed-mean rule has no standard errors
             _, se = naming.scores_and_errors(
                 self.raw_means_, self.raw_covars_, naming.state_weights(self.params_.transmat), self.n_train_,
                 self.feature_names, order_by=self.order_by, signs=self.stress_signs,
             )
-            if naming.contradicts(order, score, se):
-                return self._stress_order()
+        if naming.overrules(order, score, se):
+            return self._stress_order()
         return order, False
 
     # -- persistence (regimes.cache): plain arrays and JSON scalars, no pickle ------------------------------
@@ -466,35 +467,6 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
 
     def bic(self, X: np.ndarray) -> float:
         return float(-2 * self.score(X) + self.n_params_ * np.log(len(X)))
-
-
-def stress_scores(means_z: np.ndarray, stress_signs: Sequence[float] | None) -> np.ndarray:
-    """Per state: signed sum of its standardised feature means (higher = more stressed); any regime model names
-    its states by this score (calm -> stressed) at a first fit."""
-    signs = np.ones(means_z.shape[1]) if stress_signs is None else np.asarray(stress_signs, float)
-    return np.asarray(means_z, float) @ signs
-
-
-def contradicts_stress(score: np.ndarray, order: np.ndarray) -> bool:
-    """True if the names given by ``order`` clearly contradict the stress scores: a state named as more stressed
-    than another scores lower by more than ``STRESS_TOLERANCE`` of the score range and by more than
-    ``STRESS_MIN_GAP`` standardised units (near-ties never count)."""
-    named = score[order]
-    span = float(score.max() - score.min())
-    worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
-    return worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP)
-
-
-def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``order[j]`` = the new (raw) state matched to previous named state j, by the Hungarian assignment
-    (``scipy.optimize.linear_sum_assignment``) minimising the total squared scaled distance between means."""
-    diff = (new_means[:, None, :] - prev_named_means[None, :, :]) / scale
-    cost = (diff**2).sum(axis=-1)  # cost[i, j]: raw state i named as previous state j
-    cost[~np.isfinite(cost)] = np.nanmax(cost, initial=0.0) * 10 + 1  # a state without a mean takes what is left
-    rows, cols = linear_sum_assignment(cost)
-    order = np.empty(len(cols), dtype=int)
-    order[cols] = rows
-    return order
 
 
 # -- model selection ------------------------------------------------------------------------------------------

@@ -44,23 +44,32 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 RISK = "risk"
 SIGNED_MEAN = "signed_mean"
 RULES = (RISK, SIGNED_MEAN)
 AMBIGUOUS_Z = 2.0  # neighbouring named states closer than this many standard errors: an ambiguous pair
 RENAME_Z = 3.0  # a refit's matched names are overruled when they contradict the scores by more than this
+# ... or (every rule) by a stress-order contradiction larger than both of these:
+STRESS_TOLERANCE = 0.1  # this share of the spread of the states' stress scores
+STRESS_MIN_GAP = 0.5  # and this many standardised units
 
 __all__ = [
     "AMBIGUOUS_Z",
+    "STRESS_MIN_GAP",
+    "STRESS_TOLERANCE",
     "RISK",
     "RULES",
     "SIGNED_MEAN",
-    "Naming",
+    "NamingReport",
+    "align_order",
     "check_order_by",
+    "contradicts_stress",
     "feature_is_return",
     "contradicts",
     "naming_report",
+    "overrules",
     "scores_and_errors",
     "state_weights",
     "stress_scores",
@@ -235,6 +244,35 @@ def contradicts(order: np.ndarray, scores: np.ndarray, errors: np.ndarray, z: fl
             if s[i] - s[j] > z * np.sqrt(e[i] ** 2 + e[j] ** 2):
                 return True
     return False
+
+
+def contradicts_stress(score: np.ndarray, order: np.ndarray) -> bool:
+    """True if the names given by ``order`` clearly contradict the stress scores: a state named as more stressed
+    than another scores lower by more than ``STRESS_TOLERANCE`` of the score range and by more than
+    ``STRESS_MIN_GAP`` standardised units (near-ties never count)."""
+    named = score[order]
+    span = float(score.max() - score.min())
+    worst = float(np.max(np.maximum.accumulate(named) - named))  # largest drop below an earlier (calmer) name
+    return worst > max(STRESS_TOLERANCE * span, STRESS_MIN_GAP)
+
+
+def overrules(order: np.ndarray, scores: np.ndarray, errors: np.ndarray | None) -> bool:
+    """True if a refit's matched names (``order``) must give way to the stress order: they contradict the scores
+    by more than the tolerances of ``contradicts_stress`` or, given the scores' standard errors (every rule but
+    ``signed_mean``), by more than ``RENAME_Z`` of them."""
+    return contradicts_stress(scores, order) or (errors is not None and contradicts(order, scores, errors))
+
+
+def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``order[j]`` = the new (raw) state matched to previous named state j, by the Hungarian assignment
+    (``scipy.optimize.linear_sum_assignment``) minimising the total squared scaled distance between means."""
+    diff = (new_means[:, None, :] - prev_named_means[None, :, :]) / scale
+    cost = (diff**2).sum(axis=-1)  # cost[i, j]: raw state i named as previous state j
+    cost[~np.isfinite(cost)] = np.nanmax(cost, initial=0.0) * 10 + 1  # a state without a mean takes what is left
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(len(cols), dtype=int)
+    order[cols] = rows
+    return order
 
 
 @dataclass(frozen=True)

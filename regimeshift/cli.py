@@ -282,12 +282,30 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
 @click.option("--reproduce", "as_of", help="Re-run the decision of this day (YYYY-MM-DD) from the store and compare.")
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path),
               help="Store to reproduce from (default: the one the decision read).")
-def registry_command(live_dir: Path, as_of: str | None, store: Path | None) -> None:
+@click.option("--prune", is_flag=True,
+              help="Remove the fits beyond the --keep newest that no line of signals.csv names (and their decisions).")
+@click.option("--keep", type=int, help="With --prune: how many of the most recently recorded fits to keep.")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="With --prune: seconds to wait for a signal holding the live folder's lock (0: exit 3 at once).")
+def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prune: bool, keep: int | None,
+                     wait: float) -> None:
     """The decisions a live folder recorded (day, regime, fit, data) or, with --reproduce, one re-run bit for bit
-    (exit 1 when anything differs)."""
+    (exit 1 when anything differs), or with --prune --keep N, the registry trimmed to the N newest fits plus every
+    fit signals.csv names (so each logged decision stays traceable and reproducible)."""
     from regimeshift.registry import decisions, load_fit
 
     try:
+        if keep is not None and not prune:
+            raise RegimeshiftError("--keep: only with --prune")
+        if prune:
+            from regimeshift.registry_prune import prune as prune_registry
+
+            if as_of is not None:
+                raise RegimeshiftError("--prune and --reproduce: give one of them")
+            if keep is None:
+                raise RegimeshiftError("--prune: --keep N is required (how many of the newest fits to keep)")
+            click.echo(prune_registry(live_dir, keep, wait=wait).line())
+            return
         entries = decisions(live_dir)
         if not entries:
             raise RegimeshiftError(f"{live_dir}: no registry/decisions here (run `regimeshift signal` first)")

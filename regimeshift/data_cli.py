@@ -1,7 +1,8 @@
 """``regimeshift data``: fill a local data store from the vendors, show it, import a CSV folder into it.
 
 Exit codes: 2 bad input (config, folder), 3 the environment (network, vendor error, store locked, stale data with
-``--fail-stale``). Every failure is one line ``error: ...``; a failed update leaves the store as it was.
+``--fail-stale``). Every failure ends in one line ``error: ...``. A series whose fetch fails is left as it was and
+named on its own ``failed`` line; the other series are still committed, and the command exits 3.
 """
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
     stale = []
     for f in rows:
         e = manifest[f.name]
-        status = f"STALE (allowed {f.allowed} business days)" if f.stale else "ok"
+        status = f"STALE (allowed {f.allowed} trading days)" if f.stale else "ok"
         if f.stale:
             stale.append(f.name)
         lines.append(f"{f.name:<28}{e['source'] + ':' + e['ticker']:<24}{e['first']:<12}{e['last']:<12}"
@@ -104,14 +105,19 @@ def data() -> None:
 def update_command(config: Path, store: Path | None, fred_url: str | None, wait: float, fail_stale: bool,
                    today: str | None) -> None:
     """Fetch the series CONFIG.toml needs into the store: only the missing tail of each, whole on a restatement."""
+    from regimeshift.backtests.store.update import IncompleteUpdate
     from regimeshift.cli_options import resolve_config
 
     day = _today(today)
+    incomplete: IncompleteUpdate | None = None
     try:
         cfg = resolve_config(config, None, None, None, None)
         folder = store_of(cfg, store)
-        report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
-                            fred_url=fred_url, wait=wait)
+        try:
+            report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+                                fred_url=fred_url, wait=wait)
+        except IncompleteUpdate as err:  # the other series were committed: report them, then fail
+            incomplete, report = err, err.report
         _, stale = stale_lines(folder, day, cfg)
     except RegimeshiftError as err:
         _fail(err)
@@ -120,8 +126,10 @@ def update_command(config: Path, store: Path | None, fred_url: str | None, wait:
     click.echo(f"store: {folder}")
     if stale:
         click.echo(f"warning: stale series: {', '.join(stale)} (see `regimeshift data show`)", err=True)
-        if fail_stale:
-            sys.exit(EXIT_ENV)
+    if incomplete is not None:
+        _fail(incomplete)  # last, so the summary is the final line
+    if stale and fail_stale:
+        sys.exit(EXIT_ENV)
 
 
 @data.command("show")

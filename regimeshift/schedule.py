@@ -1,9 +1,11 @@
 """``regimeshift schedule``: update -> signal on a cron expression, in-process (APScheduler 3), run after run.
 
 Each evening is one :class:`LiveJob` call. It never raises: a failed update (network, vendor error, locked store)
-or signal is logged with the exit status the equivalent command would have had, the store and live folder stay
-as they were, and the scheduler waits for the next evening. ``schedule.log`` in the live folder has one JSON line
-per run.
+or signal is logged with the exit status the equivalent command would have had, and the scheduler waits for the
+next evening. When only some series failed, the others are committed (``data update`` does the same) and the log
+names the failed ones; the signal is still skipped that evening, as for any failed update -- like
+``data update && signal`` under cron -- so no decision is taken on a store where a series stopped short.
+``schedule.log`` in the live folder has one JSON line per run.
 
 Time comes from APScheduler's ``CronTrigger`` in both modes: :func:`serve` lets APScheduler's blocking scheduler
 wait for the fire times in real time; :func:`drive` walks the same trigger's fire times on a test clock, calling
@@ -81,6 +83,7 @@ class LiveJob:
     wait: float = 600.0  # an evening may wait this long for a lock held by a manual run
 
     def __call__(self, now: datetime.datetime | None = None) -> dict[str, Any]:
+        from regimeshift.backtests.store.update import IncompleteUpdate
         from regimeshift.cli_options import resolve_config
         from regimeshift.data_cli import run_update, stale_lines, store_of
         from regimeshift.live import run_signal
@@ -93,7 +96,12 @@ class LiveJob:
             out_dir = self.out or Path("runs") / f"{cfg.name}-live"
             store = store_of(cfg, None)
             record["stage"] = "update"
-            report = run_update(cfg, store, now, fred_url=self.fred_url, download=self.download, wait=self.wait)
+            try:
+                report = run_update(cfg, store, now, fred_url=self.fred_url, download=self.download,
+                                    wait=self.wait)
+            except IncompleteUpdate as err:  # the good series are in; log them beside the failed ones
+                record.update(update=err.report.lines(), failed=dict(err.report.failed))
+                raise
             record["update"] = report.lines()
             _, stale = stale_lines(store, now.date(), cfg)
             record["stale"] = stale

@@ -1,8 +1,9 @@
 """Finished runs side by side: ``regimeshift runs`` lists them, ``regimeshift compare`` writes one offline page.
 
 A run folder is what ``regimeshift run`` writes (``regimeshift/outputs.py``); this module reads only
-``metrics.json`` (headline numbers, regime shares), ``returns.csv`` (equity and drawdown curves) and
-``config.toml`` (what changed between runs). A folder without a readable ``metrics.json`` is not a run:
+``metrics.json`` (headline numbers, regime switches and shares), ``returns.csv`` (equity and drawdown curves),
+``regimes.csv`` (the regime strip: the most probable regime per day; optional, older folders may lack it) and
+``config.toml`` (what changed between runs, the regime model family). A folder without a readable ``metrics.json`` is not a run:
 ``RunFolderError``, which the CLI prints as one ``error: ...`` line (exit 2) before anything is written.
 The page has no scripts and loads nothing; every user string (run and folder names, config keys and values,
 regime and benchmark names) is HTML-escaped, and the same runs give the same bytes.
@@ -48,6 +49,11 @@ HEADLINE = [
     ("cost_drag_annual", "Cost drag (ann.)", "pct"),
 ]
 BENCHMARK_HEADLINE = HEADLINE[:5]
+# (key in metrics.json, label, kind): how each run's regimes behaved -- the trading a regime model causes
+REGIME_HEADLINE = [
+    ("regime_switches_per_year", "Regime switches / yr", "ratio"),
+    ("n_refits", "Refits", "count"),
+]
 
 
 def _read_returns(folder: Path) -> pd.DataFrame:
@@ -69,6 +75,20 @@ def _read_returns(folder: Path) -> pd.DataFrame:
     return out.sort_index()
 
 
+def _read_regimes(folder: Path) -> pd.Series | None:
+    """The most probable regime per day (``regimes.csv``'s ``regime`` column); None when the folder has none."""
+    path = folder / "regimes.csv"
+    if not path.is_file():
+        return None
+    try:
+        frame = pd.read_csv(path, index_col="date", parse_dates=["date"], usecols=["date", "regime"])
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise RunFolderError(f"{path}: not readable (expected columns date, regime; {_one_line(err)})") from None
+    if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.hasnans:
+        raise RunFolderError(f"{path}: column 'date' must hold dates (YYYY-MM-DD)")
+    return frame["regime"].astype(object).sort_index()
+
+
 def _read_config(folder: Path) -> dict[str, Any]:
     path = folder / "config.toml"
     if not path.is_file():
@@ -86,6 +106,13 @@ class Run:
     metrics: Mapping[str, Any]
     returns: pd.DataFrame  # date x (strategy, benchmark), daily simple returns
     config: Mapping[str, Any]
+    regimes: pd.Series | None = None  # most probable regime per day (None: no regimes.csv)
+
+    @property
+    def regime_model(self) -> str:
+        """The regime model family (``regimes.model``; "hmm" before it was a setting)."""
+        r = self.config.get("regimes")
+        return str(r.get("model", "hmm")) if isinstance(r, Mapping) else "hmm"
 
 
 def load_runs(folders: Sequence[Path]) -> list[Run]:
@@ -100,7 +127,7 @@ def load_runs(folders: Sequence[Path]) -> list[Run]:
     runs = []
     for label, folder in zip(labels, folders, strict=True):
         metrics = read_metrics(folder)
-        runs.append(Run(label, folder, metrics, _read_returns(folder), _read_config(folder)))
+        runs.append(Run(label, folder, metrics, _read_returns(folder), _read_config(folder), _read_regimes(folder)))
     return runs
 
 
@@ -219,6 +246,51 @@ def _curves_svg(runs: Sequence[Run], drawdown: bool) -> str:
         return plots.to_svg(fig)
 
 
+def _regime_strip_svg(runs: Sequence[Run]) -> str:
+    """One strip per run: its most probable regime each day, so when each model calls a change lines up."""
+    import matplotlib.dates as mdates  # noqa: PLC0415
+    from matplotlib.collections import PolyCollection  # noqa: PLC0415
+    from matplotlib.patches import Patch  # noqa: PLC0415
+    from regimeshift.reports import plots  # noqa: PLC0415
+
+    shown = [r for r in runs if r.regimes is not None and not r.regimes.dropna().empty]
+    names: dict[str, None] = {}
+    for run in shown:
+        names.update(dict.fromkeys(str(v) for v in run.regimes.dropna()))  # type: ignore[union-attr]
+    colours = plots.regime_colours(list(names))
+    x0 = min(r.regimes.index[0] for r in shown)  # type: ignore[union-attr]
+    x1 = max(r.regimes.index[-1] for r in shown)  # type: ignore[union-attr]
+    with plots._style():
+        fig, ax = plots._new_figure(1.5 + 0.6 * len(shown))
+        for row, run in enumerate(shown):
+            y0, y1 = len(shown) - row - 0.95, len(shown) - row - 0.45  # the first run on top, its label above it
+            # the label inside the plot, not as a tick label: run names are longer than the figure's left margin
+            ax.text(0.0, y1 + 0.05, plots._mpl_text(f"{run.label} ({run.regime_model})"),
+                    transform=ax.get_yaxis_transform(), ha="left", va="bottom", fontsize=8.5)
+            spans = plots.regime_runs(run.regimes.astype(object), end=run.regimes.index[-1])  # type: ignore[union-attr]
+            for name in names:
+                verts = [[(a, y0), (a, y1), (z, y1), (z, y0)]
+                         for a, z in ((mdates.date2num(b), mdates.date2num(e)) for n, b, e in spans if str(n) == name)]
+                if verts:
+                    ax.add_collection(PolyCollection(verts, facecolors=colours[name], linewidths=0), autolim=False)
+        ax.set_ylim(0.0, len(shown))
+        ax.set_yticks([])
+        ax.set_title("Most probable regime each day (filtered, out of sample)", loc="left", pad=24)
+        plots._date_axis(ax, x0, x1)
+        ax.grid(False)
+        plots._legend_above(ax, [Patch(facecolor=colours[n], label=plots._mpl_text(n)) for n in names],
+                            ncol=max(1, len(names)))
+        return plots.to_svg(fig)
+
+
+def _regime_strips(runs: Sequence[Run]) -> str:
+    missing = [r.label for r in runs if r.regimes is None or r.regimes.dropna().empty]
+    note = (f'<p class="note">No regimes.csv in {_esc(", ".join(missing))}.</p>' if missing else "")
+    if len(missing) == len(runs):
+        return note
+    return f'<figure id="fig-regimes">{_regime_strip_svg(runs)}</figure>' + note
+
+
 # ----------------------------------------------------------------------------------------------- the page
 CSS = """
 <style>
@@ -275,8 +347,14 @@ def _metrics_table(runs: Sequence[Run]) -> str:
         b = run.metrics.get("benchmark")
         return b if isinstance(b, Mapping) else {}
 
+    def top(run: Run) -> Mapping[str, Any]:
+        return run.metrics
+
     n = len(runs) + 1
     body = [f'<tr class="section"><td colspan="{n}">Strategy</td></tr>', *block(strategy, HEADLINE),
+            f'<tr class="section"><td colspan="{n}">Regimes</td></tr>',
+            "<tr><td>Model</td>" + "".join(f"<td>{_esc(r.regime_model)}</td>" for r in runs) + "</tr>",
+            *block(top, REGIME_HEADLINE),
             f'<tr class="section"><td colspan="{n}">Benchmark</td></tr>',
             "<tr><td>Symbol</td>" + "".join(f"<td>{_esc(benchmark(r).get('symbol', '?'))}</td>" for r in runs) + "</tr>",
             *block(benchmark, BENCHMARK_HEADLINE)]
@@ -332,7 +410,8 @@ def compare_page(runs: Sequence[Run]) -> str:
         '<h2 id="equity">Equity and drawdowns</h2>',
         f'<figure id="fig-equity">{_curves_svg(runs, drawdown=False)}</figure>',
         f'<figure id="fig-drawdown">{_curves_svg(runs, drawdown=True)}</figure>',
-        '<h2 id="regimes">Regime shares</h2>',
+        '<h2 id="regimes">Regimes</h2>',
+        _regime_strips(runs),
         _regime_shares(runs),
         '<h2 id="config">Config differences</h2>',
         _config_section(runs),

@@ -91,6 +91,73 @@ def test_compare_shows_regime_shares_of_each_run(page, runs_root):
             assert regime in section and f"{100 * share:.2f}%" in section
 
 
+def test_compare_shows_each_runs_regime_model_and_switches_per_year(page, runs_root):
+    section = page[page.index(">Regimes</td>"):page.index(">Benchmark</td>")]
+    assert "<tr><td>Model</td><td>hmm</td><td>hmm</td></tr>" in section
+    for name in ("a", "b"):
+        assert f"<td>{_metrics(runs_root / name)['regime_switches_per_year']:.2f}" in section
+
+
+def test_compare_draws_a_regime_strip_for_the_runs(page):
+    section = page[page.index('id="regimes"'):page.index('id="config"')]
+    assert re.search(r'<figure id="fig-regimes"><svg', section)
+    assert "No regimes.csv" not in section
+
+
+def test_compare_notes_a_run_without_regimes_csv_and_still_writes_the_page(runs_root, tmp_path):
+    b = _copy(runs_root / "b", tmp_path / "b")
+    (b / "regimes.csv").unlink()
+    out = tmp_path / "cmp.html"
+    code, _, err = _run(["compare", str(runs_root / "a"), str(b), "--out", str(out)])
+    assert code == 0, err
+    text = out.read_text()
+    assert "No regimes.csv in b." in text and 'id="fig-regimes"' in text
+
+
+# -- the seed's question: the shipped liquidity_rotation config with model = "jump" beside model = "hmm" ---------
+CONFIGS = Path(__file__).resolve().parents[1] / "backtests" / "configs"
+
+
+def test_the_jump_config_is_liquidity_rotation_but_for_its_regime_model():
+    import tomllib
+
+    hmm = tomllib.loads((CONFIGS / "liquidity_rotation.toml").read_text())
+    jump = tomllib.loads((CONFIGS / "liquidity_rotation_jump.toml").read_text())
+    assert (jump["regimes"].pop("model"), jump["regimes"].pop("jump_penalty")) == ("jump", 50.0)
+    assert (hmm.pop("name"), jump.pop("name")) == ("liquidity_rotation", "liquidity_rotation_jump")
+    assert jump == hmm  # costs, features, schedule, strategy: the same, so the page compares the models alone
+
+
+@pytest.fixture(scope="module")
+def hmm_and_jump(runs_root, tmp_path_factory) -> tuple[str, dict, dict]:
+    """runs/a (the small synthetic config, HMM) beside the same config with regimes.model = "jump"."""
+    base = tmp_path_factory.mktemp("jump")
+    cfg = base / "small_jump.toml"
+    cfg.write_text(SMALL + 'model = "jump"\njump_penalty = 50.0\n')  # SMALL ends in its [regimes] table
+    code, _, err = _run(["run", str(cfg), "--out", str(base / "jump"), "--no-report", "--seed", "7"])
+    assert code == 0, err
+    out = base / "compare.html"
+    code, _, err = _run(["compare", str(runs_root / "a"), str(base / "jump"), "--out", str(out)])
+    assert code == 0, err
+    return out.read_text(encoding="utf-8"), _metrics(runs_root / "a"), _metrics(base / "jump")
+
+
+def test_hmm_and_jump_runs_share_one_page_with_their_trading_side_by_side(hmm_and_jump):
+    page, hmm, jump = hmm_and_jump
+    assert "<tr><td>Model</td><td>hmm</td><td>jump</td></tr>" in page
+    for m in (hmm, jump):
+        s = m["strategy"]
+        for text in (f"{s['turnover']:.2f}", f"{s['sharpe']:.2f}", f"{100 * s['max_drawdown']:.2f}%",
+                     f"{m['regime_switches_per_year']:.2f}"):
+            assert f"<td>{text}" in page, text
+    # the penalty on every switch: the jump model trades its regimes less often than the HMM on the same market
+    assert jump["regime_switches_per_year"] < hmm["regime_switches_per_year"]
+    config = page[page.index('id="config"'):]
+    assert re.search(r'<tr><td>regimes.model</td><td>&quot;hmm&quot;</td><td>&quot;jump&quot;</td></tr>', config)
+    for fig in ("fig-equity", "fig-drawdown", "fig-regimes"):
+        assert f'<figure id="{fig}"><svg' in page
+
+
 def test_compare_page_is_offline(page):
     assert "<script" not in page.lower()
     assert not re.findall(r"""\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", page, flags=re.I)

@@ -2,7 +2,8 @@
 
 - the compiled dynamic programme is the package's own (same values, same path, same online labels);
 - online prediction is forward-only: changing the rows after t changes nothing at or before t;
-- states are named calm -> stressed by the HMM's stress score, and keep their names between refits;
+- states are named calm -> stressed by the HMM's rule (regimes/naming.py: ``order_by``, each state's mean and
+  covariance), and keep their names between refits; a state no day visits is named too, and reported ambiguous;
 - the walk-forward (``regimes.model = "jump"``) is free of look-ahead, deterministic, and cached exactly;
 - the jump penalty chosen by cross-validation reads the training window only;
 - a scikit-learn estimator: ``clone`` and ``get_params`` work, ``check_is_fitted`` guards prediction.
@@ -113,6 +114,100 @@ def test_a_scikit_learn_estimator():
         m.predict_proba_online(np.zeros((5, 2)))
 
 
+# -- naming: the HMM's rule ----------------------------------------------------------------------------------
+FEATS = ["ret:A:1", "ret:B:1", "level:Z"]
+RULE_SIGNS = [-1.0, -1.0, 0.0]  # Z separates the states but says nothing about stress
+
+
+def volatile_but_drifting_up(n: int = 1200, seed: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Two states in blocks; the stressed one (1) has 2.5x the volatility of returns AND the higher mean return
+    (the noise that misnames a state by its means), and a lower level of Z, which is what separates the states."""
+    rng = np.random.default_rng(seed)
+    state = np.repeat(np.arange(n // 100) % 2, 100)
+    sd = np.where(state == 1, 0.020, 0.008)[:, None]
+    ret = np.where(state == 1, 0.002, 0.0)[:, None] + sd * rng.standard_normal((n, 2))
+    z = np.where(state == 1, -1.0, 1.0) + 0.3 * rng.standard_normal(n)
+    return np.column_stack([ret, z]), state
+
+
+def _calm_raw_state(m, state: np.ndarray) -> int:
+    """The raw state that labels most of the truly calm days."""
+    return int(np.bincount(m.labels_raw_[state[: len(m.labels_raw_)] == 0], minlength=2).argmax())
+
+
+def test_a_jump_state_is_scored_by_the_hmm_rule_on_the_moments_of_the_days_it_labels():
+    from regimeshift.regimes import naming
+
+    X, _ = volatile_but_drifting_up()
+    m = JumpRegimeModel(names=("calm", "stress"), jump_penalty=20.0, stress_signs=RULE_SIGNS, feature_names=FEATS,
+                        n_init=2).fit(X)
+    lab = m.labels_raw_
+    means = np.array([X[lab == j].mean(axis=0) for j in range(2)])
+    covs = np.array([np.cov(X[lab == j], rowvar=False, bias=True) for j in range(2)])
+    shares = np.bincount(lab, minlength=2) / len(X)
+    expected = naming.stress_scores(means, covs, shares, FEATS, signs=RULE_SIGNS)
+    np.testing.assert_allclose(m.stress_scores(), expected, rtol=1e-9, atol=1e-12)
+    report = m.naming_report()
+    assert report.order_by == "risk" and report.ambiguous == ()
+
+
+def test_a_jump_model_names_the_volatile_state_stressed_although_its_mean_return_is_higher():
+    X, state = volatile_but_drifting_up()
+    kw = dict(names=("calm", "stress"), jump_penalty=20.0, stress_signs=RULE_SIGNS, feature_names=FEATS, n_init=2)
+    risk = JumpRegimeModel(**kw).fit(X)
+    calm = _calm_raw_state(risk, state)
+    assert risk.order_[0] == calm  # named "calm": the state of the quiet days
+    assert risk.means_[0, 0] < risk.means_[1, 0]  # ... though it drifts less
+    # the means-only rule of earlier versions gets it backwards, and order_by a feature follows that feature
+    assert JumpRegimeModel(**kw, order_by="signed_mean").fit(X).order_[1] == calm
+    assert JumpRegimeModel(**kw, order_by="level:Z").fit(X).order_[1] == calm  # higher Z counts as more stress
+
+
+def test_a_jump_model_with_an_empty_state_still_names_it_and_calls_the_order_ambiguous():
+    F = two_regime_features()
+    X = F.to_numpy()
+    kw = dict(names=("a", "b", "c"), jump_penalty=1e5, stress_signs=SIGNS, feature_names=list(F.columns), n_init=2)
+    m = JumpRegimeModel(**kw).fit(X[:300])  # a penalty no switch can pay: one state takes every day
+    assert sorted(m.raw_weights_) == [0.0, 0.0, 1.0]
+    assert sorted(m.order_) == [0, 1, 2] and np.isfinite(m.stress_scores()).all()
+    assert m.naming_report().ambiguous == (("a", "b"), ("b", "c"))  # no day says which empty state is calmer
+    again = JumpRegimeModel(**kw).fit(X[:400], align_to=m)
+    np.testing.assert_array_equal(again.means_[again.raw_weights_[again.order_] == 0],
+                                  m.means_[m.raw_weights_[m.order_] == 0])  # the empty names carry their moments
+
+
+def test_a_gmmhmm_state_is_scored_by_its_mixtures_mean_and_covariance():
+    from regimeshift.regimes import naming
+    from regimeshift.regimes.gmmhmm import GMMRegimeModel
+
+    X, state = volatile_but_drifting_up(900)
+    X = X[:, :2]  # returns only: a GMM-HMM sees the volatility itself
+    m = GMMRegimeModel(names=("calm", "stress"), n_mix=2, covariance_type="full", stress_signs=RULE_SIGNS[:2],
+                       feature_names=FEATS[:2], n_init=1).fit(X)
+    h, s = m.hmm_, m.scaler_scale_
+    mu = (h.weights_[:, :, None] * h.means_).sum(axis=1)
+    dev = h.means_ - mu[:, None]
+    cov = (h.weights_[:, :, None, None] * (h.covars_ + dev[..., :, None] * dev[..., None, :])).sum(axis=1)
+    expected = naming.stress_scores(mu * s + m.scaler_mean_, cov * np.outer(s, s), naming.state_weights(h.transmat_),
+                                    FEATS[:2], signs=RULE_SIGNS[:2])
+    np.testing.assert_allclose(m.stress_scores(), expected, rtol=1e-9, atol=1e-12)
+    quiet = m.predict_proba_online(X)[state == 0].mean(axis=0)
+    assert quiet[0] > 0.9  # the quiet days are named "calm", although the volatile state drifts up
+
+
+# -- on the battery's volatility markets (tests/markets.py): names as the truth names them ------------------------
+@pytest.mark.parametrize("market", ["vol-only", "two-vol"])
+def test_on_markets_that_volatility_separates_a_jump_model_names_the_calm_state_first(market):
+    from tests.markets import JUMP, by_name, generate, jump_features, score
+
+    spec = by_name(market)
+    rec, result = score(generate(spec), features=jump_features(spec), **JUMP)
+    assert result.probabilities.columns[0] == spec.names[0]  # "abundant" or "calm"
+    assert rec.names_right, rec
+    assert rec.named >= rec.relabelled - 0.01, rec  # the names cost nothing against the best relabelling
+    assert rec.named > 1.5 / spec.k, rec  # ... and the model separates the regimes well beyond chance
+
+
 # -- penalty selection ----------------------------------------------------------------------------------------
 def test_strategy_sharpe_trades_the_day_after_the_signal():
     calm = np.array([1.0, 0.0, 1.0, 1.0])
@@ -178,6 +273,26 @@ def test_gmmhmm_runs_through_the_same_walk_with_a_defined_oos_loglik():
                        **{**WALK, "n_init": 1, "min_train": 500, "refit": 100})
     assert np.isfinite(res.oos_loglik)
     np.testing.assert_allclose(res.probabilities.sum(axis=1), 1.0)
+
+
+def test_a_refit_whose_every_start_fails_keeps_the_previous_fit_as_the_hmm_walk_does():
+    from regimeshift.regimes.generic_walk import generic_walk_forward, make_estimator
+
+    F = two_regime_features()
+    params = {**RegimeConfig(model="jump").model_options(), **WALK, "model": "jump", "window": "expanding",
+              "seed": 3, "order_by": "risk", "feature_names": tuple(F.columns)}
+    fits = []
+
+    def failing_second_refit(p, penalty=None, n_init=None):
+        est = make_estimator(p, penalty, n_init)
+        fits.append(est)
+        if len(fits) == 2:
+            est.fit = lambda *a, **k: (_ for _ in ()).throw(FloatingPointError("every start failed"))
+        return est
+
+    res = generic_walk_forward(F, params, make=failing_second_refit)
+    assert list(res.refits["fallback"]) == [False, True] + [False] * (len(res.refits) - 2)
+    assert res.probabilities.notna().all().all()  # the first fit labelled the failed refit's days
 
 
 # -- configuration --------------------------------------------------------------------------------------------

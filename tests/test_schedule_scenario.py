@@ -1,7 +1,8 @@
 """Done means: five evenings of `regimeshift schedule` on a test clock. Each evening the (loopback) vendors publish
 one more day; on Wednesday Yahoo restates SPY's adjusted history (a dividend) and FRED revises a VIX print; on
-Thursday FRED answers HTTP 500. After every evening the store, the registry, the signals log and the account's
-orders are checked; at the end Tuesday's decision -- taken on data since restated -- is reproduced bit for bit."""
+Thursday FRED answers HTTP 500 (the prices still land, VIX stays as it was, no signal that evening). After every
+evening the store, the registry, the signals log and the account's orders are checked; at the end Tuesday's
+decision -- taken on data since restated -- is reproduced bit for bit."""
 from __future__ import annotations
 
 import datetime
@@ -52,7 +53,10 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
     assert [r["status"] for r in records] == ["ok", "ok", "ok", "failed", "ok"]
     assert [r.get("as_of") for r in records] == ["2020-12-07", "2020-12-08", "2020-12-09", None, "2020-12-11"]
     assert records[3]["exit"] == 3 and records[3]["stage"] == "update"
-    assert records[3]["error"].startswith("FRED VIXCLS: HTTP 500")
+    assert records[3]["error"].startswith("data update incomplete: VIX failed and was left as it was (FRED VIXCLS: "
+                                          "HTTP 500")
+    assert list(records[3]["failed"]) == ["VIX"] and records[3]["failed"]["VIX"].startswith("FRED VIXCLS: HTTP 500")
+    assert "updated SPY: +1 row" in records[3]["update"]  # the good series were committed all the same
     assert read_log(live) == json.loads(json.dumps(records))  # every run logged, the failure included
 
     # store: Monday fetched whole histories, later evenings only tails; Wednesday rewrote SPY and VIX whole
@@ -61,7 +65,8 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
     assert "updated SPY: +1 row" in records[1]["update"]
     assert any(x.startswith("restated SPY: ") for x in records[2]["update"])
     assert any(x.startswith("restated VIX: 1 stored day(s) changed (2020-12-04") for x in records[2]["update"])
-    assert "updated GLD: +2 rows" in records[4]["update"]  # Thursday's day arrived with Friday's
+    assert "updated GLD: +1 row" in records[4]["update"]  # Thursday's prices landed on Thursday...
+    assert "updated VIX: +2 rows" in records[4]["update"]  # ...its VIX print arrived with Friday's
     assert {n: st.entry(n)["last"] for n in ("SPY", "SHY", "GLD", "VIX")} == dict.fromkeys(
         ("SPY", "SHY", "GLD", "VIX"), "2020-12-11")
     spy = st.frame("SPY")["value"]
@@ -70,8 +75,11 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
     assert [e["series"] for e in log if e["event"] == "restated"] == ["SPY", "VIX"]
     assert len(st.versions("SPY")) == 2  # the pre-dividend version is kept for reproduction
 
-    # Thursday's failure changed nothing, neither in the store nor in the live folder (but was logged)
-    assert seen["2020-12-10"] == seen["2020-12-09"]
+    # Thursday's failure left VIX and the live folder as they were (and was logged); the prices moved on
+    live_files = {day: {k: v for k, v in files.items() if k.startswith("live/")} for day, files in seen.items()}
+    assert live_files["2020-12-10"] == live_files["2020-12-09"]
+    assert seen["2020-12-10"]["series/VIX.parquet"] == seen["2020-12-09"]["series/VIX.parquet"]
+    assert seen["2020-12-10"]["series/SPY.parquet"] != seen["2020-12-09"]["series/SPY.parquet"]
     assert seen["2020-12-11"] != seen["2020-12-10"]
 
     # registry: one decision per good evening, each naming its fit, config and data

@@ -1,6 +1,7 @@
 """The data store: a folder of CSVs imported into it reads back identically; `data update` fetches whole series
-once and then only their tail; a vendor restatement rewrites the series whole and is logged; every vendor failure
-is one line, exit 3, and leaves the store byte for byte as it was. No test touches the network."""
+once and then only their tail; a vendor restatement rewrites the series whole and is logged; a vendor failure is
+one line naming the series, exit 3, and leaves that series byte for byte as it was while the others are updated.
+No test touches the network."""
 from __future__ import annotations
 
 import datetime
@@ -13,8 +14,7 @@ from click.testing import CliRunner
 
 from regimeshift.backtests.config import load_config, with_overrides
 from regimeshift.backtests.store.store import Store, StoreSource, import_csv_folder
-from regimeshift.backtests.store.update import Wanted, freshness, update_store
-from regimeshift.core.errors import FetchError
+from regimeshift.backtests.store.update import IncompleteUpdate, Wanted, freshness, update_store
 from regimeshift.pipeline import load_stage
 from tests.conftest import REPO, requires_shared
 from tests.vendors import RecordedYahoo
@@ -135,41 +135,92 @@ def test_a_new_dividend_restates_adjusted_history_and_the_series_is_rewritten_wh
     assert restated["VIX"]["examples"] == [["2020-12-04", 20.79, 99.99]]
 
 
-# -- failures: one line, exit 3, store unchanged ---------------------------------------------------------------------
+# -- failures: one line, exit 3, the failing series unchanged, the others updated ------------------------------------
+def series_files(store: Store, name: str) -> tuple[bytes, dict]:
+    """What a reader sees of one series: its Parquet bytes and its manifest entry."""
+    return (store.root / "series" / f"{name}.parquet").read_bytes(), store.entry(name)
+
+
 @pytest.mark.parametrize("failure, words", [
     (404, "HTTP 404"), (429, "HTTP 429"), (500, "HTTP 500"), ("empty", "empty response"),
     ("truncated", "truncated"), ("drop", "truncated"), ("html", "not FRED CSV"),
 ])
-def test_a_fred_failure_is_one_line_and_leaves_the_store_unchanged(tmp_path, fred, failure, words):
+def test_a_fred_failure_is_one_line_and_leaves_that_series_unchanged(tmp_path, fred, failure, words):
     yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
     yahoo.published = fred.published = "2020-12-07"
     update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
-    before = snapshot(store.root)
+    before = series_files(store, "VIX")
     yahoo.published = fred.published = "2020-12-09"
     fred.fail = failure
-    with pytest.raises(FetchError) as err:
+    with pytest.raises(IncompleteUpdate) as err:
         update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
     assert "FRED VIXCLS" in str(err.value) and words in str(err.value) and "\n" not in str(err.value)
-    assert snapshot(store.root) == before
+    assert str(err.value).startswith("data update incomplete: VIX failed")
+    assert series_files(store, "VIX") == before
+    assert store.entry("SPY")["last"] == store.entry("GLD")["last"] == "2020-12-09"  # the others still landed
+    assert err.value.report.appended == {"SPY": 2, "GLD": 2}
+
+
+def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_named(tmp_path, fred, monkeypatch):
+    """`data update` with FRED failing one series: the good one is committed, the bad one stays as it was, the
+    bad one is named on its own line and in the final error line, exit 3; the store loads, each series whole."""
+    from regimeshift import data_cli
+    from regimeshift.cli import main
+
+    fred.record("DGS2")
+    store = tmp_path / "store"
+    config = tmp_path / "demo.toml"
+    config.write_text(STORE_CONFIG.format(store=store).replace('macro = ["VIX"]', 'macro = ["VIX", "DGS2"]'))
+    yahoo = RecordedYahoo()
+    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
+    yahoo.published = fred.published = "2020-12-07"
+    runner = CliRunner()
+    first = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
+    assert first.exit_code == 0, first.output
+    st = Store(store)
+    vix_before = series_files(st, "VIX")
+    yahoo.published = fred.published = "2020-12-09"
+    fred.fail = {"VIXCLS": 500}
+    res = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-09"])
+    assert res.exit_code == 3
+    lines = res.output.strip().splitlines()
+    assert f"failed  VIX: FRED VIXCLS: HTTP 500 (server error: retry later) from {fred.url} (left as it was)" in lines
+    assert "updated DGS2: +2 rows" in lines and "updated SPY: +2 rows" in lines
+    assert lines[-1].startswith("error: data update incomplete: VIX failed and was left as it was (FRED VIXCLS: "
+                                "HTTP 500") and lines[-1].endswith("the other 4 series were updated")
+    assert sum(line.startswith("error:") for line in lines) == 1
+    assert series_files(st, "VIX") == vix_before
+    assert st.entry("DGS2")["last"] == "2020-12-09"
+    for name in st.names():  # every series loads and matches its manifest entry (old or new, never a mix)
+        assert str(st.frame(name).index[-1].date()) == st.entry(name)["last"]
+    assert [json.loads(x)["series"] for x in (store / "changes.log").read_text().splitlines()
+            if json.loads(x)["event"] == "appended"] == ["SPY", "SHY", "GLD", "DGS2"]  # VIX: no line
+    fred.fail = None  # the next evening the vendor is back: the failed series catches up
+    again = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-09"])
+    assert again.exit_code == 0 and "updated VIX: +2 rows" in again.output
 
 
 def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fred):
     store = Store(tmp_path / "store")
-    with pytest.raises(FetchError, match=r"^Yahoo NOPE: no rows returned \(unknown symbol"):
+    with pytest.raises(IncompleteUpdate, match=r"NOPE failed .*\(Yahoo NOPE: no rows returned \(unknown symbol"):
         update_store(store, [Wanted("NOPE", "price", "yahoo", "NOPE")], NOW, download=RecordedYahoo())
-    with pytest.raises(FetchError, match=r"^FRED NOSUCH: HTTP 404"):
+    with pytest.raises(IncompleteUpdate, match=r"X failed .*\(FRED NOSUCH: HTTP 404"):
         update_store(store, [Wanted("X", "macro", "fred", "NOSUCH")], NOW, fred_url=fred.url)
     yahoo = RecordedYahoo()
     yahoo.fail = ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
-    with pytest.raises(FetchError, match=r"^Yahoo SPY: download failed \(Failed to resolve"):
+    with pytest.raises(IncompleteUpdate, match=r"\(Yahoo SPY: download failed \(Failed to resolve"):
         update_store(store, WANTED[:1], NOW, download=yahoo)
     closed = "http://127.0.0.1:9/fredgraph.csv"  # discard port: nothing listens
-    with pytest.raises(FetchError, match=r"^FRED VIXCLS: network error"):
+    with pytest.raises(IncompleteUpdate, match=r"\(FRED VIXCLS: network error"):
         update_store(store, WANTED[2:], NOW, fred_url=closed)
     assert not store.exists()
+    # an unknown symbol among good ones: the good ones are stored, the unknown one named
+    with pytest.raises(IncompleteUpdate, match=r"^data update incomplete: NOPE failed .*; the other 1 series was"):
+        update_store(store, [WANTED[0], Wanted("NOPE", "price", "yahoo", "NOPE")], NOW, download=RecordedYahoo())
+    assert store.names() == ["SPY"]
 
 
-def test_cli_update_failure_exits_3_with_one_line_and_show_flags_stale_series(tmp_path, fred, monkeypatch):
+def test_cli_update_failure_exits_3_with_one_error_line_and_show_flags_stale_series(tmp_path, fred, monkeypatch):
     from regimeshift import data_cli
     from regimeshift.cli import main
 
@@ -184,11 +235,14 @@ def test_cli_update_failure_exits_3_with_one_line_and_show_flags_stale_series(tm
     assert ok.exit_code == 0, ok.output
     assert "new     SHY: 384 rows" in ok.output
     fred.fail = 500
-    before = snapshot(store)
-    bad = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url])
+    vix = series_files(Store(store), "VIX")
+    bad = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
     assert bad.exit_code == 3
-    assert bad.output.strip().splitlines() == [f"error: FRED VIXCLS: HTTP 500 (server error: retry later) from {fred.url}"]
-    assert snapshot(store) == before
+    lines = bad.output.strip().splitlines()
+    assert lines[-1] == (f"error: data update incomplete: VIX failed and was left as it was (FRED VIXCLS: HTTP 500 "
+                         f"(server error: retry later) from {fred.url}); the other 3 series were updated")
+    assert [x for x in lines if x.startswith("error")] == lines[-1:]
+    assert series_files(Store(store), "VIX") == vix
     shown = runner.invoke(main, ["data", "show", "--store", str(store), "--today", "2020-12-14", "--fail-stale"])
     assert shown.exit_code == 3
     assert "stale: GLD, SHY, SPY, VIX" in shown.output

@@ -18,13 +18,13 @@ class FredServer:
     """``GET /fredgraph.csv?id=SERIES[&cosd=YYYY-MM-DD]`` on 127.0.0.1, answered from recorded bodies.
 
     ``fail``: None, an HTTP status (404, 429, 500 ...), "empty", "truncated", "html" or "drop" (close the
-    connection mid-body); applies to every request until reset. ``revise``: {date: value} changes served for
-    dated rows (a FRED revision)."""
+    connection mid-body); applies to every request until reset -- or a {series id: failure} table, for one
+    failing series beside good ones. ``revise``: {date: value} changes served for dated rows (a FRED revision)."""
 
     def __init__(self) -> None:
         self.bodies: dict[str, str] = {}
         self.published: str = "2100-01-01"
-        self.fail: int | str | None = None
+        self.fail: int | str | dict[str, int | str] | None = None
         self.revise: dict[str, dict[str, str]] = {}
         self.requests: list[dict[str, str]] = []
         server = self
@@ -39,7 +39,7 @@ class FredServer:
                 status, body = server.answer(q)
                 self.send_response(status)
                 self.send_header("Content-Type", "text/csv")
-                if server.fail == "drop":
+                if server.failure(q.get("id", "")) == "drop":
                     self.send_header("Content-Length", str(len(body) + 500))
                 else:
                     self.send_header("Content-Length", str(len(body)))
@@ -58,15 +58,19 @@ class FredServer:
     def record(self, series_id: str, path: Path | None = None) -> None:
         self.bodies[series_id] = (path or RECORDED / f"fred_{series_id}.csv").read_text()
 
+    def failure(self, sid: str) -> int | str | None:
+        return self.fail.get(sid) if isinstance(self.fail, dict) else self.fail
+
     def answer(self, q: dict[str, str]) -> tuple[int, bytes]:
-        if isinstance(self.fail, int):
-            return self.fail, b"<html><body>error</body></html>"
         sid = q.get("id", "")
+        fail = self.failure(sid)
+        if isinstance(fail, int):
+            return fail, b"<html><body>error</body></html>"
         if sid not in self.bodies:
             return 404, b"<!DOCTYPE html><html><body>Series not found</body></html>"
-        if self.fail == "empty":
+        if fail == "empty":
             return 200, b""
-        if self.fail == "html":
+        if fail == "html":
             return 200, b"<!DOCTYPE html><html><body>maintenance</body></html>\n"
         lines = self.bodies[sid].splitlines()
         start = q.get("cosd", "0000")
@@ -77,7 +81,7 @@ class FredServer:
             if start <= day <= self.published:
                 rows.append(f"{day},{value}")
         body = "\n".join([lines[0], *rows]) + "\n"
-        if self.fail == "truncated":
+        if fail == "truncated":
             body = body[: len(body) - 4]
         return 200, body.encode()
 

@@ -6,7 +6,9 @@ older adjusted close; FRED revised a print), or an observation vanished, the ven
 series is fetched again and replaced, and ``changes.log`` records which days moved and by how much. Two scales
 are never spliced together.
 
-All or nothing: every series is fetched first; only when all succeeded is the store written, in one commit.
+One failing series never blocks the others: a series whose fetch fails (HTTP error, unknown symbol, truncated
+body) is left exactly as it was, every other series is committed as usual -- in one commit, so after a crash the
+store holds the old state or the new one -- and then :class:`IncompleteUpdate` names the failed series.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ import pandas as pd
 
 from regimeshift.backtests.store.fetch import YahooDownload, fetch_fred, fetch_yahoo
 from regimeshift.backtests.store.store import SeriesUpdate, Store
+from regimeshift.core.errors import FetchError
 
 OVERLAP = 5  # stored observations re-fetched to check the vendor still agrees with them
 RTOL = 1e-7  # relative change on the overlap that counts as a restatement (a dividend is ~1e-3; float noise ~1e-15)
@@ -61,6 +64,8 @@ class UpdateReport:
     appended: dict[str, int] = field(default_factory=dict)  # name -> new rows
     restated: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> what changed
     created: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # name -> the fetch's one-line error (series untouched)
+    wanted: int = 0  # how many series the update was asked for
 
     def lines(self) -> list[str]:
         out = [f"new     {n}: {0 if n not in self.appended else self.appended[n]} rows" for n in self.created]
@@ -71,7 +76,26 @@ class UpdateReport:
                 f"restated {n}: {info['changed']} stored day(s) changed ({info['first_changed']} .. "
                 f"{info['last_changed']}, largest relative change {info['max_rel_change']:.3g}); rewrote the series"
             )
+        out += [f"failed  {n}: {why} (left as it was)" for n, why in self.failed.items()]
         return out
+
+
+class IncompleteUpdate(FetchError):
+    """Some series could not be fetched; they were left as they were and every other series was committed.
+    ``report`` says what was done; the message names the failed series (one line, exit 3)."""
+
+    def __init__(self, report: UpdateReport) -> None:
+        names = list(report.failed)
+        done = report.wanted - len(names)
+        others = "no series was updated"
+        if done:
+            others = f"the other {done} series {'was' if done == 1 else 'were'} updated"
+        if len(names) == 1:
+            head = f"{names[0]} failed and was left as it was ({report.failed[names[0]]})"
+        else:
+            head = f"{len(names)} series failed and were left as they were: {', '.join(names)}"
+        super().__init__(f"data update incomplete: {head}; {others}")
+        self.report = report
 
 
 def _fetch(w: Wanted, start: str | None, *, fred_url: str | None, download: YahooDownload | None) -> pd.DataFrame:
@@ -111,9 +135,10 @@ def update_store(
     download: YahooDownload | None = None,
     lock_wait: float | None = None,
 ) -> UpdateReport:
-    """Fetch what ``wanted`` lacks, then (only if every fetch worked) commit the store once. Holds the store's
-    lock throughout, so two updates never interleave."""
-    report = UpdateReport()
+    """Fetch what ``wanted`` lacks, then commit every series that was fetched, once. Holds the store's lock
+    throughout, so two updates never interleave. A series whose fetch failed is left as it was; after the commit
+    :class:`IncompleteUpdate` (a FetchError carrying the report) names it."""
+    report = UpdateReport(wanted=len(wanted))
     with store.locked(wait=lock_wait):
         have = store.manifest()["series"]
         updates: list[SeriesUpdate] = []
@@ -121,40 +146,66 @@ def update_store(
         log: list[dict[str, Any]] = []
         stamp = now.isoformat(timespec="seconds")
         for w in wanted:
-            source_label = w.vendor
-            if w.name not in have:
-                frame = _fetch(w, None, fred_url=fred_url, download=download)
+            try:
+                step = _update_one(store, w, have.get(w.name), stamp, fred_url=fred_url, download=download)
+            except FetchError as err:  # this series only: the rest of the evening's data still lands
+                report.failed[w.name] = str(err)
+                continue
+            updates.append(step.update)
+            log += [step.log] if step.log is not None else []
+            if step.event == "created":
                 report.created.append(w.name)
-                report.appended[w.name] = len(frame)
-                updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
-                log.append({"at": stamp, "event": "created", "series": w.name, "source": f"{w.vendor}:{w.ticker}",
-                            "rows": len(frame), "last": str(frame.index[-1].date())})
-                continue
-            old = store.frame(w.name)
-            start = old.index[max(len(old) - OVERLAP, 0)]
-            tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download)
-            diff = diff_overlap(old, tail) if have[w.name].get("source") == w.vendor else {
-                "changed": int(len(old)), "first_changed": str(old.index[0].date()),
-                "last_changed": str(old.index[-1].date()), "max_rel_change": float("nan"),
-                "examples": [], "reason": f"was from {have[w.name].get('source')}, now {w.vendor}"}
-            if diff is not None:
-                frame = _fetch(w, None, fred_url=fred_url, download=download)
-                full = diff_overlap(old, frame) or diff
-                report.restated[w.name] = full
-                archive.append((w.name, old))
-                updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
-                log.append({"at": stamp, "event": "restated", "series": w.name,
-                            "source": f"{w.vendor}:{w.ticker}", **full})
-                continue
-            extra = tail[tail.index > old.index[-1]]
-            frame = pd.concat([old, extra.reindex(columns=old.columns)]) if len(extra) else old
-            report.appended[w.name] = len(extra)
-            updates.append(SeriesUpdate(w.name, frame, source_label, w.ticker, w.kind))
-            if len(extra):
-                log.append({"at": stamp, "event": "appended", "series": w.name, "rows": len(extra),
-                            "last": str(frame.index[-1].date())})
+                report.appended[w.name] = len(step.update.frame)
+            elif step.event == "restated":
+                report.restated[w.name] = step.restated
+                archive.append((w.name, step.replaced))
+            else:
+                report.appended[w.name] = step.new_rows
         store.commit(updates, log, now, archive)
+    if report.failed:
+        raise IncompleteUpdate(report)
     return report
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One series' new state, fetched but not yet written."""
+
+    event: str  # "created", "restated" or "appended" (0 new rows included)
+    update: SeriesUpdate
+    log: dict[str, Any] | None  # its changes.log line, if anything changed
+    replaced: pd.DataFrame | None = None  # restated: the stored version, archived under history/
+    restated: dict[str, Any] = field(default_factory=dict)  # restated: what moved
+    new_rows: int = 0  # appended: how many
+
+
+def _update_one(store: Store, w: Wanted, entry: Mapping[str, Any] | None, stamp: str, *, fred_url: str | None,
+                download: YahooDownload | None) -> _Step:
+    """Fetch one series (raises FetchError before anything of it is kept)."""
+    source = f"{w.vendor}:{w.ticker}"
+    if entry is None:
+        frame = _fetch(w, None, fred_url=fred_url, download=download)
+        return _Step("created", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), {
+            "at": stamp, "event": "created", "series": w.name, "source": source, "rows": len(frame),
+            "last": str(frame.index[-1].date())})
+    old = store.frame(w.name)
+    start = old.index[max(len(old) - OVERLAP, 0)]
+    tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download)
+    diff = diff_overlap(old, tail) if entry.get("source") == w.vendor else {
+        "changed": int(len(old)), "first_changed": str(old.index[0].date()),
+        "last_changed": str(old.index[-1].date()), "max_rel_change": float("nan"),
+        "examples": [], "reason": f"was from {entry.get('source')}, now {w.vendor}"}
+    if diff is not None:
+        frame = _fetch(w, None, fred_url=fred_url, download=download)
+        full = diff_overlap(old, frame) or diff
+        return _Step("restated", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind),
+                     {"at": stamp, "event": "restated", "series": w.name, "source": source, **full},
+                     replaced=old, restated=full)
+    extra = tail[tail.index > old.index[-1]]
+    frame = pd.concat([old, extra.reindex(columns=old.columns)]) if len(extra) else old
+    line = {"at": stamp, "event": "appended", "series": w.name, "rows": len(extra),
+            "last": str(frame.index[-1].date())} if len(extra) else None
+    return _Step("appended", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), line, new_rows=len(extra))
 
 
 # -- staleness ---------------------------------------------------------------------------------------------------
@@ -162,8 +213,8 @@ def update_store(
 class Freshness:
     name: str
     last: str
-    age: int  # business days from the last observation to today
-    allowed: int  # business days the cadence and publication lag allow
+    age: int  # NYSE trading days from the last observation to today
+    allowed: int  # trading days the cadence and publication lag allow
     kind: str
 
     @property
@@ -173,9 +224,11 @@ class Freshness:
 
 def freshness(store: Store, today: datetime.date, lags: Mapping[str, int] | None = None,
               names: Sequence[str] | None = None) -> list[Freshness]:
-    """Each series' age against what its cadence allows: the usual business-day gap between observations plus
-    its publication lag (prices: 0, the close is in the evening's data) plus one day of grace."""
+    """Each series' age against what its cadence allows: the usual gap between observations plus its publication
+    lag (prices: 0, the close is in the evening's data) plus one day of grace -- all in NYSE trading days, so an
+    exchange holiday (Good Friday, Thanksgiving) never counts as a missed update."""
     from regimeshift.backtests.data import DEFAULT_MACRO_LAGS
+    from regimeshift.backtests.trading_calendar import trading_days_between
 
     out = []
     manifest = store.manifest()["series"]
@@ -183,8 +236,8 @@ def freshness(store: Store, today: datetime.date, lags: Mapping[str, int] | None
         entry = manifest[name]
         frame = store.frame(name)
         days = frame.index[-21:].to_numpy(dtype="datetime64[D]")
-        cadence = max(int(np.median(np.busday_count(days[:-1], days[1:]))), 1) if len(days) > 1 else 1
+        cadence = max(int(np.median(trading_days_between(days[:-1], days[1:]))), 1) if len(days) > 1 else 1
         lag = 0 if entry.get("kind") == "price" else int((lags or {}).get(name, DEFAULT_MACRO_LAGS.get(name, 1)))
-        age = int(np.busday_count(np.datetime64(entry["last"], "D"), np.datetime64(today, "D")))
+        age = int(trading_days_between(np.datetime64(entry["last"], "D"), np.datetime64(today, "D")))
         out.append(Freshness(name, entry["last"], age, cadence + lag + 1, entry.get("kind", "?")))
     return out
