@@ -116,6 +116,8 @@ _PATTERNS: dict[str, tuple[tuple[str, bool], ...]] = {
     "ewm_ret": (("SYM", False), ("N", False)),
     "ewm_dd": (("SYM", False), ("N", False)),
     "ewm_sortino": (("SYM", False), ("N", False)),
+    "ewm_dd_x": (("SYM", False), ("SYM", False), ("N", False)),
+    "ewm_sortino_x": (("SYM", False), ("SYM", False), ("N", False)),
 }
 
 
@@ -336,6 +338,29 @@ def _ewm_sortino(spec: FeatureSpec, d: _Data) -> pd.Series:
     return _ewm_ret(spec, d) / dd.where(dd > 0)
 
 
+def _excess_returns(spec: FeatureSpec, d: _Data) -> pd.Series:
+    """Daily simple returns of SYM over the cash yield RATE (annual percent, e.g. IRX): r_t - RATE_{t-1}/100/252,
+    the yield known at the previous close (carried forward over its missing days: past values only)."""
+    px = d.series(spec, spec.args[0]).astype(float)
+    r = px / px.shift(1) - 1.0
+    rate = d.series(spec, spec.args[1]).astype(float).ffill().shift(1)
+    return r - rate / 100.0 / 252.0
+
+
+def _ewm_dd_x_raw(spec: FeatureSpec, d: _Data) -> pd.Series:
+    return np.sqrt(_ewm(np.minimum(_excess_returns(spec, d), 0.0) ** 2, _window(spec)))
+
+
+def _ewm_dd_x(spec: FeatureSpec, d: _Data) -> pd.Series:
+    dd = _ewm_dd_x_raw(spec, d)
+    return np.log(dd.where(dd > 0))
+
+
+def _ewm_sortino_x(spec: FeatureSpec, d: _Data) -> pd.Series:
+    dd = _ewm_dd_x_raw(spec, d)
+    return _ewm(_excess_returns(spec, d), _window(spec)) / dd.where(dd > 0)
+
+
 # -- kinds: cross-asset ----------------------------------------------------------------------------------------
 def _corr(spec: FeatureSpec, d: _Data) -> pd.Series:
     n = _window(spec)
@@ -532,6 +557,17 @@ FEATURES: Mapping[str, FeatureKind] = MappingProxyType(
             "exponentially weighted Sortino ratio EWM_HL(r) / sqrt(EWM_HL(min(r,0)^2)), daily (Shu, Yu & Mulvey 2024).",
             _ewm_sortino,
         ),
+        "ewm_dd_x": FeatureKind(
+            "ewm_dd_x:SYM:RATE:HL",
+            "ewm_dd on daily EXCESS simple returns r_t - RATE_{t-1}/100/252 over a cash yield in annual percent "
+            "(e.g. IRX), as Shu, Yu & Mulvey 2024 compute their features.",
+            _ewm_dd_x,
+        ),
+        "ewm_sortino_x": FeatureKind(
+            "ewm_sortino_x:SYM:RATE:HL",
+            "ewm_sortino on daily EXCESS simple returns over RATE (annual percent, the previous close's yield).",
+            _ewm_sortino_x,
+        ),
     }
 )
 _KIND_SIGN = {
@@ -547,6 +583,8 @@ _KIND_SIGN = {
     "ewm_dd": 1,
     "ewm_ret": -1,
     "ewm_sortino": -1,
+    "ewm_dd_x": 1,
+    "ewm_sortino_x": -1,
 }
 assert set(FEATURES) == set(_PATTERNS)
 _REGISTRY: dict[str, FeatureKind] = {

@@ -14,7 +14,9 @@ Seeded cold starts (``n_init``) run at the first refit and every ``cold_every``-
 start warm from the previous fit with ``warm_init`` cold starts beside it (the scheduled competitions of the
 HMM, without its surprise rules). With ``penalty = "cv"`` the jump penalty is chosen by time-series
 cross-validation on the training window (``regimes.jump.select_jump_penalty``) at the same scheduled refits and
-kept until the next one.
+kept until the next one; with ``penalty_cv = "walk"`` it is chosen as Shu, Yu & Mulvey (2024, sec. 3.4.3) do
+(``penalty_by_walk``): every candidate runs its own walk-forward, and each month uses the candidate whose online
+0/1 signal did best over the preceding validation span.
 """
 from __future__ import annotations
 
@@ -81,6 +83,8 @@ def generic_walk_forward(
     if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
     cv = params.get("jump_penalty") == "cv"
+    if cv and params.get("penalty_cv", "window") == "walk":
+        return penalty_by_walk(features, params, returns, make)
     ret = None
     if cv:
         if returns is None:
@@ -147,3 +151,83 @@ def generic_walk_forward(
     return RegimeResult(result, refits, model, oos, time.perf_counter() - t0, path,
                         meta={"model": params["model"]})
 
+
+
+#: validation of ``penalty_by_walk``: 10 bp one-way per switch, and the position decided at the close of t earns
+#: the return of t + 2 (filled at the close of t + 1: the paper's one-day trading delay, the pipeline's next_bar)
+WALK_CV_COST = 0.001
+WALK_CV_DELAY = 2
+#: fewer validation rows than this (the first months of a walk): the middle of the grid
+WALK_CV_MIN_DAYS = 252
+
+
+def penalty_by_walk(
+    features: pd.DataFrame,
+    params: dict[str, Any],
+    returns: pd.Series | None,
+    make: Callable[..., Any] = make_estimator,
+) -> RegimeResult:
+    """``jump_penalty = "cv"`` as Shu, Yu & Mulvey (2024) choose it: each month, the candidate penalty whose own
+    walk-forward signal had the best validation Sharpe over the preceding ``cv_validation_days`` rows.
+
+    Every penalty in ``penalty_grid`` runs the ordinary walk (``generic_walk_forward`` with that fixed penalty:
+    the same refit schedule and window), which gives an online probability row per day from data up to that day.
+    On the first usable day of each month (and at the first refit) the candidates are scored on the rows before
+    it: the 0/1 rule "hold the index while the calm state is the most probable" (``regimes.jump.strategy_sharpe``,
+    net of ``WALK_CV_COST`` per switch, the position of t earning the return of t + ``WALK_CV_DELAY``) over at most
+    ``cv_validation_days`` rows, only rows where that candidate already had a signal. The best (ties: the larger
+    penalty) gives the probabilities of that month; with fewer than ``WALK_CV_MIN_DAYS`` (or ``cv_validation_days``
+    if smaller) validation rows the middle
+    of the grid does. The choice on day p reads returns and signals of days < p only.
+
+    ``refits``: one row per monthly choice (the chosen candidate's latest refit, its ``jump_penalty`` and
+    ``cv_sharpe``, the validation Sharpe it won with; ``cv_days``, the validation rows).
+    """
+    from regimeshift.regimes.jump import DEFAULT_PENALTY_GRID, strategy_sharpe
+
+    t0 = time.perf_counter()
+    if returns is None:
+        raise RegimeshiftError("regimes.jump_penalty = 'cv' needs the index's returns (run it through the pipeline)")
+    grid = tuple(float(g) for g in params.get("penalty_grid") or DEFAULT_PENALTY_GRID)
+    V = int(params.get("cv_validation_days", 2016))
+    walks = {lam: generic_walk_forward(features, {**params, "jump_penalty": lam, "penalty_cv": "window"}, None, make)
+             for lam in grid}
+    index = walks[grid[0]].probabilities.index
+    names = list(walks[grid[0]].probabilities.columns)
+    ret = returns.reindex(index).fillna(0.0).to_numpy(dtype=float)
+    probs = {lam: w.probabilities.reindex(index).to_numpy(dtype=float) for lam, w in walks.items()}
+    calm = {lam: p[:, 0] for lam, p in probs.items()}
+    T = len(index)
+    month = index.month.to_numpy()
+    decisions = [0] + [int(p) for p in np.flatnonzero(np.r_[False, month[1:] != month[:-1]])]
+    out = np.full((T, len(names)), np.nan)
+    rows = []
+    for k, p in enumerate(decisions):
+        end = decisions[k + 1] if k + 1 < len(decisions) else T
+        lo = max(0, p - V)
+        scores = {}
+        need = min(WALK_CV_MIN_DAYS, V)
+        if p - lo >= need:
+            for lam in grid:
+                c, r = calm[lam][lo:p], ret[lo:p]
+                ok = np.isfinite(c)
+                if ok.sum() >= need:
+                    scores[lam] = strategy_sharpe(c[ok], r[ok], delay=WALK_CV_DELAY, cost=WALK_CV_COST)
+        finite = {lam: v for lam, v in scores.items() if np.isfinite(v)}
+        if finite:
+            best = max(finite.values())
+            chosen = max(lam for lam, v in finite.items() if v >= best - 1e-12)
+        else:
+            chosen = grid[len(grid) // 2]
+        out[p:end] = probs[chosen][p:end]
+        ref = walks[chosen].refits
+        latest = ref.loc[: index[p]]
+        row = (latest.iloc[-1] if len(latest) else ref.iloc[0]).to_dict()
+        row.update({"date": index[p], "jump_penalty": chosen, "cv_sharpe": finite.get(chosen, np.nan),
+                    "cv_days": p - lo})
+        rows.append(row)
+    result = pd.DataFrame(out, index=index, columns=names)
+    refits = pd.DataFrame(rows).set_index("date")
+    last = walks[float(refits["jump_penalty"].iloc[-1])]
+    return RegimeResult(result, refits, last.model, float("nan"), time.perf_counter() - t0, last.loglik_path,
+                        meta={"model": params["model"], "penalty_cv": "walk"})

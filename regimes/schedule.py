@@ -37,10 +37,12 @@ def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int
         due = new_month
     elif schedule == "quarterly":
         due = new_month & np.isin(month, (1, 4, 7, 10))
+    elif schedule == "semiannual":
+        due = new_month & np.isin(month, (1, 7))
     elif schedule == "yearly":
         due = new_month & (month == 1)
     else:
-        raise RegimeshiftError(f"regimes.refit: unknown schedule '{schedule}' (monthly, quarterly, yearly or N days)")
+        raise RegimeshiftError(f"regimes.refit: unknown schedule '{schedule}' (monthly, quarterly, semiannual, yearly or N days)")
     return [first] + [int(p) for p in np.flatnonzero(due) if p > first]
 
 

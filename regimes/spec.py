@@ -13,11 +13,12 @@ from typing import Any
 from regimeshift.core.errors import ConfigError
 
 DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
-SCHEDULES = ("monthly", "quarterly", "yearly")
+SCHEDULES = ("monthly", "quarterly", "semiannual", "yearly")
 INITS = ("hmmlearn", "kmeans", "mixed")
 COVARIANCE_TYPES = ("full", "diag")
 MODELS = ("hmm", "jump", "gmmhmm")
 EMISSIONS = ("gaussian", "student_t")
+PENALTY_CVS = ("window", "walk")
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class RegimeSpec:
     feature: +1 higher means more stress, -1 lower means more stress, 0 ignore) and ``seed``.
 
     Walk-forward: the first fit after ``min_train`` usable rows, then on ``refit`` ("monthly", "quarterly",
-    "yearly" or every N rows) over an ``"expanding"`` or rolling (N rows) ``window``; warm starts from the
+    "semiannual" (January and July), "yearly" or every N rows) over an ``"expanding"`` or rolling (N rows) ``window``; warm starts from the
     previous fit compete with ``n_init`` cold starts at the first refit, every ``cold_every``-th refit, when the
     window has grown by ``cold_growth`` since the last competition, and after a period in which more than
     ``cold_surprise`` of the days lay outside every state's 99.9 % ellipsoid.
@@ -67,6 +68,11 @@ class RegimeSpec:
     jump_continuous: bool = False
     max_feats: float | None = None
     penalty_grid: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+    # how jump_penalty = "cv" chooses: "window" (folds of each training window, at the cold refits) or "walk"
+    # (Shu, Yu & Mulvey 2024, sec. 3.4.3: every candidate runs its own walk-forward; on the first day of each month
+    # the candidate whose online 0/1 signal had the best Sharpe over the last cv_validation_days rows is used)
+    penalty_cv: str = "window"
+    cv_validation_days: int = 2016
     n_mix: int = 2
 
     def __post_init__(self) -> None:
@@ -93,6 +99,10 @@ class RegimeSpec:
             raise bad("emission", " or ".join(EMISSIONS))
         if self.t_dof != "auto" and not (isinstance(self.t_dof, (int, float)) and float(self.t_dof) > 2):
             raise bad("t_dof", '"auto" or a number > 2 (a Student-t with a finite variance)')
+        if self.penalty_cv not in PENALTY_CVS:
+            raise bad("penalty_cv", " or ".join(PENALTY_CVS))
+        if int(self.cv_validation_days) < 21:
+            raise bad("cv_validation_days", "an integer >= 21 (about a month of validation days)")
         if self.init not in INITS:
             raise bad("init", ", ".join(INITS))
         if isinstance(self.refit, str) and self.refit not in SCHEDULES:

@@ -276,7 +276,7 @@ ALL_KINDS_SPECS = [
     "avgcorr:10:A,C", "turbulence:10", "turbulence:10:A,B", "absorption:10", "absorption:10:2:A,B,C",
     "selloff:10", "selloff:10:1:A,B", "level:M", "level:A", "chg:M:5", "pctchg:M:5", "z:M:10", "z:B:10",
     "spread:M:L", "spread:A:L", "ret:B:1", "logchg:M:1", "logchg:L:3",
-    "ewm_ret:A:5", "ewm_dd:B:3", "ewm_sortino:C:4",
+    "ewm_ret:A:5", "ewm_dd:B:3", "ewm_sortino:C:4", "ewm_dd_x:A:M:3", "ewm_sortino_x:B:M:4",
 ]
 
 
@@ -394,3 +394,25 @@ def test_ewm_features_follow_the_papers_definitions():
     np.testing.assert_allclose(out["ewm_sortino:A:10"], ret / dd, equal_nan=True)
     assert out.iloc[:10].isna().all().all() and out.iloc[10:].notna().all().all()
     assert [stress_sign(c) for c in out.columns] == [-1, 1, -1]
+
+
+def test_excess_return_features_subtract_the_previous_close_s_cash_yield():
+    """ewm_dd_x / ewm_sortino_x (Shu, Yu & Mulvey 2024): the ewm features of r_t - RATE_{t-1}/100/252."""
+    idx = pd.bdate_range("2005-01-03", periods=200)
+    rng = np.random.default_rng(4)
+    px = pd.DataFrame({"SPY": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 200)))}, index=idx)
+    rate = pd.Series(np.linspace(1.0, 5.0, 200), index=idx)
+    rate.iloc[50] = np.nan  # a missing yield: the last known one is used
+    out = build_features(px, pd.DataFrame({"IRX": rate}), ["ewm_dd_x:SPY:IRX:10", "ewm_sortino_x:SPY:IRX:20"])
+    x = px["SPY"].pct_change() - rate.ffill().shift(1) / 100 / 252
+    dd10 = np.sqrt((np.minimum(x, 0) ** 2).ewm(halflife=10, min_periods=10).mean())
+    dd20 = np.sqrt((np.minimum(x, 0) ** 2).ewm(halflife=20, min_periods=20).mean())
+    np.testing.assert_allclose(out["ewm_dd_x:SPY:IRX:10"], np.log(dd10), equal_nan=True)
+    np.testing.assert_allclose(out["ewm_sortino_x:SPY:IRX:20"], x.ewm(halflife=20, min_periods=20).mean() / dd20,
+                               equal_nan=True)
+    # the value at t uses data up to t only
+    later = px.copy()
+    later.iloc[150:] *= 1.3
+    cut = build_features(later, pd.DataFrame({"IRX": rate}), ["ewm_sortino_x:SPY:IRX:20"])
+    np.testing.assert_allclose(cut.iloc[:150, 0], out["ewm_sortino_x:SPY:IRX:20"].iloc[:150], equal_nan=True)
+    assert stress_sign("ewm_dd_x:SPY:IRX:10") == 1 and stress_sign("ewm_sortino_x:SPY:IRX:20") == -1

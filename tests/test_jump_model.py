@@ -329,3 +329,50 @@ def test_compare_models_reports_each_family_on_the_same_run():
         assert table[col].notna().all(), col
     with pytest.raises(Exception, match="unknown model"):
         parse_models("hmm,lstm")
+
+
+# -- the paper's penalty selection (penalty_cv = "walk"; Shu, Yu & Mulvey 2024, sec. 3.4.3) ----------------------
+def _walk_cv_inputs():
+    F = two_regime_features()
+    returns = pd.Series(np.where(F["ret:X:21"] > 0, 0.002, -0.004), index=F.index)
+    opts = RegimeConfig(model="jump", jump_penalty="cv", penalty_grid=(0.0, 20.0, 100.0), penalty_cv="walk",
+                        cv_validation_days=120).model_options()
+    return F, returns, opts
+
+
+def test_walk_cv_uses_each_month_the_candidate_whose_own_walk_scored_best_on_the_days_before():
+    from regimeshift.regimes.generic_walk import WALK_CV_COST, WALK_CV_DELAY
+
+    F, returns, opts = _walk_cv_inputs()
+    res = walk_forward(F, model="jump", **opts, returns=returns, **WALK)
+    own = {lam: walk_forward(F, model="jump", **{**opts, "jump_penalty": lam}, **WALK).probabilities
+           for lam in opts["penalty_grid"]}
+    chosen = res.refits["jump_penalty"]
+    assert chosen.index.is_monotonic_increasing and len(set(chosen.index.to_period("M"))) == len(chosen)
+    for k, (day, lam) in enumerate(chosen.items()):
+        end = chosen.index[k + 1] if k + 1 < len(chosen) else None
+        month = res.probabilities.loc[day:end].iloc[: None if end is None else -1]
+        pd.testing.assert_frame_equal(month, own[lam].loc[month.index])  # that month is that candidate's signal
+    # a decision with a full validation span: the best of the candidates' Sharpe over the 120 rows before it
+    day = chosen.index[-1]
+    p = res.probabilities.index.get_loc(day)
+    window = res.probabilities.index[p - 120 : p]
+    scores = {lam: strategy_sharpe(own[lam].loc[window].iloc[:, 0].to_numpy(), returns.loc[window].to_numpy(),
+                                   delay=WALK_CV_DELAY, cost=WALK_CV_COST) for lam in own}
+    best = max(scores.values())
+    assert chosen.iloc[-1] == max(lam for lam, v in scores.items() if v >= best - 1e-12)
+    assert res.refits["cv_days"].iloc[-1] == 120
+
+
+def test_walk_cv_has_no_look_ahead():
+    F, returns, opts = _walk_cv_inputs()
+    full = walk_forward(F, model="jump", **opts, returns=returns, **WALK)
+    rng = np.random.default_rng(1)
+    cut = F.index[650]
+    G, R = F.copy(), returns.copy()
+    after = G.index > cut
+    G.loc[after] = rng.normal(0, 1, G.loc[after].shape)
+    R.loc[after] = rng.normal(0, 0.05, int(after.sum()))
+    part = walk_forward(G, model="jump", **opts, returns=R, **WALK)
+    pd.testing.assert_frame_equal(part.probabilities.loc[:cut], full.probabilities.loc[:cut])
+    pd.testing.assert_series_equal(part.refits["jump_penalty"].loc[:cut], full.refits["jump_penalty"].loc[:cut])

@@ -52,6 +52,9 @@ FAMILY = {
     "jump_continuous": ({"model": "jump"}, True),
     "max_feats": ({"model": "jump"}, 1.5),
     "penalty_grid": ({"model": "jump", "jump_penalty": "cv"}, (0.0, 500.0)),
+    "penalty_cv": ({"model": "jump", "jump_penalty": "cv"}, "walk"),
+    "cv_validation_days": ({"model": "jump", "jump_penalty": "cv", "penalty_cv": "walk", "penalty_grid": (0.0, 500.0)},
+                           60),
     "n_mix": ({"model": "gmmhmm", "covariance_type": "diag"}, 3),
     "t_dof": ({"emission": "student_t"}, 3.0),
 }
@@ -154,3 +157,22 @@ def test_a_fitted_model_round_trips_through_its_state() -> None:
     X = _features().to_numpy()
     np.testing.assert_array_equal(back.predict_filtered(X), m.predict_filtered(X))
     assert back.get_params() == m.get_params() | {"names": tuple(m.names)}
+
+
+def test_the_paper_s_settings_are_validated_and_semiannual_refits_fall_in_january_and_july() -> None:
+    from regimeshift.regimes.schedule import refit_positions
+
+    with pytest.raises(ConfigError, match=r"regimes\.penalty_cv: 'kfold'"):
+        RegimeSpec(penalty_cv="kfold")
+    with pytest.raises(ConfigError, match=r"regimes\.cv_validation_days"):
+        RegimeSpec(cv_validation_days=5)
+    index = pd.bdate_range("2001-03-01", "2004-12-31")
+    pos = refit_positions(index, 40, "semiannual")
+    assert pos[0] == 39
+    later = index[pos[1:]]
+    assert set(later.month) == {1, 7} and all(later.day <= 3) and len(later) == 7
+    raw = load_config(None).model_dump()
+    raw["regimes"].update({"refit": "semiannual", "model": "jump", "jump_penalty": "cv", "penalty_cv": "walk",
+                           "cv_validation_days": 504})
+    spec = config_from_dict(raw).regimes.spec(None, seed=1)
+    assert (spec.refit, spec.penalty_cv, spec.cv_validation_days) == ("semiannual", "walk", 504)
