@@ -94,8 +94,11 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
     member = np.zeros((len(splits), n_blocks))
     np.put_along_axis(member, splits, 1.0, axis=1)
     logits = np.empty(len(splits))
-    for lo in range(0, len(splits), 512):  # all splits of a batch at once: (splits x blocks) @ (blocks x N)
-        train = member[lo : lo + 512]
+    # all splits of a batch at once: (splits x blocks) @ (blocks x N); a batch's arrays are (splits x N), so
+    # with many variants the batch shrinks to hold each near 2 MB (512 splits up to 512 variants, as before)
+    batch = max(1, min(512, 2**18 // n))
+    for lo in range(0, len(splits), batch):
+        train = member[lo : lo + batch]
         sr_in = _sharpe_from(train @ sums, train @ sqs, train @ counts)
         test = 1.0 - train
         sr_out = _sharpe_from(test @ sums, test @ sqs, test @ counts)
