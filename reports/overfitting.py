@@ -95,8 +95,9 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
     np.put_along_axis(member, splits, 1.0, axis=1)
     logits = np.empty(len(splits))
     # all splits of a batch at once: (splits x blocks) @ (blocks x N); a batch's arrays are (splits x N), so
-    # with many variants the batch shrinks to hold each near 2 MB (512 splits up to 512 variants, as before)
-    batch = max(1, min(512, 2**18 // n))
+    # with many variants the batch shrinks to hold each near 8 MB (512 splits up to 2048 variants, as before;
+    # much smaller batches are slower)
+    batch = max(1, min(512, 2**20 // n))
     for lo in range(0, len(splits), batch):
         train = member[lo : lo + batch]
         sr_in = _sharpe_from(train @ sums, train @ sqs, train @ counts)
