@@ -79,7 +79,7 @@ def monthly_matrix(spans: dict[int, tuple[str, int]],
     for index, values in columns(set(keep)):
         data[:, where[index]] = values
     idx = pd.date_range(pd.Timestamp(common[0] + "-01") + pd.offsets.MonthEnd(0), periods=common[1], freq="ME")
-    return pd.DataFrame(data, index=idx, columns=keep), keep
+    return pd.DataFrame(data, index=idx, columns=keep, copy=False), keep  # pandas 3 would copy it by default
 
 
 def pbo_of(monthly: pd.DataFrame, n_blocks: int = 16) -> dict[str, Any]:
