@@ -84,7 +84,8 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
     n_blocks = min(n_blocks, m.shape[0] - m.shape[0] % 2)
     if n_blocks < 2:
         raise ValueError("too few periods for cross-validation")
-    m = np.nan_to_num(m, nan=0.0)
+    if not np.isfinite(m).all():  # a copy only when there is something to replace: m is months x every variant
+        m = np.nan_to_num(m, nan=0.0)
     parts = np.array_split(np.arange(m.shape[0]), n_blocks)
     sums = np.stack([m[p].sum(axis=0) for p in parts])
     sqs = np.stack([(m[p] ** 2).sum(axis=0) for p in parts])
@@ -94,8 +95,12 @@ def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
     member = np.zeros((len(splits), n_blocks))
     np.put_along_axis(member, splits, 1.0, axis=1)
     logits = np.empty(len(splits))
-    for lo in range(0, len(splits), 512):  # all splits of a batch at once: (splits x blocks) @ (blocks x N)
-        train = member[lo : lo + 512]
+    # all splits of a batch at once: (splits x blocks) @ (blocks x N); a batch's arrays are (splits x N), so
+    # with many variants the batch shrinks to hold each near 2 MB (512 splits up to 512 variants, as before):
+    # the leaderboard's peak memory then stops growing with the variants
+    batch = max(1, min(512, 2**18 // n))
+    for lo in range(0, len(splits), batch):
+        train = member[lo : lo + batch]
         sr_in = _sharpe_from(train @ sums, train @ sqs, train @ counts)
         test = 1.0 - train
         sr_out = _sharpe_from(test @ sums, test @ sqs, test @ counts)

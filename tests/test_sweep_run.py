@@ -98,6 +98,29 @@ def test_grid_and_random_enumerate_deterministically(tmp_path: Path) -> None:
     assert {v.params["regimes.sticky"] for v in a.variants} <= {0.0, 5.0}
 
 
+def test_variants_are_made_lazily_a_ten_million_variant_grid_yields_its_first_at_once(tmp_path: Path) -> None:
+    import tracemalloc
+
+    ten = [round(0.01 * i, 2) for i in range(1, 11)]
+    keys = ["execution.commission_bps", "execution.slippage_bps", "execution.min_commission",
+            "execution.cash_buffer", "strategy.weights.abundant.growth", "strategy.weights.tightening.value",
+            "strategy.weights.crunch.bonds"]
+    spec = load_spec(_write(tmp_path, "[grid]\n" + "".join(f'"{k}" = {ten}\n' for k in keys)))
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    count = len(spec.variants)
+    first = next(iter(spec.variants))
+    last = spec.variants[-1]
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 10**7
+    assert first.index == 0 and first.params == {k: 0.01 for k in keys} and first.config is not None
+    assert last.index == 10**7 - 1 and last.params == {k: 0.1 for k in keys}
+    # a list of 10^7 variants would take minutes and gigabytes; two variants take milliseconds and kilobytes
+    assert peak < 2 * 2**20 and seconds < 5.0, (peak, seconds)
+
+
 # -- a whole sweep ------------------------------------------------------------------------------------------------
 def test_sweep_shares_fits_ranks_and_replays_the_top(tmp_path: Path, cache_dir: Path) -> None:
     spec = load_spec(_write(tmp_path, GRID))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,28 +20,34 @@ METRIC_COLUMNS = ["sharpe", "cagr", "sortino", "calmar", "max_drawdown", "volati
                   "turnover", "n_orders", "costs", "final_value"]
 
 
-def build_table(variants: Sequence[Any], results: dict[str, dict[str, Any]], metric: str,
-                swept: Sequence[str]) -> pd.DataFrame:
-    """One row per variant in rank order (impossible and failed variants last, with their reason)."""
-    rows = []
-    for v in variants:
-        r = results.get(v.key)
-        status = "impossible" if v.config is None else (r["status"] if r else "pending")
-        row: dict[str, Any] = {"variant": v.index, "key": v.key, "status": status}
+def build_table(rows: Iterable[dict[str, Any]], metric: str,
+                swept: Sequence[str]) -> tuple[pd.DataFrame, dict[int, tuple[str, int]]]:
+    """One row per variant in rank order (impossible and failed variants last, with their reason), from the
+    store's ``board_rows`` stream; and the calendar (first month, months) of each screened variant's monthly
+    returns, for :func:`monthly_matrix`. Built column by column: one summary row per variant is all it holds."""
+    hidden = ["_sr", "_skew", "_kurt", "_n"]
+    cols: dict[str, list[Any]] = {c: [] for c in ["variant", "key", "status", *swept, *METRIC_COLUMNS, *hidden,
+                                                   "normalized", "reason"]}
+    spans: dict[int, tuple[str, int]] = {}
+    for v in rows:
+        r = v["result"]
+        status = "impossible" if not v["possible"] else (r["status"] if r else "pending")
+        cols["variant"].append(v["index"])
+        cols["key"].append(v["key"])
+        cols["status"].append(status)
         for k in swept:
-            val = v.params.get(k)
-            row[k] = val if not isinstance(val, (list, dict)) else str(val)
+            val = v["params"].get(k)
+            cols[k].append(val if not isinstance(val, (list, dict)) else str(val))
         m = r["metrics"] if r else {}
         for c in METRIC_COLUMNS:
-            row[c] = m.get(c, math.nan)
-        row["_sr"] = m.get("daily_sr", math.nan)
-        row["_skew"] = m.get("daily_skew", math.nan)
-        row["_kurt"] = m.get("daily_kurtosis", math.nan)
-        row["_n"] = m.get("daily_n_obs", math.nan)
-        row["normalized"] = ",".join(v.normalized)
-        row["reason"] = v.reason or (r.get("reason", "") if r else "")
-        rows.append(row)
-    table = pd.DataFrame(rows)
+            cols[c].append(m.get(c, math.nan))
+        for c, name in zip(hidden, ("daily_sr", "daily_skew", "daily_kurtosis", "daily_n_obs")):
+            cols[c].append(m.get(name, math.nan))
+        cols["normalized"].append(v["normalized"])
+        cols["reason"].append(v["reason"] or (r.get("reason", "") if r else ""))
+        if status == "ok" and r["n_months"] is not None:
+            spans[v["index"]] = (m["start"][:7], r["n_months"])
+    table = pd.DataFrame(cols)
     ok = table["status"] == "ok"
     n_trials = int(ok.sum())
     var_sr = float(np.var(table.loc[ok, "_sr"], ddof=1)) if n_trials > 1 else 0.0
@@ -49,33 +55,31 @@ def build_table(variants: Sequence[Any], results: dict[str, dict[str, Any]], met
         deflated_sharpe(sr, int(n), sk, ku, n_trials, var_sr) if st == "ok" else math.nan
         for sr, n, sk, ku, st in zip(table["_sr"], table["_n"], table["_skew"], table["_kurt"], table["status"])
     ]
-    table = table.drop(columns=["_sr", "_skew", "_kurt", "_n"])
+    table = table.drop(columns=hidden)
     key = table[metric].where(ok, -np.inf).fillna(-np.inf)
     order = np.lexsort((table["variant"].to_numpy(), -key.to_numpy()))
     table = table.iloc[order].reset_index(drop=True)
     table.insert(0, "rank", np.where(table["status"] == "ok", np.arange(1, len(table) + 1), 0))
-    return table
+    return table, spans
 
 
-def monthly_matrix(variants: Sequence[Any], results: dict[str, dict[str, Any]]) -> tuple[pd.DataFrame, list[int]]:
-    """Month x variant returns of the screened variants sharing the commonest calendar."""
-    arrays: dict[int, np.ndarray] = {}
-    spans: dict[int, tuple[str, int]] = {}
-    for v in variants:
-        r = results.get(v.key)
-        if not r or r["status"] != "ok" or r["monthly"] is None:
-            continue
-        arrays[v.index] = r["monthly"]
-        spans[v.index] = (r["metrics"]["start"][:7], len(r["monthly"]))
-    if not arrays:
+def monthly_matrix(spans: dict[int, tuple[str, int]],
+                   columns: Callable[[set[int]], Iterable[tuple[int, np.ndarray]]]) -> tuple[pd.DataFrame, list[int]]:
+    """Month x variant returns of the screened variants sharing the commonest calendar (``spans``), filled
+    column by column from ``columns(indexes)`` (the store's ``monthly_columns``) into one preallocated array."""
+    if not spans:
         return pd.DataFrame(), []
     counts: dict[tuple[str, int], int] = {}
     for span in spans.values():
         counts[span] = counts.get(span, 0) + 1
     common = max(counts, key=lambda k: (counts[k], k))
     keep = [k for k, span in spans.items() if span == common]
+    where = {k: j for j, k in enumerate(keep)}
+    data = np.empty((common[1], len(keep)))
+    for index, values in columns(set(keep)):
+        data[:, where[index]] = values
     idx = pd.date_range(pd.Timestamp(common[0] + "-01") + pd.offsets.MonthEnd(0), periods=common[1], freq="ME")
-    return pd.DataFrame(np.column_stack([arrays[k] for k in keep]), index=idx, columns=keep), keep
+    return pd.DataFrame(data, index=idx, columns=keep, copy=False), keep  # pandas 3 would copy it by default
 
 
 def pbo_of(monthly: pd.DataFrame, n_blocks: int = 16) -> dict[str, Any]:

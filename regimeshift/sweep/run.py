@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from itertools import chain, islice
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from regimeshift.core.errors import ConfigError
 from regimeshift.core.workers import worker_count
 from regimeshift.sweep import leaderboard as lb
 from regimeshift.sweep.screen import fit_regimes, screen_chunk
+from regimeshift.backtests.config import RunConfig
 from regimeshift.sweep.spec import SweepSpec, Variant
 from regimeshift.sweep.store import ResultStore
 
 DB_NAME = "results.sqlite"
+_END = object()
 
 
 @dataclass
@@ -65,19 +68,42 @@ class _Executor:
 
             self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
-    def map_unordered(self, fn: Callable[[Any], Any], args: list[Any]) -> Iterator[Any]:
+    def slots(self, workers: int) -> int:
+        """Chunks kept in flight: enough to keep every worker busy while the parent writes results, few
+        enough that the variants not yet sent stay unbuilt."""
+        if self.client is not None:
+            try:
+                return max(2, 2 * sum(self.client.nthreads().values()))
+            except Exception:  # pragma: no cover - a scheduler that cannot say: assume the asked-for size
+                return 2 * max(workers, 1)
+        return 2 * max(workers, 1)
+
+    def map_unordered(self, fn: Callable[[Any], Any], args: Iterable[Any], in_flight: int = 4) -> Iterator[Any]:
+        """fn over args, results as they finish; at most ``in_flight`` submitted and unfinished, so ``args``
+        may be a lazy stream of any length."""
+        it = iter(args)
         if self.client is not None:
             from dask.distributed import as_completed as dask_completed
 
-            futures = [self.client.submit(fn, a, pure=False) for a in args]
-            for fut in dask_completed(futures):
+            queue = dask_completed([self.client.submit(fn, a, pure=False) for a in islice(it, in_flight)])
+            for fut in queue:
+                nxt = next(it, _END)
+                if nxt is not _END:
+                    queue.add(self.client.submit(fn, nxt, pure=False))
                 yield fut.result()
         elif self.pool is not None:
-            futs = [self.pool.submit(fn, a) for a in args]
-            for fut in as_completed(futs):
-                yield fut.result()
+            pool = self.pool
+            pending = {pool.submit(fn, a) for a in islice(it, in_flight)}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for _ in finished:
+                    nxt = next(it, _END)
+                    if nxt is not _END:
+                        pending.add(pool.submit(fn, nxt))
+                for fut in finished:
+                    yield fut.result()
         else:
-            for a in args:
+            for a in it:
                 yield fn(a)
 
     def close(self) -> None:
@@ -89,9 +115,39 @@ class _Executor:
             self.pool.shutdown(cancel_futures=True)
 
 
-def _chunks(items: list[Variant], size: int) -> list[list[Variant]]:
-    ordered = sorted(items, key=lambda v: (v.regime_key, v.index))
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+def _blocks(items: Iterable[Variant], size: int) -> Iterator[list[Variant]]:
+    it = iter(items)
+    while block := list(islice(it, size)):
+        yield block
+
+
+def _todo_chunks(spec: SweepSpec, store: ResultStore, size: int, bar: Any, counter: list[int],
+                 max_buffered: int) -> Iterator[list[tuple[str, RunConfig]]]:
+    """Stream the variants: list each in the store, record the impossible ones, skip those already done, and
+    group the rest into chunks of one regime setting (a worker then reuses its prepared arrays). At most
+    ``max_buffered`` variants wait in partial chunks: past that the fullest is sent as it is."""
+    buffers: dict[str, list[tuple[str, RunConfig]]] = {}
+    waiting = 0
+    for block in _blocks(spec.variants, 256):
+        keyed = [(v, v.key) for v in block]
+        done = store.done_among(k for _, k in keyed)
+        store.add_variants((v.index, k, v.params, v.config is not None, v.normalized, v.reason) for v, k in keyed)
+        store.add({"key": k, "status": "impossible", "reason": v.reason}
+                  for v, k in keyed if v.config is None and k not in done)
+        bar.update(sum(1 for v, k in keyed if v.config is None or k in done))
+        for v, k in keyed:
+            if v.config is None or k in done:
+                continue
+            counter[0] += 1
+            buf = buffers.setdefault(v.regime_key, [])
+            buf.append((k, v.config))
+            waiting += 1
+            if len(buf) >= size or waiting > max_buffered:
+                fullest = v.regime_key if len(buf) >= size else max(buffers, key=lambda r: len(buffers[r]))
+                out = buffers.pop(fullest)
+                waiting -= len(out)
+                yield out
+    yield from buffers.values()
 
 
 def _progress(total: int, initial: int, enabled: bool) -> Any:
@@ -103,43 +159,42 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
 
 def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: str | None = None,
                scheduler: str | None = None, progress: bool = True, chunk_size: int | None = None) -> int:
-    """Screen every variant not yet in ``store``; returns how many were screened now."""
-    impossible = [v for v in spec.variants if v.config is None]
-    done = store.done_keys()
-    store.add({"key": v.key, "status": "impossible", "reason": v.reason} for v in impossible if v.key not in done)
-    possible = [v for v in spec.variants if v.config is not None]
-    todo = [v for v in possible if v.key not in done]
-    if not todo:
-        return 0
-    ex = _Executor(workers, cluster, scheduler)
+    """Screen every variant not yet in ``store``; returns how many were screened now.
+
+    The variants stream from the spec to the workers and their results to the store: none is built before it
+    is needed and none is kept after it is stored, so memory does not grow with the size of the sweep."""
+    total = len(spec.variants)
+    size = chunk_size or max(1, min(64, math.ceil(total / (4 * max(workers, 1)))))
+    store.clear_variants()
+    counter = [0]
+    bar = _progress(total, 0, progress)
     try:
-        # one walk-forward fit per distinct regime setting, in parallel, before the screening needs them
-        firsts: dict[str, Any] = {}
-        for v in todo:
-            firsts.setdefault(v.regime_key, v.config)
-        if len(firsts) > 1 or workers > 1 or cluster or scheduler:
-            for _ in ex.map_unordered(fit_regimes, list(firsts.values())):
-                pass
-        size = chunk_size or max(1, min(64, math.ceil(len(todo) / (4 * max(workers, 1)))))
-        chunks = [[(v.key, v.config) for v in c] for c in _chunks(todo, size)]
-        bar = _progress(len(possible), len(possible) - len(todo), progress)
+        chunks = _todo_chunks(spec, store, size, bar, counter, max_buffered=8 * size)
+        first = next(chunks, None)
+        if first is None:
+            return 0
+        ex = _Executor(workers, cluster, scheduler)
         try:
-            for rows in ex.map_unordered(screen_chunk, chunks):
+            # one walk-forward fit per distinct regime setting, in parallel, before the screening needs them
+            firsts = spec.variants.regime_settings()
+            if len(firsts) > 1 or workers > 1 or cluster or scheduler:
+                for _ in ex.map_unordered(fit_regimes, firsts, ex.slots(workers)):
+                    pass
+            for rows in ex.map_unordered(screen_chunk, chain([first], chunks), ex.slots(workers)):
                 store.add(rows)  # committed: a kill after this line loses nothing of this chunk
                 bar.update(len(rows))
         finally:
-            bar.close()
+            ex.close()
     finally:
-        ex.close()
-    return len(todo)
+        bar.close()
+    return counter[0]
 
 
 def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: int,
                       walk_forward: str | None = None) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame | None]:
-    results = store.fetch(v.key for v in spec.variants)
     swept = spec.swept_keys
-    table = lb.build_table(spec.variants, results, spec.metric, swept)
-    monthly, _ = lb.monthly_matrix(spec.variants, results)
+    table, spans = lb.build_table(store.board_rows(), spec.metric, swept)
+    monthly, _ = lb.monthly_matrix(spans, store.monthly_columns)
     pbo = lb.pbo_of(monthly)
     n_ok = int((table["status"] == "ok").sum())
     summary: dict[str, Any] = {
@@ -209,10 +264,9 @@ def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, re
     from regimeshift.pipeline import run_pipeline
     from regimeshift.report_stage import render_run
 
-    by_index = {v.index: v for v in spec.variants}
     dirs = []
     for row in table[table["status"] == "ok"].head(top).itertuples():
-        v = by_index[int(row.variant)]
+        v = spec.variants[int(row.variant)]
         assert v.config is not None
         cfg = v.config.model_copy(update={"name": f"{spec.name}-{int(row.rank):02d}-v{v.index}"})
         result = run_pipeline(cfg)
@@ -244,13 +298,12 @@ def walk_forward_daily(spec: SweepSpec, selection: pd.DataFrame) -> tuple[pd.Ser
     re-screened), and the base config's benchmark on the same days."""
     from regimeshift.sweep.screen import screen_config
 
-    by_index = {v.index: v for v in spec.variants}
     paths: dict[int, pd.Series] = {}
     parts = []
     bench_name = spec.base.data.benchmark
     bench = None
     for row in selection.itertuples():
-        v = by_index[int(row.variant)]
+        v = spec.variants[int(row.variant)]
         if v.index not in paths:
             prep, res = screen_config(v.config)
             paths[v.index] = pd.Series(res.value, index=prep.index).pct_change().fillna(0.0)

@@ -22,49 +22,24 @@ weights above 1 with ``weights = "reject"``) is an *impossible variant*: reporte
 from __future__ import annotations
 
 import copy
-import hashlib
-import itertools
-import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydantic import ValidationError
 
-from regimeshift.backtests.config import RunConfig, config_from_dict, load_config
+from regimeshift.backtests.config import RunConfig, load_config
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
+from regimeshift.sweep.variants import ENGINE_VERSION, REGIME_KEYS, Variant, VariantSpace
+from regimeshift.sweep.variants import assign_creating as _assign_creating
+
+__all__ = ["ENGINE_VERSION", "METRICS", "REGIME_KEYS", "SweepSpec", "Variant", "VariantSpace", "load_spec"]
 
 TOP_KEYS = {"base", "metric", "weights", "grid", "random", "top", "name"}
 METRICS = ("sharpe", "cagr", "sortino", "calmar", "max_drawdown", "total_return")
-ENGINE_VERSION = "screen-1"  # part of every variant's hash: bump when the screening rules change
-
-# regime-fit inputs: variants equal on these share one walk-forward fit
-REGIME_KEYS = ("seed", "data", "features", "regimes")
-
-
-@dataclass(frozen=True)
-class Variant:
-    index: int
-    params: dict[str, Any]  # dotted key -> value, as swept
-    config: RunConfig | None  # None: impossible
-    reason: str = ""  # why it is impossible
-    normalized: tuple[str, ...] = ()  # regimes whose weights were scaled to sum to 1
-
-    @property
-    def key(self) -> str:
-        """Variant hash: the resolved config (or the params of an impossible one) and the engine version."""
-        body = self.config.model_dump(mode="json") if self.config is not None else {"impossible": self.params}
-        blob = json.dumps({"engine": ENGINE_VERSION, "config": body}, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
-
-    @property
-    def regime_key(self) -> str:
-        assert self.config is not None
-        dump = self.config.model_dump(mode="json")
-        return json.dumps({k: dump[k] for k in REGIME_KEYS}, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -77,13 +52,17 @@ class SweepSpec:
     weights: str = "normalize"
     top: int | None = None
     name: str = "sweep"
-    variants: list[Variant] = field(default_factory=list)
 
     @property
     def swept_keys(self) -> list[str]:
         keys = list(self.grid)
         keys += [k for k in self.random if k not in ("n", "seed") and k not in keys]
         return keys
+
+    @cached_property
+    def variants(self) -> VariantSpace:
+        """Every variant, built when reached: ``len``, iteration and ``variants[i]`` without a list of them."""
+        return VariantSpace(self.base, self.grid, self.random, self.weights, self.path.name)
 
 
 def _fail(where: str, key: str, expected: str) -> ConfigError:
@@ -169,16 +148,9 @@ def _check_value(where: str, key: str, base: RunConfig, dump: dict[str, Any], va
                 raise _fail(where, key, f"{msg} (got {value!r})") from None
 
 
-def _assign_creating(tree: dict[str, Any], key: str, value: Any) -> None:
-    parts = key.split(".")
-    node = tree
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-
-
 def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec:
-    """Read and check SWEEP.toml; every variant is enumerated (and each impossible one explained) here."""
+    """Read and check SWEEP.toml: every key and value alone, before any work. The variants themselves are made
+    as the sweep reaches them (``spec.variants``); a combination the config rejects is an impossible variant."""
     p = Path(path)
     where = p.name
     if not p.is_file():
@@ -263,65 +235,4 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
                 if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (lo, hi)) or lo > hi:
                     raise _fail(where, f"random.{key}", f"expected numbers low <= high, got {lo!r}, {hi!r}")
                 _check_value(where, key, base, dump, lo)
-    spec = SweepSpec(p, base, grid, rnd, metric, weights_rule, top, name)
-    spec.variants.extend(enumerate_variants(spec))
-    return spec
-
-
-def _draws(rnd: dict[str, Any]) -> list[dict[str, Any]]:
-    if not rnd:
-        return [{}]
-    rng = np.random.default_rng(int(rnd.get("seed", 0)))
-    out = []
-    keys = [k for k in rnd if k not in ("n", "seed")]
-    for _ in range(int(rnd["n"])):
-        draw: dict[str, Any] = {}
-        for key in keys:
-            rule = rnd[key]
-            if "choices" in rule:
-                draw[key] = rule["choices"][int(rng.integers(len(rule["choices"])))]
-            elif isinstance(rule["low"], int) and isinstance(rule["high"], int):
-                draw[key] = int(rng.integers(rule["low"], rule["high"] + 1))
-            else:
-                draw[key] = round(float(rng.uniform(rule["low"], rule["high"])), 10)
-        out.append(draw)
-    return out
-
-
-def _normalize_weights(raw: dict[str, Any]) -> tuple[str, ...]:
-    scaled = []
-    for regime, row in raw.get("strategy", {}).get("weights", {}).items():
-        if not isinstance(row, dict):
-            continue
-        total = sum(float(w) for w in row.values() if isinstance(w, (int, float)))
-        if total > 1 + 1e-12:
-            for s in row:
-                row[s] = float(row[s]) / total
-            scaled.append(regime)
-    return tuple(scaled)
-
-
-def enumerate_variants(spec: SweepSpec) -> list[Variant]:
-    """Every grid combination (in the order written, last key fastest) crossed with every random draw."""
-    dump = spec.base.model_dump(mode="json")
-    keys = list(spec.grid)
-    combos = list(itertools.product(*(spec.grid[k] for k in keys))) if keys else [()]
-    variants: list[Variant] = []
-    where = spec.path.name
-    for combo in combos:
-        for draw in _draws(spec.random):
-            params = dict(zip(keys, combo))
-            params.update(draw)
-            raw = copy.deepcopy(dump)
-            for key, value in params.items():
-                _assign_creating(raw, key, copy.deepcopy(value))
-            normalized: tuple[str, ...] = ()
-            if spec.weights == "normalize":
-                normalized = _normalize_weights(raw)
-            try:
-                cfg = config_from_dict(raw, where)
-            except ConfigError as err:
-                variants.append(Variant(len(variants), params, None, str(err).removeprefix(f"{where}: ")))
-                continue
-            variants.append(Variant(len(variants), params, cfg, "", normalized))
-    return variants
+    return SweepSpec(p, base, grid, rnd, metric, weights_rule, top, name)

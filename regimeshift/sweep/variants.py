@@ -1,0 +1,169 @@
+"""A sweep's variants, made one at a time.
+
+:class:`VariantSpace` is the grid (last key fastest) crossed with the seeded random draws, in the order of
+SWEEP.toml. It is a lazy sequence: ``len`` is a product of sizes, iteration builds each variant's config only
+when it is reached, and ``space[i]`` builds variant ``i`` alone -- so a sweep of millions of variants costs no
+more memory than one of ten. The draws replay one seeded stream, so variant ``i`` is the same whichever way it
+is reached (and the same as when every variant was held in a list).
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, overload
+
+import numpy as np
+
+from regimeshift.backtests.config import RunConfig, config_from_dict
+from regimeshift.core.errors import ConfigError
+
+ENGINE_VERSION = "screen-1"  # part of every variant's hash: bump when the screening rules change
+
+# regime-fit inputs: variants equal on these share one walk-forward fit
+REGIME_KEYS = ("seed", "data", "features", "regimes")
+
+
+@dataclass(frozen=True)
+class Variant:
+    index: int
+    params: dict[str, Any]  # dotted key -> value, as swept
+    config: RunConfig | None  # None: impossible
+    reason: str = ""  # why it is impossible
+    normalized: tuple[str, ...] = ()  # regimes whose weights were scaled to sum to 1
+
+    @property
+    def key(self) -> str:
+        """Variant hash: the resolved config (or the params of an impossible one) and the engine version."""
+        body = self.config.model_dump(mode="json") if self.config is not None else {"impossible": self.params}
+        blob = json.dumps({"engine": ENGINE_VERSION, "config": body}, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @property
+    def regime_key(self) -> str:
+        assert self.config is not None
+        dump = self.config.model_dump(mode="json")
+        return json.dumps({k: dump[k] for k in REGIME_KEYS}, sort_keys=True)
+
+
+def assign_creating(tree: dict[str, Any], key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def draws(rnd: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The random section's n draws, one at a time from its seed (one draw per grid point: {} without one)."""
+    if not rnd:
+        yield {}
+        return
+    rng = np.random.default_rng(int(rnd.get("seed", 0)))
+    keys = [k for k in rnd if k not in ("n", "seed")]
+    for _ in range(int(rnd["n"])):
+        draw: dict[str, Any] = {}
+        for key in keys:
+            rule = rnd[key]
+            if "choices" in rule:
+                draw[key] = rule["choices"][int(rng.integers(len(rule["choices"])))]
+            elif isinstance(rule["low"], int) and isinstance(rule["high"], int):
+                draw[key] = int(rng.integers(rule["low"], rule["high"] + 1))
+            else:
+                draw[key] = round(float(rng.uniform(rule["low"], rule["high"])), 10)
+        yield draw
+
+
+def _normalize_weights(raw: dict[str, Any]) -> tuple[str, ...]:
+    scaled = []
+    for regime, row in raw.get("strategy", {}).get("weights", {}).items():
+        if not isinstance(row, dict):
+            continue
+        total = sum(float(w) for w in row.values() if isinstance(w, (int, float)))
+        if total > 1 + 1e-12:
+            for s in row:
+                row[s] = float(row[s]) / total
+            scaled.append(regime)
+    return tuple(scaled)
+
+
+class VariantSpace(Sequence[Variant]):
+    """Every variant of a base config under a grid and a random section, built on demand."""
+
+    def __init__(self, base: RunConfig, grid: dict[str, list[Any]], rnd: dict[str, Any], weights: str,
+                 where: str) -> None:
+        self.base, self.grid, self.random, self.weights, self.where = base, grid, rnd, weights, where
+        self._keys = list(grid)
+        self._n_draws = int(rnd["n"]) if rnd else 1
+        self._dump: dict[str, Any] | None = None
+
+    def __len__(self) -> int:
+        return math.prod(len(self.grid[k]) for k in self._keys) * self._n_draws
+
+    def params(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(index, swept values) of every variant in order, without building any config."""
+        index = 0
+        for combo in itertools.product(*(self.grid[k] for k in self._keys)):
+            for draw in draws(self.random):  # the same n draws at every grid point
+                params = dict(zip(self._keys, combo))
+                params.update(draw)
+                yield index, params
+                index += 1
+
+    def __iter__(self) -> Iterator[Variant]:
+        for index, params in self.params():
+            yield self.make(index, params)
+
+    @overload
+    def __getitem__(self, i: int) -> Variant: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[Variant]: ...
+
+    def __getitem__(self, i: int | slice) -> Variant | list[Variant]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"variant {i} of {n}")
+        combo_at, draw_at = divmod(i, self._n_draws)
+        combo = []
+        for key in reversed(self._keys):  # mixed radix, last key fastest
+            combo_at, pos = divmod(combo_at, len(self.grid[key]))
+            combo.append(self.grid[key][pos])
+        params = dict(zip(self._keys, reversed(combo)))
+        params.update(next(itertools.islice(draws(self.random), draw_at, None)))
+        return self.make(i, params)
+
+    def make(self, index: int, params: dict[str, Any]) -> Variant:
+        """The base config with ``params`` set; an impossible variant carries the config's reason instead."""
+        if self._dump is None:
+            self._dump = self.base.model_dump(mode="json")
+        raw = copy.deepcopy(self._dump)
+        for key, value in params.items():
+            assign_creating(raw, key, copy.deepcopy(value))
+        normalized: tuple[str, ...] = ()
+        if self.weights == "normalize":
+            normalized = _normalize_weights(raw)
+        try:
+            cfg = config_from_dict(raw, self.where)
+        except ConfigError as err:
+            return Variant(index, params, None, str(err).removeprefix(f"{self.where}: "))
+        return Variant(index, params, cfg, "", normalized)
+
+    def regime_settings(self) -> list[RunConfig]:
+        """One config per distinct regime fit (the first possible variant of each), found from the swept
+        values alone: only a value under seed, data, features or regimes can change the fit."""
+        firsts: dict[str, RunConfig | None] = {}
+        for index, params in self.params():
+            sig = json.dumps({k: v for k, v in params.items() if k.split(".")[0] in REGIME_KEYS},
+                             sort_keys=True, default=str)
+            if firsts.get(sig) is None:
+                firsts[sig] = self.make(index, params).config  # stays None while only impossible ones are seen
+        return [cfg for cfg in firsts.values() if cfg is not None]
