@@ -41,6 +41,17 @@ def two_regime_features(n: int = 900, seed: int = 0) -> pd.DataFrame:
 SIGNS = [1.0, -1.0]
 
 
+def _future_replaced(
+    F: pd.DataFrame, returns: pd.Series, cut: pd.Timestamp, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Features and returns with every row after ``cut`` replaced by noise (what no decision up to ``cut`` may see)."""
+    G, R = F.copy(), returns.copy()
+    after = G.index > cut
+    G.loc[after] = rng.normal(0, 1, G.loc[after].shape)
+    R.loc[after] = rng.normal(0, 0.05, int(after.sum()))
+    return G, R
+
+
 # -- the solver -----------------------------------------------------------------------------------------------
 @settings(max_examples=25, deadline=None, derandomize=True)
 @given(n=st.integers(1, 60), k=st.integers(2, 5), lam=st.floats(0, 5), seed=st.integers(0, 10_000))
@@ -244,10 +255,7 @@ def test_walk_forward_has_no_look_ahead_and_is_deterministic():
     assert np.isnan(full.oos_loglik)  # a jump model has no likelihood
     rng = np.random.default_rng(0)
     for cut in (F.index[450], F.index[700]):
-        G, R = F.copy(), returns.copy()
-        after = G.index > cut
-        G.loc[after] = rng.normal(0, 1, G.loc[after].shape)
-        R.loc[after] = rng.normal(0, 0.05, int(after.sum()))
+        G, R = _future_replaced(F, returns, cut, rng)
         part = walk_forward(G, model="jump", **opts, returns=R, **WALK)
         pd.testing.assert_frame_equal(part.probabilities.loc[:cut], full.probabilities.loc[:cut])
     assert full.refits["jump_penalty"].notna().all()
@@ -369,10 +377,7 @@ def test_walk_cv_has_no_look_ahead():
     full = walk_forward(F, model="jump", **opts, returns=returns, **WALK)
     rng = np.random.default_rng(1)
     cut = F.index[650]
-    G, R = F.copy(), returns.copy()
-    after = G.index > cut
-    G.loc[after] = rng.normal(0, 1, G.loc[after].shape)
-    R.loc[after] = rng.normal(0, 0.05, int(after.sum()))
+    G, R = _future_replaced(F, returns, cut, rng)
     part = walk_forward(G, model="jump", **opts, returns=R, **WALK)
     pd.testing.assert_frame_equal(part.probabilities.loc[:cut], full.probabilities.loc[:cut])
     pd.testing.assert_series_equal(part.refits["jump_penalty"].loc[:cut], full.refits["jump_penalty"].loc[:cut])
