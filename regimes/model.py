@@ -312,6 +312,8 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
     @property
     def hmm_(self) -> GaussianHMM:
         """An hmmlearn GaussianHMM with the fitted parameters in this window's standardised units."""
+        if self.params_.is_student_t:  # hmmlearn has no Student-t HMM: a Gaussian twin would silently differ
+            raise NotImplementedError("hmm_: a fit with Student-t emissions has no hmmlearn GaussianHMM twin")
         if self.__dict__.get("_hmm") is None:
             m_u, s_u = self.state_.window_mean, self.state_.window_scale
             z = to_units(self.params_, shift=m_u, scale=s_u)

@@ -78,3 +78,9 @@ def test_a_t_fit_survives_its_state_round_trip() -> None:
     X = _regime_sample(4.0, seed=9, n=200)
     assert back.params_.dof == m.params_.dof
     np.testing.assert_array_equal(back.predict_filtered(X), m.predict_filtered(X))
+
+
+def test_a_t_fit_offers_no_gaussian_hmmlearn_twin() -> None:
+    m = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=1).fit(_regime_sample(4.0))
+    with pytest.raises(NotImplementedError, match="Student-t"):
+        m.hmm_
