@@ -69,6 +69,10 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
         "seconds": result.seconds,
         "cached": result.cached,
     }
+    params = getattr(model, "params_", None)
+    if params is not None and getattr(params, "is_student_t", False):
+        summary["emission"] = {"family": "student_t", "dof": float(params.dof),
+                               "estimated": getattr(model, "t_dof", None) == "auto"}
     report = model.naming_report() if hasattr(model, "naming_report") else None
     if report is not None:
         summary["naming"] = report.as_dict()
@@ -104,6 +108,10 @@ def format_diagnostics(d: RegimeDiagnostics, title: str = "") -> str:
     )
     if d.naming is not None:
         lines.append(f"regime names: {d.naming.describe()}")
+    if "emission" in s:
+        e = s["emission"]
+        lines.append(f"emissions: Student-t, {e['dof']:.1f} degrees of freedom at the last refit"
+                     f"{' (estimated)' if e['estimated'] else ' (fixed)'}")
     lines.append("")
     lines.append("transition matrix (row = from), expected duration, share of days:")
     width = max(len(n) for n in d.transmat.index) + 2

@@ -305,6 +305,8 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                         "best_cold_loglik": max(cold_lls) if cold_lls else np.nan,
                     }
                 )
+                if p.is_student_t:  # the dof each refit estimated (a Gaussian walk's refits keep their columns)
+                    rows[-1]["dof"] = float(p.dof)
     finally:
         source.close()
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]

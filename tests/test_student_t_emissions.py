@@ -84,3 +84,32 @@ def test_a_t_fit_offers_no_gaussian_hmmlearn_twin() -> None:
     m = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=1).fit(_regime_sample(4.0))
     with pytest.raises(NotImplementedError, match="Student-t"):
         m.hmm_
+
+
+def test_the_diagnostics_say_the_emissions_are_student_t_and_each_refit_records_its_dof() -> None:
+    import pandas as pd
+    from regimeshift.regimes.diagnostics import diagnose, format_diagnostics
+    from regimeshift.regimes.walkforward import walk_forward
+
+    X = _regime_sample(4.0, n=1500)
+    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=["ret:A:1", "ret:B:1", "ret:C:1"])
+    result = walk_forward(features, names=("calm", "stress"), emission="student_t", min_train=600, refit="quarterly",
+                          n_init=1, workers=1, feature_names=tuple(features.columns))
+    assert result.refits["dof"].between(2.5, 100.0).all()
+    text = format_diagnostics(diagnose(result, list(features.columns)))
+    assert f"emissions: Student-t, {result.refits['dof'].iloc[-1]:.1f} degrees of freedom at the last refit (estimated)" in text
+
+
+def test_a_cached_t_walk_is_the_walk_it_stored(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pandas as pd
+    from regimeshift.regimes.walkforward import walk_forward
+
+    X = _regime_sample(4.0, n=1500)
+    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=["ret:A:1", "ret:B:1", "ret:C:1"])
+    kw = dict(names=("calm", "stress"), emission="student_t", min_train=600, refit="quarterly", n_init=1, workers=1)
+    first = walk_forward(features, cache=tmp_path, **kw)
+    again = walk_forward(features, cache=tmp_path, **kw)
+    assert again.cached and not first.cached
+    pd.testing.assert_frame_equal(again.probabilities, first.probabilities)
+    pd.testing.assert_frame_equal(again.refits, first.refits)
+    assert again.model.params_.dof == first.model.params_.dof
