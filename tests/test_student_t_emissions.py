@@ -8,6 +8,9 @@ from regimeshift.regimes.model import LiquidityHMM
 from scipy.stats import chi2, f, multivariate_t
 
 
+RETURNS = ["ret:A:1", "ret:B:1", "ret:C:1"]
+
+
 def _params(dof: float) -> HMMParams:
     means = np.array([[0.0, 0.5], [1.0, -1.0]])
     covars = np.array([[[1.0, 0.3], [0.3, 2.0]], [[0.5, -0.1], [-0.1, 0.4]]])
@@ -33,7 +36,8 @@ def test_infinite_dof_is_the_gaussian() -> None:
     p = _params(float("inf"))
     X = np.random.default_rng(2).normal(size=(20, 2))
     gauss = np.column_stack([
-        -0.5 * (2 * np.log(2 * np.pi) + np.linalg.slogdet(c)[1] + np.einsum("ti,ij,tj->t", X - m, np.linalg.inv(c), X - m))
+        -0.5 * (2 * np.log(2 * np.pi) + np.linalg.slogdet(c)[1]
+                + np.einsum("ti,ij,tj->t", X - m, np.linalg.inv(c), X - m))
         for m, c in zip(p.means, p.covars)
     ])
     np.testing.assert_allclose(emission_log_density(X, p), gauss, rtol=1e-10)
@@ -92,12 +96,13 @@ def test_the_diagnostics_say_the_emissions_are_student_t_and_each_refit_records_
     from regimeshift.regimes.walkforward import walk_forward
 
     X = _regime_sample(4.0, n=1500)
-    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=["ret:A:1", "ret:B:1", "ret:C:1"])
+    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=RETURNS)
     result = walk_forward(features, names=("calm", "stress"), emission="student_t", min_train=600, refit="quarterly",
                           n_init=1, workers=1, feature_names=tuple(features.columns))
     assert result.refits["dof"].between(2.5, 100.0).all()
     text = format_diagnostics(diagnose(result, list(features.columns)))
-    assert f"emissions: Student-t, {result.refits['dof'].iloc[-1]:.1f} degrees of freedom at the last refit (estimated)" in text
+    last = result.refits["dof"].iloc[-1]
+    assert f"emissions: Student-t, {last:.1f} degrees of freedom at the last refit (estimated)" in text
 
 
 def test_a_cached_t_walk_is_the_walk_it_stored(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -105,7 +110,7 @@ def test_a_cached_t_walk_is_the_walk_it_stored(tmp_path) -> None:  # type: ignor
     from regimeshift.regimes.walkforward import walk_forward
 
     X = _regime_sample(4.0, n=1500)
-    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=["ret:A:1", "ret:B:1", "ret:C:1"])
+    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=RETURNS)
     kw = dict(names=("calm", "stress"), emission="student_t", min_train=600, refit="quarterly", n_init=1, workers=1)
     first = walk_forward(features, cache=tmp_path, **kw)
     again = walk_forward(features, cache=tmp_path, **kw)
