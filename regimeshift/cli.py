@@ -245,8 +245,11 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
 @click.option("--fred-url", help="FRED CSV endpoint (default $REGIMESHIFT_FRED_URL or FRED's).")
 @click.option("--fail-stale", is_flag=True, help="Record a run whose data is stale as failed (exit 3).")
 @click.option("--run-now", is_flag=True, help="Run once at start, then on the schedule.")
+@click.option("--keep-going", is_flag=True,
+              help="Store the series that fetched when others fail (default: the evening stores nothing).")
 def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Path | None, holdings: Path | None,
-             min_trade: float, band: float | None, fred_url: str | None, fail_stale: bool, run_now: bool) -> None:
+             min_trade: float, band: float | None, fred_url: str | None, fail_stale: bool, run_now: bool,
+             keep_going: bool) -> None:
     """Run `data update` then `signal` on a cron schedule, in this process, until interrupted.
 
     Every run is logged (schedule.log in the live folder); a failed run is logged with its exit status and the
@@ -265,7 +268,7 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
     except RegimeshiftError as err:
         _fail(err)
     job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
-                  fred_url=fred_url, fail_stale=fail_stale)
+                  fred_url=fred_url, fail_stale=fail_stale, keep_going=keep_going)
 
     def run() -> None:
         record = job()

@@ -55,13 +55,14 @@ def wanted_series(cfg: Any) -> list[Any]:
 
 
 def run_update(cfg: Any, store: Path, now: datetime.datetime, *, fred_url: str | None = None,
-               download: Any = None, wait: float | None = None) -> Any:
+               download: Any = None, wait: float | None = None, keep_going: bool = False) -> Any:
     """``data update`` without the command line (the scheduler calls this)."""
     from regimeshift.backtests.store.store import Store
     from regimeshift.backtests.store.update import update_store
 
     return update_store(Store(store), wanted_series(cfg), now, fred_url=fred_url,
-                        download=download if download is not None else YAHOO_DOWNLOAD, lock_wait=wait)
+                        download=download if download is not None else YAHOO_DOWNLOAD, lock_wait=wait,
+                        keep_going=keep_going)
 
 
 def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[list[str], list[str]]:
@@ -102,8 +103,10 @@ def data() -> None:
               help="Seconds to wait for another update holding the store's lock (0: exit 3 at once).")
 @click.option("--fail-stale", is_flag=True, help="Exit 3 when a series is older than its cadence allows.")
 @click.option("--today", help="The date staleness is measured to (default: today).")
+@click.option("--keep-going", is_flag=True,
+              help="Store the series that fetched when others fail (default: a failure stores nothing).")
 def update_command(config: Path, store: Path | None, fred_url: str | None, wait: float, fail_stale: bool,
-                   today: str | None) -> None:
+                   today: str | None, keep_going: bool) -> None:
     """Fetch the series CONFIG.toml needs into the store: only the missing tail of each, whole on a restatement."""
     from regimeshift.backtests.store.update import IncompleteUpdate
     from regimeshift.cli_options import resolve_config
@@ -115,8 +118,8 @@ def update_command(config: Path, store: Path | None, fred_url: str | None, wait:
         folder = store_of(cfg, store)
         try:
             report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
-                                fred_url=fred_url, wait=wait)
-        except IncompleteUpdate as err:  # the other series were committed: report them, then fail
+                                fred_url=fred_url, wait=wait, keep_going=keep_going)
+        except IncompleteUpdate as err:  # report what was (or, without --keep-going, was not) stored, then fail
             incomplete, report = err, err.report
         _, stale = stale_lines(folder, day, cfg)
     except RegimeshiftError as err:

@@ -2,8 +2,8 @@
 
 Each evening is one :class:`LiveJob` call. It never raises: a failed update (network, vendor error, locked store)
 or signal is logged with the exit status the equivalent command would have had, and the scheduler waits for the
-next evening. When only some series failed, the others are committed (``data update`` does the same) and the log
-names the failed ones; the signal is still skipped that evening, as for any failed update -- like
+next evening. When only some series failed, nothing is stored that evening (with ``keep_going`` the others are
+committed, as ``data update --keep-going`` does) and the log names the failed ones; the signal is still skipped that evening, as for any failed update -- like
 ``data update && signal`` under cron -- so no decision is taken on a store where a series stopped short.
 ``schedule.log`` in the live folder has one JSON line per run.
 
@@ -81,6 +81,7 @@ class LiveJob:
     download: Any = None  # the Yahoo download function (tests inject recorded frames)
     fail_stale: bool = False
     wait: float = 600.0  # an evening may wait this long for a lock held by a manual run
+    keep_going: bool = False  # store the series that fetched when others fail (default: the evening stores nothing)
 
     def __call__(self, now: datetime.datetime | None = None) -> dict[str, Any]:
         from regimeshift.backtests.store.update import IncompleteUpdate
@@ -98,8 +99,8 @@ class LiveJob:
             record["stage"] = "update"
             try:
                 report = run_update(cfg, store, now, fred_url=self.fred_url, download=self.download,
-                                    wait=self.wait)
-            except IncompleteUpdate as err:  # the good series are in; log them beside the failed ones
+                                    wait=self.wait, keep_going=self.keep_going)
+            except IncompleteUpdate as err:  # log what was stored (with keep_going) beside the failed series
                 record.update(update=err.report.lines(), failed=dict(err.report.failed))
                 raise
             record["update"] = report.lines()

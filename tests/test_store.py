@@ -145,20 +145,35 @@ def series_files(store: Store, name: str) -> tuple[bytes, dict]:
     (404, "HTTP 404"), (429, "HTTP 429"), (500, "HTTP 500"), ("empty", "empty response"),
     ("truncated", "truncated"), ("drop", "truncated"), ("html", "not FRED CSV"),
 ])
-def test_a_fred_failure_is_one_line_and_leaves_that_series_unchanged(tmp_path, fred, failure, words):
+def test_a_fred_failure_is_one_line_and_leaves_the_store_unchanged(tmp_path, fred, failure, words):
     yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
     yahoo.published = fred.published = "2020-12-07"
     update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
-    before = series_files(store, "VIX")
+    before = snapshot(store.root)
     yahoo.published = fred.published = "2020-12-09"
     fred.fail = failure
     with pytest.raises(IncompleteUpdate) as err:
         update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
     assert "FRED VIXCLS" in str(err.value) and words in str(err.value) and "\n" not in str(err.value)
+    assert str(err.value).startswith("data update failed: VIX (FRED VIXCLS")
+    assert str(err.value).endswith("the store is as it was (--keep-going stores the series that did fetch)")
+    assert snapshot(store.root) == before  # every file, the manifest and the change log included
+    assert not err.value.committed and err.value.report.appended == {}
+
+
+def test_with_keep_going_a_fred_failure_leaves_only_that_series_unchanged(tmp_path, fred):
+    yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
+    yahoo.published = fred.published = "2020-12-07"
+    update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+    before = series_files(store, "VIX")
+    yahoo.published = fred.published = "2020-12-09"
+    fred.fail = 500
+    with pytest.raises(IncompleteUpdate) as err:
+        update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo, keep_going=True)
     assert str(err.value).startswith("data update incomplete: VIX failed")
     assert series_files(store, "VIX") == before
     assert store.entry("SPY")["last"] == store.entry("GLD")["last"] == "2020-12-09"  # the others still landed
-    assert err.value.report.appended == {"SPY": 2, "GLD": 2}
+    assert err.value.committed and err.value.report.appended == {"SPY": 2, "GLD": 2}
 
 
 def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_named(tmp_path, fred, monkeypatch):
@@ -181,7 +196,8 @@ def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_nam
     vix_before = series_files(st, "VIX")
     yahoo.published = fred.published = "2020-12-09"
     fred.fail = {"VIXCLS": 500}
-    res = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-09"])
+    res = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-09",
+                               "--keep-going"])
     assert res.exit_code == 3
     lines = res.output.strip().splitlines()
     assert f"failed  VIX: FRED VIXCLS: HTTP 500 (server error: retry later) from {fred.url} (left as it was)" in lines
@@ -202,9 +218,9 @@ def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_nam
 
 def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fred):
     store = Store(tmp_path / "store")
-    with pytest.raises(IncompleteUpdate, match=r"NOPE failed .*\(Yahoo NOPE: no rows returned \(unknown symbol"):
+    with pytest.raises(IncompleteUpdate, match=r"NOPE \(Yahoo NOPE: no rows returned \(unknown symbol"):
         update_store(store, [Wanted("NOPE", "price", "yahoo", "NOPE")], NOW, download=RecordedYahoo())
-    with pytest.raises(IncompleteUpdate, match=r"X failed .*\(FRED NOSUCH: HTTP 404"):
+    with pytest.raises(IncompleteUpdate, match=r"X \(FRED NOSUCH: HTTP 404"):
         update_store(store, [Wanted("X", "macro", "fred", "NOSUCH")], NOW, fred_url=fred.url)
     yahoo = RecordedYahoo()
     yahoo.fail = ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
@@ -214,9 +230,13 @@ def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fre
     with pytest.raises(IncompleteUpdate, match=r"\(FRED VIXCLS: network error"):
         update_store(store, WANTED[2:], NOW, fred_url=closed)
     assert not store.exists()
-    # an unknown symbol among good ones: the good ones are stored, the unknown one named
+    # an unknown symbol among good ones: nothing is stored by default; with keep_going the good ones are
+    both = [WANTED[0], Wanted("NOPE", "price", "yahoo", "NOPE")]
+    with pytest.raises(IncompleteUpdate, match=r"^data update failed: NOPE \(Yahoo NOPE: no rows returned"):
+        update_store(store, both, NOW, download=RecordedYahoo())
+    assert not store.exists()
     with pytest.raises(IncompleteUpdate, match=r"^data update incomplete: NOPE failed .*; the other 1 series was"):
-        update_store(store, [WANTED[0], Wanted("NOPE", "price", "yahoo", "NOPE")], NOW, download=RecordedYahoo())
+        update_store(store, both, NOW, download=RecordedYahoo(), keep_going=True)
     assert store.names() == ["SPY"]
 
 
@@ -239,8 +259,9 @@ def test_cli_update_failure_exits_3_with_one_error_line_and_show_flags_stale_ser
     bad = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
     assert bad.exit_code == 3
     lines = bad.output.strip().splitlines()
-    assert lines[-1] == (f"error: data update incomplete: VIX failed and was left as it was (FRED VIXCLS: HTTP 500 "
-                         f"(server error: retry later) from {fred.url}); the other 3 series were updated")
+    assert lines[-1] == (f"error: data update failed: VIX (FRED VIXCLS: HTTP 500 (server error: retry later) from "
+                         f"{fred.url}); nothing was stored, the store is as it was (--keep-going stores the series "
+                         f"that did fetch)")
     assert [x for x in lines if x.startswith("error")] == lines[-1:]
     assert series_files(Store(store), "VIX") == vix
     shown = runner.invoke(main, ["data", "show", "--store", str(store), "--today", "2020-12-14", "--fail-stale"])

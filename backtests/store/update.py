@@ -6,9 +6,10 @@ older adjusted close; FRED revised a print), or an observation vanished, the ven
 series is fetched again and replaced, and ``changes.log`` records which days moved and by how much. Two scales
 are never spliced together.
 
-One failing series never blocks the others: a series whose fetch fails (HTTP error, unknown symbol, truncated
-body) is left exactly as it was, every other series is committed as usual -- in one commit, so after a crash the
-store holds the old state or the new one -- and then :class:`IncompleteUpdate` names the failed series.
+A failed fetch (HTTP error, unknown symbol, truncated body) leaves the store exactly as it was by default: an
+evening's data lands whole or not at all, and :class:`IncompleteUpdate` names every series that failed. With
+``keep_going`` one failing series never blocks the others: it is left as it was and every other series is
+committed as usual -- in one commit, so after a crash the store holds the old state or the new one.
 """
 from __future__ import annotations
 
@@ -81,21 +82,28 @@ class UpdateReport:
 
 
 class IncompleteUpdate(FetchError):
-    """Some series could not be fetched; they were left as they were and every other series was committed.
-    ``report`` says what was done; the message names the failed series (one line, exit 3)."""
+    """Some series could not be fetched. ``committed``: whether the others were stored (``keep_going``) or the
+    store left as it was. ``report`` says what was done; the message names the failed series (one line, exit 3)."""
 
-    def __init__(self, report: UpdateReport) -> None:
+    def __init__(self, report: UpdateReport, committed: bool = True) -> None:
         names = list(report.failed)
         done = report.wanted - len(names)
-        others = "no series was updated"
-        if done:
-            others = f"the other {done} series {'was' if done == 1 else 'were'} updated"
-        if len(names) == 1:
-            head = f"{names[0]} failed and was left as it was ({report.failed[names[0]]})"
+        if not committed:
+            what = f"{names[0]} ({report.failed[names[0]]})" if len(names) == 1 else ", ".join(names)
+            message = (f"data update failed: {what}; nothing was stored, the store is as it was "
+                       f"(--keep-going stores the series that did fetch)")
         else:
-            head = f"{len(names)} series failed and were left as they were: {', '.join(names)}"
-        super().__init__(f"data update incomplete: {head}; {others}")
+            others = "no series was updated"
+            if done:
+                others = f"the other {done} series {'was' if done == 1 else 'were'} updated"
+            if len(names) == 1:
+                head = f"{names[0]} failed and was left as it was ({report.failed[names[0]]})"
+            else:
+                head = f"{len(names)} series failed and were left as they were: {', '.join(names)}"
+            message = f"data update incomplete: {head}; {others}"
+        super().__init__(message)
         self.report = report
+        self.committed = committed
 
 
 def _fetch(w: Wanted, start: str | None, *, fred_url: str | None, download: YahooDownload | None) -> pd.DataFrame:
@@ -134,10 +142,12 @@ def update_store(
     fred_url: str | None = None,
     download: YahooDownload | None = None,
     lock_wait: float | None = None,
+    keep_going: bool = False,
 ) -> UpdateReport:
     """Fetch what ``wanted`` lacks, then commit every series that was fetched, once. Holds the store's lock
-    throughout, so two updates never interleave. A series whose fetch failed is left as it was; after the commit
-    :class:`IncompleteUpdate` (a FetchError carrying the report) names it."""
+    throughout, so two updates never interleave. If a fetch failed, nothing is committed and
+    :class:`IncompleteUpdate` (a FetchError carrying the report) names the failed series; with ``keep_going`` the
+    others are committed first and only the failed ones are left as they were."""
     report = UpdateReport(wanted=len(wanted))
     with store.locked(wait=lock_wait):
         have = store.manifest()["series"]
@@ -161,6 +171,8 @@ def update_store(
                 archive.append((w.name, step.replaced))
             else:
                 report.appended[w.name] = step.new_rows
+        if report.failed and not keep_going:
+            raise IncompleteUpdate(UpdateReport(wanted=report.wanted, failed=report.failed), committed=False)
         store.commit(updates, log, now, archive)
     if report.failed:
         raise IncompleteUpdate(report)
