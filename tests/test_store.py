@@ -176,21 +176,30 @@ def test_with_keep_going_a_fred_failure_leaves_only_that_series_unchanged(tmp_pa
     assert err.value.committed and err.value.report.appended == {"SPY": 2, "GLD": 2}
 
 
-def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_named(tmp_path, fred, monkeypatch):
-    """`data update` with FRED failing one series: the good one is committed, the bad one stays as it was, the
-    bad one is named on its own line and in the final error line, exit 3; the store loads, each series whole."""
+def _first_cli_update(tmp_path: Path, fred, monkeypatch, macro: str = '["VIX"]'):  # type: ignore[no-untyped-def]
+    """A store config (macro series ``macro``) and its first `data update` on 2020-12-07, through the CLI with
+    recorded Yahoo frames: (config, store folder, the recorded Yahoo, the CLI result)."""
     from regimeshift import data_cli
     from regimeshift.cli import main
 
-    fred.record("DGS2")
     store = tmp_path / "store"
     config = tmp_path / "demo.toml"
-    config.write_text(STORE_CONFIG.format(store=store).replace('macro = ["VIX"]', 'macro = ["VIX", "DGS2"]'))
+    config.write_text(STORE_CONFIG.format(store=store).replace('macro = ["VIX"]', f"macro = {macro}"))
     yahoo = RecordedYahoo()
     monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
     yahoo.published = fred.published = "2020-12-07"
+    first = CliRunner().invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
+    return config, store, yahoo, first
+
+
+def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_named(tmp_path, fred, monkeypatch):
+    """`data update` with FRED failing one series: the good one is committed, the bad one stays as it was, the
+    bad one is named on its own line and in the final error line, exit 3; the store loads, each series whole."""
+    from regimeshift.cli import main
+
+    fred.record("DGS2")
+    config, store, yahoo, first = _first_cli_update(tmp_path, fred, monkeypatch, macro='["VIX", "DGS2"]')
     runner = CliRunner()
-    first = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
     assert first.exit_code == 0, first.output
     st = Store(store)
     vix_before = series_files(st, "VIX")
@@ -241,17 +250,10 @@ def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fre
 
 
 def test_cli_update_failure_exits_3_with_one_error_line_and_show_flags_stale_series(tmp_path, fred, monkeypatch):
-    from regimeshift import data_cli
     from regimeshift.cli import main
 
-    store = tmp_path / "store"
-    config = tmp_path / "demo.toml"
-    config.write_text(STORE_CONFIG.format(store=store))
-    yahoo = RecordedYahoo()
-    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
-    yahoo.published = fred.published = "2020-12-07"
+    config, store, yahoo, ok = _first_cli_update(tmp_path, fred, monkeypatch)
     runner = CliRunner()
-    ok = runner.invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
     assert ok.exit_code == 0, ok.output
     assert "new     SHY: 384 rows" in ok.output
     fred.fail = 500
