@@ -172,8 +172,12 @@ def student_t_log_density(maha: np.ndarray, logdet: np.ndarray, d: int, dof: flo
 
     Why a t: daily returns have fat tails, and under a Gaussian one extreme day is overwhelming evidence for the
     most volatile state, so a Gaussian HMM on fat-tailed data spends states on tail days instead of regimes."""
-    const = gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(dof * np.pi)
-    return const - 0.5 * logdet[None, :] - 0.5 * (dof + d) * np.log1p(maha / dof)
+    return _t_const(d, dof) - 0.5 * logdet[None, :] - 0.5 * (dof + d) * np.log1p(maha / dof)
+
+
+def _t_const(d: int, dof: float) -> float:
+    """The log normalising constant of a d-variate Student-t with ``dof`` degrees of freedom (unit scale)."""
+    return float(gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(dof * np.pi))
 
 
 def emission_log_density(X: np.ndarray, p: HMMParams) -> np.ndarray:
@@ -197,8 +201,7 @@ def outlier_distances(logf: np.ndarray, p: HMMParams) -> tuple[np.ndarray, float
     if not p.is_student_t:
         return mahalanobis(logf, logdet, d), float(chi2.ppf(0.999, d))
     nu = p.dof
-    const = gammaln(0.5 * (nu + d)) - gammaln(0.5 * nu) - 0.5 * d * np.log(nu * np.pi)
-    log1p_term = -2.0 * (logf - const + 0.5 * logdet[None, :]) / (nu + d)
+    log1p_term = -2.0 * (logf - _t_const(d, nu) + 0.5 * logdet[None, :]) / (nu + d)
     return nu * np.expm1(log1p_term), float(d * f.ppf(0.999, d, nu))
 
 
