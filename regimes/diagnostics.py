@@ -73,6 +73,13 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
     if params is not None and getattr(params, "is_student_t", False):
         summary["emission"] = {"family": "student_t", "dof": float(params.dof),
                                "estimated": getattr(model, "t_dof", None) == "auto"}
+    chosen = result.meta.get("smoothing")
+    if chosen is not None:  # smooth_days = "cv": how often each k won its month
+        counts = chosen["smooth_days"].value_counts().sort_index()
+        summary["smoothing"] = {"cv": True, "chosen": {int(k): int(v) for k, v in counts.items()},
+                                "last": int(chosen["smooth_days"].iloc[-1])}
+    elif "smooth_days" in result.meta:
+        summary["smoothing"] = {"cv": False, "last": int(result.meta["smooth_days"])}
     report = model.naming_report() if hasattr(model, "naming_report") else None
     if report is not None:
         summary["naming"] = report.as_dict()
@@ -112,6 +119,10 @@ def format_diagnostics(d: RegimeDiagnostics, title: str = "") -> str:
         e = s["emission"]
         lines.append(f"emissions: Student-t, {e['dof']:.1f} degrees of freedom at the last refit"
                      f"{' (estimated)' if e['estimated'] else ' (fixed)'}")
+    if "smoothing" in s:
+        sm = s["smoothing"]
+        won = ", ".join(f"{k} days x{v}" for k, v in sm.get("chosen", {}).items())
+        lines.append(f"signal smoothed over {sm['last']} days" + (f" at the end; months won: {won}" if sm["cv"] else ""))
     lines.append("")
     lines.append("transition matrix (row = from), expected duration, share of days:")
     width = max(len(n) for n in d.transmat.index) + 2

@@ -153,14 +153,6 @@ def generic_walk_forward(
 
 
 
-#: validation of ``penalty_by_walk``: 10 bp one-way per switch, and the position decided at the close of t earns
-#: the return of t + 2 (filled at the close of t + 1: the paper's one-day trading delay, the pipeline's next_bar)
-WALK_CV_COST = 0.001
-WALK_CV_DELAY = 2
-#: fewer validation rows than this (the first months of a walk): the middle of the grid
-WALK_CV_MIN_DAYS = 252
-
-
 def penalty_by_walk(
     features: pd.DataFrame,
     params: dict[str, Any],
@@ -173,58 +165,45 @@ def penalty_by_walk(
     Every penalty in ``penalty_grid`` runs the ordinary walk (``generic_walk_forward`` with that fixed penalty:
     the same refit schedule and window), which gives an online probability row per day from data up to that day.
     On the first usable day of each month (and at the first refit) the candidates are scored on the rows before
-    it: the 0/1 rule "hold the index while the calm state is the most probable" (``regimes.jump.strategy_sharpe``,
-    net of ``WALK_CV_COST`` per switch, the position of t earning the return of t + ``WALK_CV_DELAY``) over at most
-    ``cv_validation_days`` rows, only rows where that candidate already had a signal. The best (ties: the larger
-    penalty) gives the probabilities of that month; with fewer than ``WALK_CV_MIN_DAYS`` (or ``cv_validation_days``
-    if smaller) validation rows the middle
-    of the grid does. The choice on day p reads returns and signals of days < p only.
+    it by ``regimes.monthly_choice.choose_monthly`` (the 0/1 rule net of 10 bp per switch, with the one-day
+    delay); the best (ties: the larger penalty) gives the probabilities of that month. With ``smooth_days`` the
+    candidates are the penalties' signals smoothed over that many days (``regimes.smoothing``), and with
+    ``smooth_days = "cv"`` every (penalty, smoothing) pair competes. The choice on day p reads returns and
+    signals of days < p only.
 
-    ``refits``: one row per monthly choice (the chosen candidate's latest refit, its ``jump_penalty`` and
-    ``cv_sharpe``, the validation Sharpe it won with; ``cv_days``, the validation rows).
+    ``refits``: one row per monthly choice (the chosen candidate's latest refit, its ``jump_penalty``,
+    ``smooth_days`` and ``cv_sharpe``, the validation Sharpe it won with; ``cv_days``, the validation rows).
     """
-    from regimeshift.regimes.jump import DEFAULT_PENALTY_GRID, strategy_sharpe
+    from regimeshift.regimes.jump import DEFAULT_PENALTY_GRID
+    from regimeshift.regimes.monthly_choice import choose_monthly
+    from regimeshift.regimes.smoothing import CV, smooth
 
     t0 = time.perf_counter()
     if returns is None:
         raise RegimeshiftError("regimes.jump_penalty = 'cv' needs the index's returns (run it through the pipeline)")
     grid = tuple(float(g) for g in params.get("penalty_grid") or DEFAULT_PENALTY_GRID)
-    V = int(params.get("cv_validation_days", 2016))
+    days = params.get("smooth_days", 1)
+    ks = sorted({int(k) for k in params.get("smooth_grid") or (1,)}) if days == CV else [int(days)]
     walks = {lam: generic_walk_forward(features, {**params, "jump_penalty": lam, "penalty_cv": "window"}, None, make)
              for lam in grid}
     index = walks[grid[0]].probabilities.index
     names = list(walks[grid[0]].probabilities.columns)
     ret = returns.reindex(index).fillna(0.0).to_numpy(dtype=float)
-    probs = {lam: w.probabilities.reindex(index).to_numpy(dtype=float) for lam, w in walks.items()}
-    calm = {lam: p[:, 0] for lam, p in probs.items()}
-    T = len(index)
-    month = index.month.to_numpy()
-    decisions = [0] + [int(p) for p in np.flatnonzero(np.r_[False, month[1:] != month[:-1]])]
-    out = np.full((T, len(names)), np.nan)
+    probs = {(lam, k): smooth(w.probabilities.reindex(index), k).to_numpy(dtype=float)
+             for lam, w in walks.items() for k in ks}
+    order = [(lam, k) for lam in grid for k in ks]
+    choices = choose_monthly({key: p[:, 0] for key, p in probs.items()}, ret, index,
+                             int(params.get("cv_validation_days", 2016)), order=order)
+    out = np.full((len(index), len(names)), np.nan)
     rows = []
-    for k, p in enumerate(decisions):
-        end = decisions[k + 1] if k + 1 < len(decisions) else T
-        lo = max(0, p - V)
-        scores = {}
-        need = min(WALK_CV_MIN_DAYS, V)
-        if p - lo >= need:
-            for lam in grid:
-                c, r = calm[lam][lo:p], ret[lo:p]
-                ok = np.isfinite(c)
-                if ok.sum() >= need:
-                    scores[lam] = strategy_sharpe(c[ok], r[ok], delay=WALK_CV_DELAY, cost=WALK_CV_COST)
-        finite = {lam: v for lam, v in scores.items() if np.isfinite(v)}
-        if finite:
-            best = max(finite.values())
-            chosen = max(lam for lam, v in finite.items() if v >= best - 1e-12)
-        else:
-            chosen = grid[len(grid) // 2]
-        out[p:end] = probs[chosen][p:end]
-        ref = walks[chosen].refits
-        latest = ref.loc[: index[p]]
+    for ch in choices:
+        lam, k = ch.key  # type: ignore[misc]
+        out[ch.start : ch.end] = probs[(lam, k)][ch.start : ch.end]
+        ref = walks[lam].refits
+        latest = ref.loc[: index[ch.start]]
         row = (latest.iloc[-1] if len(latest) else ref.iloc[0]).to_dict()
-        row.update({"date": index[p], "jump_penalty": chosen, "cv_sharpe": finite.get(chosen, np.nan),
-                    "cv_days": p - lo})
+        row.update({"date": index[ch.start], "jump_penalty": lam, "smooth_days": k, "cv_sharpe": ch.sharpe,
+                    "cv_days": ch.days})
         rows.append(row)
     result = pd.DataFrame(out, index=index, columns=names)
     refits = pd.DataFrame(rows).set_index("date")

@@ -74,6 +74,11 @@ class RegimeSpec:
     penalty_cv: str = "window"
     cv_validation_days: int = 2016
     n_mix: int = 2
+    # signal smoothing (regimes/smoothing.py), any model: the probabilities averaged over the last smooth_days rows,
+    # or "cv": k in smooth_grid chosen on the first day of every month by the same validation Sharpe as penalty_cv
+    # = "walk" (over cv_validation_days rows before it)
+    smooth_days: int | str = 1
+    smooth_grid: tuple[int, ...] = (1, 2, 3, 5, 8, 13, 21)
 
     def __post_init__(self) -> None:
         # normalise the types that arrive as lists from TOML/JSON, so equal specs hash and compare equal
@@ -81,6 +86,7 @@ class RegimeSpec:
         if self.stress_signs is not None:
             object.__setattr__(self, "stress_signs", tuple(float(s) for s in self.stress_signs))
         object.__setattr__(self, "penalty_grid", tuple(float(p) for p in self.penalty_grid))
+        object.__setattr__(self, "smooth_grid", tuple(int(k) for k in self.smooth_grid))
         if self.feature_names is not None:
             object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
         self._validate()
@@ -103,6 +109,10 @@ class RegimeSpec:
             raise bad("penalty_cv", " or ".join(PENALTY_CVS))
         if int(self.cv_validation_days) < 21:
             raise bad("cv_validation_days", "an integer >= 21 (about a month of validation days)")
+        if self.smooth_days != "cv" and not (isinstance(self.smooth_days, int) and self.smooth_days >= 1):
+            raise bad("smooth_days", '"cv" or an integer >= 1 (days averaged; 1 = no smoothing)')
+        if not self.smooth_grid or min(self.smooth_grid) < 1:
+            raise bad("smooth_grid", "a non-empty list of integers >= 1")
         if self.init not in INITS:
             raise bad("init", ", ".join(INITS))
         if isinstance(self.refit, str) and self.refit not in SCHEDULES:

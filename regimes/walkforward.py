@@ -172,13 +172,23 @@ def walk_forward(
         spec = spec.replace(order_by=naming.check_order_by(spec.order_by, list(spec.feature_names or ())))
     except ValueError as err:
         raise RegimeshiftError(str(err)) from None
-    if spec.model != "hmm":  # another model family: the generic walk (regimes/generic_walk.py), same schedule
+    if spec.model != "hmm" and spec.jump_penalty == "cv" and spec.penalty_cv == "walk":
+        # the monthly penalty choice smooths its candidates itself (every (penalty, k) pair can compete)
         return _dispatch_generic(features, spec.cache_params(), spec.model, {}, returns, cache)
-    if cache:
+    # smoothing is a cheap forward-only step after the walk: the walk is cached without it, so a run that only
+    # changes the smoothing reuses the fitted walk
+    raw = spec.replace(smooth_days=1, smooth_grid=RegimeSpec.smooth_grid)
+    if spec.model != "hmm":  # another model family: the generic walk (regimes/generic_walk.py), same schedule
+        result = _dispatch_generic(features, raw.cache_params(), spec.model, {}, returns, cache)
+    elif cache:
         from regimeshift.regimes import cache as regime_cache
 
-        return regime_cache.cached(features, spec.cache_params(), lambda: _walk_forward(features, spec, workers), cache)
-    return _walk_forward(features, spec, workers)
+        result = regime_cache.cached(features, raw.cache_params(), lambda: _walk_forward(features, raw, workers), cache)
+    else:
+        result = _walk_forward(features, raw, workers)
+    from regimeshift.regimes.smoothing import smooth_result
+
+    return smooth_result(result, spec.smooth_days, spec.smooth_grid, returns, spec.cv_validation_days)
 
 
 def _dispatch_generic(

@@ -175,10 +175,11 @@ def regime_stage(
 ) -> RegimeResult:
     """The walk-forward regime model; with ``cache`` a repeated run on the same features and regime config
     reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py). ``market`` gives
-    the benchmark's returns to a jump penalty chosen by cross-validation (``regimes.jump_penalty = "cv"``)."""
+    the benchmark's returns to a jump penalty or a smoothing chosen by cross-validation (``regimes.jump_penalty`` or
+    ``regimes.smooth_days = "cv"``)."""
     r = cfg.regimes
     spec = r.spec([stress_sign(c) for c in features.columns], cfg.seed)
-    cv = r.model != "hmm" and r.jump_penalty == "cv"
+    cv = (r.model != "hmm" and r.jump_penalty == "cv") or r.smooth_days == "cv"
     return walk_forward(features, spec, cache=cache,
                         returns=benchmark_returns(cfg, market, features.index) if cv else None)
 
@@ -187,7 +188,7 @@ def benchmark_returns(cfg: RunConfig, market: MarketData | None, index: pd.Datet
     """The benchmark's daily simple returns on the features' dates (the regime history's prices when there is
     one); each value at t uses closes up to t only."""
     if market is None:
-        raise ConfigError("regimes.jump_penalty = 'cv' needs the market data (regime_stage(..., market=market))")
+        raise ConfigError("regimes.jump_penalty or smooth_days = 'cv' needs the market data (regime_stage(..., market=market))")
     source = market if getattr(market, "history", None) is None else market.history
     px = source.prices[cfg.data.benchmark]
     return px.pct_change().reindex(index)

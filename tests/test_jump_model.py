@@ -349,7 +349,7 @@ def _walk_cv_inputs():
 
 
 def test_walk_cv_uses_each_month_the_candidate_whose_own_walk_scored_best_on_the_days_before():
-    from regimeshift.regimes.generic_walk import WALK_CV_COST, WALK_CV_DELAY
+    from regimeshift.regimes.monthly_choice import WALK_CV_COST, WALK_CV_DELAY
 
     F, returns, opts = _walk_cv_inputs()
     res = walk_forward(F, model="jump", **opts, returns=returns, **WALK)

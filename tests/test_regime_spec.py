@@ -44,6 +44,7 @@ CHANGED = {
     "cold_surprise": 0.0,  # off: the late shock in _features() no longer makes cold starts compete
     "model": "jump",
     "emission": "student_t",
+    "smooth_days": 5,
 }
 
 #: settings of the other model families, each changed from a base of its own family
@@ -57,6 +58,7 @@ FAMILY = {
                            60),
     "n_mix": ({"model": "gmmhmm", "covariance_type": "diag"}, 3),
     "t_dof": ({"emission": "student_t"}, 3.0),
+    "smooth_grid": ({"smooth_days": "cv", "cv_validation_days": 120}, (1, 21)),
 }
 
 
