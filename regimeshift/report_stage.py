@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
+from regimeshift.backtests.config import RegimeConfig
 from regimeshift.pipeline import RunResult
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
@@ -74,6 +75,34 @@ def _naming_text(result: RunResult) -> str:
     return text if per_year is None else f"{text}; {per_year:.1f} regime switches per year"
 
 
+def model_family_text(rg: RegimeConfig) -> str:
+    """The regime model as the config sets it up (family, emissions or penalty), for the page's config table."""
+    if rg.model == "jump":
+        kind = "continuous" if rg.jump_continuous else "discrete"
+        sparse = f", sparse ({rg.max_feats:g} features)" if rg.max_feats is not None else ""
+        if rg.jump_penalty == "cv":
+            how = "each month by the 0/1 rule's validation Sharpe" if rg.penalty_cv == "walk" else (
+                "by cross-validation on each training window")
+            grid = ", ".join(f"{g:g}" for g in rg.penalty_grid)
+            penalty = f"penalty chosen {how} from {grid}"
+        else:
+            penalty = f"penalty {float(rg.jump_penalty):g}"
+        return f"statistical jump model ({kind}{sparse}), {penalty}"
+    if rg.model == "gmmhmm":
+        return f"GMM-HMM ({rg.n_mix} Gaussians per state, {rg.covariance_type} covariance)"
+    if rg.emission == "student_t":
+        dof = "estimated" if rg.t_dof == "auto" else f"{float(rg.t_dof):g}"
+        return f"Student-t HMM ({dof} degrees of freedom), {rg.covariance_type} scatter"
+    return f"GaussianHMM, {rg.covariance_type} covariance"
+
+
+def smoothing_text(rg: RegimeConfig) -> str:
+    if rg.smooth_days == "cv":
+        grid = ", ".join(str(k) for k in rg.smooth_grid)
+        return f"; signal smoothed over k days, k chosen each month by the 0/1 rule's validation Sharpe from {grid}"
+    return f"; signal smoothed over {rg.smooth_days} days" if int(rg.smooth_days) > 1 else ""
+
+
 def config_summary(result: RunResult) -> dict[str, str]:
     cfg = result.config
     ex, rg = cfg.execution, cfg.regimes
@@ -90,9 +119,10 @@ def config_summary(result: RunResult) -> dict[str, str]:
         "Data": f"{data}; {result.returns.index[0].date()} .. {result.returns.index[-1].date()}",
         "Features": ", ".join(cfg.features),
         "Regime model": (
-            f"GaussianHMM {rg.n_states} states ({', '.join(rg.names)}), {rg.covariance_type} covariance, "
+            f"{model_family_text(rg)}, {rg.n_states} states ({', '.join(rg.names)}), "
             f"{rg.n_init} starts, refit {rg.refit} on {rg.window} window after {rg.min_train_days} days"
             + (f", learning from {rg.history_start}" if rg.history_start else "")
+            + smoothing_text(rg)
         ),
         "Refits": _refits_summary(result),
         "Regime names": _naming_text(result),

@@ -569,3 +569,22 @@ def test_real_data_tearsheet_has_the_one_day_shock_line(real_tearsheet):
     line = re.search(r'<p class="shock">Current portfolio hit by the 2026-02-12 shock: <b>[+-]?[\d.]+%</b> in one day',
                      section[: section.index("</section>")])
     assert line, "one-day shock line missing"
+
+
+def test_the_config_table_names_the_regime_model_family_and_its_smoothing():
+    from regimeshift.backtests.config import RegimeConfig
+    from regimeshift.report_stage import model_family_text, smoothing_text
+
+    assert model_family_text(RegimeConfig()) == "GaussianHMM, full covariance"
+    assert model_family_text(RegimeConfig(emission="student_t")) == (
+        "Student-t HMM (estimated degrees of freedom), full scatter")
+    assert model_family_text(RegimeConfig(model="jump", jump_penalty=50.0)) == (
+        "statistical jump model (discrete), penalty 50")
+    walk = RegimeConfig(model="jump", jump_penalty="cv", penalty_cv="walk", penalty_grid=(0.0, 100.0))
+    assert model_family_text(walk) == (
+        "statistical jump model (discrete), penalty chosen each month by the 0/1 rule's validation Sharpe from 0, 100")
+    assert model_family_text(RegimeConfig(model="gmmhmm", n_mix=3)) == "GMM-HMM (3 Gaussians per state, full covariance)"
+    assert smoothing_text(RegimeConfig()) == ""
+    assert smoothing_text(RegimeConfig(smooth_days=5)) == "; signal smoothed over 5 days"
+    assert smoothing_text(RegimeConfig(smooth_days="cv", smooth_grid=(1, 5))) == (
+        "; signal smoothed over k days, k chosen each month by the 0/1 rule's validation Sharpe from 1, 5")
