@@ -435,13 +435,37 @@ def _drop_none(obj: Any) -> Any:
     return obj
 
 
+#: the loc entry pydantic adds for each branch of a union ('literal[...]', 'constrained-int', 'float', ...): not a
+#: field the user wrote, so errors that differ only in it are one field's alternatives
+_UNION_BRANCH = re.compile(r"^(?:int|float|str|bool|constrained-\w+|strict-\w+|[a-z][a-z-]*\[.*\])$")
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = list(loc)
+    while parts and isinstance(parts[-1], str) and _UNION_BRANCH.match(parts[-1]):
+        parts.pop()
+    return ".".join(str(p) for p in parts) or "(top level)"
+
+
 def _format_validation_error(source: str, err: ValidationError) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "tuple_type":  # TOML has arrays, not tuples
-        msg = "Input should be an array like [\"a\", \"b\"]"
-    more = f" (+{err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    errors = err.errors()
+    first = errors[0]
+    where = _field_path(first["loc"])
+    same = [e for e in errors if _field_path(e["loc"]) == where]
+    fields = {_field_path(e["loc"]) for e in errors}
+    if len(same) > 1:  # a union: say every alternative, and what was given
+        options = []
+        for e in same:
+            text = e["msg"].removeprefix("Value error, ").removeprefix("Input should be ").split(", unable to")[0]
+            if text not in options:
+                options.append(text)
+        sep = ", or " if any(" or " in o for o in options) else " or "
+        msg = f"expected {sep.join(options)} (got {first.get('input')!r})"
+    else:
+        msg = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "tuple_type":  # TOML has arrays, not tuples
+            msg = "Input should be an array like [\"a\", \"b\"]"
+    more = f" (+{len(fields) - 1} more)" if len(fields) > 1 else ""
     return f"{source}: field '{where}': {msg}{more}"
 
 

@@ -198,9 +198,16 @@ def test_a_symlink_loop_is_reported_as_a_symlink_loop(tmp_path, env):
          "strategy.params.thresholdd: unknown parameter of strategy regime_switch (its parameters: min_hold, threshold)"),
         ({"strategy": {"name": "regime_switch", "params": {"threshold": "high"}}},
          "strategy.params.threshold: 'high' is not a float (strategy regime_switch"),
+        # a setting that takes a word or a number: one line naming the field (not the union branch) and every
+        # alternative, with the value given
+        ({"regimes": {"t_dof": 1.5}}, "field 'regimes.t_dof': expected 'auto' or greater than 2 (got 1.5)"),
+        ({"regimes": {"smooth_days": "weekly"}},
+         "field 'regimes.smooth_days': expected a valid integer or 'cv' (got 'weekly')"),
+        ({"regimes": {"refit": "daily"}}, "field 'regimes.refit': expected 'monthly', 'quarterly', 'semiannual' or "
+                                          "'yearly', or a valid integer (got 'daily')"),
     ],
     ids=["commission-string", "n_init-bool", "stress-date", "empty-name", "relative-name", "misspelt-param",
-         "threshold-high"],
+         "threshold-high", "t_dof-too-low", "smooth_days-word", "refit-word"],
 )
 def test_bad_config_value_is_one_line_before_any_work(tmp_path, env, changes, expected):
     ran = run_tiny(tmp_path, env, **changes)
