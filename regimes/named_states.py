@@ -132,4 +132,7 @@ class NamedStates:
 
     @property
     def expected_durations_(self) -> np.ndarray:
-        return 1.0 / np.maximum(1.0 - np.diag(self.transmat_), 1e-12)
+        """1 / (1 - p_ii) days; inf for a state the fit never leaves (a jump model's calm window)."""
+        leave = 1.0 - np.diag(self.transmat_)
+        with np.errstate(divide="ignore"):
+            return np.where(leave > 0, 1.0 / np.where(leave > 0, leave, 1.0), np.inf)

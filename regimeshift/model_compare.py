@@ -3,7 +3,8 @@
 For each model family the config's run is repeated with only ``regimes.model`` changed (same features, refit
 schedule, window, names, strategy and execution, costs included), and one row reports: regime switches per
 year and expected durations per regime (days, from the last fit's transition matrix; a jump model's is the
-empirical one of its in-sample labels), the out-of-sample log-likelihood where the model has one (not for a jump
+empirical one of its in-sample labels) beside the mean length of each regime's runs out of sample, the
+out-of-sample log-likelihood where the model has one (not for a jump
 model), and the strategy's turnover and Sharpe ratio.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from regimeshift.backtests.config import RunConfig, config_from_dict
@@ -36,8 +38,17 @@ def with_model(cfg: RunConfig, model: str) -> RunConfig:
     return config_from_dict(raw, f"--compare {model}")
 
 
+def mean_spells(regime: pd.Series, names: Sequence[str]) -> dict[str, float]:
+    """Mean length in days of each regime's uninterrupted runs in ``regime`` (NaN if it never occurs)."""
+    run_id = (regime != regime.shift()).cumsum()
+    lengths = regime.groupby(run_id).agg(["first", "size"])
+    means = lengths.groupby("first")["size"].mean()
+    return {n: float(means.get(n, np.nan)) for n in names}
+
+
 def compare_models(cfg: RunConfig, models: Sequence[str], market: MarketData) -> pd.DataFrame:
-    """One row per model family: switches_per_year, expected_days (per regime), oos_loglik, turnover, sharpe."""
+    """One row per model family: switches_per_year, days_<regime> (expected duration under the last fit; inf
+    for a state it never leaves), spell_<regime> (mean run length out of sample), oos_loglik, turnover, sharpe."""
     rows: list[dict[str, Any]] = []
     for model in models:
         res = run_pipeline(with_model(cfg, model), market=market)
@@ -50,6 +61,9 @@ def compare_models(cfg: RunConfig, models: Sequence[str], market: MarketData) ->
                 "model": model,
                 "switches_per_year": float((regime != regime.shift()).iloc[1:].sum() / years),
                 **{f"days_{k}": float(v) for k, v in durations.items()},
+                # what the expected durations predict, measured: the mean length of each regime's runs out of
+                # sample (NaN for a regime the run never entered)
+                **{f"spell_{k}": v for k, v in mean_spells(regime, list(durations)).items()},
                 "oos_loglik": res.regimes.oos_loglik,
                 "turnover": strat.get("turnover"),
                 "sharpe": strat.get("sharpe"),

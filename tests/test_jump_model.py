@@ -335,6 +335,7 @@ def test_compare_models_reports_each_family_on_the_same_run():
     assert np.isfinite(table.loc["hmm", "oos_loglik"]) and np.isnan(table.loc["jump", "oos_loglik"])
     for col in ("switches_per_year", "turnover", "sharpe", *(f"days_{n}" for n in cfg.regimes.names)):
         assert table[col].notna().all(), col
+    assert (table[[f"spell_{n}" for n in cfg.regimes.names]].fillna(1.0) >= 1.0).all().all()
     with pytest.raises(Exception, match="unknown model"):
         parse_models("hmm,lstm")
 

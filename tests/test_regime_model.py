@@ -63,3 +63,20 @@ def test_warm_start_recovers_the_previous_optimum_in_few_iterations():
 def test_expected_durations_are_one_over_one_minus_stay_probability():
     m = LiquidityHMM(init="mixed", n_init=1, stress_signs=[1, 1]).fit(_three_regimes())
     np.testing.assert_allclose(m.expected_durations_, 1 / (1 - np.diag(m.transmat_)))
+
+
+def test_a_state_the_fit_never_leaves_has_an_infinite_expected_duration():
+    from regimeshift.regimes.jump import JumpRegimeModel
+
+    X = np.r_[np.random.default_rng(0).normal(0, 1, (200, 2)), np.random.default_rng(1).normal(6, 1, (200, 2))]
+    m = JumpRegimeModel(names=("calm", "stress"), jump_penalty=10.0, stress_signs=(1.0, 1.0)).fit(X)
+    # one switch in 400 days: calm is left once, stress never
+    np.testing.assert_allclose(m.expected_durations_, [200.0, np.inf])
+
+
+def test_mean_spells_are_the_mean_run_lengths_of_each_regime():
+    import pandas as pd
+    from regimeshift.model_compare import mean_spells
+
+    regime = pd.Series(list("aaabbaaaab"))
+    assert mean_spells(regime, ["a", "b", "c"]) == pytest.approx({"a": 3.5, "b": 1.5, "c": np.nan}, nan_ok=True)
