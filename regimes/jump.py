@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from regimeshift.regimes.jump_dp import compiled_dp
+from regimeshift.regimes.monthly_choice import strategy_sharpe
 from regimeshift.regimes import naming
 from regimeshift.regimes.named_states import NamedStates, labelled_moments, window_scaler
 from sklearn.base import BaseEstimator
@@ -207,19 +208,6 @@ def _empirical_transmat(labels: np.ndarray, k: int) -> np.ndarray:
 
 
 # -- jump penalty by time-series cross-validation on the training window ----------------------------------------
-def strategy_sharpe(calm_prob: np.ndarray, returns: np.ndarray, delay: int = 1, cost: float = 0.0) -> float:
-    """Annualised Sharpe of the 0/1 rule 'hold the asset while the calmest state is the most probable, else
-    nothing', the position decided at t earning the return of t + delay (returns: simple daily returns), less
-    ``cost`` (a fraction, one-way) per unit of position change."""
-    pos = (np.asarray(calm_prob) >= 0.5).astype(float)
-    r = np.asarray(returns, float)
-    if len(r) <= delay:
-        return float("nan")
-    s = pos[:-delay] * r[delay:] - cost * np.abs(np.diff(pos, prepend=pos[0]))[:-delay]
-    sd = s.std(ddof=1)
-    return float(np.sqrt(252.0) * s.mean() / sd) if sd > 0 else 0.0
-
-
 def select_jump_penalty(
     X: np.ndarray,
     returns: np.ndarray,

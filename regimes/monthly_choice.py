@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from regimeshift.regimes.jump import strategy_sharpe
 
 #: 10 bp one-way per switch, and the position decided at the close of t earns the return of t + 2 (filled at the
 #: close of t + 1: the paper's one-day trading delay, the pipeline's next_bar)
@@ -21,6 +20,19 @@ WALK_CV_COST = 0.001
 WALK_CV_DELAY = 2
 #: fewer validation rows than this (the first months of a walk): the middle candidate
 WALK_CV_MIN_DAYS = 252
+
+
+def strategy_sharpe(calm_prob: np.ndarray, returns: np.ndarray, delay: int = 1, cost: float = 0.0) -> float:
+    """Annualised Sharpe of the 0/1 rule 'hold the asset while the calmest state is the most probable, else
+    nothing', the position decided at t earning the return of t + delay (returns: simple daily returns), less
+    ``cost`` (a fraction, one-way) per unit of position change."""
+    pos = (np.asarray(calm_prob) >= 0.5).astype(float)
+    r = np.asarray(returns, float)
+    if len(r) <= delay:
+        return float("nan")
+    s = pos[:-delay] * r[delay:] - cost * np.abs(np.diff(pos, prepend=pos[0]))[:-delay]
+    sd = s.std(ddof=1)
+    return float(np.sqrt(252.0) * s.mean() / sd) if sd > 0 else 0.0
 
 
 @dataclass(frozen=True)
