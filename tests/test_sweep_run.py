@@ -196,6 +196,20 @@ def test_impossible_variants_are_reported(tmp_path: Path, cache_dir: Path) -> No
     assert list(table["status"]) == ["ok", "impossible"]
 
 
+def test_a_setting_that_takes_a_word_or_a_number_sweeps_over_both(tmp_path: Path) -> None:
+    spec = load_spec(_write(tmp_path, '[grid]\n"regimes.smooth_days" = [1, 5, "cv"]\n'))
+    assert [v.config.regimes.smooth_days for v in spec.variants()] == [1, 5, "cv"]
+    with pytest.raises(ConfigError, match="regimes.smooth_days: expected a number, got 'weekly'"):
+        load_spec(_write(tmp_path, '[grid]\n"regimes.smooth_days" = [1, "weekly"]\n'))
+
+
+def test_a_sweep_over_smoothing_screens_every_variant_including_the_cross_validated_one(tmp_path: Path,
+                                                                                        cache_dir: Path) -> None:
+    spec = load_spec(_write(tmp_path, '[grid]\n"regimes.smooth_days" = [1, "cv"]\n'))
+    out = run_sweep(spec, tmp_path / "out", workers=1, top=0, progress=False, report=False)
+    assert out.n_screened == 2 and (out.table["status"] == "ok").all()
+
+
 def test_load_spec_errors_are_config_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="sweep file not found"):
         load_spec(tmp_path / "missing.toml")

@@ -40,7 +40,7 @@ def market_and_regimes(cfg: RunConfig) -> tuple[Any, Any]:
     regime_key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
 
     def fit() -> Any:
-        return regime_stage(cfg, feature_stage(cfg, market))
+        return regime_stage(cfg, feature_stage(cfg, market), market=market)  # a "cv" choice reads its returns
 
     return market, _remember("regimes:" + regime_key, fit)
 

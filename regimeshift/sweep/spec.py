@@ -135,13 +135,15 @@ TYPE_ERRORS = ("_type", "_parsing", "literal_error", "enum", "missing", "extra_f
 def _check_value(where: str, key: str, base: RunConfig, dump: dict[str, Any], value: Any) -> None:
     """One value alone in the base config: a wrong type is bad input (a bad combination is not)."""
     found, base_value = _key_exists(base, dump, key)
-    if not _same_kind(base_value, value):
-        raise _fail(where, key, f"expected {_type_name(base_value)}, got {value!r}")
     raw = copy.deepcopy(dump)
     _assign_creating(raw, key, value)
     try:
         RunConfig.model_validate(raw)
     except ValidationError as err:
+        # valid alone is valid whatever its kind (smooth_days = "cv" beside a base of 1); otherwise a value of
+        # another kind than the base's is named as such
+        if not _same_kind(base_value, value):
+            raise _fail(where, key, f"expected {_type_name(base_value)}, got {value!r}") from None
         for e in err.errors():
             if any(t in e["type"] for t in TYPE_ERRORS):
                 msg = e["msg"].removeprefix("Value error, ")
