@@ -198,7 +198,7 @@ def test_impossible_variants_are_reported(tmp_path: Path, cache_dir: Path) -> No
 
 def test_a_setting_that_takes_a_word_or_a_number_sweeps_over_both(tmp_path: Path) -> None:
     spec = load_spec(_write(tmp_path, '[grid]\n"regimes.smooth_days" = [1, 5, "cv"]\n'))
-    assert [v.config.regimes.smooth_days for v in spec.variants()] == [1, 5, "cv"]
+    assert [v.config.regimes.smooth_days for v in spec.variants] == [1, 5, "cv"]
     with pytest.raises(ConfigError, match="regimes.smooth_days: expected a number, got 'weekly'"):
         load_spec(_write(tmp_path, '[grid]\n"regimes.smooth_days" = [1, "weekly"]\n'))
 
