@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.result import RegimeResult
-from regimeshift.regimes.schedule import _window_start, refit_positions, usable_block
+from regimeshift.regimes.schedule import _window_start, check_windows_move, refit_positions, usable_block
 
 MODELS = ("jump", "gmmhmm")
 
@@ -79,6 +79,7 @@ def generic_walk_forward(
     X = block.to_numpy(dtype=float)
     index = block.index
     positions = refit_positions(index, params["min_train"], params["refit"])
+    check_windows_move(block, positions, window)
     T, K = len(X), len(names)
     if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")

@@ -50,3 +50,30 @@ def _window_start(r: int, window: str | int) -> int:
     if window == "expanding":
         return 0
     return max(0, r + 1 - int(window))
+
+
+def check_windows_move(block: pd.DataFrame, positions: list[int], window: str | int) -> None:
+    """Raise one clear error if some feature is constant over a refit's training window.
+
+    A feature that never moves in the window has no scale to standardise by and nothing to learn from: the HMM's
+    EM then collapses states onto the zero-variance axis (every start fails), and a jump model silently weighs the
+    feature in its raw units once it does move. A policy rate held for years is the real case."""
+    X = block.to_numpy(dtype=float)
+    for j, col in enumerate(block.columns):
+        moves = np.flatnonzero(X[1:, j] != X[:-1, j]) + 1  # rows whose value differs from the row before
+        for r in positions:
+            lo = _window_start(r, window)
+            k = np.searchsorted(moves, lo, side="right")  # the first change strictly after the window's first row
+            if k >= len(moves) or moves[k] > r:
+                if k >= len(moves):
+                    fix = "drop the feature: it never moves after that"
+                elif window == "expanding":
+                    fix = (f"drop the feature, or raise regimes.min_train_days so the first window reaches "
+                           f"{block.index[moves[k]].date()}, where it first moves")
+                else:
+                    fix = f"drop the feature, or use a longer rolling regimes.window (now {window} rows)"
+                raise RegimeshiftError(
+                    f"regimes: feature '{col}' does not move in the training window of the refit on "
+                    f"{block.index[r].date()} ({block.index[lo].date()} .. {block.index[r].date()}: {X[lo, j]:g} on "
+                    f"every day), so the model can neither scale nor learn from it: {fix}"
+                )

@@ -44,7 +44,12 @@ from regimeshift.regimes import naming
 from regimeshift.regimes.fast_hmm import Design, forward, outlier_distances
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
-from regimeshift.regimes.schedule import _window_start, refit_positions, usable_block  # noqa: F401  (re-exported)
+from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
+    _window_start,
+    check_windows_move,
+    refit_positions,
+    usable_block,
+)
 from regimeshift.regimes.spec import RegimeSpec
 
 
@@ -218,6 +223,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     X = block.to_numpy(dtype=float)
     index = block.index
     positions = refit_positions(index, spec.min_train, spec.refit)
+    check_windows_move(block, positions, window)
     T, K = len(X), len(names)
     model_params = spec.estimator_params()
     proto = LiquidityHMM(**model_params)

@@ -202,3 +202,35 @@ def test_the_naive_reference_scores_the_same_days(feats):
     fast = walk_forward(feats, **_kw(feats))
     assert ref.loglik_path.notna().all()
     assert ref.loglik_path.index.equals(fast.loglik_path.index)
+
+
+def _with_a_held_rate(n: int = 700, held_until: int = 450) -> pd.DataFrame:
+    """A return-like feature and a policy-rate-like level held at 0.25 for the first ``held_until`` days."""
+    rng = np.random.default_rng(5)
+    rate = np.r_[np.full(held_until, 0.25), 0.25 + np.cumsum(rng.normal(0, 0.05, n - held_until))]
+    return pd.DataFrame({"ret:A:1": rng.normal(0, 0.01, n), "level:RATE": rate},
+                        index=pd.bdate_range("2012-01-02", periods=n))
+
+
+@pytest.mark.parametrize("model", ["hmm", "jump"])
+def test_a_feature_held_constant_over_the_first_window_is_one_clear_error(model):
+    F = _with_a_held_rate()
+    with pytest.raises(RegimeshiftError) as err:
+        walk_forward(F, model=model, names=("calm", "stress"), min_train=300, refit=100, n_init=1)
+    assert str(err.value) == (
+        "regimes: feature 'level:RATE' does not move in the training window of the refit on 2013-02-22 "
+        "(2012-01-02 .. 2013-02-22: 0.25 on every day), so the model can neither scale nor learn from it: drop the "
+        "feature, or raise regimes.min_train_days so the first window reaches 2013-09-23, where it first moves")
+
+
+def test_a_rolling_window_that_lands_inside_the_held_stretch_is_named():
+    F = _with_a_held_rate(held_until=450)
+    F.iloc[:100, 1] = np.linspace(0.0, 0.25, 100)  # moves at first, then held from row 100 to row 449
+    with pytest.raises(RegimeshiftError, match=r"refit on 2013-02-22 \(2012-05-21 .*use a longer rolling regimes.window \(now 200"):
+        walk_forward(F, names=("calm", "stress"), min_train=200, refit=100, window=200, n_init=1)
+
+
+def test_a_feature_held_only_before_the_window_is_fine():
+    F = _with_a_held_rate(held_until=150)
+    res = walk_forward(F, names=("calm", "stress"), min_train=300, refit=100, n_init=1)
+    assert res.probabilities.notna().all().all()
