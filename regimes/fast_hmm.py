@@ -231,7 +231,8 @@ def forward(
     with np.errstate(divide="ignore", under="ignore"):
         _, lfwd = _hmmc.forward_log(startprob, transmat, np.ascontiguousarray(logf, dtype=float))
     total = logsumexp(lfwd, axis=1)
-    return np.diff(total, prepend=0.0), np.exp(lfwd - total[:, None])
+    probs = np.exp(lfwd - total[:, None])
+    return np.diff(total, prepend=0.0), probs / probs.sum(axis=1, keepdims=True)  # rows drift ~1e-9 on huge logf
 
 
 # -- EM -----------------------------------------------------------------------------------------------------------

@@ -22,4 +22,7 @@ def forward_filter(startprob: np.ndarray, transmat: np.ndarray, log_frameprob: n
     if len(log_frameprob) == 0:
         return np.empty((0, len(startprob)))
     _, fwd = _hmmc.forward_log(np.asarray(startprob, float), np.asarray(transmat, float), log_frameprob)
-    return np.exp(fwd - logsumexp(fwd, axis=1, keepdims=True))
+    p = np.exp(fwd - logsumexp(fwd, axis=1, keepdims=True))
+    # when the log densities are huge (a day far outside every state) fwd - logsumexp loses digits and rows drift
+    # from 1 by ~1e-9, which the allocation rightly refuses: normalise explicitly
+    return p / p.sum(axis=1, keepdims=True)

@@ -48,3 +48,14 @@ def test_liquidity_hmm_filter_equals_predict_proba_of_its_hmm_in_named_order():
     Z = (X - m.scaler_mean_) / m.scaler_scale_
     for t in (10, 320, len(X) - 1):
         np.testing.assert_allclose(probs[t], m.hmm_.predict_proba(Z[: t + 1])[-1][m.order_], atol=1e-10)
+
+
+def test_filtered_rows_sum_to_one_even_when_the_log_densities_are_huge():
+    from regimeshift.regimes.filtering import forward_filter
+
+    rng = np.random.default_rng(0)
+    # days far outside every state, the states about equally unlikely: the log joint grows to -5e8 and
+    # fwd - logsumexp keeps only ~1e-8 of absolute precision
+    logf = -1e6 + rng.normal(0, 1, (500, 3))
+    P = forward_filter(np.full(3, 1 / 3), np.full((3, 3), 1 / 3), logf)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0, rtol=0, atol=1e-12)
