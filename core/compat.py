@@ -45,7 +45,9 @@ def backtrader() -> ModuleType:
 
 
 def quiet_hmmlearn() -> None:
-    """hmmlearn logs every non-monotone EM step at WARNING; convergence is judged and reported by regimeshift."""
+    """hmmlearn logs every non-monotone EM step (hmmlearn.base) and every GMM-HMM covariance with a null
+    eigenvalue (hmmlearn.hmm) at WARNING, one stderr line each; convergence and failed fits are judged and
+    reported by regimeshift (refits.csv: converged, fallback)."""
     import logging
 
-    logging.getLogger("hmmlearn.base").setLevel(logging.ERROR)
+    logging.getLogger("hmmlearn").setLevel(logging.ERROR)

@@ -97,5 +97,5 @@ def check_weights(weights: pd.DataFrame, where: str = "strategy") -> pd.DataFram
     sums = values.sum(axis=1)
     if np.abs(sums - 1.0).max() > 1e-9:
         r = int(np.argmax(np.abs(sums - 1.0)))
-        raise ConfigError(f"{where}: weights sum to {sums[r]:.6g} on {weights.index[r].date()} (expected 1 incl. cash)")
+        raise ConfigError(f"{where}: weights sum to {sums[r]:.12g} on {weights.index[r].date()} (expected 1 incl. cash)")
     return weights.clip(lower=0.0)
