@@ -28,7 +28,13 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.result import RegimeResult
-from regimeshift.regimes.schedule import _window_start, check_windows_move, refit_positions, usable_block
+from regimeshift.regimes.schedule import (
+    _window_start,
+    check_windows_move,
+    first_fit_failed,
+    refit_positions,
+    usable_block,
+)
 
 MODELS = ("jump", "gmmhmm")
 
@@ -119,7 +125,7 @@ def generic_walk_forward(
             model = est
         except FloatingPointError:
             if model is None:
-                raise RegimeshiftError(f"regimes: the first fit at {index[r].date()} failed on every start") from None
+                raise RegimeshiftError(first_fit_failed(block.iloc[lo : r + 1], index[r])) from None
             fallback = True  # as the HMM's walk does: the previous fit carries on until the next refit
         p = model.predict_proba_online(X[lo:end])
         probs[r:end] = p[r - lo :]

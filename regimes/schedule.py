@@ -77,3 +77,32 @@ def check_windows_move(block: pd.DataFrame, positions: list[int], window: str | 
                     f"{block.index[r].date()} ({block.index[lo].date()} .. {block.index[r].date()}: {X[lo, j]:g} on "
                     f"every day), so the model can neither scale nor learn from it: {fix}"
                 )
+
+
+def dependent_features(window: pd.DataFrame) -> str | None:
+    """Why a full covariance of these training rows is singular, if it is: the features that are an exact linear
+    combination of each other ("'A' and 'B' move in lockstep (correlation 1)"); None when they are not. Called
+    after every start of a fit failed, to say what to drop (two tickers or two names for one series)."""
+    X = window.to_numpy(dtype=float)
+    sd = X.std(axis=0)
+    if len(X) < 3 or (sd == 0).any():
+        return None
+    corr = np.corrcoef(X.T)
+    values, vectors = np.linalg.eigh(corr)
+    if values[0] > 1e-12:
+        return None
+    members = [str(window.columns[i]) for i in np.flatnonzero(np.abs(vectors[:, 0]) > 0.1)]
+    if len(members) == 2:
+        i, j = (list(window.columns).index(m) for m in members)
+        return f"features '{members[0]}' and '{members[1]}' move in lockstep (correlation {corr[i, j]:.6g})"
+    return "features " + ", ".join(f"'{m}'" for m in members) + " are an exact linear combination of each other"
+
+
+def first_fit_failed(window: pd.DataFrame, day: pd.Timestamp) -> str:
+    """The error of a walk whose first fit failed on every start, with the reason when the rows show one."""
+    why = dependent_features(window)
+    if why is not None:
+        return (f"regimes: the first fit at {day.date()} failed on every start: {why} over its training window, so "
+                "a full covariance is singular: drop one of them (or use covariance_type='diag')")
+    return (f"regimes: the first fit at {day.date()} failed on every start "
+            "(try fewer states, covariance_type='diag' or a larger min_covar)")

@@ -47,6 +47,7 @@ from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
     _window_start,
     check_windows_move,
+    first_fit_failed,
     refit_positions,
     usable_block,
 )
@@ -278,10 +279,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                     model = fit
                 except FloatingPointError:
                     if model is None:
-                        raise RegimeshiftError(
-                            f"regimes: the first fit at {index[r].date()} failed on every start "
-                            "(try fewer states, covariance_type='diag' or a larger min_covar)"
-                        ) from None
+                        raise RegimeshiftError(first_fit_failed(block.iloc[lo : r + 1], index[r])) from None
                     fallback = True
                 assert model is not None
                 p = model.params_

@@ -234,3 +234,25 @@ def test_a_feature_held_only_before_the_window_is_fine():
     F = _with_a_held_rate(held_until=150)
     res = walk_forward(F, names=("calm", "stress"), min_train=300, refit=100, n_init=1)
     assert res.probabilities.notna().all().all()
+
+
+@pytest.mark.parametrize("model", ["hmm", "gmmhmm"])
+def test_a_first_fit_that_fails_on_two_names_for_one_series_says_which_to_drop(model):
+    F = _with_a_held_rate(held_until=0)
+    F["ret:B:1"] = F["ret:A:1"]  # the same returns under a second ticker
+    with pytest.raises(RegimeshiftError) as err:
+        walk_forward(F, model=model, names=("calm", "stress"), min_train=300, refit=100, n_init=1)
+    assert str(err.value) == (
+        "regimes: the first fit at 2013-02-22 failed on every start: features 'ret:A:1' and 'ret:B:1' move in "
+        "lockstep (correlation 1) over its training window, so a full covariance is singular: drop one of them (or "
+        "use covariance_type='diag')")
+
+
+def test_three_features_whose_sum_is_another_are_named_together():
+    from regimeshift.regimes.schedule import dependent_features
+
+    rng = np.random.default_rng(2)
+    F = pd.DataFrame(rng.normal(0, 1, (200, 4)), columns=["a", "b", "c", "d"])
+    F["c"] = F["a"] + 2 * F["b"]
+    assert dependent_features(F) == "features 'a', 'b', 'c' are an exact linear combination of each other"
+    assert dependent_features(F[["a", "b", "d"]]) is None
