@@ -212,12 +212,15 @@ def _with_a_held_rate(n: int = 700, held_until: int = 450) -> pd.DataFrame:
                         index=pd.bdate_range("2012-01-02", periods=n))
 
 
-@pytest.mark.parametrize("model", ["hmm", "jump"])
-def test_a_feature_held_constant_over_the_first_window_is_one_clear_error(model):
-    F = _with_a_held_rate()
+def _walk_error(F: pd.DataFrame, model: str) -> str:
     with pytest.raises(RegimeshiftError) as err:
         walk_forward(F, model=model, names=("calm", "stress"), min_train=300, refit=100, n_init=1)
-    assert str(err.value) == (
+    return str(err.value)
+
+
+@pytest.mark.parametrize("model", ["hmm", "jump"])
+def test_a_feature_held_constant_over_the_first_window_is_one_clear_error(model):
+    assert _walk_error(_with_a_held_rate(), model) == (
         "regimes: feature 'level:RATE' does not move in the training window of the refit on 2013-02-22 "
         "(2012-01-02 .. 2013-02-22: 0.25 on every day), so the model can neither scale nor learn from it: drop the "
         "feature, or raise regimes.min_train_days so the first window reaches 2013-09-23, where it first moves")
@@ -240,9 +243,7 @@ def test_a_feature_held_only_before_the_window_is_fine():
 def test_a_first_fit_that_fails_on_two_names_for_one_series_says_which_to_drop(model):
     F = _with_a_held_rate(held_until=0)
     F["ret:B:1"] = F["ret:A:1"]  # the same returns under a second ticker
-    with pytest.raises(RegimeshiftError) as err:
-        walk_forward(F, model=model, names=("calm", "stress"), min_train=300, refit=100, n_init=1)
-    assert str(err.value) == (
+    assert _walk_error(F, model) == (
         "regimes: the first fit at 2013-02-22 failed on every start: features 'ret:A:1' and 'ret:B:1' move in "
         "lockstep (correlation 1) over its training window, so a full covariance is singular: drop one of them (or "
         "use covariance_type='diag')")
