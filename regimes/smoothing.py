@@ -49,13 +49,13 @@ def smooth_result(
         raise RegimeshiftError("regimes.smooth_days = 'cv' needs the index's returns (run it through the pipeline)")
     P = result.probabilities
     ks = sorted({int(k) for k in grid})
-    candidates = {k: smooth(P, k) for k in ks}
-    calm = {k: c.iloc[:, 0].to_numpy(dtype=float) for k, c in candidates.items()}
+    candidates = {k: smooth(P, k).to_numpy(dtype=float) for k in ks}
+    calm = {k: c[:, 0] for k, c in candidates.items()}
     ret = returns.reindex(P.index).fillna(0.0).to_numpy(dtype=float)
     choices = choose_monthly(calm, ret, P.index, validation_days, order=ks)
     out = np.full(P.shape, np.nan)
     for ch in choices:
-        out[ch.start : ch.end] = candidates[ch.key].to_numpy()[ch.start : ch.end]  # type: ignore[index]
+        out[ch.start : ch.end] = candidates[ch.key][ch.start : ch.end]  # type: ignore[index]
     chosen = pd.DataFrame(
         {"smooth_days": [int(ch.key) for ch in choices], "cv_sharpe": [ch.sharpe for ch in choices],  # type: ignore[call-overload]
          "cv_days": [ch.days for ch in choices]},
