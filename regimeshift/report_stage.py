@@ -157,6 +157,7 @@ def report_data(result: RunResult) -> ReportData:
         # the built-in windows (2008, Covid, 2022) are dates of the real market: meaningless on a synthetic one
         default_stress_windows=result.config.data.source != "synthetic",
         sleeve_returns=sleeve_returns(result.market.prices, result.config.sleeves).loc[idx],
+        risk_free=result.risk_free,
     )
 
 

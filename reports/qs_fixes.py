@@ -6,12 +6,17 @@ stays byte-identical to ``quantstats.reports.html`` (tests/test_reports.py) and 
   right. The EOY table beside it has the same figures, so the chart is dropped.
 - "Treynor Ratio": QuantStats divides the total (not annualised) return by beta and prints it as a percentage
   (e.g. 805.15%); a misleading metric is dropped rather than shown.
+- Its risk-adjusted ratios (Sharpe and its variants, Sortino and its variants, Omega) and its "Risk-Free Rate"
+  row: QuantStats computes them over a constant rate (zero here), while every ratio the product reports is on
+  daily excess returns over the run's risk-free rate (reports/metrics.py). One page must not show two Sharpes
+  on two bases, so QuantStats' are dropped; the regime story's comparison table has the run's.
 """
 from __future__ import annotations
 
 import re
 
-DROPPED_METRICS = ("Treynor Ratio",)
+DROPPED_METRICS = ("Treynor Ratio", "Risk-Free Rate", "Sharpe", "Prob. Sharpe Ratio", "Smart Sharpe", "Sortino",
+                   "Smart Sortino", "Sortino/√2", "Smart Sortino/√2", "Omega")
 
 _RE_EOY_CHART = re.compile(r'<div id="eoy_returns">.*?</div>', re.S)
 _EOY_NOTE = ('<div id="eoy_returns"><p style="font-size:12px;color:#555">The EOY returns bar chart of QuantStats '
