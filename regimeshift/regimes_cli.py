@@ -102,6 +102,8 @@ def _compare(source: ConfigSource, models: str) -> None:
     with pd_options():
         click.echo(f"{cfg.name}: model families on the same features and schedule ({', '.join(cfg.features)})\n"
                    + table.to_string())
+    if table.attrs.get("basis"):
+        click.echo(f"basis: {table.attrs['basis']}")
     click.echo(f"\nwrote {out_dir / 'compare_models.csv'}")
 
 
