@@ -71,11 +71,12 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
     from regimeshift.backtests.store.update import freshness
 
     st = Store(store)
-    manifest = st.manifest()["series"]
-    names = None
-    if cfg is not None:
-        names = [w.name for w in wanted_series(cfg) if w.name in manifest]
-    rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
+    with st.reading(wait=60.0):  # one state of the store, and nothing written to it (a reader)
+        manifest = st.manifest()["series"]
+        names = None
+        if cfg is not None:
+            names = [w.name for w in wanted_series(cfg) if w.name in manifest]
+        rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
     lines = [f"{'series':<28}{'source':<24}{'first':<12}{'last':<12}{'rows':>7}  {'fetched at':<20}"
              f"{'age':>5}  status"]
     stale = []
