@@ -95,7 +95,10 @@ def check_name(root: Path, name: object) -> str:
         raise DataError(f"{name!r}: not a series name (expected a symbol, or FOLDER/SYMBOL for an imported "
                         "sub-folder)")
     for rel in (f"{SERIES_DIR}/{name}.parquet", f"{HISTORY_DIR}/{name}"):
-        confined(root, rel)
+        try:
+            confined(root, rel)
+        except DataError:
+            raise DataError(f"{name!r}: its file {rel} leads outside the store (a symlink?)") from None
     return name
 
 
