@@ -20,6 +20,7 @@ from regimeshift.cli_options import ConfigSource, config_options
 from regimeshift.core import exit_codes
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.data_cli import data as data_command
+from regimeshift.data_cli import timeout_option
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
@@ -247,9 +248,10 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
 @click.option("--run-now", is_flag=True, help="Run once at start, then on the schedule.")
 @click.option("--keep-going", is_flag=True,
               help="Store the series that fetched when others fail (default: the evening stores nothing).")
+@timeout_option
 def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Path | None, holdings: Path | None,
              min_trade: float, band: float | None, fred_url: str | None, fail_stale: bool, run_now: bool,
-             keep_going: bool) -> None:
+             keep_going: bool, timeout: float) -> None:
     """Run `data update` then `signal` on a cron schedule, in this process, until interrupted.
 
     Every run is logged (schedule.log in the live folder); a failed run is logged with its exit status and the
@@ -268,7 +270,7 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
     except RegimeshiftError as err:
         _fail(err)
     job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
-                  fred_url=fred_url, fail_stale=fail_stale, keep_going=keep_going)
+                  fred_url=fred_url, fail_stale=fail_stale, keep_going=keep_going, timeout=timeout)
 
     def run() -> None:
         record = job()

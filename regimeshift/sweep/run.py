@@ -7,6 +7,7 @@ functions on the same chunks, so the leaderboard does not depend on the executor
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ import pandas as pd
 
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
-from regimeshift.core.workers import worker_count
+from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.sweep import leaderboard as lb
 from regimeshift.sweep.screen import fit_regimes, screen_chunk
 from regimeshift.backtests.config import RunConfig
@@ -63,10 +64,14 @@ class _Executor:
                 self.cluster = LocalCluster(host="127.0.0.1", n_workers=workers, threads_per_worker=1,
                                             processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
+                # the local workers are this process's children: they die with it, kill -9 included
+                self.client.run(_die_with_own_parent)
         elif workers > 1:
             import multiprocessing
 
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            # workers die with the sweep (kill -9 included), as the regime-fit and report workers do
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
 
     def slots(self, workers: int) -> int:
         """Chunks kept in flight: enough to keep every worker busy while the parent writes results, few
@@ -113,6 +118,11 @@ class _Executor:
             self.cluster.close()
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+def _die_with_own_parent() -> None:
+    """On a Dask worker: die with the process that started it (a LocalCluster's is the sweep itself)."""
+    die_with_parent(os.getppid())
 
 
 def _blocks(items: Iterable[Variant], size: int) -> Iterator[list[Variant]]:
