@@ -349,9 +349,11 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
 @click.option("--no-report", is_flag=True, help="Top N run folders without tearsheets.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--max-variants", type=click.IntRange(min=1), default=10**7, show_default=True,
+              help="Refuse a sweep with more variants than this (its size is known before any work).")
 def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler: str | None, out: Path | None,
           top: int | None, walk_forward: str | None, data_dir: Path | None, no_report: bool,
-          no_progress: bool) -> None:
+          no_progress: bool, max_variants: int) -> None:
     """Screen every variant of SWEEP.toml, rank them with overfitting statistics, replay the top N."""
     from regimeshift.sweep.run import run_sweep
     from regimeshift.sweep.spec import load_spec
@@ -364,7 +366,8 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
         spec = load_spec(sweep_file, data_dir)
         out_dir = out or Path("sweeps") / spec.name
         outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
-                            walk_forward=walk_forward, progress=not no_progress, report=not no_report)
+                            walk_forward=walk_forward, progress=not no_progress, report=not no_report,
+                            max_variants=max_variants, announce=lambda line: click.echo(line, err=True))
     except RegimeshiftError as err:
         _fail(err)
     s = outcome.summary

@@ -132,7 +132,7 @@ def test_a_sweep_of_a_billion_variants_streams_its_first_results_and_says_its_si
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
-    assert lines[0] == "sweep: 1,000,000,000 variants to screen (1000 x 1000 x 1000), none done yet", lines
+    assert lines[0] == "SWEEP: 1,000,000,000 variants to screen (1000 x 1000 x 1000), none done yet", lines
     eta = [x for x in lines if x.startswith("screened ")]
     assert eta, lines
     assert " of 1,000,000,000 variants (" in eta[0] and "variants/s); about " in eta[0] and eta[0].endswith(" to go")
