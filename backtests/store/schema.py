@@ -19,7 +19,7 @@ from regimeshift.core.errors import DataError
 
 SERIES_DIR = "series"
 HISTORY_DIR = "history"
-_NAME = re.compile(r"[A-Za-z0-9^_=.+-]+")  # a symbol (^VIX, DX-Y.NYB, BRK.B) or a CSV file's stem
+_NAME = re.compile(r"[A-Za-z0-9^_=.+ -]+")  # a symbol (^VIX, DX-Y.NYB, BRK.B) or a CSV file's stem
 
 
 def _iso_date(value: str) -> str:

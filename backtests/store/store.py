@@ -198,6 +198,7 @@ class Store:
         for name, frame in archive:
             files[f"{HISTORY_DIR}/{name}/{content_hash(frame)[:16]}.parquet"] = to_parquet_bytes(frame)
         for u in updates:
+            check_name(self.root, u.name)  # never write a manifest the readers would refuse
             frame = u.frame.astype("float64")
             frame.index.name = "date"
             files[f"{SERIES_DIR}/{u.name}.parquet"] = to_parquet_bytes(frame)
