@@ -2,13 +2,53 @@
 override the config. One definition, so `regimeshift run` and `regimeshift regimes` cannot drift apart."""
 from __future__ import annotations
 
+import datetime
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+
+
+class _NonNegative(click.FloatRange):
+    """A number >= 0 (inf allowed: no limit); nan is refused (click's FloatRange lets it through)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(min=0)
+        self.name = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if isinstance(rv, float) and math.isnan(rv):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return rv
+
+
+class _Date(click.ParamType):
+    """A calendar date written YYYY-MM-DD, handed on as a ``datetime.date``."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return datetime.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date (expected YYYY-MM-DD)", param, ctx)
+
+
+# The command-line options' types, declared once: click refuses a value outside them with one line naming the
+# option ("Invalid value for '--workers': 0 is not in the range x>=1."), nothing is clamped silently.
+SECONDS = _NonNegative("seconds")
+COUNT = click.IntRange(min=1)  # processes, variants: at least one
+WHOLE = click.IntRange(min=0)  # how many (0: none)
+AMOUNT = _NonNegative("amount")
+SHARE = click.FloatRange(min=0, max=1, max_open=True)  # a fraction in [0, 1)
+DATE = _Date()
 
 
 @dataclass(frozen=True)
