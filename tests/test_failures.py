@@ -334,7 +334,7 @@ def test_out_on_a_full_disk_is_an_environment_error_and_leaves_nothing(tmp_path,
     # the folder listing (last stderr line) shows only the swap's lock file: no output, no temporary folder
     *error, listing = ran.stderr.splitlines() or [""]
     assert listing.split() == [".out.lock"], ran.stderr
-    assert_one_error(Ran(ran.rc, ran.stdout, "\n".join(error), ran.pid), 3, "No space left on device",
+    assert_one_error(Ran(ran.rc, ran.stdout, "\n".join(error), ran.pid), 3, f"{mnt / 'out'}: No space left on device",
                      "the disk is full")
 
 
