@@ -28,7 +28,7 @@ from pydantic import (
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
 from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE
 from regimeshift.core.errors import ConfigError
-from regimeshift.core.strict import Array, Name, Pair, StrictSettings
+from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
 from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSpec
 
 DEFAULT_REGIMES: tuple[str, ...] = DEFAULT_NAMES
@@ -45,8 +45,8 @@ class DataConfig(_Frozen):
     # Folder of the price files when they are not beside the macro files (e.g. an OHLC sub-folder); a
     # relative path is read from the data dir, so `--data-dir` moves both. None: the data dir itself.
     price_dir: str | None = None
-    start: str | None = None
-    end: str | None = None
+    start: DateText | None = None
+    end: DateText | None = None
     benchmark: Name = "SPY"
     macro: Array[str] = ()
     macro_lags: dict[str, StrictInt] = Field(default_factory=dict)

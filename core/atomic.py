@@ -157,6 +157,12 @@ JOURNAL = ".journal"
 
 
 def commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None]) -> None:
+    """:func:`_commit_files`, an OSError without a path (a full disk) naming ``folder``."""
+    with naming(folder):
+        _commit_files(folder, files)
+
+
+def _commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None]) -> None:
     """Replace several files of ``folder`` as one step: after a crash at any moment the folder holds all of the
     old files or, once :func:`recover` has run, all of the new ones -- never some of each.
 

@@ -7,6 +7,7 @@ for a string). It also refuses a list where a tuple is declared, but TOML and JS
 """
 from __future__ import annotations
 
+import datetime
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
@@ -35,6 +36,16 @@ def _says_something(value: str) -> str:
     return value
 
 
+def _is_a_date(value: str) -> str:
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+    return value  # as written: the config's digest stays what it was
+
+
+#: a calendar day written YYYY-MM-DD (2026-13-01 is refused here, not deep inside pandas' slicing)
+DateText = Annotated[str, AfterValidator(_is_a_date)]
 #: text that says something: "" or blanks would silently mean "nothing" where a name is required
 Name = Annotated[str, AfterValidator(_says_something)]
 

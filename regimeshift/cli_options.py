@@ -73,9 +73,10 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
-        def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None, start: str | None,
-                        end: str | None, seed: int | None, store: Path | None, **rest: Any) -> Any:
-            return fn(ConfigSource(config, data_dir, out, start, end, seed, store), **rest)
+        def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None,
+                        start: datetime.date | None, end: datetime.date | None, seed: int | None,
+                        store: Path | None, **rest: Any) -> Any:
+            return fn(ConfigSource(config, data_dir, out, _iso(start), _iso(end), seed, store), **rest)
 
         command: Callable[..., Any] = with_source
         for option in reversed(
@@ -87,8 +88,8 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
                              help="Read a data store instead (data.source = \"store\", data.dir = STORE)."),
                 click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                              help=f"Output folder (default {out_default})."),
-                click.option("--start", help="First date of data to use (YYYY-MM-DD)."),
-                click.option("--end", help="Last date of data to use (YYYY-MM-DD)."),
+                click.option("--start", type=DATE, help="First date of data to use (YYYY-MM-DD)."),
+                click.option("--end", type=DATE, help="Last date of data to use (YYYY-MM-DD)."),
                 click.option("--seed", type=int, help="Random seed (overrides the config)."),
             )
         ):
@@ -96,6 +97,10 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
         return command
 
     return decorate
+
+
+def _iso(day: datetime.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,

@@ -210,10 +210,11 @@ def test_a_symlink_loop_is_reported_as_a_symlink_loop(tmp_path, env):
         ({"regimes": {"jump_continuous": "yes"}}, "field 'regimes.jump_continuous': Input should be a valid boolean"),
         ({"regimes": {"penalty_grid": ["5", "10"]}}, "field 'regimes.penalty_grid.0': Input should be a valid number"),
         ({"data": {"benchmark": ""}}, "field 'data.benchmark': expected a name, got ''"),
+        ({"data": {"end": "2020-02-30"}}, "field 'data.end': '2020-02-30' is not a date (expected YYYY-MM-DD)"),
     ],
     ids=["commission-string", "n_init-bool", "stress-date", "empty-name", "relative-name", "misspelt-param",
          "threshold-high", "t_dof-too-low", "smooth_days-word", "refit-word", "n_mix-string", "jump_continuous-word",
-         "penalty_grid-strings", "benchmark-empty"],
+         "penalty_grid-strings", "benchmark-empty", "end-february-30"],
 )
 def test_bad_config_value_is_one_line_before_any_work(tmp_path, env, changes, expected):
     ran = run_tiny(tmp_path, env, **changes)
@@ -227,7 +228,8 @@ def test_bad_config_value_is_one_line_before_any_work(tmp_path, env, changes, ex
     (["signal", "--wait", "nan"], "Invalid value for '--wait': 'nan' is not a number"),
     (["data", "show", "--store", "store", "--today", "2026-13-01"],
      "Invalid value for '--today': '2026-13-01' is not a date (expected YYYY-MM-DD)"),
-], ids=["sweep-workers-0", "signal-wait-negative", "signal-wait-nan", "data-show-today-month-13"])
+    (["run", "--start", "2026-13-01"], "Invalid value for '--start': '2026-13-01' is not a date (expected YYYY-MM-DD)"),
+], ids=["sweep-workers-0", "signal-wait-negative", "signal-wait-nan", "data-show-today-month-13", "run-start-month-13"])
 def test_an_option_out_of_its_range_is_refused_naming_the_option(tmp_path, env, args, expected):
     ran = run_cli(args, tmp_path, env)  # refused while the command line is read: no file needs to exist
     assert_one_error(ran, 2, expected)

@@ -60,3 +60,45 @@ def test_a_failed_signal_on_a_corrupt_store_leaves_no_new_live_folder(tmp_path, 
     ran = run_cli(["signal", str(config), "--store", str(store), "--out", str(tmp_path / "live")], tmp_path, env)
     assert_one_error(ran, 2, str(store))
     assert not (tmp_path / "live").exists()  # not even a folder holding only its .lock
+
+
+@needs_mount
+def test_a_store_on_a_full_disk_names_the_store(tmp_path, env):
+    csv_config(tmp_path)
+    mnt = tmp_path / "full"
+    mnt.mkdir()
+    shell = f"mount -t tmpfs -o size=16k tmpfs {mnt} && exec \"$@\""
+    ran = run_cli(["data", "import", str(tmp_path / "data"), "--store", str(mnt / "store")], tmp_path, env,
+                  prefix=[UNSHARE, "-rm", "sh", "-c", shell, "sh"])
+    assert_one_error(ran, 3, f"{mnt / 'store'}: No space left on device (the disk is full)")
+
+
+def test_a_waiter_on_a_lock_whose_folder_a_failed_writer_removed_locks_the_new_folder(tmp_path):
+    import threading
+
+    from regimeshift.core.locks import folder_lock
+
+    live = tmp_path / "live"
+    held, waiting = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def failing_writer() -> None:
+        try:
+            with folder_lock(live, "the live folder", wait=0):
+                held.set()
+                waiting.wait(5)
+                raise RuntimeError("the run failed")
+        except RuntimeError:
+            pass
+
+    first = threading.Thread(target=failing_writer)
+    first.start()
+    held.wait(5)
+    timer = threading.Timer(0.3, waiting.set)  # let the second writer start waiting on the first one's lock file
+    timer.start()
+    with folder_lock(live, "the live folder", wait=10):
+        seen.append((live / ".lock").is_file())
+        (live / "signal.json").write_text("{}")
+    first.join()
+    assert seen == [True]  # it holds the lock file that exists, not the one the failed writer removed
+    assert sorted(p.name for p in live.iterdir()) == [".lock", "signal.json"]
