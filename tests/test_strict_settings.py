@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from regimeshift.backtests.config import RunConfig, config_from_dict
 from regimeshift.core.errors import ConfigError
 from regimeshift.regimes.spec import RegimeSpec, settings_model
+from regimeshift.sweep.spec import SweepSettings, load_spec
 
 
 def _kinds(annotation: Any) -> set[str]:
@@ -30,6 +31,8 @@ def _kinds(annotation: Any) -> set[str]:
         return {"table"}
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return {"model"}
+    if annotation is Any:
+        return {"any"}
     return {{str: "text", bool: "bool", int: "number", float: "number"}[annotation]}
 
 
@@ -58,8 +61,9 @@ def _fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, Any]]:
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
         out.append((path, info.annotation))
-        if isinstance(info.annotation, type) and issubclass(info.annotation, BaseModel):
-            out += _fields(info.annotation, f"{path}.")
+        for inner in (info.annotation, *typing.get_args(info.annotation)):  # a model, or an optional one
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                out += _fields(inner, f"{path}.")
     return out
 
 
@@ -96,6 +100,21 @@ def test_every_config_field_refuses_a_value_of_the_wrong_type(path: str, kind: s
 def test_every_regime_spec_field_refuses_a_value_of_the_wrong_type(path: str, kind: str, value: Any) -> None:
     with pytest.raises(ConfigError, match=rf"^regimes\.{path}: "):
         RegimeSpec(**{path: value})
+
+
+@pytest.mark.parametrize(("path", "kind", "value"), _cases(_fields(SweepSettings)))
+def test_every_sweep_file_setting_refuses_a_value_of_the_wrong_type(tmp_path, path: str, kind: str, value: Any) -> None:
+    import tomli_w
+
+    raw: dict[str, Any] = {"grid": {"execution.commission_bps": [1.0, 2.0]}}
+    if path.startswith("random."):  # a setting of [random], beside a valid rule
+        raw["random"] = {"n": 2, "execution.slippage_bps": {"low": 1, "high": 2}, path.split(".", 1)[1]: value}
+    else:
+        raw[path] = value
+    sweep = tmp_path / "SWEEP.toml"
+    sweep.write_text(tomli_w.dumps(raw), encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"^SWEEP\.toml: {path}: expected "):
+        load_spec(sweep)
 
 
 @pytest.mark.parametrize(("section", "changes", "field"), [
