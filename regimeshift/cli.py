@@ -18,7 +18,7 @@ import click
 
 from regimeshift.cli_options import AMOUNT, COUNT, SECONDS, SHARE, WHOLE, ConfigSource, config_options
 from regimeshift.core import exit_codes
-from regimeshift.core.errors import ConfigError, RegimeshiftError
+from regimeshift.core.errors import RegimeshiftError
 from regimeshift.data_cli import data as data_command
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command

@@ -5,7 +5,6 @@ benchmark in its parametrized tables.)"""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 from tests.test_failures import (
     UNSHARE,
