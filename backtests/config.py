@@ -18,8 +18,6 @@ from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     StrictFloat,
     StrictInt,
@@ -30,14 +28,14 @@ from pydantic import (
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
 from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE
 from regimeshift.core.errors import ConfigError
+from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
 from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSpec
 
 DEFAULT_REGIMES: tuple[str, ...] = DEFAULT_NAMES
 
 
-class _Frozen(BaseModel):
-    # inf and nan parse as TOML floats; no weight, cost or rate may be either
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+class _Frozen(StrictSettings):
+    """Strict (core/strict.py): a string is never a number or a flag, a bool never a number; no inf or nan."""
 
 
 class DataConfig(_Frozen):
@@ -47,10 +45,10 @@ class DataConfig(_Frozen):
     # Folder of the price files when they are not beside the macro files (e.g. an OHLC sub-folder); a
     # relative path is read from the data dir, so `--data-dir` moves both. None: the data dir itself.
     price_dir: str | None = None
-    start: str | None = None
-    end: str | None = None
-    benchmark: str = "SPY"
-    macro: tuple[str, ...] = ()
+    start: DateText | None = None
+    end: DateText | None = None
+    benchmark: Name = "SPY"
+    macro: Array[str] = ()
     macro_lags: dict[str, StrictInt] = Field(default_factory=dict)
     min_rows: int = Field(strict=True, default=252, ge=2)
     synthetic_years: float = Field(strict=True, default=20.0, ge=1, le=200)
@@ -97,7 +95,7 @@ class DataConfig(_Frozen):
 
 
 class RegimeConfig(_Frozen):
-    names: tuple[str, ...] = DEFAULT_REGIMES
+    names: Array[str] = DEFAULT_REGIMES
     covariance_type: Literal["full", "diag"] = "full"
     n_init: int = Field(strict=True, default=3, ge=1)
     n_iter: int = Field(strict=True, default=200, ge=5)
@@ -144,7 +142,7 @@ class RegimeConfig(_Frozen):
     jump_penalty: float | Literal["cv"] = Field(default=50.0)
     jump_continuous: bool = False  # continuous jump model: probabilities on a simplex grid
     max_feats: float | None = Field(default=None, gt=0)  # sparse jump model with this effective number of features
-    penalty_grid: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+    penalty_grid: Array[float] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
     # how "cv" chooses: "window" (folds of each training window, at the cold refits) or "walk" (Shu, Yu & Mulvey
     # 2024: each candidate penalty runs its own walk-forward; on the first day of every month the penalty whose
     # online 0/1 signal had the best Sharpe, net of 10 bp and with the one-day delay, over the last
@@ -157,7 +155,7 @@ class RegimeConfig(_Frozen):
     # had the best Sharpe (10 bp, one-day delay) over the last cv_validation_days days (Shu, Yu & Mulvey 2024's
     # smoothed HMM benchmark). Forward-only: a smoothed row at t averages rows up to t.
     smooth_days: Annotated[int, Field(ge=1)] | Literal["cv"] = 1
-    smooth_grid: tuple[Annotated[int, Field(ge=1)], ...] = Field(default=(1, 2, 3, 5, 8, 13, 21), min_length=1)
+    smooth_grid: Array[Annotated[int, Field(ge=1)]] = Field(default=(1, 2, 3, 5, 8, 13, 21), min_length=1)
 
     @field_validator("jump_penalty")
     @classmethod
@@ -285,7 +283,7 @@ class ExecutionConfig(_Frozen):
 
 class ReportConfig(_Frozen):
     enabled: bool = Field(strict=True, default=True)
-    stress_windows: dict[str, tuple[str, str]] = Field(default_factory=dict)
+    stress_windows: dict[str, Pair] = Field(default_factory=dict)
     # the stress scenario the tearsheet replays on the current portfolio: the day every asset class but short
     # Treasuries fell at once (the thesis' liquidity squeeze); "" leaves the scenario out
     shock_date: str = "2026-02-12"
@@ -346,7 +344,7 @@ class RunConfig(_Frozen):
             "gold": {"GLD": 1.0},
         }
     )
-    features: tuple[str, ...] = ("vol:SPY:21", "ret:SPY:63", "corr:SPY:GLD:63", "level:VIX")
+    features: Array[str] = ("vol:SPY:21", "ret:SPY:63", "corr:SPY:GLD:63", "level:VIX")
     regimes: RegimeConfig = RegimeConfig()
     strategy: StrategyConfig = StrategyConfig()
     execution: ExecutionConfig = ExecutionConfig()
@@ -479,7 +477,8 @@ def _format_validation_error(source: str, err: ValidationError) -> str:
     first = errors[0]
     where = _field_path(first["loc"])
     same = [e for e in errors if _field_path(e["loc"]) == where]
-    fields = {_field_path(e["loc"]) for e in errors}
+    # items of one array are one field: ["5", "10"] is one mistake in penalty_grid, not two fields
+    fields = {re.sub(r"(\.\d+)+$", "", _field_path(e["loc"])) for e in errors}
     if len(same) > 1:  # a union: say every alternative, and what was given
         options = []
         for e in same:

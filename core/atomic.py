@@ -47,13 +47,25 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+@contextmanager
+def naming(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An OSError without a path (a write through an open file: ENOSPC, EIO, EDQUOT) gets ``path``, so the one
+    error line says which file or folder the disk refused ("runs/x: No space left on device")."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is None and err.errno is not None:
+            raise OSError(err.errno, err.strerror or str(err), str(path)) from err
+        raise
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write ``data`` to a temporary file beside ``path``, fsync it, and rename it into place."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        with naming(path), os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -122,7 +134,8 @@ def atomic_dir(target: str | os.PathLike[str]) -> Iterator[Path]:
         try_lock_fd(held)  # "this tmp folder is alive": released by the kernel if this process dies
     try:
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the finished folder should follow the umask
-        yield tmp
+        with naming(target):
+            yield tmp
         with exclusive(target, "replacing"):
             repair(target)
             old = None
@@ -145,6 +158,12 @@ JOURNAL = ".journal"
 
 
 def commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None]) -> None:
+    """:func:`_commit_files`, an OSError without a path (a full disk) naming ``folder``."""
+    with naming(folder):
+        _commit_files(folder, files)
+
+
+def _commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None]) -> None:
     """Replace several files of ``folder`` as one step: after a crash at any moment the folder holds all of the
     old files or, once :func:`recover` has run, all of the new ones -- never some of each.
 

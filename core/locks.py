@@ -62,38 +62,71 @@ def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: float | None
     wait, raise :class:`LockedError` naming the holder's pid at once; ``float('inf')``: wait for ever).
     ``shared``: a reader's lock -- any number of readers at once, but never beside a writer."""
     folder = Path(folder)
+    created = not os.path.lexists(folder)
     path = folder / ".lock"
-    if shared and path.is_file():
-        # a reader writes nothing: flock works on a read-only descriptor (and on a read-only file system)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-    else:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+    deadline = time.monotonic() + (wait or 0.0)
+    said = False
+    while True:
+        if shared and path.is_file():
+            # a reader writes nothing: flock works on a read-only descriptor (and on a read-only file system)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        else:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if not said and wait:
+                        print(f"waiting for another regimeshift process holding {what} ({folder}){_holder(path)}",
+                              file=sys.stderr, flush=True)
+                        said = True
+                    if time.monotonic() >= deadline:
+                        holder = _holder(path)
+                        raise LockedError(
+                            f"{folder}: {what} is locked by another regimeshift process{holder}; it is still "
+                            "running (retry when it is done, or pass --wait)"
+                        ) from None
+                    time.sleep(0.05)
+        except BaseException:
+            os.close(fd)
+            raise
+        if _is_current(fd, path):
+            break
+        # the holder we waited for had created the folder, failed and removed it (below): lock the folder anew
+        os.close(fd)
     try:
-        deadline = time.monotonic() + (wait or 0.0)
-        said = False
-        while True:
-            try:
-                fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if not said and wait:
-                    print(f"waiting for another regimeshift process holding {what} ({folder}){_holder(path)}",
-                          file=sys.stderr, flush=True)
-                    said = True
-                if time.monotonic() >= deadline:
-                    holder = _holder(path)
-                    raise LockedError(
-                        f"{folder}: {what} is locked by another regimeshift process{holder}; it is still "
-                        "running (retry when it is done, or pass --wait)"
-                    ) from None
-                time.sleep(0.05)
         if not shared:
             os.ftruncate(fd, 0)
             os.write(fd, f"{os.getpid()}\n".encode())
-        yield folder
+        try:
+            yield folder
+        except BaseException:
+            if created:  # a failed command leaves no folder it made holding only its lock
+                _remove_if_only_lock(folder, path)
+            raise
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _is_current(fd: int, path: Path) -> bool:
+    """True when ``fd`` is still the file at ``path`` (not one unlinked while this process waited for it)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _remove_if_only_lock(folder: Path, path: Path) -> None:
+    # called with the lock held; a waiter on the unlinked lock file sees it is stale (_is_current) and retries
+    with contextlib.suppress(OSError):
+        if [p.name for p in folder.iterdir()] == [path.name]:
+            path.unlink()
+            folder.rmdir()
 
 
 def _holder(path: Path) -> str:

@@ -7,10 +7,14 @@ they cannot drift apart (they did: three different ``init`` defaults, a ``cold_s
 from __future__ import annotations
 
 import dataclasses
+import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ValidationError, create_model
 
 from regimeshift.core.errors import ConfigError
+from regimeshift.core.strict import STRICT, Array
 
 DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 SCHEDULES = ("monthly", "quarterly", "semiannual", "yearly")
@@ -38,7 +42,9 @@ class RegimeSpec:
     ``cold_surprise`` of the days lay outside every state's 99.9 % ellipsoid.
     """
 
-    names: tuple[str, ...] = DEFAULT_NAMES
+    # The annotations are the types, enforced strictly (core/strict.py) by ``settings_model()`` in __post_init__:
+    # "2" is not an int, "yes" not a bool; a list is accepted where an array is declared.
+    names: Array[str] = DEFAULT_NAMES
     covariance_type: str = "full"
     n_init: int = 3
     n_iter: int = 200
@@ -47,14 +53,14 @@ class RegimeSpec:
     sticky: float = 0.0
     init: str = "hmmlearn"
     kmeans_n_init: int = 1
-    stress_signs: tuple[float, ...] | None = None
+    stress_signs: Array[float] | None = None
     order_by: str = "risk"
     emission: str = "gaussian"
-    t_dof: float | str = "auto"
-    feature_names: tuple[str, ...] | None = None
+    t_dof: Literal["auto"] | float = "auto"
+    feature_names: Array[str] | None = None
     seed: int = 0
     min_train: int = 756
-    refit: str | int = "monthly"
+    refit: str | int = "monthly"  # a word of SCHEDULES or a number of rows (the word is checked in _validate)
     window: str | int = "expanding"
     warm_start: bool = True
     cold_every: int = 12
@@ -64,10 +70,10 @@ class RegimeSpec:
     # regimes/jump.py: jump_penalty, or "cv" over penalty_grid; jump_continuous; max_feats for the sparse one) or
     # "gmmhmm" (n_mix Gaussian components per state, regimes/gmmhmm.py)
     model: str = "hmm"
-    jump_penalty: float | str = 50.0
+    jump_penalty: float | Literal["cv"] = 50.0
     jump_continuous: bool = False
     max_feats: float | None = None
-    penalty_grid: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+    penalty_grid: Array[float] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
     # how jump_penalty = "cv" chooses: "window" (folds of each training window, at the cold refits) or "walk"
     # (Shu, Yu & Mulvey 2024, sec. 3.4.3: every candidate runs its own walk-forward; on the first day of each month
     # the candidate whose online 0/1 signal had the best Sharpe over the last cv_validation_days rows is used)
@@ -77,18 +83,23 @@ class RegimeSpec:
     # signal smoothing (regimes/smoothing.py), any model: the probabilities averaged over the last smooth_days rows,
     # or "cv": k in smooth_grid chosen on the first day of every month by the same validation Sharpe as penalty_cv
     # = "walk" (over cv_validation_days rows before it)
-    smooth_days: int | str = 1
-    smooth_grid: tuple[int, ...] = (1, 2, 3, 5, 8, 13, 21)
+    smooth_days: int | Literal["cv"] = 1
+    smooth_grid: Array[int] = (1, 2, 3, 5, 8, 13, 21)
 
     def __post_init__(self) -> None:
-        # normalise the types that arrive as lists from TOML/JSON, so equal specs hash and compare equal
-        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
-        if self.stress_signs is not None:
-            object.__setattr__(self, "stress_signs", tuple(float(s) for s in self.stress_signs))
-        object.__setattr__(self, "penalty_grid", tuple(float(p) for p in self.penalty_grid))
-        object.__setattr__(self, "smooth_grid", tuple(int(k) for k in self.smooth_grid))
-        if self.feature_names is not None:
-            object.__setattr__(self, "feature_names", tuple(str(f) for f in self.feature_names))
+        # every field through its declared type, strictly; arrays that arrive as lists (TOML/JSON) become tuples, so
+        # equal specs hash and compare equal
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        try:
+            checked = settings_model().model_validate(values)
+        except ValidationError as err:
+            field = str(err.errors()[0]["loc"][0])
+            # a word-or-number field fails each alternative: say them all
+            wanted = dict.fromkeys(e["msg"].removeprefix("Input should be ") for e in err.errors()
+                                   if e["loc"][:1] == (field,))
+            raise ConfigError(f"regimes.{field}: {values[field]!r} (expected {' or '.join(wanted)})") from None
+        for name in values:
+            object.__setattr__(self, name, getattr(checked, name))
         self._validate()
 
     def _validate(self) -> None:
@@ -153,3 +164,17 @@ class RegimeSpec:
     def cache_params(self) -> dict[str, Any]:
         """Every field, JSON-ready: the cache key covers the whole spec, so no setting can be left out of it."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+_MODEL: Any = None
+
+
+def settings_model() -> Any:
+    """RegimeSpec's fields as a strict pydantic model (the dataclass's own annotations and defaults): what
+    ``RegimeSpec`` checks every value against, and what a test can walk field by field."""
+    global _MODEL
+    if _MODEL is None:
+        hints = typing.get_type_hints(RegimeSpec, include_extras=True)
+        fields = {f.name: (hints[f.name], f.default) for f in dataclasses.fields(RegimeSpec)}
+        _MODEL = create_model("RegimeSpecSettings", __config__=STRICT, **fields)
+    return _MODEL

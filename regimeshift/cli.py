@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-from regimeshift.cli_options import ConfigSource, config_options
+from regimeshift.cli_options import AMOUNT, COUNT, SECONDS, SHARE, WHOLE, ConfigSource, config_options
 from regimeshift.core import exit_codes
-from regimeshift.core.errors import ConfigError, RegimeshiftError
+from regimeshift.core.errors import RegimeshiftError
 from regimeshift.data_cli import data as data_command
 from regimeshift.data_cli import timeout_option
 from regimeshift.regimes_cli import cache as cache_command
@@ -190,11 +190,11 @@ def runs(root: Path) -> None:
               help=f"Exit {EXIT_STALE} (ticket still written) when the decision is older than the newest price.")
 @click.option("--holdings", type=click.Path(dir_okay=False, path_type=Path),
               help="The account's holdings (CSV symbol,quantity with a CASH row): write its orders.")
-@click.option("--min-trade", type=float, default=0.0, show_default=True,
+@click.option("--min-trade", type=AMOUNT, default=0.0, show_default=True,
               help="Smallest order worth placing (account currency).")
-@click.option("--band", type=float, help="No order when a weight is this close to target (default execution.drift_band, else 0).")
+@click.option("--band", type=SHARE, help="No order when a weight is this close to target (default execution.drift_band, else 0).")
 @click.option("--fractional", is_flag=True, help="Fractional shares (default whole shares).")
-@click.option("--wait", type=float, default=float("inf"), show_default="until it is free",
+@click.option("--wait", type=SECONDS, default=float("inf"), show_default="until it is free",
               help="Seconds to wait, with one message, for another signal holding the live folder's lock "
                    "(0: exit 3 at once).")
 def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | None, min_trade: float,
@@ -217,8 +217,6 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
         for name in ("signals.csv", "signal.json"):
             if os.path.lexists(out_dir / name) and not (out_dir / name).is_file():
                 raise OSError(errno.EISDIR, "exists and is not a file", str(out_dir / name))
-        if min_trade < 0 or (band is not None and not 0 <= band < 1):
-            raise ConfigError("--min-trade must be >= 0 and --band in [0, 1)")
         outcome = run_signal(cfg, out_dir, log=log, holdings=holdings, min_trade=min_trade, band=band,
                              fractional=fractional, wait=wait)
     except RegimeshiftError as err:
@@ -249,8 +247,8 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Live folder (default runs/<config name>-live/).")
 @click.option("--holdings", type=click.Path(dir_okay=False, path_type=Path), help="Account holdings for orders.")
-@click.option("--min-trade", type=float, default=0.0, show_default=True, help="Smallest order worth placing.")
-@click.option("--band", type=float, help="Drift band for account orders (default execution.drift_band).")
+@click.option("--min-trade", type=AMOUNT, default=0.0, show_default=True, help="Smallest order worth placing.")
+@click.option("--band", type=SHARE, help="Drift band for account orders (default execution.drift_band).")
 @click.option("--fred-url", help="FRED CSV endpoint (default $REGIMESHIFT_FRED_URL or FRED's).")
 @click.option("--fail-stale", is_flag=True, help="Record a run whose data is stale as failed (exit 3).")
 @click.option("--run-now", is_flag=True, help="Run once at start, then on the schedule.")
@@ -298,7 +296,7 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
 @click.option("--prune", is_flag=True,
               help="Remove the fits beyond the --keep newest that no line of signals.csv names (and their decisions).")
 @click.option("--keep", type=int, help="With --prune: how many of the most recently recorded fits to keep.")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
               help="With --prune: seconds to wait for a signal holding the live folder's lock (0: exit 3 at once).")
 def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prune: bool, keep: int | None,
                      wait: float) -> None:
@@ -346,12 +344,12 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
 
 @main.command()
 @click.argument("sweep_file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--workers", type=int, help="Processes (default $REGIMESHIFT_WORKERS, else up to 2 cores).")
+@click.option("--workers", type=COUNT, help="Processes (default $REGIMESHIFT_WORKERS, else up to 2 cores).")
 @click.option("--cluster", type=click.Choice(["local"]), help="Start a Dask LocalCluster on 127.0.0.1.")
 @click.option("--scheduler", help="Address of a running Dask scheduler, e.g. tcp://HOST:8786.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder (default sweeps/<sweep name>/); rerunning into it resumes.")
-@click.option("--top", type=int, help="Replay the best N in backtrader with full run folders (default 3).")
+@click.option("--top", type=WHOLE, help="Replay the best N in backtrader with full run folders (default 3).")
 @click.option("--walk-forward", "walk_forward", type=click.Choice(["yearly"]),
               help="Also report the out-of-sample track of picking the best variant at each year end.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
@@ -369,8 +367,6 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
     try:
         if cluster and scheduler:
             raise RegimeshiftError("--cluster and --scheduler: give one or the other")
-        if top is not None and top < 0:
-            raise RegimeshiftError("--top: expected a whole number >= 0")
         spec = load_spec(sweep_file, data_dir)
         out_dir = out or Path("sweeps") / spec.name
         outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,

@@ -2,13 +2,53 @@
 override the config. One definition, so `regimeshift run` and `regimeshift regimes` cannot drift apart."""
 from __future__ import annotations
 
+import datetime
 import functools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
+
+
+class _NonNegative(click.FloatRange):
+    """A number >= 0 (inf allowed: no limit); nan is refused (click's FloatRange lets it through)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(min=0)
+        self.name = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        rv = super().convert(value, param, ctx)
+        if isinstance(rv, float) and math.isnan(rv):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return rv
+
+
+class _Date(click.ParamType):
+    """A calendar date written YYYY-MM-DD, handed on as a ``datetime.date``."""
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime.date):
+            return value
+        try:
+            return datetime.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date (expected YYYY-MM-DD)", param, ctx)
+
+
+# The command-line options' types, declared once: click refuses a value outside them with one line naming the
+# option ("Invalid value for '--workers': 0 is not in the range x>=1."), nothing is clamped silently.
+SECONDS = _NonNegative("seconds")
+COUNT = click.IntRange(min=1)  # processes, variants: at least one
+WHOLE = click.IntRange(min=0)  # how many (0: none)
+AMOUNT = _NonNegative("amount")
+SHARE = click.FloatRange(min=0, max=1, max_open=True)  # a fraction in [0, 1)
+DATE = _Date()
 
 
 @dataclass(frozen=True)
@@ -33,9 +73,10 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
-        def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None, start: str | None,
-                        end: str | None, seed: int | None, store: Path | None, **rest: Any) -> Any:
-            return fn(ConfigSource(config, data_dir, out, start, end, seed, store), **rest)
+        def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None,
+                        start: datetime.date | None, end: datetime.date | None, seed: int | None,
+                        store: Path | None, **rest: Any) -> Any:
+            return fn(ConfigSource(config, data_dir, out, _iso(start), _iso(end), seed, store), **rest)
 
         command: Callable[..., Any] = with_source
         for option in reversed(
@@ -47,8 +88,8 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
                              help="Read a data store instead (data.source = \"store\", data.dir = STORE)."),
                 click.option("--out", type=click.Path(file_okay=False, path_type=Path),
                              help=f"Output folder (default {out_default})."),
-                click.option("--start", help="First date of data to use (YYYY-MM-DD)."),
-                click.option("--end", help="Last date of data to use (YYYY-MM-DD)."),
+                click.option("--start", type=DATE, help="First date of data to use (YYYY-MM-DD)."),
+                click.option("--end", type=DATE, help="Last date of data to use (YYYY-MM-DD)."),
                 click.option("--seed", type=int, help="Random seed (overrides the config)."),
             )
         ):
@@ -56,6 +97,10 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
         return command
 
     return decorate
+
+
+def _iso(day: datetime.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from regimeshift.cli_options import DATE, SECONDS
 from regimeshift.core.errors import EnvironmentFailure, RegimeshiftError
 
 EXIT_BAD_INPUT, EXIT_ENV = 2, 3
@@ -27,13 +28,8 @@ def _fail(err: Exception) -> None:
     sys.exit(EXIT_ENV if isinstance(err, EnvironmentFailure) else EXIT_BAD_INPUT)
 
 
-def _today(value: str | None) -> datetime.date:
-    if value is None:
-        return datetime.date.today()
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (expected YYYY-MM-DD)") from None
+def _today(value: datetime.date | None) -> datetime.date:
+    return datetime.date.today() if value is None else value
 
 
 def store_of(cfg: Any, store: Path | None) -> Path:
@@ -116,15 +112,15 @@ def data() -> None:
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path),
               help="Store folder (default: data.dir when data.source = \"store\").")
 @click.option("--fred-url", help="FRED CSV endpoint (default $REGIMESHIFT_FRED_URL or FRED's fredgraph.csv).")
-@click.option("--wait", type=float, default=0.0, show_default=True,
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
               help="Seconds to wait for another update holding the store's lock (0: exit 3 at once).")
 @click.option("--fail-stale", is_flag=True, help="Exit 3 when a series is older than its cadence allows.")
-@click.option("--today", help="The date staleness is measured to (default: today).")
+@click.option("--today", type=DATE, help="The date staleness is measured to (default: today).")
 @click.option("--keep-going", is_flag=True,
               help="Store the series that fetched when others fail (default: a failure stores nothing).")
 @timeout_option
 def update_command(config: Path, store: Path | None, fred_url: str | None, wait: float, fail_stale: bool,
-                   today: str | None, keep_going: bool, timeout: float) -> None:
+                   today: datetime.date | None, keep_going: bool, timeout: float) -> None:
     """Fetch the series CONFIG.toml needs into the store: only the missing tail of each, whole on a restatement."""
     from regimeshift.backtests.store.update import IncompleteUpdate
     from regimeshift.cli_options import resolve_config
@@ -156,9 +152,9 @@ def update_command(config: Path, store: Path | None, fred_url: str | None, wait:
 @data.command("show")
 @click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--store", type=click.Path(file_okay=False, path_type=Path), help="Store folder.")
-@click.option("--today", help="The date staleness is measured to (default: today).")
+@click.option("--today", type=DATE, help="The date staleness is measured to (default: today).")
 @click.option("--fail-stale", is_flag=True, help="Exit 3 when a series is stale.")
-def show_command(config: Path | None, store: Path | None, today: str | None, fail_stale: bool) -> None:
+def show_command(config: Path | None, store: Path | None, today: datetime.date | None, fail_stale: bool) -> None:
     """The store's manifest: source, first/last date, rows, fetch time and staleness of each series (only the
     series CONFIG.toml reads, when given)."""
     from regimeshift.backtests.store.store import StoreSource

@@ -21,6 +21,9 @@ from pathlib import Path
 from regimeshift.core.errors import DataError
 
 CASH_ROW = "CASH"
+#: the largest quantity (shares or cash) a holdings file may hold: 2**53, past which a float no longer counts whole
+#: units (and 1e308 shares times a price is inf)
+MAX_QUANTITY = float(2**53)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,9 @@ def read_holdings(path: Path, symbols: Sequence[str]) -> Holdings:
             qty = math.nan
         if not math.isfinite(qty):
             raise DataError(f"{name} line {lineno}: quantity {qty_text!r} of {sym} is not a number")
+        if abs(qty) > MAX_QUANTITY:
+            raise DataError(f"{name} line {lineno}: quantity {qty_text!r} of {sym} is too large (expected at most "
+                            f"{MAX_QUANTITY:,.0f}, the largest whole number a float holds exactly)")
         key = sym.upper()
         if key in seen:
             raise DataError(f"{name} line {lineno}: duplicate row for {sym} (also on line {seen[key]})")

@@ -24,6 +24,7 @@ from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, loa
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
 from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.core.errors import ConfigError, RegimeshiftError
+from regimeshift.core.versions import library_versions
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
@@ -370,6 +371,7 @@ def metrics_stage(
         # how the last model named its states, and which neighbouring names are within noise (regimes/naming.py)
         "regime_naming": _naming_summary(regimes.model),
         "oos_loglik": regimes.oos_loglik,
+        "versions": library_versions(),  # Python and the libraries that produced these numbers (core/versions.py)
     }
 
 

@@ -30,6 +30,7 @@ import pandas as pd
 
 from regimeshift.core.errors import DataError
 from regimeshift.core.jsonsafe import json_safe
+from regimeshift.core.versions import library_versions
 
 REGISTRY = "registry"
 
@@ -104,6 +105,7 @@ def registry_files(result: Any, ticket: Any, live_dir: Path, now: str) -> tuple[
         "probabilities": ticket.probabilities,
         "sleeve_targets": ticket.sleeve_targets,
         "decision": ticket.decision,
+        "versions": library_versions(),  # what produced this decision (core/versions.py)
     }
     files: dict[str, bytes] = {}
     root = f"{REGISTRY}"
@@ -111,7 +113,8 @@ def registry_files(result: Any, ticket: Any, live_dir: Path, now: str) -> tuple[
     if not (fit_dir / "fit.json").is_file():
         files[f"{root}/fits/{fit_id}/params.npz"] = npz_bytes(arrays)
         files[f"{root}/fits/{fit_id}/fit.json"] = (json.dumps(json_safe(
-            {"fit_id": fit_id, "config_hash": chash, "data_hash": dhash, "recorded_at": now, **fit}),
+            {"fit_id": fit_id, "config_hash": chash, "data_hash": dhash, "recorded_at": now,
+             "versions": library_versions(), **fit}),
             indent=2, sort_keys=True) + "\n").encode()
     if not (live_dir / REGISTRY / "configs" / f"{chash}.toml").is_file():
         files[f"{root}/configs/{chash}.toml"] = cfg.to_toml().encode()

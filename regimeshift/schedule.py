@@ -54,8 +54,15 @@ def crontab_weekdays(field: str) -> str:
 def trigger_for(cron: str, timezone: str | None = None) -> Any:
     """APScheduler's trigger for a five-field crontab expression (crontab's day-of-week numbering); a bad
     expression is one line (exit 2)."""
+    import zoneinfo
+
     from apscheduler.triggers.cron import CronTrigger
 
+    try:  # checked on its own first: an unknown zone is not the cron expression's fault
+        zoneinfo.ZoneInfo(timezone or "UTC")
+    except (ValueError, LookupError):
+        raise RegimeshiftError(f"--timezone: {timezone!r} is not a time zone name like 'America/New_York' or 'UTC'"
+                               ) from None
     try:
         fields = cron.split()
         if len(fields) != 5:

@@ -484,7 +484,11 @@ def write_compare(folders: Sequence[Path], out: Path) -> Path:
     try:
         atomic_write_text(out, page)
     except OSError as err:
-        raise RunFolderError(f"{out}: cannot write ({_one_line(err)})") from None
+        if err.errno is None:
+            raise RunFolderError(f"{out}: cannot write ({_one_line(err)})") from None
+        # named after `out`, not the temporary file beside it; the command line's OSError handler tells the
+        # machine refusing (read-only, permission, disk full: exit 3) from a path that is not a folder (exit 2)
+        raise OSError(err.errno, err.strerror or str(err), str(out)) from None
     return out
 
 

@@ -397,6 +397,21 @@ def inject(page: str, section: str, title: str) -> str:
     return section + page
 
 
+def versions_footer(versions: Any) -> str:
+    """Small print at the foot of the page: the Python and library versions that produced it (metrics.json)."""
+    if not isinstance(versions, Mapping) or not versions:
+        return ""
+    text = " · ".join(f"{_esc(name)} {_esc(v)}" for name, v in versions.items())
+    return (f'<footer id="versions" style="font-size:11px;color:#777;margin:2em 0 1em;text-align:center">'
+            f"Produced with {text}</footer>")
+
+
+def add_footer(page: str, footer: str) -> str:
+    """``footer`` just before the page's last ``</body>`` (at its end when it has none)."""
+    at = page.lower().rfind("</body>")
+    return page + footer if at < 0 else page[:at] + footer + "\n" + page[at:]
+
+
 def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) -> Path:
     """Write the tearsheet HTML to `path` atomically and return the path.
 
@@ -417,6 +432,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
         page = qs_page.html()
     t2 = time.perf_counter()
     page = inject(make_offline(fix_quantstats_page(page)), section, data.title)
+    page = add_footer(page, versions_footer(data.metrics.get("versions") if isinstance(data.metrics, Mapping) else None))
     atomic_write_text(path, page)
     log.info("tearsheet %s: %.2fs (regime section %.2fs, then waited %.2fs for QuantStats on %d process(es), "
              "%.2fs of QuantStats work), %d kB", path, time.perf_counter() - t0, t1 - t0, t2 - t1,

@@ -205,14 +205,35 @@ def test_a_symlink_loop_is_reported_as_a_symlink_loop(tmp_path, env):
          "field 'regimes.smooth_days': expected a valid integer or 'cv' (got 'weekly')"),
         ({"regimes": {"refit": "daily"}}, "field 'regimes.refit': expected 'monthly', 'quarterly', 'semiannual' or "
                                           "'yearly', or a valid integer (got 'daily')"),
+        # issue 20: the settings added after the first strict pass, and a benchmark that names nothing
+        ({"regimes": {"n_mix": "2"}}, "field 'regimes.n_mix': Input should be a valid integer"),
+        ({"regimes": {"jump_continuous": "yes"}}, "field 'regimes.jump_continuous': Input should be a valid boolean"),
+        ({"regimes": {"penalty_grid": ["5", "10"]}}, "field 'regimes.penalty_grid.0': Input should be a valid number"),
+        ({"data": {"benchmark": ""}}, "field 'data.benchmark': expected a name, got ''"),
+        ({"data": {"end": "2020-02-30"}}, "field 'data.end': '2020-02-30' is not a date (expected YYYY-MM-DD)"),
     ],
     ids=["commission-string", "n_init-bool", "stress-date", "empty-name", "relative-name", "misspelt-param",
-         "threshold-high", "t_dof-too-low", "smooth_days-word", "refit-word"],
+         "threshold-high", "t_dof-too-low", "smooth_days-word", "refit-word", "n_mix-string", "jump_continuous-word",
+         "penalty_grid-strings", "benchmark-empty", "end-february-30"],
 )
 def test_bad_config_value_is_one_line_before_any_work(tmp_path, env, changes, expected):
     ran = run_tiny(tmp_path, env, **changes)
     assert_one_error(ran, 2, expected)
     assert_no_output(tmp_path / "out")
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["sweep", "SWEEP.toml", "--workers", "0"], "Invalid value for '--workers': 0 is not in the range x>=1"),
+    (["signal", "--wait", "-1"], "Invalid value for '--wait': -1.0 is not in the range x>=0"),
+    (["signal", "--wait", "nan"], "Invalid value for '--wait': 'nan' is not a number"),
+    (["data", "show", "--store", "store", "--today", "2026-13-01"],
+     "Invalid value for '--today': '2026-13-01' is not a date (expected YYYY-MM-DD)"),
+    (["run", "--start", "2026-13-01"], "Invalid value for '--start': '2026-13-01' is not a date (expected YYYY-MM-DD)"),
+], ids=["sweep-workers-0", "signal-wait-negative", "signal-wait-nan", "data-show-today-month-13", "run-start-month-13"])
+def test_an_option_out_of_its_range_is_refused_naming_the_option(tmp_path, env, args, expected):
+    ran = run_cli(args, tmp_path, env)  # refused while the command line is read: no file needs to exist
+    assert_one_error(ran, 2, expected)
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- strategies that fail ------------------------------------------------------------------------------------------
@@ -315,7 +336,7 @@ def test_out_on_a_full_disk_is_an_environment_error_and_leaves_nothing(tmp_path,
     # the folder listing (last stderr line) shows only the swap's lock file: no output, no temporary folder
     *error, listing = ran.stderr.splitlines() or [""]
     assert listing.split() == [".out.lock"], ran.stderr
-    assert_one_error(Ran(ran.rc, ran.stdout, "\n".join(error), ran.pid), 3, "No space left on device",
+    assert_one_error(Ran(ran.rc, ran.stdout, "\n".join(error), ran.pid), 3, f"{mnt / 'out'}: No space left on device",
                      "the disk is full")
 
 

@@ -26,20 +26,68 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import ValidationError
+from pydantic import ConfigDict, Field, StringConstraints, ValidationError
 
 from regimeshift.backtests.config import RunConfig, load_config
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
+from regimeshift.core.strict import StrictSettings
 from regimeshift.sweep.variants import ENGINE_VERSION, REGIME_KEYS, Variant, VariantSpace
 from regimeshift.sweep.variants import assign_creating as _assign_creating
 
 __all__ = ["ENGINE_VERSION", "METRICS", "REGIME_KEYS", "SweepSpec", "Variant", "VariantSpace", "load_spec"]
 
-TOP_KEYS = {"base", "metric", "weights", "grid", "random", "top", "name"}
 METRICS = ("sharpe", "cagr", "sortino", "calmar", "max_drawdown", "total_return")
+
+
+class RandomSettings(StrictSettings):
+    """``[random]``: n draws with a seed; every other key is a dotted key of the base config with its rule
+    ({low, high} or {choices}), checked against the base config by ``load_spec``."""
+
+    model_config = ConfigDict(extra="allow")
+    n: int = Field(ge=1, description="a whole number >= 1")
+    seed: int = Field(default=0, ge=0, description="a whole number >= 0")
+
+
+class SweepSettings(StrictSettings):
+    """SWEEP.toml's own settings, strict like every settings model (core/strict.py). What varies (the grid's
+    and [random]'s dotted keys) is checked value by value against the base config."""
+
+    base: str | None = Field(default=None, description="a path to a config file (string)")
+    metric: Literal[METRICS] = Field(default="sharpe", description=f"one of {', '.join(METRICS)}")
+    weights: Literal["normalize", "reject"] = Field(default="normalize", description='"normalize" or "reject"')
+    top: int | None = Field(default=None, ge=0, description="a whole number >= 0")
+    name: Annotated[str, StringConstraints(pattern=r"^[^/]+$")] | None = Field(
+        default=None, description="a plain name (no slash)")
+    grid: dict[str, Any] = Field(default_factory=dict, description="a table of dotted keys to lists")
+    random: RandomSettings | None = Field(
+        default=None, description="a table (n, seed, and {low, high} or {choices} per key)")
+
+
+TOP_KEYS = set(SweepSettings.model_fields)
+
+
+def _settings_error(where: str, err: ValidationError) -> ConfigError:
+    """One line for the first wrong setting, in the words its declaration gives (``description``)."""
+    first = err.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    if first["type"] == "extra_forbidden":
+        return _fail(where, ".".join(loc), f"unknown key (expected one of {', '.join(sorted(TOP_KEYS))})")
+    model: Any = SweepSettings
+    description = None
+    for part in loc:
+        info = getattr(model, "model_fields", {}).get(part)
+        if info is None:
+            break
+        description = info.description
+        model = next((a for a in getattr(info.annotation, "__args__", (info.annotation,)) if hasattr(a, "model_fields")),
+                     None)
+    if first["type"] == "missing":
+        return _fail(where, ".".join(loc), f"missing (expected {description})")
+    expected = f"expected {description}" if description else first["msg"]
+    return _fail(where, ".".join(loc), f"{expected}, got {first.get('input')!r}")
 
 
 @dataclass(frozen=True)
@@ -161,12 +209,11 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
         raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{where}: not valid TOML: {err}") from None
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise _fail(where, key, f"unknown key (expected one of {', '.join(sorted(TOP_KEYS))})")
-    base_path = raw.get("base")
-    if base_path is not None and not isinstance(base_path, str):
-        raise _fail(where, "base", "expected a path to a config file (string)")
+    try:
+        settings = SweepSettings.model_validate(raw)
+    except ValidationError as err:
+        raise _settings_error(where, err) from None
+    base_path = settings.base
     if base_path is None:
         base = load_config(None)
     else:
@@ -181,26 +228,12 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
         from regimeshift.backtests.config import with_overrides
 
         base = with_overrides(base, dir=str(data_dir))
-    metric = raw.get("metric", "sharpe")
-    if metric not in METRICS:
-        raise _fail(where, "metric", f"expected one of {', '.join(METRICS)}, got {metric!r}")
-    weights_rule = raw.get("weights", "normalize")
-    if weights_rule not in ("normalize", "reject"):
-        raise _fail(where, "weights", f"expected \"normalize\" or \"reject\", got {weights_rule!r}")
-    top = raw.get("top")
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 0):
-        raise _fail(where, "top", f"expected a whole number >= 0, got {top!r}")
-    name = raw.get("name", p.stem)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise _fail(where, "name", "expected a plain name")
+    metric, weights_rule, top = settings.metric, settings.weights, settings.top
+    name = settings.name if settings.name is not None else p.stem
 
     dump = base.model_dump(mode="json")
     grid = raw.get("grid", {})
     rnd = raw.get("random", {})
-    if not isinstance(grid, dict):
-        raise _fail(where, "grid", "expected a table of dotted keys to lists")
-    if not isinstance(rnd, dict):
-        raise _fail(where, "random", "expected a table (n, seed, and {low, high} or {choices} per key)")
     if not grid and not rnd:
         raise _fail(where, "grid", "empty: name at least one dotted key with a list of values (or a [random] section)")
     for key, values in grid.items():
@@ -213,12 +246,6 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
         for v in values:
             _check_value(where, key, base, dump, v)
     if rnd:
-        n = rnd.get("n")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise _fail(where, "random.n", f"expected a whole number >= 1, got {n!r}")
-        seed = rnd.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise _fail(where, "random.seed", f"expected a whole number >= 0, got {seed!r}")
         ranges = {k: v for k, v in rnd.items() if k not in ("n", "seed")}
         if not ranges:
             raise _fail(where, "random", "empty: name at least one key with {low, high} or {choices}")
