@@ -491,6 +491,10 @@ def _format_validation_error(source: str, err: ValidationError) -> str:
         msg = first["msg"].removeprefix("Value error, ")
         if first["type"] == "tuple_type":  # TOML has arrays, not tuples
             msg = "Input should be an array like [\"a\", \"b\"]"
+        # a check across sections (run level) names the field it is about first: report it as that field's
+        named = re.match(r"^([a-z_]+(?:\.[a-z_]+)+): (.*)$", msg, re.S)
+        if where == "(top level)" and named:
+            where, msg = named.group(1), named.group(2)
     more = f" (+{len(fields) - 1} more)" if len(fields) > 1 else ""
     return f"{source}: field '{where}': {msg}{more}"
 
