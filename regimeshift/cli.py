@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from regimeshift.cli_options import ConfigSource, config_options
+from regimeshift.cli_options import ALLOW_GAPS, ConfigSource, config_options
 from regimeshift.core import exit_codes
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.data_cli import data as data_command
@@ -77,10 +77,11 @@ def _fmt_pct(x: Any) -> str:
     return "n/a" if x is None else f"{100 * x:7.2f}%"
 
 
-def _occupancy(result: Any) -> list[str]:
+def _console_warnings(result: Any) -> list[str]:
+    from regimeshift.pipeline import data_warnings
     from regimeshift.report_stage import regime_occupancy_warnings
 
-    return list(regime_occupancy_warnings(result))
+    return [*data_warnings(result.market), *regime_occupancy_warnings(result)]
 
 
 def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = True) -> str:
@@ -104,7 +105,7 @@ def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = T
         f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
         "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
     ]
-    lines[-2:-2] = [f"warning: {w}" for w in _occupancy(result)]
+    lines[-2:-2] = [f"warning: {w}" for w in _console_warnings(result)]
     lines.append(f"tearsheet: {out / 'tearsheet.html'}" if report else f"outputs: {out} (--no-report: no HTML report)")
     return "\n".join(lines)
 
@@ -218,6 +219,10 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
 
     ticket = outcome.ticket
     click.echo(f"{cfg.name}, config {outcome.result.metrics['config_hash']}")
+    from regimeshift.pipeline import data_warnings
+
+    for line in data_warnings(outcome.result.market):
+        click.echo(f"warning: {line}")
     click.echo(format_ticket(ticket))
     if outcome.log is not None:
         click.echo(ticket_summary(outcome.log))
@@ -347,9 +352,10 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
 @click.option("--no-report", is_flag=True, help="Top N run folders without tearsheets.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@ALLOW_GAPS
 def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler: str | None, out: Path | None,
           top: int | None, walk_forward: str | None, data_dir: Path | None, no_report: bool,
-          no_progress: bool) -> None:
+          no_progress: bool, allow_gaps: bool) -> None:
     """Screen every variant of SWEEP.toml, rank them with overfitting statistics, replay the top N."""
     from regimeshift.sweep.run import run_sweep
     from regimeshift.sweep.spec import load_spec
@@ -359,7 +365,13 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
             raise RegimeshiftError("--cluster and --scheduler: give one or the other")
         if top is not None and top < 0:
             raise RegimeshiftError("--top: expected a whole number >= 0")
-        spec = load_spec(sweep_file, data_dir)
+        spec = load_spec(sweep_file, data_dir, allow_gaps)
+        if spec.base.data.allow_gaps and spec.base.data.source != "synthetic":
+            # say what was filled before the variants run (each top-N run folder lists it again)
+            from regimeshift.pipeline import data_warnings, load_stage
+
+            for line in data_warnings(load_stage(spec.base)):
+                click.echo(f"warning: {line}", err=True)
         out_dir = out or Path("sweeps") / spec.name
         outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
                             walk_forward=walk_forward, progress=not no_progress, report=not no_report)
