@@ -196,16 +196,10 @@ def _parse_text(
         else:
             parsed[c] = _parse_values(name, columns[c], raw[c], lines)
     values, missing = parsed[value_col]
-    if price and missing.any() and _is_close(columns[value_col]):
-        # dropping the row would merge that day's return into the next one's, unseen; a price file leaves a
-        # day out (the calendar check then judges the hole) rather than writing an empty close
-        i = int(np.argmax(missing))
-        raise DataError(
-            f"{name} line {lines[i]}: {columns[value_col]} is empty on {pd.Timestamp(dates[i]).date()} (expected a "
-            "positive price; leave out the row of a day without a price)"
-        )
     _check_not_future(name, dates, lines)
     order = _ordering(name, dates, lines)
+    if price and missing.any() and _is_close(columns[value_col]):
+        _check_no_empty_close(name, columns[value_col], dates[order], lines[order], missing[order])
 
     keep = order[~missing[order]]
     index = pd.DatetimeIndex(dates[keep], name="date")
@@ -407,6 +401,25 @@ def _pick_columns(name: str, header_line: int, columns: list[str], symbol: str |
 def _is_close(column: str) -> bool:
     """A close or adjusted close column (a FRED-style column named after the series may skip holidays)."""
     return re.sub(r"[\s_]+", "_", column.strip().lower()) in (*_ADJ_NAMES, *_CLOSE_NAMES)
+
+
+def _check_no_empty_close(name: str, column: str, dates: np.ndarray, lines: np.ndarray, missing: np.ndarray) -> None:
+    """DataError at the first empty close between two prices (rows in date order). Dropping that row would merge
+    the day's return into the next one's, unseen; a file that has no price for a day leaves the row out, and
+    the calendar check (calendar_check.py) judges the hole. Rows before the first price or after the last
+    merge nothing and are dropped, as before."""
+    have = np.flatnonzero(~missing)
+    if not len(have):
+        return
+    inside = missing.copy()
+    inside[: have[0]] = False
+    inside[have[-1] + 1:] = False
+    if inside.any():
+        i = int(np.argmax(inside))
+        raise DataError(
+            f"{name} line {lines[i]}: {column} is empty on {pd.Timestamp(dates[i]).date()} between two prices "
+            "(expected a positive number; leave out the row of a day without a price)"
+        )
 
 
 def latest_possible_date() -> np.datetime64:
