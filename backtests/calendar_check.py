@@ -106,9 +106,10 @@ def check_gaps(gaps: Sequence[Gap], max_gap_days: int, allow_gaps: bool, window:
 
 
 def late_start(columns: Mapping[str, pd.Series], where: Mapping[str, Callable[[int | None], str]],
-               asked: pd.Timestamp | None, what: str) -> str | None:
-    """A notice naming the series whose late first date moved the start past ``asked`` (None when nothing moved
-    it: no start asked, or only non-trading days lie between). ``what``: the setting, e.g. "data.start"."""
+               asked: pd.Timestamp | None, what: str, tolerance: int = DEFAULT_MAX_GAP_DAYS) -> str | None:
+    """A notice naming the series whose late first date moved the start past ``asked`` by more than ``tolerance``
+    trading days (the gap limit: a start asked on a holiday, or a few days before the files begin, is no news);
+    None otherwise. ``what``: the setting, e.g. "data.start"."""
     if asked is None:
         return None
     symbol = max(columns, key=lambda sym: columns[sym].index[0])
@@ -116,7 +117,7 @@ def late_start(columns: Mapping[str, pd.Series], where: Mapping[str, Callable[[i
     if first <= asked:
         return None
     skipped = reference_calendar(columns, asked, first - pd.Timedelta(days=1))
-    if not len(skipped):
+    if len(skipped) <= tolerance:
         return None
     return (f"{what} {asked.date()} moved to {first.date()}: {where[symbol](None)} has no price before "
             f"{first.date()} ({len(skipped)} trading days later than asked)")

@@ -606,7 +606,7 @@ def _load_price_frames(
     inside = common[(common >= lo) & (common <= hi)]
     span = f"{inside[0].date()} .. {inside[-1].date()}" if len(inside) else f"{lo.date()} .. {hi.date()}"
     check_gaps(gaps, max_gap_days, allow_gaps, f"the run's span {span}")
-    moved = late_start(columns, wheres, first, start_setting)
+    moved = late_start(columns, wheres, first, start_setting, max_gap_days)
     if notes is not None:
         notes.extend(gaps if allow_gaps else ())
         notes.extend([moved] if moved else ())
