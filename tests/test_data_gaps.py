@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import tomllib
 from pathlib import Path
 
 import pandas as pd
@@ -289,3 +290,21 @@ def test_the_shipped_price_files_have_no_hole_inside_their_runs(shared_data, nam
     filled = load_stage(with_overrides(cfg, allow_gaps=True, max_gap_days=0))
     assert filled.gaps == ()  # not one NYSE session missing, in the run or in the regime history
     assert not [n for n in filled.notices if n.startswith("data.start")]
+
+
+# -- a feature gap names its series --------------------------------------------------------------------------------
+def test_a_macro_gap_that_cuts_the_feature_rows_short_names_the_feature_and_the_gap(tmp_path, env):
+    market(tmp_path)
+    macro_days = DAYS[(DAYS < "2015-05-01") | (DAYS > "2016-01-29")]
+    (tmp_path / "data" / "MAC.csv").write_text(
+        "date,value\n" + "".join(f"{d.date()},{10 + (i % 7)}\n" for i, d in enumerate(macro_days)), encoding="utf-8")
+    path = config(tmp_path, macro=["MAC"])
+    cfg = tomllib.loads(path.read_text())
+    cfg["features"] = ["ret:BBB:2", "level:MAC"]
+    cfg["regimes"]["min_train_days"] = 200
+    path.write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    ran = run_cli(["run", str(path), "--out", str(tmp_path / "out"), "--no-report"], tmp_path, env)
+    # MAC's last value before the hole (2015-04-30) is visible on 2015-05-01 and stale after 10 business days
+    assert_one_error(ran, 2, "usable feature rows (2015-01-05 .. 2015-05-15) but min_train_days is 200",
+                     "the usable rows end there because level:MAC is missing from 2015-05-18 to ",
+                     "a gap in that feature's series")
