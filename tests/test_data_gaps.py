@@ -308,3 +308,15 @@ def test_a_macro_gap_that_cuts_the_feature_rows_short_names_the_feature_and_the_
     assert_one_error(ran, 2, "usable feature rows (2015-01-05 .. 2015-05-15) but min_train_days is 200",
                      "the usable rows end there because level:MAC is missing from 2015-05-18 to ",
                      "a gap in that feature's series")
+
+
+def test_configs_that_leave_the_gap_settings_at_their_defaults_keep_their_hash():
+    from regimeshift.backtests.config import config_from_dict, load_config
+
+    cfg = load_config(None)
+    same = config_from_dict({**cfg.model_dump(), "data": {**cfg.data.model_dump(), "max_gap_days": 5,
+                                                          "allow_gaps": False}})
+    assert same.digest() == cfg.digest()
+    for change in ({"max_gap_days": 6}, {"allow_gaps": True}):
+        other = config_from_dict({**cfg.model_dump(), "data": {**cfg.data.model_dump(), **change}})
+        assert other.digest() != cfg.digest()
