@@ -164,6 +164,15 @@ def test_regimes_takes_allow_gaps_and_says_what_it_filled(tmp_path, env):
     assert "warning: AAA.csv: no price for 45 trading days from 2015-06-01 to 2015-07-31: filled forward" in ran.stdout
 
 
+def test_signal_refuses_a_hole_and_takes_allow_gaps(tmp_path, env):
+    market(tmp_path, hole=("2015-06-01", "2015-07-31"))
+    args = ["signal", str(config(tmp_path)), "--out", str(tmp_path / "live")]
+    assert_one_error(run_cli(args, tmp_path, env), 2, "AAA.csv: no price for 45 trading days")
+    ran = run_cli([*args, "--allow-gaps"], tmp_path, env)
+    assert ran.rc == 0, ran.stderr
+    assert "warning: AAA.csv: no price for 45 trading days from 2015-06-01 to 2015-07-31: filled forward" in ran.stdout
+
+
 def test_sweep_takes_allow_gaps(tmp_path, env):
     market(tmp_path, hole=("2015-06-01", "2015-07-31"))
     base = config(tmp_path)
@@ -320,3 +329,42 @@ def test_configs_that_leave_the_gap_settings_at_their_defaults_keep_their_hash()
     for change in ({"max_gap_days": 6}, {"allow_gaps": True}):
         other = config_from_dict({**cfg.model_dump(), "data": {**cfg.data.model_dump(), **change}})
         assert other.digest() != cfg.digest()
+
+
+# -- the issue's cases on the shipped files ------------------------------------------------------------------------
+def _shipped_copy(shared: Path, folder: Path, keep_shy: callable) -> Path:  # type: ignore[valid-type]
+    """The files liquidity_rotation.toml reads, SHY.csv keeping only the lines ``keep_shy`` accepts."""
+    folder.mkdir()
+    for name in ("QQQ", "DVY", "SHY", "GLD", "SPY", "VIX", "BAMLH0A0HYM2", "IRX"):
+        text = (shared / f"{name}.csv").read_text(encoding="utf-8")
+        if name == "SHY":
+            lines = text.splitlines(keepends=True)
+            text = lines[0] + "".join(line for line in lines[1:] if keep_shy(line[:10]))
+        (folder / f"{name}.csv").write_text(text, encoding="utf-8")
+    return folder
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_seven_months_missing_from_shy_stop_the_shipped_run(tmp_path, env, shared_data):
+    data = _shipped_copy(shared_data, tmp_path / "data", lambda day: not "2012-03" <= day[:7] <= "2012-09")
+    ran = run_cli(["run", str(REPO / "backtests" / "configs" / "liquidity_rotation.toml"), "--data-dir", str(data),
+                   "--out", str(tmp_path / "out")], tmp_path, env)
+    assert_one_error(ran, 2, "SHY.csv: no price for 148 trading days from 2012-03-01 to 2012-09-28, inside the "
+                             "run's span 2005-01-03 .. 2026-07-31")
+    assert_no_output(tmp_path / "out")
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_a_shy_file_starting_in_2012_names_shy_as_what_moved_the_start(tmp_path, shared_data):
+    from regimeshift.backtests.config import load_config, with_overrides
+    from regimeshift.pipeline import data_warnings, load_stage
+
+    data = _shipped_copy(shared_data, tmp_path / "data", lambda day: day >= "2012-01-01")
+    cfg = with_overrides(load_config(REPO / "backtests" / "configs" / "liquidity_rotation.toml"), dir=str(data),
+                         start="2008-01-02")
+    market = load_stage(cfg)
+    assert market.prices.index[0] == pd.Timestamp("2012-01-03")
+    assert data_warnings(market) == ("data.start 2008-01-02 moved to 2012-01-03: SHY.csv has no price before "
+                                     "2012-01-03 (1009 trading days later than asked)",)
