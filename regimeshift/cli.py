@@ -81,7 +81,7 @@ def _console_warnings(result: Any) -> list[str]:
     from regimeshift.pipeline import data_warnings
     from regimeshift.report_stage import regime_occupancy_warnings
 
-    return [*data_warnings(result.market), *regime_occupancy_warnings(result)]
+    return [*data_warnings(getattr(result, "market", None)), *regime_occupancy_warnings(result)]
 
 
 def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = True) -> str:
