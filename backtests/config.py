@@ -58,6 +58,11 @@ class DataConfig(_Frozen):
     # Largest close-to-close move (a fraction, either way) a price file may show; a larger one is a bad tick
     # or an unadjusted split and stops the run (backtests/data_checks.py: measured on real ETF history).
     max_daily_move: float = Field(strict=True, default=DEFAULT_MAX_DAILY_MOVE, gt=0)
+    # Longest stretch of the run's trading calendar (NYSE sessions and every date another price file has) a price
+    # file may miss; a longer hole stops the run naming the file and the days (backtests/calendar_check.py).
+    # allow_gaps fills such holes forward instead and lists them in metrics.json (data_gaps) and the tearsheet.
+    max_gap_days: int = Field(strict=True, default=5, ge=0)
+    allow_gaps: bool = Field(strict=True, default=False)
     # The bonds sleeve of the 60/40 benchmark reported beside every backtest (60% ``benchmark``, 40% this).
     bond_sleeve: str = "bonds"
     # Where `regimeshift data update` fetches each series: NAME -> "yahoo:TICKER" or "fred:SERIES_ID". Unnamed
@@ -448,7 +453,9 @@ _LATER_REGIME_FIELDS = (
     "model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "emission", "t_dof",
     "penalty_cv", "cv_validation_days", "smooth_days", "smooth_grid",
 )
-_LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE),)
+_LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (
+    ("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE), ("data", "max_gap_days", 5), ("data", "allow_gaps", False),
+)
 
 
 def _drop_none(obj: Any) -> Any:

@@ -15,6 +15,7 @@ dated ``d`` is visible on ``d`` itself.
 from __future__ import annotations
 
 import csv
+import datetime
 import difflib
 import errno
 import io
@@ -28,6 +29,14 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from regimeshift.backtests.calendar_check import (
+    DEFAULT_MAX_GAP_DAYS,
+    Gap,
+    check_gaps,
+    fill_forward,
+    find_gaps,
+    late_start,
+)
 from regimeshift.backtests.data_checks import DEFAULT_MAX_DAILY_MOVE, check_daily_moves, check_not_constant
 from regimeshift.core.errors import DataError
 
@@ -102,6 +111,11 @@ class MarketData:
     # what was read: series name -> {rows, last, sha256} (see backtests.store.store.provenance); None when the
     # data did not come from files (synthetic, built in memory)
     provenance: Mapping[str, Mapping[str, object]] | None = None
+    # stretches of the calendar a price series missed and the loader filled forward (only with allow_gaps;
+    # without it a long one is an error): backtests/calendar_check.py
+    gaps: tuple[Gap, ...] = ()
+    # what the loader changed that the user did not ask for, one sentence each (a start moved by a late series)
+    notices: tuple[str, ...] = ()
 
 
 # -- reading one file ----------------------------------------------------------------------------------------
@@ -182,7 +196,10 @@ def _parse_text(
         else:
             parsed[c] = _parse_values(name, columns[c], raw[c], lines)
     values, missing = parsed[value_col]
+    _check_not_future(name, dates, lines)
     order = _ordering(name, dates, lines)
+    if price and missing.any() and _is_close(columns[value_col]):
+        _check_no_empty_close(name, columns[value_col], dates[order], lines[order], missing[order])
 
     keep = order[~missing[order]]
     index = pd.DatetimeIndex(dates[keep], name="date")
@@ -381,6 +398,50 @@ def _pick_columns(name: str, header_line: int, columns: list[str], symbol: str |
     )
 
 
+def _is_close(column: str) -> bool:
+    """A close or adjusted close column (a FRED-style column named after the series may skip holidays)."""
+    return re.sub(r"[\s_]+", "_", column.strip().lower()) in (*_ADJ_NAMES, *_CLOSE_NAMES)
+
+
+def _check_no_empty_close(name: str, column: str, dates: np.ndarray, lines: np.ndarray, missing: np.ndarray) -> None:
+    """DataError at the first empty close between two prices (rows in date order). Dropping that row would merge
+    the day's return into the next one's, unseen; a file that has no price for a day leaves the row out, and
+    the calendar check (calendar_check.py) judges the hole. Rows before the first price or after the last
+    merge nothing and are dropped, as before."""
+    have = np.flatnonzero(~missing)
+    if not len(have):
+        return
+    inside = missing.copy()
+    inside[: have[0]] = False
+    inside[have[-1] + 1:] = False
+    if inside.any():
+        i = int(np.argmax(inside))
+        raise DataError(
+            f"{name} line {lines[i]}: {column} is empty on {pd.Timestamp(dates[i]).date()} between two prices "
+            "(expected a positive number; leave out the row of a day without a price)"
+        )
+
+
+def latest_possible_date() -> np.datetime64:
+    """Today's date where it is latest on Earth (UTC+14): no observation can be dated after it, in any market's
+    time zone, whatever the machine's own zone."""
+    now = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=14)
+    return np.datetime64(now.date(), "D")
+
+
+def _check_not_future(name: str, dates: np.ndarray, lines: np.ndarray, limit: np.datetime64 | None = None) -> None:
+    """DataError at the first row dated after ``limit`` (default: today): a vendor's placeholder or a typo
+    (2030 for 2020) that would otherwise become the run's last day."""
+    limit = latest_possible_date() if limit is None else limit
+    late = dates.astype("datetime64[D]") > limit
+    if late.any():
+        i = int(np.argmax(late))
+        raise DataError(
+            f"{name} line {lines[i]}: date {pd.Timestamp(dates[i]).date()} is in the future (after {limit}; expected "
+            "dates up to today)"
+        )
+
+
 def _pick_open(columns: list[str], date_col: int, value_col: int) -> tuple[int, int | None] | None:
     """(open column, raw close column or None) when the file's opens can be put on the value's basis.
 
@@ -495,10 +556,18 @@ def _load_price_frames(
     min_rows: int,
     with_open: bool,
     max_daily_move: float = DEFAULT_MAX_DAILY_MOVE,
+    max_gap_days: int = DEFAULT_MAX_GAP_DAYS,
+    allow_gaps: bool = False,
+    start_setting: str = "start",
+    notes: list[object] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """load_prices, plus (with ``with_open``) the opens on the same calendar when every file has them.
 
-    ``data_dir`` may also be a :class:`SeriesSource` (e.g. a data store), read through the same checks."""
+    ``data_dir`` may also be a :class:`SeriesSource` (e.g. a data store), read through the same checks. Every
+    series must cover the run's calendar to within ``max_gap_days`` (backtests/calendar_check.py); with
+    ``allow_gaps`` the calendar is every day any series has and missing days are filled forward. ``notes``
+    collects the filled :class:`Gap` s and the notice of a start moved by a late series (named by
+    ``start_setting``)."""
     source = data_dir if isinstance(data_dir, SeriesSource) else CsvSource(_data_dir(data_dir))
     wanted = _unique(symbols, "symbols")
     first, last = _bound(start, "start"), _bound(end, "end")
@@ -507,8 +576,10 @@ def _load_price_frames(
 
     columns: dict[str, pd.Series] = {}
     opens: dict[str, pd.Series | None] = {}
+    wheres: dict[str, Callable[[int | None], str]] = {}
     for symbol in wanted:
         series, opens[symbol], where = source.price(symbol, min_rows=max(min_rows, 1), with_open=with_open)
+        wheres[symbol] = where
         bad = ~(series.to_numpy() > 0)
         if bad.any():
             i = int(np.argmax(bad))
@@ -527,6 +598,29 @@ def _load_price_frames(
     common.name = "date"
     if len(common) == 0:
         raise DataError(f"prices: {', '.join(wanted)} have no trading date in common (common range: none)")
+    # the run's span: what every series covers and the user asked for; gaps only count inside it
+    lo = max(s.index[0] for s in columns.values())
+    hi = min(s.index[-1] for s in columns.values())
+    lo, hi = max(lo, first) if first is not None else lo, min(hi, last) if last is not None else hi
+    gaps = find_gaps(columns, wheres, lo, hi) if lo <= hi else []
+    inside = common[(common >= lo) & (common <= hi)]
+    span = f"{inside[0].date()} .. {inside[-1].date()}" if len(inside) else f"{lo.date()} .. {hi.date()}"
+    check_gaps(gaps, max_gap_days, allow_gaps, f"the run's span {span}")
+    moved = late_start(columns, wheres, first, start_setting, max_gap_days)
+    if notes is not None:
+        notes.extend(gaps if allow_gaps else ())
+        notes.extend([moved] if moved else ())
+    if allow_gaps and gaps:
+        union = columns[wanted[0]].index
+        for s in columns.values():
+            union = union.union(s.index)
+        common = union[(union >= lo) & (union <= hi)]
+        common.name = "date"
+        filled = fill_forward(columns, common)
+        for sym, o in opens.items():
+            if o is not None:  # a filled day's open is its (filled) price: nothing traded since the last close
+                opens[sym] = o.reindex(common).fillna(filled[sym])
+        columns = filled
     inside = np.ones(len(common), dtype=bool)
     if first is not None:
         inside &= common >= first
@@ -655,6 +749,9 @@ def load_market(
     min_rows: int = 252,
     price_dir: str | Path | None = None,
     max_daily_move: float = DEFAULT_MAX_DAILY_MOVE,
+    max_gap_days: int = DEFAULT_MAX_GAP_DAYS,
+    allow_gaps: bool = False,
+    start_setting: str = "data.start",
 ) -> MarketData:
     """Prices (and opens, when every price file has them) on their common calendar, plus each macro series
     lagged, as-of aligned and staleness-limited.
@@ -662,11 +759,16 @@ def load_market(
     ``price_dir``: the folder of the price files (a relative path is read from ``data_dir``); macro files
     are always read from ``data_dir``. Macro history before ``start`` still feeds the first rows (as-of
     values are known then). A macro value older than :func:`max_staleness` business days is NaN rather
-    than a silently repeated stale number.
+    than a silently repeated stale number. A price series with a hole of more than ``max_gap_days`` trading days
+    inside the run is an error unless ``allow_gaps`` (then filled forward and listed in ``MarketData.gaps``); a
+    start moved by a late series is a ``MarketData.notices`` line naming it (``start_setting``: the setting
+    ``start`` came from).
     """
     source = data_dir if isinstance(data_dir, SeriesSource) else csv_source(data_dir, price_dir)
+    notes: list[object] = []
     prices, opens = _load_price_frames(source, symbols, start=start, end=end, min_rows=min_rows, with_open=True,
-                                       max_daily_move=max_daily_move)
+                                       max_daily_move=max_daily_move, max_gap_days=max_gap_days,
+                                       allow_gaps=allow_gaps, start_setting=start_setting, notes=notes)
     names = _unique(macro, "macro", allow_empty=True)
     raw: dict[str, pd.Series] = {}
     for name in names:
@@ -674,7 +776,8 @@ def load_market(
         check_not_constant(source.describe(name), raw[name])
     limits = {name: max_staleness(s) for name, s in raw.items()}
     frame = align_macro(raw, prices.index, macro_lags, max_stale=limits)
-    return MarketData(prices=prices, macro=frame, opens=opens)
+    return MarketData(prices=prices, macro=frame, opens=opens, gaps=tuple(n for n in notes if isinstance(n, Gap)),
+                      notices=tuple(n for n in notes if isinstance(n, str)))
 
 
 # -- where series come from ------------------------------------------------------------------------------------

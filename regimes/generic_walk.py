@@ -30,6 +30,7 @@ from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import (
     _window_start,
+    block_cut,
     check_windows_move,
     first_fit_failed,
     refit_positions,
@@ -84,7 +85,7 @@ def generic_walk_forward(
     block = usable_block(features)
     X = block.to_numpy(dtype=float)
     index = block.index
-    positions = refit_positions(index, params["min_train"], params["refit"])
+    positions = refit_positions(index, params["min_train"], params["refit"], block_cut(features, block))
     check_windows_move(block, positions, window)
     T, K = len(X), len(names)
     if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:

@@ -19,12 +19,32 @@ def usable_block(features: pd.DataFrame) -> pd.DataFrame:
     return features.iloc[first:end]
 
 
-def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int) -> list[int]:
-    """Row positions of refit dates: the first after ``min_train`` rows, then on the schedule."""
+def block_cut(features: pd.DataFrame, block: pd.DataFrame) -> str:
+    """Why the usable rows (``block``, from :func:`usable_block`) end before the features do: the feature(s)
+    missing on the next row and for how long, so a short history names the series with the gap instead of only
+    counting rows. "" when the block runs to the last row."""
+    if not len(block) or block.index[-1] == features.index[-1]:
+        return ""
+    after = features.loc[features.index > block.index[-1]]
+    missing = after.isna()
+    parts = []
+    for col in missing.columns[missing.iloc[0].to_numpy()]:
+        gone = missing[col].to_numpy()
+        n = int(np.argmin(gone)) if not gone.all() else len(gone)
+        back = f", back on {after.index[n].date()}" if n < len(gone) else ", never back"
+        parts.append(f"{col} is missing from {after.index[0].date()} to {after.index[n - 1].date()} ({n} rows{back})")
+    later = len(features.loc[features.index > block.index[-1]].dropna())
+    more = f"; {later} usable rows after it are not used (a walk needs one unbroken block)" if later else ""
+    return f"; the usable rows end there because {'; '.join(parts)} -- a gap in that feature's series{more}"
+
+
+def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int, cut: str = "") -> list[int]:
+    """Row positions of refit dates: the first after ``min_train`` rows, then on the schedule. ``cut``
+    (:func:`block_cut`) explains a block that ended early."""
     if len(index) < min_train:
         raise RegimeshiftError(
             f"regimes: {len(index)} usable feature rows ({index[0].date() if len(index) else '-'} .. "
-            f"{index[-1].date() if len(index) else '-'}) but min_train_days is {min_train}"
+            f"{index[-1].date() if len(index) else '-'}) but min_train_days is {min_train}{cut}"
         )
     first = min_train - 1
     if isinstance(schedule, (int, np.integer)) and not isinstance(schedule, bool):

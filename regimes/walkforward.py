@@ -46,6 +46,7 @@ from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_threa
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
     _window_start,
+    block_cut,
     check_windows_move,
     first_fit_failed,
     refit_positions,
@@ -223,7 +224,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     block = usable_block(features)
     X = block.to_numpy(dtype=float)
     index = block.index
-    positions = refit_positions(index, spec.min_train, spec.refit)
+    positions = refit_positions(index, spec.min_train, spec.refit, block_cut(features, block))
     check_windows_move(block, positions, window)
     T, K = len(X), len(names)
     model_params = spec.estimator_params()

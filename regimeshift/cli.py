@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from regimeshift.cli_options import AMOUNT, COUNT, SECONDS, SHARE, WHOLE, ConfigSource, config_options
+from regimeshift.cli_options import ALLOW_GAPS, AMOUNT, COUNT, SECONDS, SHARE, WHOLE, ConfigSource, config_options
 from regimeshift.core import exit_codes
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.data_cli import data as data_command
@@ -74,10 +74,11 @@ class OneLineGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else exit_codes.OK)
 
 
-def _occupancy(result: Any) -> list[str]:
+def _console_warnings(result: Any) -> list[str]:
+    from regimeshift.pipeline import data_warnings
     from regimeshift.report_stage import regime_occupancy_warnings
 
-    return list(regime_occupancy_warnings(result))
+    return [*data_warnings(getattr(result, "market", None)), *regime_occupancy_warnings(result)]
 
 
 def _comparison_lines(m: dict[str, Any]) -> list[str]:
@@ -113,7 +114,7 @@ def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = T
         f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
         "wall time: " + ", ".join(f"{k} {v:.2f}s" for k, v in timings.items()),
     ]
-    lines[-2:-2] = [f"warning: {w}" for w in _occupancy(result)]
+    lines[-2:-2] = [f"warning: {w}" for w in _console_warnings(result)]
     lines.append(f"tearsheet: {out / 'tearsheet.html'}" if report else f"outputs: {out} (--no-report: no HTML report)")
     return "\n".join(lines)
 
@@ -225,6 +226,10 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
 
     ticket = outcome.ticket
     click.echo(f"{cfg.name}, config {outcome.result.metrics['config_hash']}")
+    from regimeshift.pipeline import data_warnings
+
+    for line in data_warnings(outcome.result.market):
+        click.echo(f"warning: {line}")
     click.echo(format_ticket(ticket))
     if outcome.log is not None:
         click.echo(ticket_summary(outcome.log))
@@ -357,9 +362,10 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--max-variants", type=click.IntRange(min=1), default=10**7, show_default=True,
               help="Refuse a sweep with more variants than this (its size is known before any work).")
+@ALLOW_GAPS
 def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler: str | None, out: Path | None,
           top: int | None, walk_forward: str | None, data_dir: Path | None, no_report: bool,
-          no_progress: bool, max_variants: int) -> None:
+          no_progress: bool, max_variants: int, allow_gaps: bool) -> None:
     """Screen every variant of SWEEP.toml, rank them with overfitting statistics, replay the top N."""
     from regimeshift.sweep.run import run_sweep
     from regimeshift.sweep.spec import load_spec
@@ -367,7 +373,13 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
     try:
         if cluster and scheduler:
             raise RegimeshiftError("--cluster and --scheduler: give one or the other")
-        spec = load_spec(sweep_file, data_dir)
+        spec = load_spec(sweep_file, data_dir, allow_gaps)
+        if spec.base.data.allow_gaps and spec.base.data.source != "synthetic":
+            # say what was filled before the variants run (each top-N run folder lists it again)
+            from regimeshift.pipeline import data_warnings, load_stage
+
+            for line in data_warnings(load_stage(spec.base)):
+                click.echo(f"warning: {line}", err=True)
         out_dir = out or Path("sweeps") / spec.name
         outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
                             walk_forward=walk_forward, progress=not no_progress, report=not no_report,

@@ -62,21 +62,30 @@ class ConfigSource:
     end: str | None
     seed: int | None
     store: Path | None = None
+    allow_gaps: bool = False
 
     def resolve(self) -> Any:
-        return resolve_config(self.config, self.data_dir, self.start, self.end, self.seed, self.store)
+        return resolve_config(self.config, self.data_dir, self.start, self.end, self.seed, self.store,
+                              self.allow_gaps)
+
+
+#: --allow-gaps, shared with `sweep` (which reads its config from the sweep file)
+ALLOW_GAPS = click.option(
+    "--allow-gaps", is_flag=True,
+    help="Fill a price file's missing days forward instead of stopping (data.allow_gaps); every filled stretch "
+         "is listed in metrics.json (data_gaps), the tearsheet and the console.")
 
 
 def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """CONFIG, --data-dir, --store, --out, --start, --end and --seed, handed to the command as one
-    ``ConfigSource`` (its first argument) so no command repeats the six parameters."""
+    """CONFIG, --data-dir, --store, --out, --start, --end, --seed and --allow-gaps, handed to the command as one
+    ``ConfigSource`` (its first argument) so no command repeats the parameters."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def with_source(*, config: Path | None, data_dir: Path | None, out: Path | None,
                         start: datetime.date | None, end: datetime.date | None, seed: int | None,
-                        store: Path | None, **rest: Any) -> Any:
-            return fn(ConfigSource(config, data_dir, out, _iso(start), _iso(end), seed, store), **rest)
+                        store: Path | None, allow_gaps: bool, **rest: Any) -> Any:
+            return fn(ConfigSource(config, data_dir, out, _iso(start), _iso(end), seed, store, allow_gaps), **rest)
 
         command: Callable[..., Any] = with_source
         for option in reversed(
@@ -91,6 +100,7 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
                 click.option("--start", type=DATE, help="First date of data to use (YYYY-MM-DD)."),
                 click.option("--end", type=DATE, help="Last date of data to use (YYYY-MM-DD)."),
                 click.option("--seed", type=int, help="Random seed (overrides the config)."),
+                ALLOW_GAPS,
             )
         ):
             command = option(command)
@@ -104,11 +114,12 @@ def _iso(day: datetime.date | None) -> str | None:
 
 
 def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,
-                   seed: int | None, store: Path | None = None) -> Any:
+                   seed: int | None, store: Path | None = None, allow_gaps: bool = False) -> Any:
     """The config file (or the embedded default) with the command line's overrides applied and validated."""
     from regimeshift.backtests.config import load_config, with_overrides
 
-    cfg = with_overrides(load_config(config), start=start, end=end, seed=seed)
+    cfg = with_overrides(load_config(config), start=start, end=end, seed=seed,
+                         allow_gaps=True if allow_gaps else None)
     if data_dir is not None:
         cfg = with_overrides(cfg, dir=str(data_dir))
     if store is not None:

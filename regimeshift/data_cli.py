@@ -95,7 +95,9 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
     for f in rows:
         e = manifest[f.name]
         status = f"STALE (allowed {f.allowed} trading days)" if f.stale else "ok"
-        if f.stale:
+        if f.age < 0:  # stored before the store refused rows dated after their fetch: never "ok"
+            status = f"FUTURE (last date is {-f.age} trading days after {today}; runs refuse it)"
+        if f.stale or f.age < 0:
             stale.append(f.name)
         lines.append(f"{f.name:<28}{e['source'] + ':' + e['ticker']:<24}{e['first']:<12}{e['last']:<12}"
                      f"{e['rows']:>7}  {e['fetched_at']:<20}{f.age:>5}  {status}")

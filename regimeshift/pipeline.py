@@ -121,6 +121,8 @@ def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketDat
         macro_lags=cfg.data.macro_lags,
         min_rows=cfg.data.min_rows,
         max_daily_move=cfg.data.max_daily_move,
+        max_gap_days=cfg.data.max_gap_days,
+        allow_gaps=cfg.data.allow_gaps,
     )
     if hist_start is not None:
         history = load_market(
@@ -132,8 +134,15 @@ def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketDat
             macro_lags=cfg.data.macro_lags,
             min_rows=cfg.data.min_rows,
             max_daily_move=cfg.data.max_daily_move,
+            max_gap_days=cfg.data.max_gap_days,
+            allow_gaps=cfg.data.allow_gaps,
+            start_setting="regimes.history_start",
         )
-        market = dataclasses.replace(market, history=dataclasses.replace(history, opens=None))
+        # the history's gaps and notices are the run's too (its days feed every regime decision)
+        market = dataclasses.replace(
+            market, history=dataclasses.replace(history, opens=None),
+            gaps=(*market.gaps, *(g for g in history.gaps if g not in market.gaps)),
+            notices=(*market.notices, *history.notices))
     return dataclasses.replace(market, provenance=_provenance(source))
 
 
@@ -375,6 +384,18 @@ def metrics_stage(
     }
 
 
+def data_warnings(market: Any) -> tuple[str, ...]:
+    """What the loader did that the user did not ask for, one sentence each: price gaps filled forward (with
+    --allow-gaps) and a start moved by a series that begins later (console, tearsheet and the signal's output)."""
+    gaps = tuple(getattr(market, "gaps", ()))
+    out = [f"{g.describe()}: filled forward with the last price (--allow-gaps); no trade could have filled "
+           "there at a real price" for g in gaps[:5]]
+    if len(gaps) > 5:
+        out.append(f"{len(gaps) - 5} more price gaps filled forward (all in metrics.json, data_gaps)")
+    out.extend(getattr(market, "notices", ()))
+    return tuple(out)
+
+
 def _naming_summary(model: Any) -> dict[str, Any]:
     if not hasattr(model, "naming_report"):
         return {}
@@ -405,4 +426,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     returns = daily_returns(cfg, market, rep)
     risk_free = risk_free_stage(cfg, market, returns.index)
     metrics = timed("metrics", lambda: metrics_stage(cfg, returns, regimes, rep, risk_free))
+    gaps = getattr(market, "gaps", ())
+    if gaps:  # only when the run filled a gap (--allow-gaps): a run on whole data keeps its metrics as they were
+        metrics["data_gaps"] = [g.as_dict() for g in gaps]
     return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free)

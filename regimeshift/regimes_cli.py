@@ -81,6 +81,10 @@ def regimes(source: ConfigSource, select_states: bool, compare: str | None, seed
     except RegimeshiftError as err:
         click.echo(f"error: {err}", err=True)
         sys.exit(err.exit_code)
+    from regimeshift.pipeline import data_warnings
+
+    for line in data_warnings(market):
+        click.echo(f"warning: {line}")
     click.echo(format_diagnostics(diag, title=f"{cfg.name}: {', '.join(features.columns)}"))
     if table is not None:
         cols = ["n_params", "train_loglik", "bic", "oos_loglik", "oos_loglik_per_day", "best_bic", "best_oos"]

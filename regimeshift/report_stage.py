@@ -10,7 +10,7 @@ import matplotlib
 import pandas as pd
 
 from regimeshift.backtests.config import RegimeConfig
-from regimeshift.pipeline import RunResult
+from regimeshift.pipeline import RunResult, data_warnings
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.tearsheet import write_tearsheet
@@ -19,7 +19,7 @@ from regimeshift.strategies.sleeves import sleeve_returns
 
 def run_warnings(result: RunResult) -> tuple[str, ...]:
     ex = result.config.execution
-    out = []
+    out = [w[0].upper() + w[1:] + "." for w in data_warnings(getattr(result, "market", None))]
     if ex.commission_bps == 0 and ex.slippage_bps == 0 and ex.min_commission == 0:
         out.append("Costs are OFF: commission and slippage are zero, so these returns are optimistic.")
     if ex.timing == "same_bar":

@@ -20,6 +20,7 @@ from tests.conftest import REPO, requires_shared
 from tests.vendors import RecordedYahoo
 
 NOW = datetime.datetime(2020, 12, 7, 22, 30)
+AFTER_RECORDING = datetime.datetime(2020, 12, 11, 22, 30)  # the recorded vendors' last day: nothing fetched is later
 WANTED = [Wanted("SPY", "price", "yahoo", "SPY"), Wanted("GLD", "price", "yahoo", "GLD"),
           Wanted("VIX", "macro", "fred", "VIXCLS")]
 
@@ -153,7 +154,7 @@ def test_a_fred_failure_is_one_line_and_leaves_the_store_unchanged(tmp_path, fre
     yahoo.published = fred.published = "2020-12-09"
     fred.fail = failure
     with pytest.raises(IncompleteUpdate) as err:
-        update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo)
+        update_store(store, WANTED, NOW + datetime.timedelta(days=2), fred_url=fred.url, download=yahoo)
     assert "FRED VIXCLS" in str(err.value) and words in str(err.value) and "\n" not in str(err.value)
     assert str(err.value).startswith("data update failed: VIX (FRED VIXCLS")
     assert str(err.value).endswith("the store is as it was (--keep-going stores the series that did fetch)")
@@ -169,7 +170,7 @@ def test_with_keep_going_a_fred_failure_leaves_only_that_series_unchanged(tmp_pa
     yahoo.published = fred.published = "2020-12-09"
     fred.fail = 500
     with pytest.raises(IncompleteUpdate) as err:
-        update_store(store, WANTED, NOW, fred_url=fred.url, download=yahoo, keep_going=True)
+        update_store(store, WANTED, NOW + datetime.timedelta(days=2), fred_url=fred.url, download=yahoo, keep_going=True)
     assert str(err.value).startswith("data update incomplete: VIX failed")
     assert series_files(store, "VIX") == before
     assert store.entry("SPY")["last"] == store.entry("GLD")["last"] == "2020-12-09"  # the others still landed
@@ -228,24 +229,24 @@ def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_nam
 def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fred):
     store = Store(tmp_path / "store")
     with pytest.raises(IncompleteUpdate, match=r"NOPE \(Yahoo NOPE: no rows returned \(unknown symbol"):
-        update_store(store, [Wanted("NOPE", "price", "yahoo", "NOPE")], NOW, download=RecordedYahoo())
+        update_store(store, [Wanted("NOPE", "price", "yahoo", "NOPE")], AFTER_RECORDING, download=RecordedYahoo())
     with pytest.raises(IncompleteUpdate, match=r"X \(FRED NOSUCH: HTTP 404"):
-        update_store(store, [Wanted("X", "macro", "fred", "NOSUCH")], NOW, fred_url=fred.url)
+        update_store(store, [Wanted("X", "macro", "fred", "NOSUCH")], AFTER_RECORDING, fred_url=fred.url)
     yahoo = RecordedYahoo()
     yahoo.fail = ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
     with pytest.raises(IncompleteUpdate, match=r"\(Yahoo SPY: download failed \(Failed to resolve"):
-        update_store(store, WANTED[:1], NOW, download=yahoo)
+        update_store(store, WANTED[:1], AFTER_RECORDING, download=yahoo)
     closed = "http://127.0.0.1:9/fredgraph.csv"  # discard port: nothing listens
     with pytest.raises(IncompleteUpdate, match=r"\(FRED VIXCLS: network error"):
-        update_store(store, WANTED[2:], NOW, fred_url=closed)
+        update_store(store, WANTED[2:], AFTER_RECORDING, fred_url=closed)
     assert not store.exists()
     # an unknown symbol among good ones: nothing is stored by default; with keep_going the good ones are
     both = [WANTED[0], Wanted("NOPE", "price", "yahoo", "NOPE")]
     with pytest.raises(IncompleteUpdate, match=r"^data update failed: NOPE \(Yahoo NOPE: no rows returned"):
-        update_store(store, both, NOW, download=RecordedYahoo())
+        update_store(store, both, AFTER_RECORDING, download=RecordedYahoo())
     assert not store.exists()
     with pytest.raises(IncompleteUpdate, match=r"^data update incomplete: NOPE failed .*; the other 1 series was"):
-        update_store(store, both, NOW, download=RecordedYahoo(), keep_going=True)
+        update_store(store, both, AFTER_RECORDING, download=RecordedYahoo(), keep_going=True)
     assert store.names() == ["SPY"]
 
 
@@ -286,7 +287,7 @@ def test_freshness_allows_each_series_its_cadence_and_publication_lag(tmp_path, 
 
 def test_store_source_refuses_a_tampered_series(tmp_path, fred):
     store = Store(tmp_path / "store")
-    update_store(store, WANTED[:1], NOW, download=RecordedYahoo())
+    update_store(store, WANTED[:1], AFTER_RECORDING, download=RecordedYahoo())
     path = store.root / "series" / "SPY.parquet"
     frame = pd.read_parquet(path)
     frame.loc[3, "value"] *= 2

@@ -258,6 +258,13 @@ class StoreSource:
     def _series(self, name: str, column: str, min_rows: int) -> pd.Series:
         frame = self._frame(name)
         s = frame[column].dropna().rename(name)
+        from regimeshift.backtests.data import latest_possible_date
+
+        late = s.index.to_numpy(dtype="datetime64[D]") > latest_possible_date()
+        if late.any():  # a store written before `data update` refused such rows
+            i = int(np.argmax(late))
+            raise DataError(f"{name} (store {self.store.root}) row {i + 1}: date {s.index[i].date()} is in the "
+                            "future (expected dates up to today; run `regimeshift data update` to refetch)")
         if len(s) < max(min_rows, 0):
             span = f" ({s.index[0].date()} to {s.index[-1].date()})" if len(s) else ""
             raise DataError(

@@ -197,24 +197,41 @@ class _Step:
     new_rows: int = 0  # appended: how many
 
 
+def _not_after_fetch(w: Wanted, frame: pd.DataFrame, stamp: str) -> pd.DataFrame:
+    """``frame`` when no row is dated after the fetch time (``stamp``, UTC; a date is allowed up to where the day
+    is latest on Earth, UTC+14); FetchError naming the series, row and date otherwise: a vendor's placeholder row
+    (2030-01-02) would become every run's last day, and `data show` would call the series fresh forever."""
+    limit = (pd.Timestamp(stamp) + pd.Timedelta(hours=14)).normalize()
+    late = frame.index > limit
+    if late.any():
+        i = int(np.argmax(late))
+        raise FetchError(f"{w.name} ({w.vendor}:{w.ticker}) row {i + 1}: date {frame.index[i].date()} is after the "
+                         f"fetch time {stamp} UTC (a vendor placeholder? refused; nothing of {w.name} was stored)")
+    return frame
+
+
 def _update_one(store: Store, w: Wanted, entry: Mapping[str, Any] | None, stamp: str, *, fred_url: str | None,
                 download: YahooDownload | None, deadline: float | None = None) -> _Step:
     """Fetch one series (raises FetchError before anything of it is kept)."""
     source = f"{w.vendor}:{w.ticker}"
+
+    def fetch(start: str | None) -> pd.DataFrame:
+        return _not_after_fetch(w, _fetch(w, start, fred_url=fred_url, download=download, deadline=deadline), stamp)
+
     if entry is None:
-        frame = _fetch(w, None, fred_url=fred_url, download=download, deadline=deadline)
+        frame = fetch(None)
         return _Step("created", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), {
             "at": stamp, "event": "created", "series": w.name, "source": source, "rows": len(frame),
             "last": str(frame.index[-1].date())})
     old = store.frame(w.name)
     start = old.index[max(len(old) - OVERLAP, 0)]
-    tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download, deadline=deadline)
+    tail = fetch(str(start.date()))
     diff = diff_overlap(old, tail) if entry.get("source") == w.vendor else {
         "changed": int(len(old)), "first_changed": str(old.index[0].date()),
         "last_changed": str(old.index[-1].date()), "max_rel_change": float("nan"),
         "examples": [], "reason": f"was from {entry.get('source')}, now {w.vendor}"}
     if diff is not None:
-        frame = _fetch(w, None, fred_url=fred_url, download=download, deadline=deadline)
+        frame = fetch(None)
         full = diff_overlap(old, frame) or diff
         return _Step("restated", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind),
                      {"at": stamp, "event": "restated", "series": w.name, "source": source, **full},

@@ -198,7 +198,7 @@ def _check_value(where: str, key: str, base: RunConfig, dump: dict[str, Any], va
                 raise _fail(where, key, f"{msg} (got {value!r})") from None
 
 
-def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec:
+def load_spec(path: str | Path, data_dir: str | Path | None = None, allow_gaps: bool = False) -> SweepSpec:
     """Read and check SWEEP.toml: every key and value alone, before any work. The variants themselves are made
     as the sweep reaches them (``spec.variants``); a combination the config rejects is an impossible variant."""
     p = Path(path)
@@ -228,6 +228,10 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
         from regimeshift.backtests.config import with_overrides
 
         base = with_overrides(base, dir=str(data_dir))
+    if allow_gaps:  # --allow-gaps: every variant fills price gaps forward (and reports them)
+        from regimeshift.backtests.config import with_overrides
+
+        base = with_overrides(base, allow_gaps=True)
     metric, weights_rule, top = settings.metric, settings.weights, settings.top
     name = settings.name if settings.name is not None else p.stem
 
