@@ -374,8 +374,9 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
         if cluster and scheduler:
             raise RegimeshiftError("--cluster and --scheduler: give one or the other")
         spec = load_spec(sweep_file, data_dir, allow_gaps)
-        if spec.base.data.allow_gaps and spec.base.data.source != "synthetic":
-            # say what was filled before the variants run (each top-N run folder lists it again)
+        if spec.base.data.source != "synthetic":
+            # the base's data is checked once, before any variant: a hole between files is one error line, not a
+            # sweep whose every variant fails; with --allow-gaps, say what was filled (each top-N folder lists it)
             from regimeshift.pipeline import data_warnings, load_stage
 
             for line in data_warnings(load_stage(spec.base)):

@@ -17,7 +17,7 @@ from regimeshift.backtests.store.store import Store
 from regimeshift.backtests.store.update import IncompleteUpdate, update_store
 from tests.conftest import small_synthetic_toml
 from tests.test_failures import BASE_CMD, _children, _env, _gone_within, assert_one_error, run_cli
-from tests.test_store import NOW, STORE_CONFIG, WANTED, snapshot
+from tests.test_store import AFTER_RECORDING, STORE_CONFIG, WANTED, snapshot
 from tests.vendors import RecordedYahoo
 
 
@@ -61,7 +61,7 @@ def test_a_yahoo_download_that_never_returns_is_abandoned_and_names_the_series(t
     started = time.monotonic()
     with pytest.raises(IncompleteUpdate, match=r"^data update failed: GLD \(Yahoo GLD: no complete answer before "
                                                r"the deadline .*; nothing was stored"):
-        update_store(store, WANTED[:2], NOW, download=Stuck(), timeout=1.0)
+        update_store(store, WANTED[:2], AFTER_RECORDING, download=Stuck(), timeout=1.0)
     assert time.monotonic() - started < 15
     assert not store.exists()
 
