@@ -25,12 +25,12 @@ from regimeshift.reports.metrics import (
     shock_loss,
     stress_table,
 )
-from regimeshift.reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet
+from regimeshift.reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet, render_page
 
 log = logging.getLogger(__name__)
 
 METRIC_LABELS = {"cagr": "CAGR", "sharpe": "Sharpe", "sortino": "Sortino", "max_drawdown": "Max drawdown",
-                 "volatility": "Volatility (ann.)", "turnover": "Turnover (ann.)", "n_trades": "Trades",
+                 "volatility": "Volatility (ann.)", "turnover": "Turnover (ann.)", "n_trades": "Fills",
                  "n_rebalances": "Rebalances", "commission_paid": "Commission paid", "slippage_paid": "Slippage paid",
                  "costs_total": "Costs (total)", "cost_drag": "Cost drag (share of profit)",
                  "cost_drag_annual": "Cost drag (ann.)", "interest_earned": "Interest earned", "n_orders": "Orders",
@@ -40,7 +40,7 @@ STRATEGY_NAME = "Strategy"
 PCT_KEYS = {"cagr", "max_drawdown", "volatility", "total_return", "cumulative_return", "turnover",
             "annual_turnover", "win_rate", "exposure", "cost_drag", "cost_drag_annual", "avg_cash"}
 # Amounts in the run's currency (whatever initial_cash is in, so no symbol) and counts of things.
-MONEY_KEYS = {"commission_paid", "slippage_paid", "costs_total", "interest_earned", "final_value"}
+MONEY_KEYS = {"initial_cash", "commission_paid", "slippage_paid", "costs_total", "interest_earned", "final_value"}
 COUNT_KEYS = {"n_trades", "n_rebalances", "n_orders", "n_rejected_orders", "n_partial_orders", "n_days"}
 
 # Remote resources the QuantStats template links (favicon, project link); the page must open offline.
@@ -141,6 +141,17 @@ def format_metric(key: str, x: Any) -> str:
     return _num(x)
 
 
+def orders_text(metrics: Mapping[str, Any]) -> str:
+    """Orders placed, and the fills (rows of trades.csv) only where they differ: ``n_trades`` counts fills, so
+    it equals ``n_orders`` unless an order was rejected (no fill) or filled in pieces (several)."""
+    orders, fills = metrics.get("n_orders"), metrics.get("n_trades")
+    if _is_missing(orders):
+        return _count(fills) if not _is_missing(fills) else "–"
+    if _is_missing(fills) or int(round(float(fills))) == int(round(float(orders))):
+        return _count(orders)
+    return f"{_count(orders)} ({_count(fills)} fills)"
+
+
 def _date(t: Any) -> str:
     return pd.Timestamp(t).strftime("%Y-%m-%d")
 
@@ -201,6 +212,11 @@ def _header_html(data: ReportData, returns: pd.Series) -> str:
         for k in keys:
             if any(isinstance(m.get(k), (str, Mapping, list, tuple)) for m in (strat, bench)):
                 continue  # text such as the benchmark symbol or fill_price is in the header or the Run table
+            if k == "n_orders" and "n_trades" in strat:
+                continue  # one row with n_trades
+            if k == "n_trades" and "n_orders" in strat:
+                rows.append(("Orders", *(orders_text(m) for m in (strat, bench))))
+                continue
             label = METRIC_LABELS.get(k, k.replace("_", " ").capitalize())
             rows.append((label, format_metric(k, strat.get(k)), format_metric(k, bench.get(k))))
         right = ("<h3>Headline metrics</h3>"
@@ -342,6 +358,18 @@ def make_offline(page: str) -> str:
     return page
 
 
+def finish_quantstats_page(page: str, dates: pd.DatetimeIndex) -> str:
+    """QuantStats' assembled page as every tearsheet shows it: its defects fixed (``reports.qs_fixes``; `dates`
+    are the strategy's return dates) and nothing loaded from the network."""
+    return make_offline(fix_quantstats_page(page, dates))
+
+
+def write_quantstats_tearsheet(inputs: QSInputs, path: Path, workers: int | None = None) -> Path:
+    """QuantStats' tearsheet alone (no regime story), finished like a run's, written atomically to `path`."""
+    page = finish_quantstats_page(render_page(inputs, workers), pd.DatetimeIndex(inputs.returns.index))
+    return atomic_write_text(Path(path), page)
+
+
 def inject(page: str, section: str, title: str) -> str:
     page = _RE_TITLE.sub(lambda _: f"<title>{_esc(title)} – regimeshift tearsheet</title>", page, count=1)
     for rx in (_RE_CONTAINER, _RE_BODY):
@@ -366,7 +394,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
         t1 = time.perf_counter()
         page = qs_page.html()
     t2 = time.perf_counter()
-    page = inject(make_offline(fix_quantstats_page(page)), section, data.title)
+    page = inject(finish_quantstats_page(page, returns.index), section, data.title)
     atomic_write_text(path, page)
     log.info("tearsheet %s: %.2fs (regime section %.2fs, then waited %.2fs for QuantStats on %d process(es), "
              "%.2fs of QuantStats work), %d kB", path, time.perf_counter() - t0, t1 - t0, t2 - t1,
