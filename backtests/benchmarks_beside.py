@@ -1,9 +1,12 @@
 """Benchmarks replayed beside every backtest, with the same execution, and the cost metrics of a replay.
 
-Three weight schedules over the strategy's dates, each run through :func:`backtests.replay.replay_arrays`
-(the exact array twin of the backtrader replay: same costs, sizing, next-bar fills, cash buffer and cash
-interest; ~30 ms each instead of seconds):
+Weight schedules over the strategy's dates, each run through :func:`backtests.replay.replay_arrays`
+(the exact array twin of the backtrader replay: same costs, sizing, next-bar fills, cash buffer, cash
+interest and drift band; ~30 ms each instead of seconds):
 
+- ``static_twin``: the strategy's own daily target weights averaged over the run (cash included) and held
+  constant, rebalanced on the strategy's calendar (``execution.rebalance``; a regime change forces nothing):
+  the same allocation without the timing, against which the value of timing is measured;
 - ``buy_hold``: 100% ``data.benchmark``, bought on the first decision, never rebalanced;
 - ``sixty_forty``: 60% ``data.benchmark``, 40% the bonds sleeve (``data.bond_sleeve``, its members at their
   in-sleeve weights), rebalanced monthly;
@@ -22,38 +25,53 @@ import pandas as pd
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay_arrays
 
-BENCHMARKS = ("buy_hold", "sixty_forty", "equal_weight")
+BENCHMARKS = ("static_twin", "equal_weight", "sixty_forty", "buy_hold")
 
 
-def benchmark_schedules(cfg: RunConfig, index: pd.DatetimeIndex) -> dict[str, pd.DataFrame | str]:
-    """Decision date x symbol target weights of each benchmark, or a string saying why it is skipped."""
+def average_weights(weights: pd.DataFrame) -> pd.Series:
+    """The strategy's sleeve weights (cash included) averaged over every day of the run."""
+    return weights.mean(axis=0)
+
+
+def benchmark_schedules(
+    cfg: RunConfig, index: pd.DatetimeIndex, weights: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame | str]:
+    """Decision date x symbol target weights of each benchmark, or a string saying why it is skipped.
+
+    ``weights`` (date x sleeve, the strategy's daily targets) gives the static twin; without them it is skipped.
+    """
     bench = cfg.data.benchmark
     monthly = rebalance_dates(index, "monthly")
+
+    def mix(sleeve_weights: Mapping[str, float], extra: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Symbol weights of sleeve weights (members at their in-sleeve weights), plus ``extra`` symbol weights."""
+        out = dict(extra or {})
+        for name, weight in sleeve_weights.items():
+            members = cfg.sleeves[name]
+            total = sum(members.values())
+            for s, w in members.items():
+                out[s] = out.get(s, 0.0) + weight * w / total
+        return out
+
+    def held(weights_: dict[str, float], dates: pd.DatetimeIndex) -> pd.DataFrame:
+        return pd.DataFrame([weights_] * len(dates), index=dates)
+
     out: dict[str, pd.DataFrame | str] = {}
-    out["buy_hold"] = pd.DataFrame({bench: 1.0}, index=index[:1])
-
-    def sleeve(name: str, weight: float) -> dict[str, float]:
-        members = cfg.sleeves[name]
-        total = sum(members.values())
-        return {s: weight * w / total for s, w in members.items()}
-
-    def add(weights: dict[str, float], extra: dict[str, float]) -> dict[str, float]:
-        for s, w in extra.items():
-            weights[s] = weights.get(s, 0.0) + w
-        return weights
-
-    if cfg.data.bond_sleeve in cfg.sleeves:
-        w = add({bench: 0.6}, sleeve(cfg.data.bond_sleeve, 0.4))
-        out["sixty_forty"] = pd.DataFrame([w] * len(monthly), index=monthly)
+    if weights is not None and not weights.empty:
+        avg = average_weights(weights)
+        twin = mix({name: float(avg.get(name, 0.0)) for name in cfg.sleeves})  # cash is what is left
+        out["static_twin"] = held(twin, rebalance_dates(index, cfg.execution.rebalance))
     else:
-        out["sixty_forty"] = f"no sleeve named '{cfg.data.bond_sleeve}' (data.bond_sleeve)"
+        out["static_twin"] = "no strategy weights"
     if cfg.sleeves:
-        equal: dict[str, float] = {}
-        for name in cfg.sleeves:
-            add(equal, sleeve(name, 1.0 / len(cfg.sleeves)))
-        out["equal_weight"] = pd.DataFrame([equal] * len(monthly), index=monthly)
+        out["equal_weight"] = held(mix(dict.fromkeys(cfg.sleeves, 1.0 / len(cfg.sleeves))), monthly)
     else:
         out["equal_weight"] = "no sleeves"
+    if cfg.data.bond_sleeve in cfg.sleeves:
+        out["sixty_forty"] = held(mix({cfg.data.bond_sleeve: 0.4}, {bench: 0.6}), monthly)
+    else:
+        out["sixty_forty"] = f"no sleeve named '{cfg.data.bond_sleeve}' (data.bond_sleeve)"
+    out["buy_hold"] = pd.DataFrame({bench: 1.0}, index=index[:1])
     return out
 
 
@@ -62,10 +80,14 @@ def replay_benchmarks(
     prices: pd.DataFrame,
     opens: pd.DataFrame | None = None,
     cash_rate: pd.Series | None = None,
+    weights: pd.DataFrame | None = None,
 ) -> dict[str, ReplayResult | str]:
-    """Each benchmark replayed over ``prices`` (the strategy's dates) with ``cfg.execution``."""
+    """Each benchmark replayed over ``prices`` (the strategy's dates) with ``cfg.execution``; ``weights``, the
+    strategy's daily sleeve targets, give the static twin."""
     out: dict[str, ReplayResult | str] = {}
-    for name, sched in benchmark_schedules(cfg, prices.index).items():
+    scheds = benchmark_schedules(cfg, prices.index, weights)
+    for name in BENCHMARKS:
+        sched = scheds[name]
         if isinstance(sched, str):
             out[name] = sched
             continue

@@ -289,6 +289,24 @@ class ReportConfig(_Frozen):
     # the stress scenario the tearsheet replays on the current portfolio: the day every asset class but short
     # Treasuries fell at once (the thesis' liquidity squeeze); "" leaves the scenario out
     shock_date: str = "2026-02-12"
+    # The rate every Sharpe, Sortino and PSR is measured over (reports/metrics.py): a macro series name (% a
+    # year, like data.cash_rate: it must be in data.macro), or a constant annual rate as a fraction (0.02 = 2%).
+    # None: data.cash_rate where there is one (what cash earns in the replay), else a zero rate.
+    risk_free: str | StrictFloat | StrictInt | None = None
+    # the value of timing's bootstrap (reports/timing.py): resamples, and its interval's confidence
+    timing_resamples: int = Field(strict=True, default=2000, ge=100, le=100_000)
+    timing_confidence: float = Field(strict=True, default=0.9, gt=0.5, lt=1)
+
+    @field_validator("risk_free")
+    @classmethod
+    def _risk_free_form(cls, v: str | float | None) -> str | float | None:
+        if isinstance(v, str):
+            if not v.strip():
+                raise ValueError("expected a macro series name or an annual rate such as 0.02 (got \"\")")
+            return v.strip()
+        if v is not None and not 0 <= v < 1:
+            raise ValueError(f"expected an annual rate as a fraction in [0, 1), e.g. 0.02 for 2% (got {v})")
+        return float(v) if v is not None else None
 
     @field_validator("shock_date")
     @classmethod
@@ -381,6 +399,15 @@ class RunConfig(_Frozen):
                 f"regimes.history_start {hist} is after data.start {start} (the regime history must begin "
                 "no later than the backtest)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _risk_free_is_loaded(self) -> RunConfig:
+        rf = self.report.risk_free
+        if isinstance(rf, str) and rf not in self.data.macro:
+            loaded = ", ".join(self.data.macro) or "none"
+            raise ValueError(f"report.risk_free: series {rf!r} is not among data.macro (loaded: {loaded}); add it "
+                             "there, or give an annual rate such as 0.02")
         return self
 
     @property

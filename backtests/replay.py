@@ -156,7 +156,7 @@ def _check_inputs(
     return prices, opens, positions
 
 
-def _accrual(cash_rate: pd.Series | None, index: pd.DatetimeIndex) -> np.ndarray | None:
+def cash_accrual(cash_rate: pd.Series | None, index: pd.DatetimeIndex) -> np.ndarray | None:
     """Per-bar interest factor: entry t = rate known at close t-1 (``cash_rate`` is a fraction per bar)."""
     if cash_rate is None:
         return None
@@ -256,7 +256,7 @@ def replay(
         schedule=schedule,
         forced=forced_pos,
         band=execution.drift_band,
-        accrual=_accrual(cash_rate, prices.index),
+        accrual=cash_accrual(cash_rate, prices.index),
         same_bar=same_bar,
         sizing=sizing_rules(execution) if cost_aware else None,
     )
@@ -307,7 +307,7 @@ def replay_arrays(
     forced_pos = set(int(p) for p in prices.index.get_indexer(forced) if p >= 0) if forced is not None else set()
     close = prices.to_numpy(dtype=float).tolist()
     open_ = close if opens is None else opens.to_numpy(dtype=float).tolist()
-    accrual = _accrual(cash_rate, prices.index)
+    accrual = cash_accrual(cash_rate, prices.index)
     acc = accrual.tolist() if accrual is not None else None
     sizing = sizing_rules(execution)
     slip, rate, minimum = sizing["slippage"], sizing["commission"], sizing["min_commission"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
-from regimeshift.backtests.replay import _accrual, _check_inputs, plan_orders, sizing_rules
+from regimeshift.backtests.replay import _check_inputs, cash_accrual, plan_orders, sizing_rules
 
 PERIODS_PER_YEAR = 252
 
@@ -55,7 +55,7 @@ def screen_arrays(
     """Replay target ``weights`` (one row per decision bar ``positions``, ascending) over ``close`` (T x K).
 
     ``open_``: fill prices (T x K) for next-bar timing, ``None`` = fill at the next close. ``accrual``: per-bar
-    interest factor (entry t = rate known at close t-1; see ``replay._accrual``). ``forced``: one flag per
+    interest factor (entry t = rate known at close t-1; see ``replay.cash_accrual``). ``forced``: one flag per
     decision that a drift band does not filter.
     """
     close = np.asarray(close, dtype=float)
@@ -144,7 +144,7 @@ def screen_frames(
         positions[order],
         targets.to_numpy(dtype=float)[order],
         execution,
-        accrual=_accrual(cash_rate, prices.index),
+        accrual=cash_accrual(cash_rate, prices.index),
         forced=forced_flags,
     )
 

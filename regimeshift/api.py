@@ -84,6 +84,19 @@ class RunResult:
         return regimes_table(self.pipeline)
 
     @property
+    def benchmarks(self) -> pd.DataFrame:
+        """Daily returns of what the strategy is measured against, each replayed with the run's execution and
+        costs: ``static_twin`` (its average weights held), ``equal_weight``, ``sixty_forty``, ``buy_hold``."""
+        beside = {k: v.returns for k, v in self.pipeline.replay.beside.items() if not isinstance(v, str)}
+        return pd.DataFrame(beside)
+
+    @property
+    def risk_free(self) -> pd.Series:
+        """The daily rate every ratio of the run is measured over (``metrics["risk_free"]`` names it)."""
+        idx = self.pipeline.returns.index
+        return pd.Series(self.pipeline.risk_free.on(idx), index=idx, name="risk_free")
+
+    @property
     def weights(self) -> pd.DataFrame:
         """Target weight per sleeve (cash included) per trading day (``weights.csv``)."""
         return self.pipeline.weights.loc[self.pipeline.returns.index]

@@ -73,27 +73,35 @@ class OneLineGroup(click.Group):
         sys.exit(rv if isinstance(rv, int) else exit_codes.OK)
 
 
-def _fmt_pct(x: Any) -> str:
-    return "n/a" if x is None else f"{100 * x:7.2f}%"
-
-
 def _occupancy(result: Any) -> list[str]:
     from regimeshift.report_stage import regime_occupancy_warnings
 
     return list(regime_occupancy_warnings(result))
 
 
+def _comparison_lines(m: dict[str, Any]) -> list[str]:
+    """The strategy beside its static twin, equal weight, 60/40 and the benchmark held (reports/comparison.py),
+    then the basis of every ratio and the value of timing."""
+    from regimeshift.reports.comparison import comparison_rows
+
+    titles, rows = comparison_rows(m)
+    width = max(13, *(len(t) + 2 for t in titles))
+    lines = [f"{'':18}" + "".join(f"{t:>{width}}" for t in titles)]
+    lines += [f"{label:18}" + "".join(f"{c:>{width}}" for c in cells) for label, cells in rows]
+    lines.append(f"basis: {m['basis']}" if m.get("basis") else "basis: n/a")
+    timing = m.get("timing")
+    if isinstance(timing, dict) and timing.get("sentence"):
+        lines.append(f"value of timing: {timing['sentence']}")
+    return lines
+
+
 def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = True) -> str:
     m = result.metrics
-    s, b = m["strategy"], m["benchmark"]
+    s = m["strategy"]
     lines = [
         f"{m['name']}: {m['start']} .. {m['end']} ({m['n_days']} days), config {m['config_hash']}",
         "",
-        f"{'':14}{'strategy':>10}{'benchmark (' + b['symbol'] + ')':>22}",
-        f"{'CAGR':14}{_fmt_pct(s['cagr']):>10}{_fmt_pct(b['cagr']):>22}",
-        f"{'Sharpe':14}{s['sharpe']:>10.2f}{b['sharpe']:>22.2f}",
-        f"{'Max drawdown':14}{_fmt_pct(s['max_drawdown']):>10}{_fmt_pct(b['max_drawdown']):>22}",
-        f"{'Volatility':14}{_fmt_pct(s['volatility']):>10}{_fmt_pct(b['volatility']):>22}",
+        *_comparison_lines(m),
         "",
         "regime share of days: "
         + ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["regime_shares"].items())

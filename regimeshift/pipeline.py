@@ -21,14 +21,15 @@ from regimeshift.backtests.benchmarks_beside import (
 )
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, load_market
-from regimeshift.backtests.replay import ReplayResult, decision_dates, replay
-from regimeshift.core.constants import CASH
+from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
+from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.walkforward import walk_forward
-from regimeshift.reports.metrics import performance_metrics
+from regimeshift.reports.metrics import RiskFree, performance_metrics
+from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
 from regimeshift.strategies.registry import check_strategy, resolve_strategy
 from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
@@ -47,6 +48,7 @@ class RunResult:
     returns: pd.DataFrame  # date x (strategy, benchmark) daily simple returns
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    risk_free: RiskFree = field(default_factory=RiskFree.zero)  # what every ratio is measured over
 
 
 # -- stages --------------------------------------------------------------------------------------------------
@@ -250,15 +252,43 @@ def replay_stage(
         regime = regimes.regime.reindex(weights.index)
     rate = None
     if cfg.data.cash_rate is not None:
-        # % p.a., already lagged by the loader like every macro series -> fraction per bar
-        if cfg.data.cash_rate not in market.macro.columns:
-            raise ConfigError(f"data.cash_rate: series '{cfg.data.cash_rate}' is not among the loaded macro series")
-        rate = market.macro[cfg.data.cash_rate].reindex(weights.index).ffill().fillna(0.0) / 100.0 / 252.0
+        rate = rate_per_bar(market, cfg.data.cash_rate, weights.index, "data.cash_rate").fillna(0.0)
     candidates, forced = decision_dates(weights.index, ex.rebalance, regime)
     targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
     rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
-    beside = replay_benchmarks(cfg, prices, opens, rate)
+    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights)
     return dataclasses.replace(rep, beside=beside)
+
+
+def rate_per_bar(market: MarketData, name: str, index: pd.DatetimeIndex, field: str) -> pd.Series:
+    """A macro rate (% a year, lagged by the loader like every macro series) as a fraction per trading day on
+    ``index``, carried forward between prints (NaN before its first print)."""
+    if name not in market.macro.columns:
+        raise ConfigError(f"{field}: series '{name}' is not among the loaded macro series")
+    return market.macro[name].reindex(index).ffill() / 100.0 / TRADING_DAYS
+
+
+def risk_free_stage(cfg: RunConfig, market: MarketData, index: pd.DatetimeIndex) -> RiskFree:
+    """The rate every ratio of the run is measured over (``report.risk_free``, else ``data.cash_rate``, else 0).
+
+    A series is read exactly as the replay credits cash: the rate known at the previous close, per trading day
+    (so a portfolio held in cash has an excess return of zero). It must cover the whole run."""
+    choice = cfg.report.risk_free if cfg.report.risk_free is not None else cfg.data.cash_rate
+    if choice is None:
+        return RiskFree.zero()
+    if not isinstance(choice, str):
+        return RiskFree.annual(float(choice))
+    field = "report.risk_free" if cfg.report.risk_free is not None else "report.risk_free (default: data.cash_rate)"
+    rate = rate_per_bar(market, choice, index, field)
+    if len(rate) and rate.isna().any():
+        first = rate.index[rate.isna().to_numpy()][0]
+        covered = rate.first_valid_index()
+        since = f"its first value is on {covered.date()}" if covered is not None else "it has no value at all"
+        raise ConfigError(f"{field}: series {choice!r} does not cover the run: no rate on {first.date()} ({since}; "
+                          f"the run starts {index[0].date()})")
+    accrual = cash_accrual(rate, index)
+    assert accrual is not None
+    return RiskFree(choice, pd.Series(accrual, index=index))
 
 
 def check_cash_buys_a_share(cfg: RunConfig, prices: pd.DataFrame) -> None:
@@ -300,22 +330,39 @@ def daily_returns(cfg: RunConfig, market: MarketData, rep: ReplayResult) -> pd.D
 
 
 def metrics_stage(
-    cfg: RunConfig, returns: pd.DataFrame, regimes: RegimeResult, rep: ReplayResult
+    cfg: RunConfig, returns: pd.DataFrame, regimes: RegimeResult, rep: ReplayResult,
+    risk_free: RiskFree | None = None,
 ) -> dict[str, Any]:
     regime = regimes.regime.loc[returns.index]
     shares = regime.value_counts(normalize=True).reindex(list(cfg.regimes.names), fill_value=0.0)
-    strategy = performance_metrics(returns["strategy"])
+    rf = risk_free or RiskFree.zero()
+
+    def performance(r: pd.Series) -> dict[str, float]:
+        return performance_metrics(r, rf)
+
+    strategy = performance(returns["strategy"])
     strategy.update(execution_metrics(rep, cfg.execution.initial_cash))
+    twin = rep.beside.get("static_twin")
+    timing = None
+    if isinstance(twin, ReplayResult):
+        timing = timing_value(returns["strategy"], twin.returns, rf, seed=cfg.seed,
+                              n_boot=cfg.report.timing_resamples, confidence=cfg.report.timing_confidence).as_dict()
     return {
         "name": cfg.name,
         "config_hash": cfg.digest(),
         "start": str(returns.index[0].date()),
         "end": str(returns.index[-1].date()),
         "n_days": int(len(returns)),
+        "initial_cash": cfg.execution.initial_cash,
+        # what every ratio below is measured over, and how (reports/metrics.py)
+        "risk_free": rf.value,
+        "basis": rf.describe(),
         "strategy": strategy,
-        "benchmark": {"symbol": cfg.data.benchmark, **performance_metrics(returns["benchmark"])},
-        # replayed with the same costs, cash buffer and cash interest as the strategy
-        "benchmarks": benchmark_metrics(rep.beside, cfg.execution.initial_cash, performance_metrics),
+        "benchmark": {"symbol": cfg.data.benchmark, **performance(returns["benchmark"])},
+        # replayed with the same costs, cash buffer, cash interest and drift band as the strategy
+        "benchmarks": benchmark_metrics(rep.beside, cfg.execution.initial_cash, performance),
+        # strategy minus static twin (the same average weights held): what the regime timing added
+        "timing": timing,
         "n_refits": regimes.n_refits,
         "n_nonconverged": regimes.n_nonconverged,
         "regime_shares": {k: float(v) for k, v in shares.items()},
@@ -354,5 +401,6 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)
-    metrics = metrics_stage(cfg, returns, regimes, rep)
-    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings)
+    risk_free = risk_free_stage(cfg, market, returns.index)
+    metrics = timed("metrics", lambda: metrics_stage(cfg, returns, regimes, rep, risk_free))
+    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free)

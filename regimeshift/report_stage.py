@@ -13,7 +13,7 @@ from regimeshift.backtests.config import RegimeConfig
 from regimeshift.pipeline import RunResult
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
-from regimeshift.reports.tearsheet import format_metric, write_tearsheet
+from regimeshift.reports.tearsheet import write_tearsheet
 from regimeshift.strategies.sleeves import sleeve_returns
 
 
@@ -126,7 +126,6 @@ def config_summary(result: RunResult) -> dict[str, str]:
         ),
         "Refits": _refits_summary(result),
         "Regime names": _naming_text(result),
-        "Initial capital": format_metric("initial_cash", ex.initial_cash),
         "Execution": (
             f"fills at {FILL_PRICE_LABELS.get(result.replay.fill_price, result.replay.fill_price)}, "
             f"rebalance {ex.rebalance}, commission {ex.commission_bps:g} bp "
@@ -158,6 +157,7 @@ def report_data(result: RunResult) -> ReportData:
         # the built-in windows (2008, Covid, 2022) are dates of the real market: meaningless on a synthetic one
         default_stress_windows=result.config.data.source != "synthetic",
         sleeve_returns=sleeve_returns(result.market.prices, result.config.sleeves).loc[idx],
+        risk_free=result.risk_free,
     )
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from regimeshift.reports.metrics import RiskFree
 
 
 @dataclass(frozen=True)
@@ -29,3 +30,5 @@ class ReportData:
     sleeve_returns: pd.DataFrame | None = None  # daily simple returns per sleeve, date x sleeve
     # show the built-in real-market stress windows (2008, Covid, 2022...); False on a synthetic calendar
     default_stress_windows: bool = True
+    # the rate the run's ratios are measured over (metrics.json's "risk_free"); None: a zero rate
+    risk_free: RiskFree | None = None

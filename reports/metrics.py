@@ -1,19 +1,31 @@
-"""Headline, per-regime and stress-window numbers.
+"""Every performance figure the product shows, defined once.
 
-Headline numbers come from ``quantstats.stats`` (rf=0, explicit periods) so they match the tearsheet.
-QuantStats is imported lazily: importing it costs ~3 s (it pulls in seaborn, scipy.stats and yfinance).
+One basis everywhere (run summary, metrics.json, tearsheet, compare page, sweeps, walk-forward track, the API):
+
+- returns are **daily** simple returns of the replayed portfolio value;
+- ratios (Sharpe, Sortino, probabilistic Sharpe) are on **daily excess returns** over a risk-free rate
+  (:class:`RiskFree`: by default the cash rate the replay pays, i.e. T-bill % a year / 100 / 252 per trading
+  day, the rate known at the previous close), annualised with one constant, x sqrt(252);
+- CAGR is geometric over 252 trading days a year; volatility is of total daily returns, x sqrt(252).
+
+Written with numpy rather than QuantStats' stats: the definitions are two lines each, QuantStats' Sharpe and
+Sortino default to a zero rate and deannualise a rate geometrically, and its import costs ~3 s. The tearsheet
+keeps QuantStats for its figures and drops its ratio rows (reports/qs_fixes.py) so no page shows two Sharpes.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from regimeshift.core.constants import TRADING_DAYS
 
-PERIODS_PER_YEAR = 252
+PERIODS_PER_YEAR = TRADING_DAYS
+PERFORMANCE_KEYS = ("cagr", "sharpe", "sortino", "psr", "max_drawdown", "volatility", "calmar")
 
 DEFAULT_STRESS_WINDOWS: dict[str, tuple[str, str]] = {
     "2008 crisis": ("2008-09-01", "2009-03-09"),
@@ -47,11 +59,46 @@ STRESS_TABLE_COLUMNS = [
 ]
 
 
-@functools.cache
-def _qs_stats():
-    import quantstats.stats as qs_stats  # noqa: PLC0415  (slow import, done once on first use)
+@dataclass(frozen=True)
+class RiskFree:
+    """The rate every ratio is measured over.
 
-    return qs_stats
+    ``value`` is what metrics.json records (a series name, or an annual rate as a fraction); ``daily`` is the
+    rate as a fraction per trading day, a number or a series by date (missing dates take the last rate).
+    """
+
+    value: str | float = 0.0
+    daily: pd.Series | float = 0.0
+
+    @classmethod
+    def zero(cls) -> RiskFree:
+        return cls(0.0, 0.0)
+
+    @classmethod
+    def annual(cls, rate: float) -> RiskFree:
+        """A constant annual rate (a fraction: 0.02 is 2% a year), earned as rate / 252 per trading day."""
+        return cls(float(rate), float(rate) / PERIODS_PER_YEAR)
+
+    @property
+    def label(self) -> str:
+        if isinstance(self.value, str):
+            return self.value
+        return "a zero rate" if self.value == 0 else f"{100 * self.value:g}% a year"
+
+    def on(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """The daily rate on each date of ``index``."""
+        if isinstance(self.daily, pd.Series):
+            return self.daily.reindex(index).ffill().fillna(0.0).to_numpy(dtype=float)
+        return np.full(len(index), float(self.daily))
+
+    def describe(self) -> str:
+        """The basis sentence every page prints beside its ratios."""
+        if isinstance(self.value, str):
+            rate = f"{self.value} (% a year / 100 / 252 per trading day, the rate known at the previous close)"
+        else:
+            rate = self.label if self.value == 0 else f"{self.label} (/ 252 per trading day)"
+        return (f"Sharpe, Sortino and PSR: daily excess returns over {rate}, annualised x sqrt(252); "
+                "CAGR and volatility: total daily returns, 252 trading days a year")
 
 
 def _clean(returns: pd.Series) -> pd.Series:
@@ -61,21 +108,75 @@ def _clean(returns: pd.Series) -> pd.Series:
     return r.sort_index()
 
 
-def performance_metrics(returns: pd.Series, periods_per_year: int = PERIODS_PER_YEAR) -> dict[str, float]:
-    """cagr, sharpe, sortino, max_drawdown (negative fraction), volatility (annualised); rf = 0."""
+def sharpe_ratio(excess: np.ndarray, periods_per_year: int = PERIODS_PER_YEAR) -> float:
+    """mean / sample standard deviation of the excess returns, x sqrt(periods_per_year)."""
+    x = np.asarray(excess, dtype=float)
+    if x.size < 2:
+        return math.nan
+    sd = float(np.std(x, ddof=1))
+    return float(np.mean(x)) / sd * math.sqrt(periods_per_year) if sd > 0 else math.nan
+
+
+def sortino_ratio(excess: np.ndarray, periods_per_year: int = PERIODS_PER_YEAR) -> float:
+    """mean / downside deviation (root mean square of the negative excess returns over all days), annualised."""
+    x = np.asarray(excess, dtype=float)
+    if x.size < 2:
+        return math.nan
+    down = math.sqrt(float(np.sum(np.minimum(x, 0.0) ** 2)) / x.size)
+    return float(np.mean(x)) / down * math.sqrt(periods_per_year) if down > 0 else math.nan
+
+
+def cagr_of(returns: np.ndarray, periods_per_year: int = PERIODS_PER_YEAR) -> float:
+    """Geometric growth per year of the compounded returns, ``periods_per_year`` returns a year."""
+    r = np.asarray(returns, dtype=float)
+    if r.size == 0:
+        return math.nan
+    growth = float(np.prod(1.0 + r))
+    return growth ** (periods_per_year / r.size) - 1.0 if growth > 0 else math.nan
+
+
+def probabilistic_sharpe_of(excess: np.ndarray) -> float:
+    """P[true Sharpe > 0] given the sample's length, skewness and kurtosis (Bailey & Lopez de Prado)."""
+    from scipy.stats import kurtosis, skew  # noqa: PLC0415  (scipy.stats costs ~0.3 s; only where a PSR is asked)
+
+    from regimeshift.reports.overfitting import probabilistic_sharpe  # noqa: PLC0415
+
+    x = np.asarray(excess, dtype=float)
+    if x.size < 3:
+        return math.nan
+    sd = float(np.std(x, ddof=1))
+    if not sd > 1e-12 * max(abs(float(np.mean(x))), 1e-300):  # constant to rounding: no distribution to read
+        return math.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scipy's precision note on nearly constant samples
+        sk, ku = float(skew(x)), float(kurtosis(x, fisher=False))
+    return probabilistic_sharpe(float(np.mean(x)) / sd, 0.0, int(x.size), sk, ku)
+
+
+def performance_metrics(
+    returns: pd.Series, risk_free: RiskFree | None = None, periods_per_year: int = PERIODS_PER_YEAR
+) -> dict[str, float]:
+    """cagr, sharpe, sortino, psr, max_drawdown (negative fraction), volatility (annualised), calmar.
+
+    Ratios on daily excess returns over ``risk_free`` (default: a zero rate); see the module docstring.
+    """
     r = _clean(returns)
     if r.empty:
-        return dict.fromkeys(("cagr", "sharpe", "sortino", "max_drawdown", "volatility"), math.nan)
-    qs = _qs_stats()
-    with np.errstate(all="ignore"):
-        out = {
-            "cagr": qs.cagr(r, rf=0.0, compounded=True, periods=periods_per_year),
-            "sharpe": qs.sharpe(r, rf=0.0, periods=periods_per_year),
-            "sortino": qs.sortino(r, rf=0.0, periods=periods_per_year),
-            "max_drawdown": qs.max_drawdown(r),
-            "volatility": qs.volatility(r, periods=periods_per_year),
-        }
-    return {k: float(v) for k, v in out.items()}
+        return dict.fromkeys(PERFORMANCE_KEYS, math.nan)
+    rf = (risk_free or RiskFree.zero()).on(r.index)
+    x = r.to_numpy(dtype=float)
+    excess = x - rf
+    mdd = max_drawdown_of(x)
+    cagr = cagr_of(x, periods_per_year)
+    return {
+        "cagr": cagr,
+        "sharpe": sharpe_ratio(excess, periods_per_year),
+        "sortino": sortino_ratio(excess, periods_per_year),
+        "psr": probabilistic_sharpe_of(excess),
+        "max_drawdown": mdd,
+        "volatility": float(np.std(x, ddof=1)) * math.sqrt(periods_per_year) if x.size > 1 else math.nan,
+        "calmar": cagr / -mdd if mdd < 0 else math.nan,
+    }
 
 
 def max_drawdown_of(returns: pd.Series | np.ndarray) -> float:
@@ -88,19 +189,12 @@ def max_drawdown_of(returns: pd.Series | np.ndarray) -> float:
     return float(np.min(wealth / peaks - 1.0))
 
 
-def _annualised(r: np.ndarray, periods_per_year: int) -> tuple[float, float, float]:
-    """(geometric annualised return, annualised volatility, Sharpe rf=0) of the returns in `r`."""
-    n = r.size
-    if n == 0:
+def _annualised(r: np.ndarray, rf: np.ndarray, periods_per_year: int) -> tuple[float, float, float]:
+    """(geometric annualised return, annualised volatility, excess Sharpe) of the returns in `r`."""
+    if r.size == 0:
         return math.nan, math.nan, math.nan
-    growth = float(np.prod(1.0 + r))
-    ann = growth ** (periods_per_year / n) - 1.0 if growth > 0 else math.nan
-    if n < 2:
-        return ann, math.nan, math.nan
-    sd = float(np.std(r, ddof=1))
-    vol = sd * math.sqrt(periods_per_year)
-    sharpe = float(np.mean(r)) / sd * math.sqrt(periods_per_year) if sd > 0 else math.nan
-    return ann, vol, sharpe
+    vol = float(np.std(r, ddof=1)) * math.sqrt(periods_per_year) if r.size > 1 else math.nan
+    return cagr_of(r, periods_per_year), vol, sharpe_ratio(r - rf, periods_per_year)
 
 
 def most_probable_regime(probabilities: pd.DataFrame) -> pd.Series:
@@ -117,12 +211,14 @@ def regime_table(
     regime: pd.Series,
     order: Sequence[str] | None = None,
     periods_per_year: int = PERIODS_PER_YEAR,
+    risk_free: RiskFree | None = None,
 ) -> pd.DataFrame:
     """Per-regime statistics, one row per regime (index name "regime").
 
     `regime` holds a regime label per date; dates without a label or without a strategy return are ignored.
     The benchmark is read on the same dates (missing benchmark days count as 0).  Columns: days, share
-    (of labelled days), annualised geometric return, annualised volatility, Sharpe (rf=0) and max drawdown
+    (of labelled days), annualised geometric return, annualised volatility, excess Sharpe over ``risk_free``
+    (the run's basis, default a zero rate) and max drawdown
     of the returns compounded over that regime's days only, for the strategy and the benchmark.
     Rows follow `order` (regimes with no days are kept, with NaNs), else the categorical order, else sorted.
     """
@@ -136,6 +232,7 @@ def regime_table(
         else:
             order = sorted(labels.unique(), key=str)
     total = len(labels)
+    rf = (risk_free or RiskFree.zero()).on(r.index)
     rows = {}
     for name in order:
         mask = (labels == name).to_numpy()
@@ -143,7 +240,7 @@ def regime_table(
         row: dict[str, float] = {"days": n, "share": n / total if total else math.nan}
         for prefix, series in (("strategy", r), ("benchmark", b)):
             x = series.to_numpy()[mask]
-            ann, vol, sharpe = _annualised(x, periods_per_year)
+            ann, vol, sharpe = _annualised(x, rf[mask], periods_per_year)
             row[f"{prefix}_ann_return"] = ann
             row[f"{prefix}_volatility"] = vol
             row[f"{prefix}_sharpe"] = sharpe

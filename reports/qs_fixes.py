@@ -8,6 +8,10 @@ Every page with QuantStats' tearsheet in it (run tearsheets, the sweep's walk-fo
   right. The EOY table beside it has the same figures, so the chart is dropped.
 - "Treynor Ratio": QuantStats divides the total (not annualised) return by beta and prints it as a percentage
   (e.g. 805.15%); a misleading metric is dropped rather than shown.
+- Its risk-adjusted ratios (Sharpe and its variants, Sortino and its variants, Omega) and its "Risk-Free Rate"
+  row: QuantStats computes them over a constant rate (zero here), while every ratio the product reports is on
+  daily excess returns over the run's risk-free rate (reports/metrics.py). One page must not show two Sharpes
+  on two bases, so QuantStats' are dropped; the regime story's comparison table has the run's.
 - "CAGR﹪": QuantStats writes U+FE6A SMALL PERCENT SIGN, which common fonts lack (a missing-glyph box).
 - Column order: QuantStats puts the benchmark before the strategy; every other table of ours puts the strategy
   first, so a reader comparing tables never reads the wrong column.
@@ -31,7 +35,8 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-DROPPED_METRICS = ("Treynor Ratio",)
+DROPPED_METRICS = ("Treynor Ratio", "Risk-Free Rate", "Sharpe", "Prob. Sharpe Ratio", "Smart Sharpe", "Sortino",
+                   "Smart Sortino", "Sortino/√2", "Smart Sortino/√2", "Omega")
 DROPPED_EOY_COLUMNS = ("Multiplier",)
 STRATEGY_NAME = "Strategy"  # QuantStats' column title for the strategy (qs_report.STRATEGY_NAME)
 # A calendar year counts as covered when the data starts within this many days of 1 January and ends within

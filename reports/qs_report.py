@@ -109,6 +109,10 @@ class QSInputs:
     title: str  # user string: escaped on output
     benchmark_name: str  # user string: escaped on output
     key: str = field(default_factory=lambda: uuid.uuid4().hex, compare=False)  # identifies copies in workers
+    # the run's risk-free rate per day on the returns' dates: QuantStats' rolling Sharpe and Sortino get excess
+    # returns over it (its own rf is a constant deannualised geometrically); None draws them over a zero rate
+    risk_free: pd.Series | None = None
+    risk_free_label: str | None = None
 
 
 def _qs():
@@ -164,6 +168,13 @@ def _prepare(inputs: QSInputs) -> tuple[pd.Series, pd.Series, pd.Series]:
     return returns, benchmark, original
 
 
+def _excess(returns: pd.Series, inputs: QSInputs) -> pd.Series:
+    """``returns`` less the run's daily risk-free rate (unchanged without one)."""
+    if inputs.risk_free is None:
+        return returns
+    return (returns - inputs.risk_free.reindex(returns.index).fillna(0.0)).rename(returns.name)
+
+
 def _figure(plot: Callable[..., object], **kwargs: object) -> str:
     quantstats, reports = _qs()
     figfile = quantstats.utils._file_stream()
@@ -181,7 +192,8 @@ def _template(inputs: QSInputs) -> str:
     tpl = tpl.replace("{{date_range}}", dates[0] + " - " + dates[-1])
     tpl = tpl.replace("{{title}}", f"{html.escape(inputs.title)} (Compounded)")
     tpl = tpl.replace("{{v}}", quantstats.__version__)
-    params = [f"Benchmark: {inputs.benchmark_name.upper()}", f"Periods/Year: {PERIODS_PER_YEAR}", f"RF: {RF:.1%}"]
+    rf = f"Ratios over: {inputs.risk_free_label}" if inputs.risk_free_label is not None else f"RF: {RF:.1%}"
+    params = [f"Benchmark: {inputs.benchmark_name.upper()}", f"Periods/Year: {PERIODS_PER_YEAR}", rf]
     tpl = tpl.replace("{{params}}", html.escape(params[0]) + " &bull; " + " &bull; ".join(params[1:]) + " | ")
     return tpl.replace("{{matched_dates}}", "")
 
@@ -232,10 +244,10 @@ def render_piece(key: str, inputs: QSInputs) -> dict[str, str]:
                                         prepare_returns=False),
         "rolling_vol": lambda: _figure(plots.rolling_volatility, **both, **common, period=half_year,
                                        periods_per_year=year),
-        "rolling_sharpe": lambda: _figure(plots.rolling_sharpe, returns=returns, **common, period=half_year,
-                                          periods_per_year=year),
-        "rolling_sortino": lambda: _figure(plots.rolling_sortino, returns=returns, **common, period=half_year,
-                                           periods_per_year=year),
+        "rolling_sharpe": lambda: _figure(plots.rolling_sharpe, returns=_excess(returns, inputs), **common,
+                                          period=half_year, periods_per_year=year),
+        "rolling_sortino": lambda: _figure(plots.rolling_sortino, returns=_excess(returns, inputs), **common,
+                                           period=half_year, periods_per_year=year),
         "dd_periods": lambda: _figure(plots.drawdowns_periods, returns=returns, figsize=(8, 4), subtitle=False,
                                       title=returns.name, compounded=True, prepare_returns=False),
         "dd_plot": lambda: _figure(plots.drawdown, returns=returns, **common),
@@ -370,6 +382,8 @@ class QuantStatsPage:
                 break
         todo = [k for k in PIECES if k not in done]
         if todo:
+            with quiet():
+                _qs()  # imported before the first figure, as in a worker: its import restyles matplotlib
             with quiet(), svg_backend():
                 for key in todo:
                     t0, c0 = time.perf_counter(), time.process_time()

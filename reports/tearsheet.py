@@ -18,6 +18,7 @@ from regimeshift.core.compat import headless_matplotlib
 from regimeshift.reports import plots
 from regimeshift.reports.qs_fixes import fix_quantstats_page
 from regimeshift.reports.inputs import ReportData
+from regimeshift.reports.comparison import comparison_rows
 from regimeshift.reports.metrics import (
     DEFAULT_STRESS_WINDOWS,
     most_probable_regime,
@@ -30,17 +31,18 @@ from regimeshift.reports.qs_report import QSInputs, QuantStatsPage, plain_html, 
 log = logging.getLogger(__name__)
 
 METRIC_LABELS = {"cagr": "CAGR", "sharpe": "Sharpe", "sortino": "Sortino", "max_drawdown": "Max drawdown",
-                 "volatility": "Volatility (ann.)", "turnover": "Turnover (ann.)", "n_trades": "Fills",
+                 "volatility": "Volatility (ann.)", "turnover": "Turnover (ann.)", "n_trades": "Trades",
                  "n_rebalances": "Rebalances", "commission_paid": "Commission paid", "slippage_paid": "Slippage paid",
                  "costs_total": "Costs (total)", "cost_drag": "Cost drag (share of profit)",
                  "cost_drag_annual": "Cost drag (ann.)", "interest_earned": "Interest earned", "n_orders": "Orders",
                  "n_rejected_orders": "Rejected orders", "n_partial_orders": "Partially filled orders"}
 
 STRATEGY_NAME = "Strategy"
-PCT_KEYS = {"cagr", "max_drawdown", "volatility", "total_return", "cumulative_return", "turnover",
-            "annual_turnover", "win_rate", "exposure", "cost_drag", "cost_drag_annual", "avg_cash"}
+PCT_KEYS = {"cagr", "max_drawdown", "volatility", "total_return", "cumulative_return", "win_rate", "exposure", "cost_drag", "cost_drag_annual", "avg_cash"}
+TIMES_KEYS = {"turnover", "annual_turnover"}  # traded value / average value a year, as the comparison prints it
+PROBABILITY_KEYS = {"psr", "dsr", "pbo"}
 # Amounts in the run's currency (whatever initial_cash is in, so no symbol) and counts of things.
-MONEY_KEYS = {"initial_cash", "commission_paid", "slippage_paid", "costs_total", "interest_earned", "final_value"}
+MONEY_KEYS = {"commission_paid", "slippage_paid", "costs_total", "interest_earned", "final_value", "initial_cash"}
 COUNT_KEYS = {"n_trades", "n_rebalances", "n_orders", "n_rejected_orders", "n_partial_orders", "n_days"}
 
 # Remote resources the QuantStats template links (favicon, project link); the page must open offline.
@@ -72,6 +74,7 @@ CSS = """
 #regime-story figure svg{width:100%;height:auto;display:block}
 #regime-story .note{color:#666;font-size:12px;margin:-10px 0 16px}
 #regime-story .shock{font-size:14px;margin:0 0 16px}
+#regime-story .timing{font-size:14px;margin:-8px 0 16px;font-weight:600}
 #regime-story hr{margin:20px 0 30px}
 </style>
 """
@@ -130,8 +133,24 @@ def _count(x: Any) -> str:
     return "∞" if math.isinf(v) else f"{int(round(v)):,}"
 
 
+def format_probability(x: Any) -> str:
+    """A probability with the digits that tell values apart near 1 (0.980 and 0.9994 must not both read 1.00)."""
+    if _is_missing(x):
+        return "–"
+    v = float(x)
+    if v > 0.999:
+        return "> 0.999"
+    if v < 0.001:
+        return "< 0.001"
+    return f"{v:.3f}"
+
+
 def format_metric(key: str, x: Any) -> str:
-    """A headline metric as the tearsheet shows it: percent, money, count or a 2-decimal number."""
+    """A headline metric as the tearsheet shows it: percent, money, count, times a year or a 2-decimal number."""
+    if key in PROBABILITY_KEYS:
+        return format_probability(x)
+    if key in TIMES_KEYS:
+        return "–" if _is_missing(x) else f"{float(x):.2f}x"
     if key in PCT_KEYS:
         return _pct(x)
     if key in MONEY_KEYS:
@@ -139,17 +158,6 @@ def format_metric(key: str, x: Any) -> str:
     if key in COUNT_KEYS:
         return _count(x)
     return _num(x)
-
-
-def orders_text(metrics: Mapping[str, Any]) -> str:
-    """Orders placed, and the fills (rows of trades.csv) only where they differ: ``n_trades`` counts fills, so
-    it equals ``n_orders`` unless an order was rejected (no fill) or filled in pieces (several)."""
-    orders, fills = metrics.get("n_orders"), metrics.get("n_trades")
-    if _is_missing(orders):
-        return _count(fills) if not _is_missing(fills) else "–"
-    if _is_missing(fills) or int(round(float(fills))) == int(round(float(orders))):
-        return _count(orders)
-    return f"{_count(orders)} ({_count(fills)} fills)"
 
 
 def _date(t: Any) -> str:
@@ -202,26 +210,48 @@ def _header_html(data: ReportData, returns: pd.Series) -> str:
     cfg_rows.append(("Non-converged refits", "n/a" if ncv is None else _num(ncv)))
     left = "<h3>Run</h3>" + _table([], [(k, v) for k, v in cfg_rows], cls="config")
 
-    right = ""
-    strat = data.metrics.get("strategy") if isinstance(data.metrics, Mapping) else None
-    bench = data.metrics.get("benchmark") if isinstance(data.metrics, Mapping) else None
-    if isinstance(strat, Mapping):
-        bench = bench if isinstance(bench, Mapping) else {}
-        keys = list(strat) + [k for k in bench if k not in strat]
-        rows = []
-        for k in keys:
-            if any(isinstance(m.get(k), (str, Mapping, list, tuple)) for m in (strat, bench)):
-                continue  # text such as the benchmark symbol or fill_price is in the header or the Run table
-            if k == "n_orders" and "n_trades" in strat:
-                continue  # one row with n_trades
-            if k == "n_trades" and "n_orders" in strat:
-                rows.append(("Orders", *(orders_text(m) for m in (strat, bench))))
-                continue
-            label = METRIC_LABELS.get(k, k.replace("_", " ").capitalize())
-            rows.append((label, format_metric(k, strat.get(k)), format_metric(k, bench.get(k))))
-        right = ("<h3>Headline metrics</h3>"
-                 + _table([[("Metric", 1), (STRATEGY_NAME, 1), (data.benchmark_name, 1)]], rows))
+    metrics = data.metrics if isinstance(data.metrics, Mapping) else {}
+    right = _comparison_html(metrics) + _execution_html(metrics)
     return f'<div class="cols"><div>{left}</div><div>{right}</div></div>'
+
+
+def _comparison_html(metrics: Mapping[str, Any]) -> str:
+    """The strategy beside its static twin, equal weight, 60/40 and the benchmark held, on the run's basis, then
+    the value of timing in one sentence (reports/comparison.py, reports/timing.py)."""
+    titles, rows = comparison_rows(metrics)
+    if not titles:
+        return ""
+    table = _table([[("", 1), *((t, 1) for t in titles)]], [(label, *cells) for label, cells in rows],
+                   cls="comparison")
+    parts = ['<h3 id="comparison-title">Strategy beside the same sleeves held</h3>', table]
+    if metrics.get("basis"):
+        parts.append(f'<p class="note" id="basis">{_esc(metrics["basis"])}. All five replayed with the run\'s '
+                     "execution and costs; the static twin holds the strategy's average weights, rebalanced on "
+                     "its calendar.</p>")
+    timing = metrics.get("timing")
+    if isinstance(timing, Mapping) and timing.get("sentence"):
+        parts.append(f'<p class="timing" id="value-of-timing">{_esc(timing["sentence"])}</p>')
+    return "\n".join(parts)
+
+
+EXECUTION_ROWS = (("initial_cash", "Initial capital"), ("turnover", "Turnover (ann.)"), ("n_trades", "Trades (fills)"),
+                  ("n_rebalances", "Rebalances"), ("commission_paid", "Commission paid"),
+                  ("slippage_paid", "Slippage paid"), ("costs_total", "Costs (total)"),
+                  ("cost_drag", "Cost drag (share of profit)"), ("cost_drag_annual", "Cost drag (ann.)"),
+                  ("interest_earned", "Interest earned"), ("n_rejected_orders", "Rejected orders"),
+                  ("n_partial_orders", "Partially filled orders"), ("psr", "Probabilistic Sharpe (> 0)"),
+                  ("calmar", "Calmar (CAGR / max drawdown)"))
+
+
+def _execution_html(metrics: Mapping[str, Any]) -> str:
+    """The strategy's own execution and cost figures (one row each; the benchmarks' are in metrics.json)."""
+    strat = metrics.get("strategy")
+    if not isinstance(strat, Mapping):
+        return ""
+    values = {**strat, "initial_cash": metrics.get("initial_cash")}
+    rows = [(label, format_metric(key, values.get(key))) for key, label in EXECUTION_ROWS
+            if key in values and values.get(key) is not None]
+    return "<h3>Strategy execution</h3>" + _table([[("Metric", 1), (STRATEGY_NAME, 1)]], rows)
 
 
 def _regime_table_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> str:
@@ -229,7 +259,7 @@ def _regime_table_html(data: ReportData, returns: pd.Series, benchmark: pd.Serie
     probs = data.probabilities.copy()
     probs.columns = names
     regime = most_probable_regime(probs)
-    table = regime_table(returns, benchmark, regime, order=names)
+    table = regime_table(returns, benchmark, regime, order=names, risk_free=data.risk_free)
     rows = []
     for name, r in table.iterrows():
         rows.append((name, _num(int(r["days"])), _pct(r["share"]),
@@ -237,13 +267,13 @@ def _regime_table_html(data: ReportData, returns: pd.Series, benchmark: pd.Serie
                      _pct(r["strategy_max_drawdown"]),
                      _pct(r["benchmark_ann_return"]), _pct(r["benchmark_volatility"]), _num(r["benchmark_sharpe"]),
                      _pct(r["benchmark_max_drawdown"])))
-    stat = [("Ann. return", 1), ("Volatility", 1), ("Sharpe", 1), ("Max DD", 1)]
+    stat = [("Ann. return", 1), ("Volatility", 1), ("Sharpe (excess)", 1), ("Max DD", 1)]
     head = [[("", 3), (STRATEGY_NAME, 4), (data.benchmark_name, 4)],
             [("Regime", 1), ("Days", 1), ("Share", 1), *stat, *stat]]
     return ("<h3>Performance by regime</h3>" + _table(head, rows)
             + '<p class="note">Regime = most probable filtered regime of the day; days before the first fit are '
               "left out. Returns are annualised over the regime's days only; max drawdown compounds those days "
-              "as if held only in that regime.</p>")
+              "as if held only in that regime. Sharpe on the run's basis (above), over that regime's days.</p>")
 
 
 def _transmat_html(data: ReportData) -> str:
@@ -389,7 +419,11 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
     headless_matplotlib()
     t0 = time.perf_counter()
     returns, benchmark, _ = align_inputs(data)
-    with QuantStatsPage(QSInputs(returns, benchmark, data.title, data.benchmark_name), workers) as qs_page:
+    rf = data.risk_free
+    inputs = QSInputs(returns, benchmark, data.title, data.benchmark_name,
+                      risk_free=None if rf is None else pd.Series(rf.on(returns.index), index=returns.index),
+                      risk_free_label=None if rf is None else rf.label)
+    with QuantStatsPage(inputs, workers) as qs_page:
         section = build_regime_section(data)
         t1 = time.perf_counter()
         page = qs_page.html()

@@ -88,6 +88,7 @@ window.addEventListener("load", function () {
     headers: headers, cagr: cagr, heatmap: {cells: cells.length, painted: painted},
     story: box(story), figures: figs, metrics: box(table),
     hasSharpe: !!table && table.innerText.indexOf("Sharpe") >= 0,
+    hasCalmar: !!table && table.innerText.indexOf("Calmar") >= 0,
     hasCumulative: !!table && table.innerText.indexOf("Cumulative Return") >= 0,
     qsTitle: box(document.querySelector(".container > h1")),
     overlaps: overlaps, nSvg: document.querySelectorAll("svg").length
@@ -171,7 +172,9 @@ def test_regime_section_is_above_the_quantstats_report(probe):
 
 def test_quantstats_metrics_table_is_visible(probe):
     assert probe["metrics"]["shown"] and probe["metrics"]["height"] > 300
-    assert probe["hasSharpe"] and probe["hasCumulative"]
+    assert probe["hasCalmar"] and probe["hasCumulative"]
+    # QuantStats' zero-rate Sharpe is dropped: the page's one Sharpe is the run's, in the comparison table
+    assert not probe["hasSharpe"]
 
 
 def test_no_figure_has_overlapping_tick_labels(probe):
@@ -192,7 +195,7 @@ def test_cagr_label_is_shown_with_a_plain_percent_sign(probe):
 
 def test_every_table_shows_the_strategy_column_before_the_benchmark(probe):
     both = [h for h in probe["headers"] if "Strategy" in h and "SPY" in h]
-    assert len(both) == 5  # headline, per regime, stress, QuantStats' metrics and EOY
+    assert len(both) == 4  # per regime, stress, QuantStats' metrics and EOY
     assert all(h.index("Strategy") < h.index("SPY") for h in both), both
 
 

@@ -61,11 +61,12 @@ def test_compiled_dp_is_the_packages_dp(n, k, lam, seed):
     rng = np.random.default_rng(seed)
     loss = rng.exponential(size=(n, k))
     pen = lam * (np.ones((k, k)) - np.eye(k))
-    np.testing.assert_array_equal(jump_dp.dp(loss, pen, True), package_dp(loss, pen, True))
+    # two code paths (numba's compiled loop, the package's numpy one): equal to rounding, which differs by CPU
+    np.testing.assert_allclose(jump_dp.dp(loss, pen, True), package_dp(loss, pen, True), rtol=1e-12, atol=1e-12)
     a1, v1 = jump_dp.dp(loss, pen)
     a2, v2 = package_dp(loss, pen)
-    np.testing.assert_array_equal(a1, a2)
-    assert v1 == v2
+    np.testing.assert_array_equal(a1, a2)  # the state path is discrete: it must be the same path
+    assert v1 == pytest.approx(v2, rel=1e-12, abs=1e-12)
 
 
 def test_compiled_dp_is_only_swapped_in_inside_its_context():
@@ -183,8 +184,10 @@ def test_a_jump_model_with_an_empty_state_still_names_it_and_calls_the_order_amb
     assert sorted(m.order_) == [0, 1, 2] and np.isfinite(m.stress_scores()).all()
     assert m.naming_report().ambiguous == (("a", "b"), ("b", "c"))  # no day says which empty state is calmer
     again = JumpRegimeModel(**kw).fit(X[:400], align_to=m)
-    np.testing.assert_array_equal(again.means_[again.raw_weights_[again.order_] == 0],
-                                  m.means_[m.raw_weights_[m.order_] == 0])  # the empty names carry their moments
+    # the empty names carry their moments; the refit recomputes them along another path (rescaling by a new
+    # window's scaler), so they agree to rounding, not to the bit (numpy's SIMD kernels differ by CPU)
+    np.testing.assert_allclose(again.means_[again.raw_weights_[again.order_] == 0],
+                               m.means_[m.raw_weights_[m.order_] == 0], rtol=1e-12, atol=1e-15)
 
 
 def test_a_gmmhmm_state_is_scored_by_its_mixtures_mean_and_covariance():

@@ -159,11 +159,12 @@ def test_tearsheet_escapes_the_benchmark_name(report):
     assert "&lt;i&gt;SPY&lt;/i&gt;" in html
 
 
-def test_tearsheet_sharpe_matches_performance_metrics(report):
+def test_tearsheet_shows_one_sharpe_the_runs_and_drops_quantstats_zero_rate_ratios(report):
     data, _, html = report
-    row = re.search(r"<tr><td>Sharpe</td><td>([-\d.]+)</td><td>([-\d.]+)</td></tr>", html)
-    assert row, "QuantStats Sharpe row not found"
-    assert f"{data.metrics['strategy']['sharpe']:.2f}" in row.groups()
+    row = re.search(r"<tr><td>Sharpe \(excess\)</td><td>([-\d.]+)</td>", html)
+    assert row, "the comparison table's Sharpe row not found"
+    assert row.group(1) == f"{data.metrics['strategy']['sharpe']:.2f}"
+    assert not re.search(r"<tr><td>\s*(Sharpe|Sortino|Smart Sharpe|Omega|Risk-Free Rate)\s*</td>", html)
 
 
 def test_regime_section_for_20_years_is_small(tmp_path):
@@ -186,9 +187,9 @@ def test_performance_metrics_constant_returns_have_no_drawdown():
     assert performance_metrics(_constant())["max_drawdown"] == 0.0
 
 
-def test_performance_metrics_returns_the_five_headline_floats():
+def test_performance_metrics_returns_the_headline_floats():
     m = performance_metrics(_constant())
-    assert set(m) == {"cagr", "sharpe", "sortino", "max_drawdown", "volatility"}
+    assert set(m) == {"cagr", "sharpe", "sortino", "psr", "max_drawdown", "volatility", "calmar"}
     assert all(isinstance(v, float) for v in m.values())
 
 
@@ -296,15 +297,16 @@ def test_cagr_label_has_a_plain_percent_sign_not_the_small_one_fonts_lack(report
 def test_every_table_with_both_puts_the_strategy_before_the_benchmark(report):
     data, _, page = report
     both = [head for head, _ in _tables(page) if STRATEGY in head and data.benchmark_name in head]
-    # headline, per-regime, stress, QuantStats' metrics and EOY tables
-    assert len(both) == 5
+    # per-regime, stress, QuantStats' metrics and EOY tables (the comparison table's strategy column is its first)
+    assert len(both) == 4
     assert all(head.index(STRATEGY) < head.index(data.benchmark_name) for head in both), both
 
 
 def test_quantstats_metrics_columns_are_strategy_then_benchmark_with_the_values_moved_along(report):
     data, _, page = report
-    row = re.search(r"<tr><td>Sharpe</td><td>([-\d.]+)</td><td>([-\d.]+)</td></tr>", page)
-    assert row.groups() == (f"{data.metrics['strategy']['sharpe']:.2f}", f"{data.metrics['benchmark']['sharpe']:.2f}")
+    row = re.search(r"<tr><td>Cumulative Return</td><td>([-\d.]+)%</td><td>([-\d.]+)%</td></tr>", page)
+    total = [float((1 + r).prod() - 1) for r in (data.returns, data.benchmark)]
+    assert [float(x) for x in row.groups()] == pytest.approx([100 * t for t in total], abs=0.006)
 
 
 def test_eoy_table_drops_the_multiplier_column(report):
@@ -347,19 +349,6 @@ def test_monthly_heatmap_leaves_the_months_without_data_blank(report):
     assert _heatmap_cells(page) == pytest.approx(list(100 * monthly.to_numpy()), abs=0.006)
 
 
-def test_headline_table_has_one_orders_row(headline):
-    assert headline["Orders"] == ("1,526", "–")
-    assert "Trades" not in headline and "Fills" not in headline
-
-
-def test_orders_row_names_the_fills_when_they_differ_from_the_orders():
-    from regimeshift.reports.tearsheet import orders_text
-
-    assert orders_text({"n_orders": 1526, "n_trades": 1528}) == "1,526 (1,528 fills)"
-    assert orders_text({"n_orders": 1526, "n_trades": 1526}) == "1,526"
-    assert orders_text({}) == "–"
-
-
 def test_regime_figures_use_the_one_regime_palette(report):
     from regimeshift.core.palette import regime_colours
 
@@ -373,6 +362,10 @@ def test_regime_figures_use_the_one_regime_palette(report):
 # ------------------------------------------------------------------------------------------------- QuantStats part
 @pytest.fixture(scope="module")
 def qs_inputs():
+    # QuantStats restyles matplotlib when first imported; imported here, outside the rc_context either page is
+    # drawn in, so both pages draw with its style (the product imports it before its first figure as well)
+    import quantstats  # noqa: F401
+
     from regimeshift.reports.qs_report import QSInputs
     from regimeshift.reports.tearsheet import align_inputs
 
@@ -454,45 +447,49 @@ COSTS = {"turnover": 3.9819, "n_trades": 1526, "n_rebalances": 153, "commission_
          "n_orders": 1526, "n_rejected_orders": 0, "n_partial_orders": 2.0, "fill_price": "next_open"}
 
 
-def _headline_rows(html: str) -> dict[str, tuple[str, str]]:
-    table = html[html.index("<h3>Headline metrics</h3>"):]
+def _execution_rows(html: str) -> dict[str, str]:
+    table = html[html.index("<h3>Strategy execution</h3>"):]
     table = table[: table.index("</table>")]
-    return {k: (s, b) for k, s, b in re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td></tr>", table)}
+    return dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table))
 
 
 @pytest.fixture(scope="module")
-def headline() -> dict[str, tuple[str, str]]:
+def headline() -> dict[str, str]:
     data = make_report_data(years=1)
-    metrics = {**data.metrics, "strategy": {**data.metrics["strategy"], **COSTS},
+    metrics = {**data.metrics, "initial_cash": 1_000_000.0, "strategy": {**data.metrics["strategy"], **COSTS},
                "benchmark": {"symbol": "SPY", **data.metrics["benchmark"]}}
-    return _headline_rows(build_regime_section(dataclasses.replace(data, metrics=metrics)))
+    return _execution_rows(build_regime_section(dataclasses.replace(data, metrics=metrics)))
 
 
 @pytest.mark.parametrize(
     ("label", "shown"),
     [("Commission paid", "41,630"), ("Slippage paid", "41,630"), ("Costs (total)", "83,260"),
-     ("Interest earned", "3,234")],
+     ("Interest earned", "3,234"), ("Initial capital", "1,000,000")],
 )
 def test_money_is_shown_in_whole_units_with_thousands_separators(headline, label, shown):
-    assert headline[label] == (shown, "–")  # the frictionless benchmark has no costs
+    assert headline[label] == shown
 
 
-def test_cost_drag_is_shown_as_a_percent(headline):
-    assert headline["Cost drag (ann.)"][0] == "0.4%"
-    assert headline["Cost drag (share of profit)"][0] == "4.9%"
+def test_cost_drag_is_shown_as_a_percent_and_turnover_as_times_a_year(headline):
+    assert headline["Cost drag (ann.)"] == "0.4%"
+    assert headline["Cost drag (share of profit)"] == "4.9%"
+    assert headline["Turnover (ann.)"] == "3.98x"  # as the comparison table prints it
 
 
 @pytest.mark.parametrize(
     ("label", "shown"),
-    [("Orders", "1,526"), ("Rebalances", "153"), ("Rejected orders", "0"),
-     ("Partially filled orders", "2")],
+    [("Trades (fills)", "1,526"), ("Rebalances", "153"), ("Rejected orders", "0"), ("Partially filled orders", "2")],
 )
 def test_counts_are_shown_as_whole_numbers(headline, label, shown):
-    assert headline[label][0] == shown
+    assert headline[label] == shown
 
 
-def test_text_metrics_stay_out_of_the_headline_table(headline):
-    # the fill price is in the Run table's Execution row, the benchmark symbol is the column header
+def test_trades_and_orders_are_one_row_not_two(headline):
+    assert "Orders" not in headline and "Trades" not in headline
+
+
+def test_text_metrics_stay_out_of_the_execution_table(headline):
+    # the fill price is in the Run table's Execution row
     assert "next_open" not in str(headline) and "Symbol" not in headline and "Fill price" not in headline
 
 
@@ -555,8 +552,8 @@ def test_run_tearsheet_header_has_data_range_and_refit_counts(run_tearsheet):
     assert rows["Non-converged refits"].isdigit()
 
 
-def test_run_tearsheet_shows_the_initial_capital(run_tearsheet):
-    assert _config_rows(run_tearsheet)["Initial capital"] == "250,000"
+def test_run_tearsheet_shows_the_configured_initial_capital(run_tearsheet):
+    assert _execution_rows(run_tearsheet)["Initial capital"] == "250,000"
 
 
 def test_run_tearsheet_warns_when_costs_are_off_and_execution_is_same_bar(run_tearsheet):

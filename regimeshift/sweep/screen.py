@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from regimeshift.backtests.config import RunConfig
-from regimeshift.backtests.replay import _accrual, decision_dates
+from regimeshift.backtests.replay import cash_accrual, decision_dates
 from regimeshift.backtests.screen import ScreenResult, path_metrics, screen_arrays
 from regimeshift.core.constants import CASH
 from regimeshift.pipeline import allocation_stage, feature_stage, load_stage, regime_stage, traded_opens
@@ -83,7 +83,7 @@ class Prepared:
             rate = None
             if cfg.data.cash_rate is not None:
                 r = self.market.macro[cfg.data.cash_rate].reindex(self.index).ffill().fillna(0.0) / 100.0 / 252.0
-                rate = _accrual(r, self.index)
+                rate = cash_accrual(r, self.index)
             return prices.to_numpy(dtype=float), op, rate
 
         return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)

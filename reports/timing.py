@@ -1,0 +1,127 @@
+"""The value of timing: the strategy against its static twin (the same average weights, held), with intervals.
+
+The differences (strategy minus twin) of excess Sharpe, CAGR and max drawdown come with a confidence interval
+from a stationary block bootstrap (Politis & Romano) of the *paired* daily returns: each resample draws the
+same days for both, so what the two share (the market) cancels and only the timing's effect varies. The mean
+block length is Politis & White's automatic choice (via ``arch``), the largest over the strategy's, the twin's
+and their difference's returns and squared returns: returns alone barely autocorrelate (it picks ~2 days), but
+their squares do, and a drawdown or a Sharpe's spread depends on that volatility clustering staying in blocks. Seeded: the same
+inputs and seed give the same interval.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from regimeshift.reports.metrics import PERIODS_PER_YEAR, RiskFree, cagr_of, max_drawdown_of, sharpe_ratio
+
+N_BOOT = 2000
+CONFIDENCE = 0.90
+
+
+@dataclass(frozen=True)
+class TimingValue:
+    sharpe_diff: float
+    sharpe_diff_ci: tuple[float, float]
+    cagr_diff: float
+    cagr_diff_ci: tuple[float, float]
+    max_drawdown_diff: float
+    max_drawdown_diff_ci: tuple[float, float]
+    block_length: float
+    n_boot: int
+    confidence: float
+    seed: int
+    n_days: int
+
+    def sentence(self, against: str = "holding the same average weights") -> str:
+        """The one sentence a page shows ("regime timing changed Sharpe by +0.02 [-0.20, +0.25] ...")."""
+        def num(x: float) -> str:
+            return f"{x:+.2f}"
+
+        def pts(x: float) -> str:
+            return f"{100 * x:+.1f}"
+
+        s, c, d = self.sharpe_diff_ci, self.cagr_diff_ci, self.max_drawdown_diff_ci
+        return (f"Regime timing changed Sharpe by {num(self.sharpe_diff)} [{num(s[0])}, {num(s[1])}], CAGR by "
+                f"{pts(self.cagr_diff)} points [{pts(c[0])}, {pts(c[1])}] and max drawdown by "
+                f"{pts(self.max_drawdown_diff)} points [{pts(d[0])}, {pts(d[1])}] against {against} "
+                f"({100 * self.confidence:.0f}% intervals: stationary block bootstrap of the paired daily returns, "
+                f"mean block {self.block_length:.0f} days, {self.n_boot} resamples, seed {self.seed}).")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sharpe_diff": self.sharpe_diff, "sharpe_diff_ci": list(self.sharpe_diff_ci),
+            "cagr_diff": self.cagr_diff, "cagr_diff_ci": list(self.cagr_diff_ci),
+            "max_drawdown_diff": self.max_drawdown_diff, "max_drawdown_diff_ci": list(self.max_drawdown_diff_ci),
+            "confidence": self.confidence, "bootstrap": "stationary block bootstrap of paired daily returns",
+            "block_length": self.block_length, "n_boot": self.n_boot, "seed": self.seed, "n_days": self.n_days,
+            "sentence": self.sentence(),
+        }
+
+
+def _stats(r: np.ndarray, rf: np.ndarray) -> tuple[float, float, float]:
+    return sharpe_ratio(r - rf), cagr_of(r, PERIODS_PER_YEAR), max_drawdown_of(r)
+
+
+def _stats_rows(r: np.ndarray, rf: np.ndarray) -> np.ndarray:
+    """:func:`_stats` of every row of ``r`` at once (resamples x days -> resamples x 3), the same definitions
+    as reports.metrics, vectorised: a Python loop over 2000 resamples cost ~3 s a run."""
+    n = r.shape[1]
+    x = r - rf
+    sd = x.std(axis=1, ddof=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sharpe = np.where(sd > 0, x.mean(axis=1) / sd * math.sqrt(PERIODS_PER_YEAR), np.nan)
+        wealth = np.cumprod(1.0 + r, axis=1)
+        growth = wealth[:, -1]
+        cagr = np.where(growth > 0, growth ** (PERIODS_PER_YEAR / n) - 1.0, np.nan)
+    peaks = np.maximum(np.maximum.accumulate(wealth, axis=1), 1.0)  # the path starts at 1 before day one
+    mdd = np.minimum((wealth / peaks - 1.0).min(axis=1), 0.0)
+    return np.column_stack([sharpe, cagr, mdd])
+
+
+def block_length_for(*series: np.ndarray) -> float:
+    """Politis-White's stationary-bootstrap block length, the largest over ``series`` (at least 1 day)."""
+    from arch.bootstrap import optimal_block_length  # noqa: PLC0415  (arch pulls in statsmodels-free scipy only)
+
+    # a constant series (the difference of a strategy and itself) has no dependence to measure
+    lengths = [float(optimal_block_length(np.asarray(x, dtype=float))["stationary"].iloc[0])
+               for x in series if np.ptp(np.asarray(x, dtype=float)) > 0]
+    finite = [x for x in lengths if math.isfinite(x)]
+    return max([1.0, *finite])
+
+
+def timing_value(
+    strategy: pd.Series, twin: pd.Series, risk_free: RiskFree | None = None, *, seed: int = 0,
+    n_boot: int = N_BOOT, confidence: float = CONFIDENCE, block_length: float | None = None,
+) -> TimingValue:
+    """Strategy minus twin on excess Sharpe, CAGR and max drawdown, each with a ``confidence`` interval
+    (percentiles of the bootstrap distribution of the difference). The two series are read on their common dates."""
+    from arch.bootstrap import StationaryBootstrap  # noqa: PLC0415
+
+    both = pd.concat([pd.Series(strategy, dtype=float), pd.Series(twin, dtype=float)], axis=1).dropna()
+    a, b = both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
+    rf = (risk_free or RiskFree.zero()).on(pd.DatetimeIndex(both.index))
+    point = np.subtract(_stats(a, rf), _stats(b, rf))
+    if block_length is None:
+        block_length = block_length_for(a, b, a - b, a**2, b**2, (a - b) ** 2)
+    bs = StationaryBootstrap(block_length, np.arange(len(a)), seed=np.random.default_rng(seed))
+    draws = np.empty((n_boot, 3))
+    chunk = 250  # resamples per batch: bounds memory at ~250 x days x 8 bytes per array
+    for start in range(0, n_boot, chunk):
+        idx = np.array([bs.update_indices() for _ in range(min(chunk, n_boot - start))])
+        draws[start:start + len(idx)] = _stats_rows(a[idx], rf[idx]) - _stats_rows(b[idx], rf[idx])
+    lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
+    q = np.nanquantile(draws, [lo, hi], axis=0)
+    ci = [(float(q[0, j]), float(q[1, j])) for j in range(3)]
+    return TimingValue(float(point[0]), ci[0], float(point[1]), ci[1], float(point[2]), ci[2],
+                       float(block_length), int(n_boot), float(confidence), int(seed), int(len(a)))
+
+
+def timing_from_metrics(metrics: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """metrics.json's ``timing`` block, or None for a run written before it existed (or without a twin)."""
+    t = metrics.get("timing")
+    return t if isinstance(t, Mapping) and "sharpe_diff" in t else None
