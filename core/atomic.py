@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from regimeshift.core.errors import DataError
 from regimeshift.core.locks import exclusive, try_lock_fd
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,7 @@ def commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None])
     try:
         index = []
         for i, (name, data) in enumerate(files.items()):
-            if Path(name).is_absolute() or ".." in Path(name).parts:
-                raise ValueError(f"{name}: not a name inside the folder")
+            confined(folder, name)
             index.append({"name": name, "blob": None if data is None else f"{i}.bin"})
             if data is not None:
                 with open(tmp / f"{i}.bin", "wb") as fh:
@@ -179,8 +179,66 @@ def commit_files(folder: str | os.PathLike[str], files: dict[str, bytes | None])
     recover(folder)
 
 
+def confined(folder: str | os.PathLike[str], name: object) -> Path:
+    """``folder / name`` when ``name`` is a relative path that stays inside ``folder`` once ``..`` and symlinks
+    are resolved; else :class:`DataError` saying why. A metadata file (a store's manifest, a journal's index)
+    names files by such paths: a hand-edited or hostile one must never reach outside its folder."""
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name:
+        raise DataError(f"{name!r}: expected a relative file name inside {folder}")
+    rel = Path(name)
+    if rel.is_absolute() or any(part in ("", ".", "..") for part in name.split("/")):
+        raise DataError(f"{name!r}: expected a relative file name inside {folder} (no '..', not absolute)")
+    root = Path(folder).resolve()
+    target = Path(folder) / rel
+    if not target.resolve().is_relative_to(root):
+        raise DataError(f"{name!r}: leads outside {folder} (through a symlink)")
+    return target
+
+
+def journal_index(folder: str | os.PathLike[str]) -> list[tuple[str, Path | None]]:
+    """The committed journal of ``folder`` as (file name, blob path or None for a deletion), every entry checked
+    before any is used: a list of ``{"name", "blob"}`` objects, names confined to the folder, each blob a file of
+    the journal. [] when there is no committed journal. Anything else is one :class:`DataError` naming the
+    journal and the entry, so a tampered journal is refused whole, never half-applied."""
+    journal = Path(folder) / JOURNAL
+    if not journal.is_dir():
+        return []
+    where = journal / "index.json"
+    try:
+        index = json.loads(where.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(f"{where}: missing (an unfinished update left a journal without its index)") from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{where}: not a journal index ({' '.join(str(exc).split())})") from None
+    if not isinstance(index, list):
+        raise DataError(f"{where}: not a journal index (expected a list of {{name, blob}} entries)")
+    out: list[tuple[str, Path | None]] = []
+    for i, entry in enumerate(index):
+        label = f"{where}: entry {i + 1}"
+        if not isinstance(entry, dict) or set(entry) != {"name", "blob"}:
+            raise DataError(f"{label} ({json.dumps(entry)[:80]}): expected an object with 'name' and 'blob'")
+        name, blob = entry["name"], entry["blob"]
+        try:
+            confined(folder, name)
+        except DataError as err:
+            raise DataError(f"{label}: name {err}") from None
+        if blob is None:
+            out.append((name, None))
+            continue
+        if not isinstance(blob, str) or not blob.endswith(".bin") or not blob[:-4].isdigit():
+            raise DataError(f"{label} ({name}): blob {blob!r}: expected N.bin, a file of the journal")
+        path = journal / blob
+        if path.is_symlink() or not path.is_file():
+            raise DataError(f"{label} ({name}): blob {blob} is missing from the journal")
+        out.append((name, path))
+    return out
+
+
 def recover(folder: str | os.PathLike[str]) -> bool:
-    """Finish a committed :func:`commit_files` (idempotent) and drop an uncommitted one. True if it did either."""
+    """Finish a committed :func:`commit_files` (idempotent) and drop an uncommitted one. True if it did either.
+
+    Only writers call this (under the folder's lock); a journal that fails :func:`journal_index` raises before
+    anything is written."""
     folder = Path(folder)
     did = False
     for stray in folder.glob(f"{JOURNAL}.tmp-*"):
@@ -189,18 +247,13 @@ def recover(folder: str | os.PathLike[str]) -> bool:
     journal = folder / JOURNAL
     if not journal.is_dir():
         return did
-    try:
-        index = json.loads((journal / "index.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # cannot happen after the rename; be safe rather than half-apply
-        shutil.rmtree(journal, ignore_errors=True)
-        return True
-    for entry in index:
-        target = folder / entry["name"]
-        if entry["blob"] is None:
+    for name, blob in journal_index(folder):
+        target = folder / name
+        if blob is None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(target)
         else:
-            atomic_write_bytes(target, (journal / entry["blob"]).read_bytes())
+            atomic_write_bytes(target, blob.read_bytes())
     # retire the journal in one rename, so a crash while deleting it never leaves a partial journal to replay
     done = folder / f"{JOURNAL}.tmp-done-{os.getpid()}"
     os.replace(journal, done)

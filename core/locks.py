@@ -29,7 +29,7 @@ def exclusive(target: str | os.PathLike[str], what: str = "") -> Iterator[None]:
     """Hold the lock of ``target`` (created beside it) for the block; wait, with one message, if it is held."""
     path = lock_path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -62,9 +62,13 @@ def folder_lock(folder: str | os.PathLike[str], what: str, *, wait: float | None
     wait, raise :class:`LockedError` naming the holder's pid at once; ``float('inf')``: wait for ever).
     ``shared``: a reader's lock -- any number of readers at once, but never beside a writer."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    if shared and path.is_file():
+        # a reader writes nothing: flock works on a read-only descriptor (and on a read-only file system)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666)
     try:
         deadline = time.monotonic() + (wait or 0.0)
         said = False

@@ -111,6 +111,65 @@ class RunResult:
         """The walk-forward result: filtered probabilities on the features' calendar, refits, last model."""
         return self.pipeline.regimes
 
+    # -- looking at it in a notebook ------------------------------------------------------------------------------
+    def summary(self) -> pd.DataFrame:
+        """The strategy beside its static twin, equal weight, 60/40 and the benchmark held (numbers, not text):
+        rows CAGR .. cost drag, one column each (reports/comparison.py; the basis is ``metrics["basis"]``)."""
+        from regimeshift.reports.comparison import ROWS, comparison_columns
+
+        cols = comparison_columns(self.metrics)
+        data = {title: [m.get(key) for key, _ in ROWS] for title, m in cols}
+        return pd.DataFrame(data, index=[label for _, label in ROWS], dtype=float)
+
+    def plot(self, height: float = 3.8) -> Any:
+        """A matplotlib Figure: cumulative return of the strategy and its benchmark, shaded by the most probable
+        regime (filtered), refits ticked -- the tearsheet's first figure."""
+        from regimeshift.reports.plots import cumulative_regime_figure
+
+        idx = self.pipeline.returns.index
+        return cumulative_regime_figure(
+            self.returns["strategy"], self.returns["benchmark"], self.pipeline.regimes.probabilities.loc[idx],
+            tuple(d for d in self.pipeline.regimes.refits.index if idx[0] <= d <= idx[-1]),
+            benchmark_name=self.config.data.benchmark, height=height)
+
+    def _headline(self) -> str:
+        m = self.metrics
+        s, twin = m["strategy"], (m.get("benchmarks") or {}).get("static_twin") or {}
+        text = (f"{m['name']}: {m['start']} .. {m['end']} ({m['n_days']} days); CAGR {100 * s['cagr']:.2f}%, "
+                f"Sharpe {s['sharpe']:.2f}, max drawdown {100 * s['max_drawdown']:.1f}%")
+        if twin.get("sharpe") is not None:
+            text += f" (static twin: Sharpe {twin['sharpe']:.2f}, max drawdown {100 * twin['max_drawdown']:.1f}%)"
+        return text
+
+    def __repr__(self) -> str:
+        # a notebook prints this for a bare `result`: a few lines, not the price tables inside
+        lines = [f"<RunResult {self._headline()}>", f"  basis: {self.metrics.get('basis', 'n/a')}"]
+        timing = self.metrics.get("timing") or {}
+        if timing.get("sentence"):
+            lines.append(f"  {timing['sentence']}")
+        lines.append("  .summary() .plot() .metrics .returns .regimes .weights .trades .benchmarks .write(dir)")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from regimeshift.reports.comparison import comparison_rows
+        from regimeshift.reports.plots import _style, to_svg
+
+        titles, rows = comparison_rows(self.metrics)
+        head = "".join(f"<th>{html.escape(t)}</th>" for t in ["", *titles])
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in [label, *cells]) + "</tr>"
+                       for label, cells in rows)
+        with _style():
+            svg = to_svg(self.plot(height=2.8))
+        timing = (self.metrics.get("timing") or {}).get("sentence", "")
+        return (f"<div><p><b>{html.escape(self._headline())}</b></p>"
+                f'<div style="display:flex;gap:16px;align-items:flex-start;flex-wrap:wrap">'
+                f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+                f'<div style="max-width:620px;flex:1 1 420px">{svg}</div></div>'
+                f'<p style="font-size:12px;color:#555">{html.escape(str(self.metrics.get("basis", "")))}</p>'
+                f"<p>{html.escape(timing)}</p></div>")
+
     def write(self, out_dir: str | Path, report: bool = True) -> Path:
         """Write the run folder (atomically, like ``regimeshift run``); returns its path."""
         from regimeshift.outputs import write_outputs
@@ -153,6 +212,41 @@ class RegimeFit:
     @property
     def refits(self) -> pd.DataFrame:
         return self.result.refits
+
+    def summary(self) -> pd.DataFrame:
+        """Share of days, mean spell (days) and expected duration under the last fit, one row per regime."""
+        names = list(self.config.regimes.names)
+        regime = self.regime.dropna()
+        run_id = (regime != regime.shift()).cumsum()
+        spells = regime.groupby(run_id).agg(["first", "size"]).groupby("first")["size"].mean()
+        durations = dict(zip(names, getattr(self.result.model, "expected_durations_", [float("nan")] * len(names))))
+        return pd.DataFrame({"share": regime.value_counts(normalize=True).reindex(names, fill_value=0.0),
+                             "mean_spell_days": spells.reindex(names),
+                             "expected_duration_days": pd.Series(durations).reindex(names)}, index=names)
+
+    def plot(self) -> Any:
+        """A matplotlib Figure of the filtered regime probabilities (stacked)."""
+        from regimeshift.reports.plots import probabilities_figure
+
+        p = self.probabilities.dropna(how="all")
+        return probabilities_figure(p, p.index[0], p.index[-1])
+
+    def __repr__(self) -> str:
+        p = self.probabilities.dropna(how="all")
+        span = f"{p.index[0].date()} .. {p.index[-1].date()}" if len(p) else "no fitted day"
+        shares = ", ".join(f"{k} {100 * v:.1f}%" for k, v in self.summary()["share"].items())
+        return (f"<RegimeFit {self.config.name}: {span}, {self.result.n_refits} refits; {shares}>\n"
+                "  .summary() .plot() .probabilities .regime .refits .features")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from regimeshift.reports.plots import _style, to_svg
+
+        with _style():
+            svg = to_svg(self.plot())
+        return (f"<div><pre>{html.escape(repr(self))}</pre>{self.summary().to_html(float_format=lambda x: f'{x:.3f}')}"
+                f'<div style="max-width:720px">{svg}</div></div>')
 
 
 def fit_regimes(config: str | Path | Mapping[str, Any] | RunConfig | None = None, data_dir: str | Path | None = None,

@@ -20,6 +20,7 @@ from regimeshift.cli_options import ConfigSource, config_options
 from regimeshift.core import exit_codes
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.data_cli import data as data_command
+from regimeshift.data_cli import timeout_option
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
@@ -255,9 +256,10 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
 @click.option("--run-now", is_flag=True, help="Run once at start, then on the schedule.")
 @click.option("--keep-going", is_flag=True,
               help="Store the series that fetched when others fail (default: the evening stores nothing).")
+@timeout_option
 def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Path | None, holdings: Path | None,
              min_trade: float, band: float | None, fred_url: str | None, fail_stale: bool, run_now: bool,
-             keep_going: bool) -> None:
+             keep_going: bool, timeout: float) -> None:
     """Run `data update` then `signal` on a cron schedule, in this process, until interrupted.
 
     Every run is logged (schedule.log in the live folder); a failed run is logged with its exit status and the
@@ -276,7 +278,7 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
     except RegimeshiftError as err:
         _fail(err)
     job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
-                  fred_url=fred_url, fail_stale=fail_stale, keep_going=keep_going)
+                  fred_url=fred_url, fail_stale=fail_stale, keep_going=keep_going, timeout=timeout)
 
     def run() -> None:
         record = job()
@@ -355,9 +357,11 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), help="Folder of CSVs (overrides data.dir).")
 @click.option("--no-report", is_flag=True, help="Top N run folders without tearsheets.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.option("--max-variants", type=click.IntRange(min=1), default=10**7, show_default=True,
+              help="Refuse a sweep with more variants than this (its size is known before any work).")
 def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler: str | None, out: Path | None,
           top: int | None, walk_forward: str | None, data_dir: Path | None, no_report: bool,
-          no_progress: bool) -> None:
+          no_progress: bool, max_variants: int) -> None:
     """Screen every variant of SWEEP.toml, rank them with overfitting statistics, replay the top N."""
     from regimeshift.sweep.run import run_sweep
     from regimeshift.sweep.spec import load_spec
@@ -370,7 +374,8 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
         spec = load_spec(sweep_file, data_dir)
         out_dir = out or Path("sweeps") / spec.name
         outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
-                            walk_forward=walk_forward, progress=not no_progress, report=not no_report)
+                            walk_forward=walk_forward, progress=not no_progress, report=not no_report,
+                            max_variants=max_variants, announce=lambda line: click.echo(line, err=True))
     except RegimeshiftError as err:
         _fail(err)
     s = outcome.summary

@@ -16,6 +16,7 @@ import click
 from regimeshift.core.errors import EnvironmentFailure, RegimeshiftError
 
 EXIT_BAD_INPUT, EXIT_ENV = 2, 3
+DEFAULT_TIMEOUT = 60.0  # seconds per series (backtests.store.fetch.DEADLINE)
 
 #: the Yahoo download function (``backtests.store.fetch.YahooDownload``); None = yfinance. Tests set it.
 YAHOO_DOWNLOAD: Any = None
@@ -55,14 +56,29 @@ def wanted_series(cfg: Any) -> list[Any]:
 
 
 def run_update(cfg: Any, store: Path, now: datetime.datetime, *, fred_url: str | None = None,
-               download: Any = None, wait: float | None = None, keep_going: bool = False) -> Any:
-    """``data update`` without the command line (the scheduler calls this)."""
+               download: Any = None, wait: float | None = None, keep_going: bool = False,
+               timeout: float = DEFAULT_TIMEOUT) -> Any:
+    """``data update`` without the command line (the scheduler calls this); ``timeout``: seconds per series."""
     from regimeshift.backtests.store.store import Store
     from regimeshift.backtests.store.update import update_store
 
     return update_store(Store(store), wanted_series(cfg), now, fred_url=fred_url,
                         download=download if download is not None else YAHOO_DOWNLOAD, lock_wait=wait,
-                        keep_going=keep_going)
+                        keep_going=keep_going, timeout=timeout)
+
+
+def check_timeout(ctx: Any, param: Any, value: float) -> float:
+    """--timeout: a positive number of seconds (a vendor given no time at all is a typo, not a setting)."""
+    if not value > 0 or value == float("inf"):
+        raise click.BadParameter(f"{value!r}: expected seconds > 0")
+    return value
+
+
+def timeout_option(func: Any) -> Any:
+    return click.option("--timeout", type=float, default=DEFAULT_TIMEOUT, show_default=True,
+                        callback=check_timeout,
+                        help="Seconds each series' download may take in all; a slower vendor is abandoned "
+                             "(and the update, without --keep-going, stores nothing).")(func)
 
 
 def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[list[str], list[str]]:
@@ -71,11 +87,12 @@ def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[lis
     from regimeshift.backtests.store.update import freshness
 
     st = Store(store)
-    manifest = st.manifest()["series"]
-    names = None
-    if cfg is not None:
-        names = [w.name for w in wanted_series(cfg) if w.name in manifest]
-    rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
+    with st.reading(wait=60.0):  # one state of the store, and nothing written to it (a reader)
+        manifest = st.manifest()["series"]
+        names = None
+        if cfg is not None:
+            names = [w.name for w in wanted_series(cfg) if w.name in manifest]
+        rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
     lines = [f"{'series':<28}{'source':<24}{'first':<12}{'last':<12}{'rows':>7}  {'fetched at':<20}"
              f"{'age':>5}  status"]
     stale = []
@@ -105,8 +122,9 @@ def data() -> None:
 @click.option("--today", help="The date staleness is measured to (default: today).")
 @click.option("--keep-going", is_flag=True,
               help="Store the series that fetched when others fail (default: a failure stores nothing).")
+@timeout_option
 def update_command(config: Path, store: Path | None, fred_url: str | None, wait: float, fail_stale: bool,
-                   today: str | None, keep_going: bool) -> None:
+                   today: str | None, keep_going: bool, timeout: float) -> None:
     """Fetch the series CONFIG.toml needs into the store: only the missing tail of each, whole on a restatement."""
     from regimeshift.backtests.store.update import IncompleteUpdate
     from regimeshift.cli_options import resolve_config
@@ -118,7 +136,7 @@ def update_command(config: Path, store: Path | None, fred_url: str | None, wait:
         folder = store_of(cfg, store)
         try:
             report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
-                                fred_url=fred_url, wait=wait, keep_going=keep_going)
+                                fred_url=fred_url, wait=wait, keep_going=keep_going, timeout=timeout)
         except IncompleteUpdate as err:  # report what was (or, without --keep-going, was not) stored, then fail
             incomplete, report = err, err.report
         _, stale = stale_lines(folder, day, cfg)

@@ -48,7 +48,9 @@ def mean_spells(regime: pd.Series, names: Sequence[str]) -> dict[str, float]:
 
 def compare_models(cfg: RunConfig, models: Sequence[str], market: MarketData) -> pd.DataFrame:
     """One row per model family: switches_per_year, days_<regime> (expected duration under the last fit; inf
-    for a state it never leaves), spell_<regime> (mean run length out of sample), oos_loglik, turnover, sharpe."""
+    for a state it never leaves), spell_<regime> (mean run length out of sample), oos_loglik, turnover, sharpe
+    (on the run's basis: ``table.attrs["basis"]``), timing_sharpe (strategy minus its static twin), cagr,
+    max_drawdown."""
     rows: list[dict[str, Any]] = []
     for model in models:
         res = run_pipeline(with_model(cfg, model), market=market)
@@ -66,10 +68,14 @@ def compare_models(cfg: RunConfig, models: Sequence[str], market: MarketData) ->
                 **{f"spell_{k}": v for k, v in mean_spells(regime, list(durations)).items()},
                 "oos_loglik": res.regimes.oos_loglik,
                 "turnover": strat.get("turnover"),
-                "sharpe": strat.get("sharpe"),
+                "sharpe": strat.get("sharpe"),  # daily excess returns over the run's risk-free rate
+                # the model's timing against the same average weights held (reports/timing.py)
+                "timing_sharpe": (res.metrics.get("timing") or {}).get("sharpe_diff"),
                 "cagr": strat.get("cagr"),
                 "max_drawdown": strat.get("max_drawdown"),
                 "regime_seconds": res.regimes.seconds,
             }
         )
-    return pd.DataFrame(rows).set_index("model")
+    table = pd.DataFrame(rows).set_index("model")
+    table.attrs["basis"] = res.metrics.get("basis", "") if models else ""
+    return table

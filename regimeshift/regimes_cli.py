@@ -23,7 +23,10 @@ EXIT_BAD_INPUT = 2
 @click.option("--compare", "compare", default=None, metavar="MODELS",
               help="Comma-separated model families (hmm,jump,gmmhmm): run each with the same features, schedule, "
                    "strategy and costs and print switches/yr, expected durations, OOS log-lik, turnover, Sharpe.")
-def regimes(source: ConfigSource, select_states: bool, compare: str | None) -> None:
+@click.option("--seeds", "seeds", type=int, default=None, metavar="N",
+              help="Run the whole walk-forward and backtest with N model seeds (seed, seed+1, ...) and report how "
+                   "often they name the same regime, the spread of switches/yr and Sharpe, and the days they disagree.")
+def regimes(source: ConfigSource, select_states: bool, compare: str | None, seeds: int | None) -> None:
     """Fit the walk-forward regime model on the embedded default market, or CONFIG.toml, and report it.
 
     Prints the transition matrix, expected durations, state means in original units, share of days per regime,
@@ -36,6 +39,9 @@ def regimes(source: ConfigSource, select_states: bool, compare: str | None) -> N
 
     if compare is not None:
         _compare(source, compare)
+        return
+    if seeds is not None:
+        _seeds(source, seeds)
         return
     try:
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
@@ -102,7 +108,36 @@ def _compare(source: ConfigSource, models: str) -> None:
     with pd_options():
         click.echo(f"{cfg.name}: model families on the same features and schedule ({', '.join(cfg.features)})\n"
                    + table.to_string())
+    if table.attrs.get("basis"):
+        click.echo(f"basis: {table.attrs['basis']}")
     click.echo(f"\nwrote {out_dir / 'compare_models.csv'}")
+
+
+def _seeds(source: ConfigSource, n: int) -> None:
+    """``--seeds N``: regimeshift/seed_agreement.py; writes seeds.csv, seed_disagreements.csv, seed_agreement.json."""
+    from regimeshift.core.errors import RegimeshiftError
+    from regimeshift.outputs import atomic_dir
+    from regimeshift.pipeline import load_stage
+    from regimeshift.seed_agreement import seed_agreement, seed_list
+
+    try:
+        cfg = source.resolve()
+        seeds = seed_list(cfg, n)
+        click.echo(f"{cfg.name}: {n} runs, seeds {', '.join(map(str, seeds))} (each a whole walk-forward)", err=True)
+        agreement = seed_agreement(cfg, seeds, load_stage(cfg))
+        out_dir = source.out or Path("runs") / cfg.name / "regimes-seeds"
+        with atomic_dir(out_dir) as tmp:
+            agreement.per_seed.to_csv(tmp / "seeds.csv", float_format="%.10g", lineterminator="\n")
+            dis = agreement.disagreements.copy()
+            dis.index.name = "date"
+            dis.columns = [f"seed_{c}" for c in dis.columns]
+            dis.to_csv(tmp / "seed_disagreements.csv", date_format="%Y-%m-%d", lineterminator="\n")
+            (tmp / "seed_agreement.json").write_text(json.dumps(agreement.as_dict(), indent=2) + "\n", encoding="utf-8")
+    except RegimeshiftError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(err.exit_code)
+    click.echo(agreement.describe())
+    click.echo(f"\nwrote {out_dir / 'seeds.csv'}, {out_dir / 'seed_disagreements.csv'}, {out_dir / 'seed_agreement.json'}")
 
 
 def pd_options():  # type: ignore[no-untyped-def]

@@ -82,6 +82,7 @@ class LiveJob:
     fail_stale: bool = False
     wait: float = 600.0  # an evening may wait this long for a lock held by a manual run
     keep_going: bool = False  # store the series that fetched when others fail (default: the evening stores nothing)
+    timeout: float = 60.0  # seconds each series' download may take (data update --timeout)
 
     def __call__(self, now: datetime.datetime | None = None) -> dict[str, Any]:
         from regimeshift.backtests.store.update import IncompleteUpdate
@@ -99,7 +100,7 @@ class LiveJob:
             record["stage"] = "update"
             try:
                 report = run_update(cfg, store, now, fred_url=self.fred_url, download=self.download,
-                                    wait=self.wait, keep_going=self.keep_going)
+                                    wait=self.wait, keep_going=self.keep_going, timeout=self.timeout)
             except IncompleteUpdate as err:  # log what was stored (with keep_going) beside the failed series
                 record.update(update=err.report.lines(), failed=dict(err.report.failed))
                 raise

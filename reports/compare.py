@@ -40,8 +40,8 @@ RUN_COLOURS = ["#0b3c8c", "#d62828", "#2e9e4f", "#f0a202", "#7b2cbf", "#17becf",
 # (key in metrics["strategy"], label, kind) for the headline table; kind: pct, ratio or count
 HEADLINE = [
     ("cagr", "CAGR", "pct"),
-    ("sharpe", "Sharpe", "ratio"),
-    ("sortino", "Sortino", "ratio"),
+    ("sharpe", "Sharpe (excess)", "ratio"),
+    ("sortino", "Sortino (excess)", "ratio"),
     ("max_drawdown", "Max drawdown", "pct"),
     ("volatility", "Volatility (ann.)", "pct"),
     ("turnover", "Turnover (x/yr)", "ratio"),
@@ -49,6 +49,31 @@ HEADLINE = [
     ("cost_drag_annual", "Cost drag (ann.)", "pct"),
 ]
 BENCHMARK_HEADLINE = HEADLINE[:5]
+TIMING_HEADLINE = [("sharpe_diff", "Sharpe (excess)", "ratio"), ("cagr_diff", "CAGR", "pct"),
+                   ("max_drawdown_diff", "Max drawdown", "pct")]
+
+
+def risk_free_label(metrics: Mapping[str, Any]) -> str:
+    """What a run's ratios are measured over: its metrics.json ``risk_free``; runs written before the basis was
+    recorded measured them over a zero rate."""
+    rf = metrics.get("risk_free", None)
+    if rf is None:
+        return "0 (run predates the recorded basis)"
+    if isinstance(rf, str):
+        return rf
+    value = _number(rf)
+    return "a zero rate" if not value else f"{100 * value:g}% a year"
+
+
+def basis_note(runs: Sequence[Any]) -> str:
+    """The basis sentence under the headline table, and a warning when the runs' rates differ."""
+    labels = {risk_free_label(r.metrics) for r in runs}
+    basis = next((str(r.metrics["basis"]) for r in runs if r.metrics.get("basis")), "")
+    note = _esc(basis) + "." if basis else ""
+    if len(labels) > 1:
+        note += (" <b>These runs measure their ratios over different rates ("
+                 + _esc(", ".join(sorted(labels))) + "): their Sharpe and Sortino are not comparable.</b>")
+    return f'<p class="note" id="basis">{note}</p>' if note else ""
 # (key in metrics.json, label, kind): how each run's regimes behaved -- the trading a regime model causes
 REGIME_HEADLINE = [
     ("regime_switches_per_year", "Regime switches / yr", "ratio"),
@@ -350,8 +375,34 @@ def _metrics_table(runs: Sequence[Run]) -> str:
     def top(run: Run) -> Mapping[str, Any]:
         return run.metrics
 
+    def twin(run: Run) -> Mapping[str, Any]:
+        t = (run.metrics.get("benchmarks") or {}).get("static_twin")
+        return t if isinstance(t, Mapping) else {}
+
+    def timing(run: Run) -> Mapping[str, Any]:
+        t = run.metrics.get("timing")
+        return t if isinstance(t, Mapping) else {}
+
+    def with_ci(run: Run, key: str, kind: str) -> str:
+        t = timing(run)
+        value, ci = _number(t.get(key)), t.get(f"{key}_ci")
+        if value is None:
+            return "n/a"
+        scale, unit = (100.0, " pp") if kind == "pct" else (1.0, "")
+        text = f"{scale * value:+.2f}{unit}"
+        if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(_number(c) is not None for c in ci):
+            text += f" [{scale * _number(ci[0]):+.2f}, {scale * _number(ci[1]):+.2f}]"  # type: ignore[operator]
+        return _esc(text)
+
     n = len(runs) + 1
-    body = [f'<tr class="section"><td colspan="{n}">Strategy</td></tr>', *block(strategy, HEADLINE),
+    body = ["<tr><td>Ratios over</td>" + "".join(f"<td>{_esc(risk_free_label(r.metrics))}</td>" for r in runs)
+            + "</tr>",
+            f'<tr class="section"><td colspan="{n}">Strategy</td></tr>', *block(strategy, HEADLINE),
+            f'<tr class="section"><td colspan="{n}">Static twin (the strategy\'s average weights held)</td></tr>',
+            *block(twin, BENCHMARK_HEADLINE),
+            f'<tr class="section"><td colspan="{n}">Value of timing (strategy minus twin, interval)</td></tr>',
+            *("<tr><td>" + _esc(label) + "</td>" + "".join(f"<td>{with_ci(r, key, kind)}</td>" for r in runs) + "</tr>"
+              for key, label, kind in TIMING_HEADLINE),
             f'<tr class="section"><td colspan="{n}">Regimes</td></tr>',
             "<tr><td>Model</td>" + "".join(f"<td>{_esc(r.regime_model)}</td>" for r in runs) + "</tr>",
             *block(top, REGIME_HEADLINE),
@@ -407,6 +458,7 @@ def compare_page(runs: Sequence[Run]) -> str:
         _runs_table(runs),
         '<h2 id="metrics">Headline metrics</h2>',
         _metrics_table(runs),
+        basis_note(runs),
         '<h2 id="equity">Equity and drawdowns</h2>',
         f'<figure id="fig-equity">{_curves_svg(runs, drawdown=False)}</figure>',
         f'<figure id="fig-drawdown">{_curves_svg(runs, drawdown=True)}</figure>',

@@ -146,11 +146,27 @@ def cumulative_regime_svg(
     benchmark_name: str = "Benchmark",
     strategy_name: str = "Strategy",
 ) -> str:
+    """:func:`cumulative_regime_figure` as inline SVG (the tearsheet's first figure)."""
+    with _style():
+        return to_svg(cumulative_regime_figure(returns, benchmark, probabilities, refit_dates, benchmark_name,
+                                               strategy_name))
+
+
+def cumulative_regime_figure(
+    returns: pd.Series,
+    benchmark: pd.Series,
+    probabilities: pd.DataFrame,
+    refit_dates: Sequence[pd.Timestamp] = (),
+    benchmark_name: str = "Benchmark",
+    strategy_name: str = "Strategy",
+    height: float = 3.8,
+) -> Figure:
+    """Cumulative return of strategy and benchmark, shaded by the most probable regime, refits ticked."""
     r = pd.Series(returns, dtype=float).dropna().sort_index()
     b = pd.Series(benchmark, dtype=float).reindex(r.index).fillna(0.0)
     x0, x1 = r.index[0], r.index[-1]
     with _style():
-        fig, ax = _new_figure(3.8)
+        fig, ax = _new_figure(height)
         pos = _sample_positions(len(r))
         dates = mdates.date2num(r.index[pos])
         cum_s = ((1.0 + r).cumprod() - 1.0).to_numpy()[pos]
@@ -190,11 +206,17 @@ def cumulative_regime_svg(
         ax.set_title("Cumulative return, shaded by the most probable regime (filtered)", loc="left", pad=24)
         _date_axis(ax, x0, x1)
         _legend_above(ax, handles, ncol=min(len(handles), 7))
-        return to_svg(fig)
+        return fig
 
 
 def _stacked_svg(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
                  x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> str:
+    with _style():
+        return to_svg(_stacked_figure(frame, colours, title, ylabel, x0, x1, step))
+
+
+def _stacked_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
+                    x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> Figure:
     with _style():
         fig, ax = _new_figure(2.9)
         if not frame.empty:
@@ -213,15 +235,27 @@ def _stacked_svg(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabe
         _date_axis(ax, x0, x1)
         if not frame.empty:
             _legend_above(ax, ncol=max(1, len(frame.columns)))
-        return to_svg(fig)
+        return fig
 
 
-def probabilities_svg(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:
+def _probability_frame(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> pd.DataFrame:
     p = probabilities.sort_index().dropna(how="all").fillna(0.0)
     p = p.loc[(p.index >= x0) & (p.index <= x1)]
     p.columns = [str(c) for c in p.columns]
+    return p
+
+
+def probabilities_svg(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:
+    p = _probability_frame(probabilities, x0, x1)
     return _stacked_svg(p, regime_colours(list(p.columns)), "Filtered regime probabilities",
                         "Probability", x0, x1, step=None)
+
+
+def probabilities_figure(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> Figure:
+    """The filtered regime probabilities, stacked (the tearsheet's second figure), as a matplotlib Figure."""
+    p = _probability_frame(probabilities, x0, x1)
+    return _stacked_figure(p, regime_colours(list(p.columns)), "Filtered regime probabilities",
+                           "Probability", x0, x1, step=None)
 
 
 def weights_svg(weights: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:

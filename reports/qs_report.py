@@ -43,6 +43,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from regimeshift.core.compat import quiet_matplotlib_fonts
 from regimeshift.core.workers import die_with_parent
 from regimeshift.core.workers import worker_count as shared_worker_count
 from regimeshift.reports.qs_fixes import blank_months_without_data
@@ -118,6 +119,11 @@ class QSInputs:
 def _qs():
     import quantstats  # noqa: PLC0415  (slow import: only where the pieces are rendered)
     from quantstats import reports  # noqa: PLC0415
+
+    # QuantStats asks for Arial by name (fontname="Arial"), which a Linux machine rarely has; matplotlib then
+    # falls back to its own DejaVu Sans and logs one "findfont" line per text (73 in a sweep). Every caller of
+    # QuantStats passes here, including the sweep's walk-forward page, so the fallback is taken quietly here.
+    quiet_matplotlib_fonts()
 
     return quantstats, reports
 

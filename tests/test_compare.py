@@ -284,3 +284,18 @@ def test_runs_on_a_missing_root_is_one_error_line(tmp_path):
 def test_runs_on_an_empty_root_says_there_are_none(tmp_path):
     code, stdout, _ = _run(["runs", "--root", str(tmp_path)])
     assert code == 0 and stdout.startswith("no runs under")
+
+
+# -- one basis (issue 19) -------------------------------------------------------------------------------------------
+def test_the_compare_page_names_each_runs_rate_and_warns_when_they_differ():
+    from types import SimpleNamespace
+
+    from regimeshift.reports.compare import basis_note, risk_free_label
+
+    irx = SimpleNamespace(metrics={"risk_free": "IRX", "basis": "Sharpe ...: daily excess returns over IRX"})
+    zero = SimpleNamespace(metrics={"risk_free": 0.0, "basis": "Sharpe ...: daily excess returns over a zero rate"})
+    old = SimpleNamespace(metrics={})
+    assert [risk_free_label(r.metrics) for r in (irx, zero, old)] == [
+        "IRX", "a zero rate", "0 (run predates the recorded basis)"]
+    assert "not comparable" not in basis_note([irx, irx]) and "over IRX" in basis_note([irx, irx])
+    assert "different rates (IRX, a zero rate): their Sharpe and Sortino are not comparable" in basis_note([irx, zero])

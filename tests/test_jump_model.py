@@ -336,8 +336,9 @@ def test_compare_models_reports_each_family_on_the_same_run():
     table = compare_models(cfg, parse_models("hmm, jump"), MarketData(m.prices, m.macro, None))
     assert list(table.index) == ["hmm", "jump"]
     assert np.isfinite(table.loc["hmm", "oos_loglik"]) and np.isnan(table.loc["jump", "oos_loglik"])
-    for col in ("switches_per_year", "turnover", "sharpe", *(f"days_{n}" for n in cfg.regimes.names)):
+    for col in ("switches_per_year", "turnover", "sharpe", "timing_sharpe", *(f"days_{n}" for n in cfg.regimes.names)):
         assert table[col].notna().all(), col
+    assert "daily excess returns over a zero rate" in table.attrs["basis"]  # the rate its Sharpe is measured over
     assert (table[[f"spell_{n}" for n in cfg.regimes.names]].fillna(1.0) >= 1.0).all().all()
     with pytest.raises(Exception, match="unknown model"):
         parse_models("hmm,lstm")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.server
 import io
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -18,8 +19,9 @@ class FredServer:
     """``GET /fredgraph.csv?id=SERIES[&cosd=YYYY-MM-DD]`` on 127.0.0.1, answered from recorded bodies.
 
     ``fail``: None, an HTTP status (404, 429, 500 ...), "empty", "truncated", "html" or "drop" (close the
-    connection mid-body); applies to every request until reset -- or a {series id: failure} table, for one
-    failing series beside good ones. ``revise``: {date: value} changes served for dated rows (a FRED revision)."""
+    connection mid-body), "drip" (one byte every ``drip_seconds``, at most ``drip_bytes`` bytes, then hang up: a
+    vendor that is never quite silent, so no per-read timeout fires); applies to every request until reset -- or
+    a {series id: failure} table, for one failing series beside good ones. ``revise``: {date: value} changes served for dated rows (a FRED revision)."""
 
     def __init__(self) -> None:
         self.bodies: dict[str, str] = {}
@@ -27,6 +29,7 @@ class FredServer:
         self.fail: int | str | dict[str, int | str] | None = None
         self.revise: dict[str, dict[str, str]] = {}
         self.requests: list[dict[str, str]] = []
+        self.drip_seconds, self.drip_bytes = 3.0, 20  # bounded: a dripping answer ends within a minute
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -44,6 +47,15 @@ class FredServer:
                 else:
                     self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                if server.failure(q.get("id", "")) == "drip":
+                    for byte in body[: server.drip_bytes]:
+                        try:
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                        except OSError:  # the client gave up: what a deadline does
+                            return
+                        time.sleep(server.drip_seconds)
+                    return
                 self.wfile.write(body)
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -16,6 +16,13 @@ path as for CSVs, so a store can never leak a value a CSV run would not see.
 
 Every change (series files, manifest, log) is one :func:`~regimeshift.core.atomic.commit_files`: after a crash the
 store holds the old state or the new one, never a mix.
+
+Nothing read from the folder is trusted: the manifest is checked against :mod:`.schema` and the journal's index by
+:func:`~regimeshift.core.atomic.journal_index` before either is used, and every file they name must stay inside the
+store. Only writers (``data update``, ``data import``, ``schedule``) change the folder. Readers (``run``,
+``signal``, ``regimes``, ``data show``) never write to it: when a writer was killed after its commit point, they
+read the committed state through the journal (its files take precedence over the folder's) and leave applying
+it to the next writer, which does so first, under the lock.
 """
 from __future__ import annotations
 
@@ -32,14 +39,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regimeshift.core.atomic import JOURNAL, commit_files, recover
+from regimeshift.backtests.store.schema import HISTORY_DIR, SERIES_DIR, check_manifest, check_name
+from regimeshift.core.atomic import JOURNAL, commit_files, confined, journal_index, recover
 from regimeshift.core.errors import DataError
 from regimeshift.core.locks import folder_lock
 
 MANIFEST = "manifest.json"
 CHANGES = "changes.log"
-SERIES_DIR = "series"
-HISTORY_DIR = "history"
 PRICE_COLUMNS = ("value", "open", "raw_open", "high", "low", "close", "volume", "dividends", "splits")
 
 
@@ -82,17 +88,15 @@ class Store:
         return (self.root / MANIFEST).is_file() or (self.root / JOURNAL).is_dir()
 
     def manifest(self) -> dict[str, Any]:
-        self._settle()
+        data = self._read_bytes(MANIFEST)
         path = self.root / MANIFEST
-        if not path.is_file():
+        if data is None:
             return {"version": 1, "series": {}}
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = json.loads(data.decode("utf-8"))
         except ValueError as exc:
-            raise DataError(f"{path}: not a store manifest ({exc})") from None
-        if not isinstance(manifest, dict) or not isinstance(manifest.get("series"), dict):
-            raise DataError(f"{path}: not a store manifest (expected an object with a 'series' table)")
-        return manifest
+            raise DataError(f"{path}: not a store manifest ({' '.join(str(exc).split())})") from None
+        return check_manifest(self.root, manifest)
 
     def names(self) -> list[str]:
         return sorted(self.manifest()["series"])
@@ -100,8 +104,12 @@ class Store:
     def frame(self, name: str) -> pd.DataFrame:
         """The stored frame of ``name`` (index ``date``), checked against the manifest's content hash."""
         entry = self.entry(name)
-        path = self.root / SERIES_DIR / f"{name}.parquet"
-        frame = _read_frame(path)
+        rel = f"{SERIES_DIR}/{name}.parquet"
+        path = self.root / rel
+        data = self._read_bytes(rel)
+        if data is None:
+            raise DataError(f"{path}: missing, though {self.root / MANIFEST} lists series {name!r}")
+        frame = _read_frame(path, data)
         if content_hash(frame) != entry["sha256"]:
             raise DataError(f"{path}: content does not match the manifest's hash (the store was changed by hand?)")
         return frame
@@ -109,10 +117,22 @@ class Store:
     def versions(self, name: str) -> list[pd.DataFrame]:
         """The current frame of ``name`` and every version a restatement replaced (newest first)."""
         out = [self.frame(name)] if name in self.manifest()["series"] else []
-        folder = self.root / HISTORY_DIR / name
-        for path in sorted(folder.glob("*.parquet"), key=lambda p: p.stat().st_mtime, reverse=True):
-            frame = _read_frame(path)
-            if content_hash(frame).startswith(path.stem):
+        check_name(self.root, name)
+        prefix = f"{HISTORY_DIR}/{name}/"
+        folder = self.root / prefix
+        found: dict[str, Path] = {}
+        for path in folder.glob("*.parquet") if confined(self.root, prefix.rstrip("/")).is_dir() else []:
+            if not path.is_symlink():
+                found[prefix + path.name] = path
+        for rel, blob in self._pending().items():
+            if rel.startswith(prefix) and rel.endswith(".parquet") and "/" not in rel[len(prefix):]:
+                if blob is None:
+                    found.pop(rel, None)
+                else:
+                    found[rel] = blob
+        for rel, path in sorted(found.items(), key=lambda kv: kv[1].stat().st_mtime, reverse=True):
+            frame = _read_frame(self.root / rel, path.read_bytes())
+            if content_hash(frame).startswith(Path(rel).stem):
                 out.append(frame)
         return out
 
@@ -126,22 +146,45 @@ class Store:
             )
         return dict(series[name])
 
-    def _settle(self) -> None:
-        # a crash after a commit point leaves a journal: finish it (under the lock) before anyone reads
-        if (self.root / JOURNAL).is_dir() or any(self.root.glob(f"{JOURNAL}.tmp-*")):
-            with folder_lock(self.root, "the data store", wait=60.0):
-                recover(self.root)
+    def _pending(self) -> dict[str, Path | None]:
+        """A committed journal a killed writer did not finish: file name -> its new content (None: deleted)."""
+        try:
+            return dict(journal_index(self.root))
+        except DataError as err:
+            raise DataError(f"data store {self.root}: {err}") from None
+
+    def _read_bytes(self, rel: str) -> bytes | None:
+        """The committed content of the store file ``rel`` (the journal's when it holds one), None if absent.
+        Never writes: see the module docstring."""
+        pending = self._pending()
+        try:
+            if rel in pending:
+                blob = pending[rel]
+                return None if blob is None else blob.read_bytes()
+            path = confined(self.root, rel)
+            return path.read_bytes() if path.is_file() else None
+        except DataError as err:
+            raise DataError(f"data store {self.root}: {err}") from None
+        except OSError as exc:
+            raise DataError(f"{self.root / rel}: cannot read it ({exc.strerror or exc})") from None
 
     @contextlib.contextmanager
     def reading(self, wait: float = 600.0) -> Iterator[None]:
         """A consistent view for the block: no update commits while it is held (readers share it)."""
-        self._settle()
         with folder_lock(self.root, "the data store", wait=wait, shared=True):
             yield
 
     # -- writing (hold the lock: ``with store.locked(): ...``) ---------------------------------------------
-    def locked(self, wait: float | None = None) -> Any:
-        return folder_lock(self.root, "the data store", wait=wait)
+    @contextlib.contextmanager
+    def locked(self, wait: float | None = None) -> Iterator[None]:
+        """The writer's lock; a journal a killed writer left is applied first (checked whole, before any write)."""
+        with folder_lock(self.root, "the data store", wait=wait):
+            try:
+                journal_index(self.root)
+            except DataError as err:
+                raise DataError(f"data store {self.root}: {err}") from None
+            recover(self.root)
+            yield
 
     def commit(self, updates: list[SeriesUpdate], log: list[dict[str, Any]], now: datetime.datetime,
                archive: list[tuple[str, pd.DataFrame]] = ()) -> None:  # type: ignore[assignment]
@@ -155,6 +198,7 @@ class Store:
         for name, frame in archive:
             files[f"{HISTORY_DIR}/{name}/{content_hash(frame)[:16]}.parquet"] = to_parquet_bytes(frame)
         for u in updates:
+            check_name(self.root, u.name)  # never write a manifest the readers would refuse
             frame = u.frame.astype("float64")
             frame.index.name = "date"
             files[f"{SERIES_DIR}/{u.name}.parquet"] = to_parquet_bytes(frame)
@@ -177,10 +221,12 @@ class Store:
         commit_files(self.root, files)
 
 
-def _read_frame(path: Path) -> pd.DataFrame:
+def _read_frame(path: Path, data: bytes) -> pd.DataFrame:
     try:
-        frame = pd.read_parquet(path, engine="pyarrow")
-    except (OSError, ValueError) as exc:
+        frame = pd.read_parquet(io.BytesIO(data), engine="pyarrow")
+        if "date" not in frame.columns:
+            raise ValueError("no 'date' column")
+    except (OSError, ValueError, TypeError) as exc:
         raise DataError(f"{path}: cannot read the stored series ({' '.join(str(exc).split())})") from None
     frame = frame.set_index("date")
     frame.index = pd.DatetimeIndex(frame.index).as_unit("ns")

@@ -14,6 +14,7 @@ committed as usual -- in one commit, so after a crash the store holds the old st
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regimeshift.backtests.store.fetch import YahooDownload, fetch_fred, fetch_yahoo
+from regimeshift.backtests.store.fetch import DEADLINE, YahooDownload, fetch_fred, fetch_yahoo
 from regimeshift.backtests.store.store import SeriesUpdate, Store
 from regimeshift.core.errors import FetchError
 
@@ -106,10 +107,11 @@ class IncompleteUpdate(FetchError):
         self.committed = committed
 
 
-def _fetch(w: Wanted, start: str | None, *, fred_url: str | None, download: YahooDownload | None) -> pd.DataFrame:
+def _fetch(w: Wanted, start: str | None, *, fred_url: str | None, download: YahooDownload | None,
+           deadline: float | None = None) -> pd.DataFrame:
     if w.vendor == "fred":
-        return fetch_fred(w.ticker, start, base_url=fred_url)
-    return fetch_yahoo(w.ticker, start, download=download)
+        return fetch_fred(w.ticker, start, base_url=fred_url, deadline=deadline)
+    return fetch_yahoo(w.ticker, start, download=download, deadline=deadline)
 
 
 def diff_overlap(old: pd.DataFrame, new: pd.DataFrame) -> dict[str, Any] | None:
@@ -143,11 +145,13 @@ def update_store(
     download: YahooDownload | None = None,
     lock_wait: float | None = None,
     keep_going: bool = False,
+    timeout: float | None = DEADLINE,
 ) -> UpdateReport:
     """Fetch what ``wanted`` lacks, then commit every series that was fetched, once. Holds the store's lock
     throughout, so two updates never interleave. If a fetch failed, nothing is committed and
     :class:`IncompleteUpdate` (a FetchError carrying the report) names the failed series; with ``keep_going`` the
-    others are committed first and only the failed ones are left as they were."""
+    others are committed first and only the failed ones are left as they were. ``timeout``: seconds each series
+    may take, all its downloads together (None: no limit); a series past it fails like any other fetch."""
     report = UpdateReport(wanted=len(wanted))
     with store.locked(wait=lock_wait):
         have = store.manifest()["series"]
@@ -157,7 +161,9 @@ def update_store(
         stamp = now.isoformat(timespec="seconds")
         for w in wanted:
             try:
-                step = _update_one(store, w, have.get(w.name), stamp, fred_url=fred_url, download=download)
+                deadline = None if timeout is None else time.monotonic() + timeout
+                step = _update_one(store, w, have.get(w.name), stamp, fred_url=fred_url, download=download,
+                                   deadline=deadline)
             except FetchError as err:  # this series only: the rest of the evening's data still lands
                 report.failed[w.name] = str(err)
                 continue
@@ -192,23 +198,23 @@ class _Step:
 
 
 def _update_one(store: Store, w: Wanted, entry: Mapping[str, Any] | None, stamp: str, *, fred_url: str | None,
-                download: YahooDownload | None) -> _Step:
+                download: YahooDownload | None, deadline: float | None = None) -> _Step:
     """Fetch one series (raises FetchError before anything of it is kept)."""
     source = f"{w.vendor}:{w.ticker}"
     if entry is None:
-        frame = _fetch(w, None, fred_url=fred_url, download=download)
+        frame = _fetch(w, None, fred_url=fred_url, download=download, deadline=deadline)
         return _Step("created", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind), {
             "at": stamp, "event": "created", "series": w.name, "source": source, "rows": len(frame),
             "last": str(frame.index[-1].date())})
     old = store.frame(w.name)
     start = old.index[max(len(old) - OVERLAP, 0)]
-    tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download)
+    tail = _fetch(w, str(start.date()), fred_url=fred_url, download=download, deadline=deadline)
     diff = diff_overlap(old, tail) if entry.get("source") == w.vendor else {
         "changed": int(len(old)), "first_changed": str(old.index[0].date()),
         "last_changed": str(old.index[-1].date()), "max_rel_change": float("nan"),
         "examples": [], "reason": f"was from {entry.get('source')}, now {w.vendor}"}
     if diff is not None:
-        frame = _fetch(w, None, fred_url=fred_url, download=download)
+        frame = _fetch(w, None, fred_url=fred_url, download=download, deadline=deadline)
         full = diff_overlap(old, frame) or diff
         return _Step("restated", SeriesUpdate(w.name, frame, w.vendor, w.ticker, w.kind),
                      {"at": stamp, "event": "restated", "series": w.name, "source": source, **full},

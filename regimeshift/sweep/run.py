@@ -7,6 +7,7 @@ functions on the same chunks, so the leaderboard does not depend on the executor
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -20,7 +21,7 @@ import pandas as pd
 
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
-from regimeshift.core.workers import worker_count
+from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.sweep import leaderboard as lb
 from regimeshift.sweep.screen import fit_regimes, screen_chunk
 from regimeshift.backtests.config import RunConfig
@@ -63,10 +64,14 @@ class _Executor:
                 self.cluster = LocalCluster(host="127.0.0.1", n_workers=workers, threads_per_worker=1,
                                             processes=True, dashboard_address=None)
                 self.client = Client(self.cluster)
+                # the local workers are this process's children: they die with it, kill -9 included
+                self.client.run(_die_with_own_parent)
         elif workers > 1:
             import multiprocessing
 
-            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            # workers die with the sweep (kill -9 included), as the regime-fit and report workers do
+            self.pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
 
     def slots(self, workers: int) -> int:
         """Chunks kept in flight: enough to keep every worker busy while the parent writes results, few
@@ -115,6 +120,11 @@ class _Executor:
             self.pool.shutdown(cancel_futures=True)
 
 
+def _die_with_own_parent() -> None:
+    """On a Dask worker: die with the process that started it (a LocalCluster's is the sweep itself)."""
+    die_with_parent(os.getppid())
+
+
 def _blocks(items: Iterable[Variant], size: int) -> Iterator[list[Variant]]:
     it = iter(items)
     while block := list(islice(it, size)):
@@ -157,32 +167,96 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
                 dynamic_ncols=True, smoothing=0.1, desc="screening")
 
 
+PREFIT_LIMIT = 64  # distinct regime fits done up front in parallel; beyond, each is fitted when first screened
+MAX_VARIANTS = 10**7  # the default --max-variants: a bigger sweep is refused (at ~1 ms each, over 3 hours)
+ETA_EVERY = 300.0  # seconds between ETA lines after the first
+
+
+def check_size(spec: SweepSpec, max_variants: int = MAX_VARIANTS) -> int:
+    """The number of variants, or one ConfigError when it is above ``max_variants`` (from sizes alone)."""
+    n = len(spec.variants)
+    if n > max_variants:
+        raise ConfigError(
+            f"{spec.path}: {n:,} variants ({spec.variants.shape()}); more than --max-variants {max_variants:,}: "
+            "narrow the grid or draw fewer random variants, or raise --max-variants"
+        )
+    return n
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{max(seconds, 1):.0f} seconds"
+
+
+class _Eta:
+    """Says how far the screening is and how long the rest will take: after the first chunk, then every
+    ``ETA_EVERY`` seconds (the progress bar, when shown, updates continuously)."""
+
+    def __init__(self, total: int, announce: Callable[[str], None] | None) -> None:
+        self.total, self.announce = total, announce
+        self.start = time.monotonic()
+        self.done_before = 0  # found in the store (resumed) or impossible: not screened by this call
+        self.screened = 0
+        self.next_at = 0.0
+
+    def update(self, screened: int) -> None:
+        self.screened += screened
+        now = time.monotonic()
+        if self.announce is None or now < self.next_at:
+            return
+        self.next_at = now + ETA_EVERY
+        rate = self.screened / max(now - self.start, 1e-9)
+        left = self.total - self.done_before - self.screened
+        self.announce(f"screened {self.done_before + self.screened:,} of {self.total:,} variants "
+                      f"({rate:,.1f} variants/s); about {_duration(left / rate) if rate > 0 else '?'} to go")
+
+
 def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: str | None = None,
-               scheduler: str | None = None, progress: bool = True, chunk_size: int | None = None) -> int:
+               scheduler: str | None = None, progress: bool = True, chunk_size: int | None = None,
+               announce: Callable[[str], None] | None = None) -> int:
     """Screen every variant not yet in ``store``; returns how many were screened now.
 
     The variants stream from the spec to the workers and their results to the store: none is built before it
-    is needed and none is kept after it is stored, so memory does not grow with the size of the sweep."""
+    is needed and none is kept after it is stored, so memory does not grow with the size of the sweep, and the
+    first results arrive as soon as one chunk is screened, whatever the size. ``announce`` hears the size at
+    the start and an ETA after the first chunk."""
     total = len(spec.variants)
     size = chunk_size or max(1, min(64, math.ceil(total / (4 * max(workers, 1)))))
+    if announce is not None:
+        done = store.n_done()
+        announce(f"{spec.name}: {total:,} variants to screen ({spec.variants.shape()}), "
+                 + (f"{done:,} done already (resuming)" if done else "none done yet"))
     store.clear_variants()
     counter = [0]
     bar = _progress(total, 0, progress)
+    eta = _Eta(total, announce)
+
+    class _Skips:  # the bar and the ETA both count variants that need no screening
+        @staticmethod
+        def update(n: int) -> None:
+            bar.update(n)
+            eta.done_before += n
+
     try:
-        chunks = _todo_chunks(spec, store, size, bar, counter, max_buffered=8 * size)
+        chunks = _todo_chunks(spec, store, size, _Skips, counter, max_buffered=8 * size)
         first = next(chunks, None)
         if first is None:
             return 0
         ex = _Executor(workers, cluster, scheduler)
         try:
-            # one walk-forward fit per distinct regime setting, in parallel, before the screening needs them
-            firsts = spec.variants.regime_settings()
-            if len(firsts) > 1 or workers > 1 or cluster or scheduler:
-                for _ in ex.map_unordered(fit_regimes, firsts, ex.slots(workers)):
+            # the distinct regime fits in parallel before the screening needs them, when they are few; the
+            # walk over them touches the regime keys only, never every variant
+            parallel = workers > 1 or cluster or scheduler
+            if parallel and spec.variants.n_regime_settings() <= PREFIT_LIMIT:
+                for _ in ex.map_unordered(fit_regimes, spec.variants.regime_settings(), ex.slots(workers)):
                     pass
+            eta.start = time.monotonic()
             for rows in ex.map_unordered(screen_chunk, chain([first], chunks), ex.slots(workers)):
                 store.add(rows)  # committed: a kill after this line loses nothing of this chunk
                 bar.update(len(rows))
+                eta.update(len(rows))
         finally:
             ex.close()
     finally:
@@ -278,14 +352,16 @@ def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, re
 
 def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, cluster: str | None = None,
               scheduler: str | None = None, top: int | None = None, walk_forward: str | None = None,
-              progress: bool = True, report: bool = True, chunk_size: int | None = None) -> SweepOutcome:
+              progress: bool = True, report: bool = True, chunk_size: int | None = None,
+              max_variants: int = MAX_VARIANTS, announce: Callable[[str], None] | None = None) -> SweepOutcome:
     t0 = time.perf_counter()
+    check_size(spec, max_variants)  # before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     n_workers = worker_count(workers, "REGIMESHIFT_WORKERS", 2) if not (cluster or scheduler) else (workers or 2)
     top_n = top if top is not None else (spec.top if spec.top is not None else 3)
     with ResultStore(out_dir / DB_NAME) as store:
         n = screen_all(spec, store, workers=n_workers, cluster=cluster, scheduler=scheduler, progress=progress,
-                       chunk_size=chunk_size)
+                       chunk_size=chunk_size, announce=announce)
         table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward)
     if wf is not None and len(wf) and report:
         walk_forward_tearsheet(spec, wf, out_dir / "walk_forward_tearsheet.html")

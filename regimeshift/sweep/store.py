@@ -60,6 +60,10 @@ class ResultStore:
     def done_keys(self) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT key FROM results")}
 
+    def n_done(self) -> int:
+        """How many variants have a stored result (a resumed sweep skips them)."""
+        return int(self.db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+
     def done_among(self, keys: Iterable[str]) -> set[str]:
         """Which of ``keys`` have a stored result (asked per block, so the whole store is never read)."""
         wanted = list(dict.fromkeys(keys))

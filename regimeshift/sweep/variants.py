@@ -157,13 +157,36 @@ class VariantSpace(Sequence[Variant]):
             return Variant(index, params, None, str(err).removeprefix(f"{self.where}: "))
         return Variant(index, params, cfg, "", normalized)
 
-    def regime_settings(self) -> list[RunConfig]:
-        """One config per distinct regime fit (the first possible variant of each), found from the swept
-        values alone: only a value under seed, data, features or regimes can change the fit."""
-        firsts: dict[str, RunConfig | None] = {}
-        for index, params in self.params():
-            sig = json.dumps({k: v for k, v in params.items() if k.split(".")[0] in REGIME_KEYS},
-                             sort_keys=True, default=str)
-            if firsts.get(sig) is None:
-                firsts[sig] = self.make(index, params).config  # stays None while only impossible ones are seen
-        return [cfg for cfg in firsts.values() if cfg is not None]
+    def shape(self) -> str:
+        """The sweep's size as a product: ``3 x 2 x 100 draws``."""
+        parts = [str(len(self.grid[k])) for k in self._keys]
+        if self.random:
+            parts.append(f"{self._n_draws} draw{'s' if self._n_draws != 1 else ''}")
+        return " x ".join(parts)
+
+    def n_regime_settings(self) -> int:
+        """An upper bound of the distinct regime fits, from the sizes alone (no variant is built)."""
+        n = math.prod(len(self.grid[k]) for k in self._keys if k.split(".")[0] in REGIME_KEYS)
+        if any(k.split(".")[0] in REGIME_KEYS for k in self.random if k not in ("n", "seed")):
+            n *= self._n_draws
+        return n
+
+    def regime_settings(self) -> Iterator[RunConfig]:
+        """One config per distinct regime fit, streamed: only a value under seed, data, features or regimes can
+        change the fit, so only those keys are walked (the others stay at their first value) -- never every
+        variant. A setting whose representative is impossible is skipped here; the screening fits it when a
+        possible variant of it comes up."""
+        fixed = {k: self.grid[k][0] for k in self._keys if k.split(".")[0] not in REGIME_KEYS}
+        regime_keys = [k for k in self._keys if k not in fixed]
+        seen: set[str] = set()
+        for combo in itertools.product(*(self.grid[k] for k in regime_keys)):
+            for draw in draws(self.random):
+                params = {**fixed, **dict(zip(regime_keys, combo)), **draw}
+                sig = json.dumps({k: v for k, v in params.items() if k.split(".")[0] in REGIME_KEYS},
+                                 sort_keys=True, default=str)
+                if sig in seen:
+                    continue
+                seen.add(sig)
+                cfg = self.make(-1, {k: params[k] for k in self._keys + [k for k in draw if k not in self._keys]})
+                if cfg.config is not None:
+                    yield cfg.config

@@ -1,0 +1,32 @@
+"""`regimeshift regimes --seeds N` (issue 24 item 3): how much the answer depends on the model seed."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import tomli_w
+
+from tests.test_failures import TINY, _env, run_cli
+
+
+def test_seeds_report_agreement_spread_and_disagreement_days(tmp_path: Path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps({**TINY, "report": {"timing_resamples": 100}}))
+    ran = run_cli(["regimes", str(cfg), "--seeds", "3", "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
+    assert ran.rc == 0, ran.stderr
+    d = json.loads((tmp_path / "out" / "seed_agreement.json").read_text())
+    assert d["seeds"] == [7, 8, 9]
+    assert 0.0 <= d["agreement_overall"] <= d["agreement_pairwise"] <= 1.0
+    assert set(d["agreement_per_regime"]) == {"abundant", "tightening", "crunch"}
+    lines = (tmp_path / "out" / "seed_disagreements.csv").read_text().splitlines()
+    assert lines[0] == "date,seed_7,seed_8,seed_9"
+    assert len(lines) - 1 == d["n_disagreement_days"]
+    assert f"all name the same regime on {100 * d['agreement_overall']:.1f}%" in ran.stdout
+
+
+def test_one_seed_is_not_a_comparison(tmp_path: Path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps(TINY))
+    ran = run_cli(["regimes", str(cfg), "--seeds", "1", "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
+    assert ran.rc == 2 and ran.stderr.strip() == "error: --seeds: expected at least 2 seeds to compare (got 1)"
+    assert not (tmp_path / "out").exists()
