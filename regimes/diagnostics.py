@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from regimeshift.core.constants import TRADING_DAYS
+from regimeshift.core.palette import regime_colours
 from regimeshift.regimes.result import RegimeResult
 
 
@@ -161,9 +162,10 @@ def plot_probabilities(result: RegimeResult, path: Path, title: str = "") -> Non
     fig = Figure(figsize=(12, 4.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    colours = ["#2a9d8f", "#e9c46a", "#e76f51", "#264653", "#8d99ae"]
+    colours = regime_colours(list(probs.columns))  # the tearsheet's colours for the same regimes
     x = probs.index.to_pydatetime()
-    ax.stackplot(x, probs.to_numpy().T, labels=list(probs.columns), colors=colours[: probs.shape[1]], linewidth=0)
+    ax.stackplot(x, probs.to_numpy().T, labels=list(probs.columns), colors=[colours[str(c)] for c in probs.columns],
+                 linewidth=0)
     ax.set_ylim(0, 1)
     ax.set_xlim(x[0], x[-1])
     ax.set_ylabel("filtered probability")

@@ -18,12 +18,12 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import LinearSegmentedColormap, to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 from regimeshift.core.compat import quiet_matplotlib_fonts
+from regimeshift.core.palette import KNOWN_REGIME_COLOURS, regime_colours  # noqa: F401  (re-exported)
 from regimeshift.reports.metrics import most_probable_regime
 
 MAX_POINTS = 2000  # per line; 20 years of daily data is ~5,000 rows
@@ -31,11 +31,6 @@ MAX_AREA_POINTS = 1000  # per stacked layer (the plot is ~900 px wide)
 FIG_WIDTH = 10.0  # inches; the page is 960 px wide and the SVG is scaled to 100 %
 MARGIN_IN = {"left": 0.85, "right": 0.15, "bottom": 0.55, "top": 0.62}  # inches, same for every figure
 
-KNOWN_REGIME_COLOURS = {
-    "abundant": "#2e9e4f",  # green
-    "tightening": "#f0a202",  # amber
-    "crunch": "#d62828",  # red
-}
 KNOWN_SLEEVE_COLOURS = {
     "growth": "#1f77b4",
     "value": "#8c564b",
@@ -43,7 +38,6 @@ KNOWN_SLEEVE_COLOURS = {
     "gold": "#d4a017",
     "cash": "#9e9e9e",
 }
-_CALM_TO_STRESS = LinearSegmentedColormap.from_list("calm_to_stress", ["#2e9e4f", "#f0a202", "#d62828"])
 _FALLBACK = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
 _RC = {
@@ -67,17 +61,6 @@ def _style():
         mpl.rcdefaults()
         mpl.rcParams.update(_RC)
         yield
-
-
-def regime_colours(names: Sequence[str]) -> dict[str, str]:
-    """Colour per regime; known names get fixed colours, others are spread calm (green) -> stressed (red)."""
-    names = [str(n) for n in names]
-    n = len(names)
-    out = {}
-    for i, name in enumerate(names):
-        known = KNOWN_REGIME_COLOURS.get(name.lower())
-        out[name] = known or to_hex(_CALM_TO_STRESS(i / (n - 1) if n > 1 else 0.0))
-    return out
 
 
 def sleeve_colours(names: Sequence[str]) -> dict[str, str]:

@@ -15,6 +15,10 @@ With one worker (``REGIMESHIFT_REPORT_WORKERS=1``, no ``fork`` on the platform, 
 the same pieces run in-process, giving the same bytes. If the installed QuantStats does not look like the one
 this was written against (template placeholders, helper functions), ``quantstats.reports.html`` itself is
 called instead, so a QuantStats upgrade can cost speed but not content.
+
+Both the assembly and the fallback draw the monthly heatmap with the months without data left blank
+(``reports.qs_fixes.blank_months_without_data``); everything else QuantStats shows wrong is fixed on the
+finished page (``reports.qs_fixes.fix_quantstats_page``).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ import pandas as pd
 from regimeshift.core.compat import quiet_matplotlib_fonts
 from regimeshift.core.workers import die_with_parent
 from regimeshift.core.workers import worker_count as shared_worker_count
+from regimeshift.reports.qs_fixes import blank_months_without_data
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +264,9 @@ def render_piece(key: str, inputs: QSInputs) -> dict[str, str]:
     }
     if key not in figures:
         raise KeyError(f"unknown QuantStats piece {key!r}")
+    if key == "monthly_heatmap":  # months without data drawn blank, not 0.00 (reports.qs_fixes)
+        with blank_months_without_data():
+            return {key: figures[key]()}
     return {key: figures[key]()}
 
 
@@ -423,7 +431,7 @@ def plain_html(inputs: QSInputs, backend: str | None = None) -> str:
         ctx = svg_backend() if backend == BACKEND else contextlib.nullcontext()
         out = Path(tmp) / "qs.html"
         try:
-            with ctx:
+            with ctx, blank_months_without_data():
                 reports.html(
                     inputs.returns.rename(STRATEGY_NAME),
                     benchmark=inputs.benchmark.rename(inputs.benchmark_name),

@@ -26,7 +26,7 @@ from regimeshift.reports.metrics import (
     shock_loss,
     stress_table,
 )
-from regimeshift.reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet
+from regimeshift.reports.qs_report import QSInputs, QuantStatsPage, plain_html, quiet, render_page
 
 log = logging.getLogger(__name__)
 
@@ -388,6 +388,18 @@ def make_offline(page: str) -> str:
     return page
 
 
+def finish_quantstats_page(page: str, dates: pd.DatetimeIndex) -> str:
+    """QuantStats' assembled page as every tearsheet shows it: its defects fixed (``reports.qs_fixes``; `dates`
+    are the strategy's return dates) and nothing loaded from the network."""
+    return make_offline(fix_quantstats_page(page, dates))
+
+
+def write_quantstats_tearsheet(inputs: QSInputs, path: Path, workers: int | None = None) -> Path:
+    """QuantStats' tearsheet alone (no regime story), finished like a run's, written atomically to `path`."""
+    page = finish_quantstats_page(render_page(inputs, workers), pd.DatetimeIndex(inputs.returns.index))
+    return atomic_write_text(Path(path), page)
+
+
 def inject(page: str, section: str, title: str) -> str:
     page = _RE_TITLE.sub(lambda _: f"<title>{_esc(title)} – regimeshift tearsheet</title>", page, count=1)
     for rx in (_RE_CONTAINER, _RE_BODY):
@@ -431,7 +443,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
         t1 = time.perf_counter()
         page = qs_page.html()
     t2 = time.perf_counter()
-    page = inject(make_offline(fix_quantstats_page(page)), section, data.title)
+    page = inject(finish_quantstats_page(page, returns.index), section, data.title)
     page = add_footer(page, versions_footer(data.metrics.get("versions") if isinstance(data.metrics, Mapping) else None))
     atomic_write_text(path, page)
     log.info("tearsheet %s: %.2fs (regime section %.2fs, then waited %.2fs for QuantStats on %d process(es), "

@@ -1,4 +1,5 @@
-"""The tearsheet opened in a real headless Chromium: renders, no console errors, regime story and metrics visible.
+"""The tearsheet opened in a real headless Chromium: renders, no console errors, regime story and metrics visible,
+QuantStats' defects fixed as a reader sees them (plain % sign, strategy column first, blank heatmap months).
 
 Console messages are read from Chromium's own log (--enable-logging=stderr --v=0 prints every console message as
 `INFO:CONSOLE... "text", source: ...`). Visibility is measured in the page by a small probe script appended to a
@@ -73,7 +74,18 @@ window.addEventListener("load", function () {
       });
     });
   });
+  // every table's header cells as shown; the CAGR label as shown; the monthly heatmap's painted and blank cells
+  var headers = Array.prototype.map.call(document.querySelectorAll("table"), function (t) {
+    return Array.prototype.map.call(t.querySelectorAll("th"), function (th) { return th.innerText.trim(); });
+  });
+  var cagr = Array.prototype.map.call(document.querySelectorAll("#right table td:first-child"),
+    function (td) { return td.innerText.trim(); }).filter(function (t) { return t.indexOf("CAGR") === 0; });
+  var cells = document.querySelectorAll('#monthly_heatmap g[id^="QuadMesh"] path');
+  var painted = Array.prototype.filter.call(cells, function (c) {
+    var s = getComputedStyle(c); return s.fill !== "none" && parseFloat(s.fillOpacity) > 0;
+  }).length;
   console.log("PROBE " + JSON.stringify({
+    headers: headers, cagr: cagr, heatmap: {cells: cells.length, painted: painted},
     story: box(story), figures: figs, metrics: box(table),
     hasSharpe: !!table && table.innerText.indexOf("Sharpe") >= 0,
     hasCalmar: !!table && table.innerText.indexOf("Calmar") >= 0,
@@ -174,3 +186,22 @@ def test_no_figure_has_overlapping_tick_labels(probe):
 def test_metrics_table_has_no_treynor_ratio(tearsheet):
     # QuantStats prints total return / beta as a percentage ("805.15%"): dropped as misleading
     assert "Treynor" not in tearsheet.read_text(encoding="utf-8")
+
+
+def test_cagr_label_is_shown_with_a_plain_percent_sign(probe):
+    # QuantStats wrote U+FE6A SMALL PERCENT SIGN, a missing-glyph box in common fonts
+    assert probe["cagr"] == ["CAGR%"]
+
+
+def test_every_table_shows_the_strategy_column_before_the_benchmark(probe):
+    both = [h for h in probe["headers"] if "Strategy" in h and "SPY" in h]
+    assert len(both) == 4  # per regime, stress, QuantStats' metrics and EOY
+    assert all(h.index("Strategy") < h.index("SPY") for h in both), both
+
+
+def test_monthly_heatmap_paints_only_the_months_with_data(probe):
+    data = make_report_data(title="browser <check>", years=18)
+    months = data.returns.index.to_period("M").unique()  # Oct 2008 .. Feb 2026 (the fixture's data)
+    years = months.year.unique()
+    assert probe["heatmap"]["cells"] == 12 * len(years)
+    assert probe["heatmap"]["painted"] == len(months) < 12 * len(years)

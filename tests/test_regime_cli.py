@@ -101,3 +101,23 @@ def test_printed_log_likelihood_path_is_all_numbers(tmp_path):
     line = next(x for x in stdout.splitlines() if x.startswith("cumulative out-of-sample log-likelihood:"))
     assert "nan" not in line.lower()
     assert len(line.split(": ", 1)[1].split(", ")) == 6
+
+
+def test_regimes_png_paints_each_regime_in_the_tearsheets_colour(tmp_path):
+    import matplotlib.image as mpimg
+    import numpy as np
+    from matplotlib.colors import to_rgb
+
+    from regimeshift.core.palette import regime_colours
+
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL)
+    out = tmp_path / "out"
+    code, _, stderr = _run(["regimes", str(cfg), "--out", str(out)])
+    assert code == 0, stderr
+    pixels = mpimg.imread(out / "regimes.png")[..., :3]
+    share = pd.read_csv(out / "regimes.csv")["regime"].value_counts(normalize=True)
+    for name, colour in regime_colours(["abundant", "tightening", "crunch"]).items():
+        painted = int((np.abs(pixels - np.array(to_rgb(colour))) < 1.5 / 255).all(axis=-1).sum())
+        if share.get(name, 0.0) > 0.05:  # a regime on a twentieth of the days fills thousands of pixels
+            assert painted > 2_000, (name, colour, painted)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html as html_lib
 import math
 import re
 from pathlib import Path
@@ -22,6 +23,7 @@ SLEEVES = ["growth", "value", "bonds", "gold", "cash"]
 TRANSMAT = np.array([[0.98, 0.015, 0.005], [0.03, 0.95, 0.02], [0.02, 0.05, 0.93]])
 XSS_TITLE = "<script>alert(1)</script>"
 XSS_BENCH = "<i>SPY</i>"
+STRATEGY = "Strategy"
 
 
 def make_report_data(
@@ -268,6 +270,95 @@ def test_regime_runs_merges_contiguous_days():
     assert runs[0][2] == idx[2]  # a run ends where the next starts
 
 
+# ------------------------------------------------------------------------------------------------- QuantStats defects
+def _tables(page: str) -> list[tuple[list[str], list[list[str]]]]:
+    """(header cells, body rows) of every table on the page, text unescaped."""
+    out = []
+    for table in re.findall(r"<table\b[^>]*>(.*?)</table>", page, flags=re.S):
+        head = [html_lib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<th\b[^>]*>(.*?)</th>", table, re.S)]
+        body = table[table.index("<tbody>"):] if "<tbody>" in table else table
+        rows = [[html_lib.unescape(c) for c in re.findall(r"<td\b[^>]*>(.*?)</td>", row, re.S)]
+                for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+        out.append((head, rows))
+    return out
+
+
+def _eoy_table(page: str) -> tuple[list[str], list[list[str]]]:
+    section = page[page.index("EOY Returns vs Benchmark</h3>"):]
+    return _tables(section)[0]
+
+
+def test_cagr_label_has_a_plain_percent_sign_not_the_small_one_fonts_lack(report):
+    page = report[2]
+    assert "\ufe6a" not in page
+    assert "<tr><td>CAGR%</td>" in page
+
+
+def test_every_table_with_both_puts_the_strategy_before_the_benchmark(report):
+    data, _, page = report
+    both = [head for head, _ in _tables(page) if STRATEGY in head and data.benchmark_name in head]
+    # per-regime, stress, QuantStats' metrics and EOY tables (the comparison table's strategy column is its first)
+    assert len(both) == 4
+    assert all(head.index(STRATEGY) < head.index(data.benchmark_name) for head in both), both
+
+
+def test_quantstats_metrics_columns_are_strategy_then_benchmark_with_the_values_moved_along(report):
+    data, _, page = report
+    row = re.search(r"<tr><td>Cumulative Return</td><td>([-\d.]+)%</td><td>([-\d.]+)%</td></tr>", page)
+    total = [float((1 + r).prod() - 1) for r in (data.returns, data.benchmark)]
+    assert [float(x) for x in row.groups()] == pytest.approx([100 * t for t in total], abs=0.006)
+
+
+def test_eoy_table_drops_the_multiplier_column(report):
+    data, _, page = report
+    head, _ = _eoy_table(page)
+    assert head == ["Year", STRATEGY, data.benchmark_name, "Won"]
+    assert "Multiplier" not in page
+
+
+def test_eoy_table_labels_the_years_the_data_covers_only_in_part(report):
+    data, _, page = report
+    _, rows = _eoy_table(page)
+    assert (data.returns.index[0], data.returns.index[-1]) == (pd.Timestamp("2021-05-03"), pd.Timestamp("2026-02-27"))
+    assert [r[0] for r in rows] == ["2021 (3 May - 31 Dec)", "2022", "2023", "2024", "2025", "2026 (1 Jan - 27 Feb)"]
+
+
+def test_eoy_won_column_says_whether_the_strategy_beat_the_benchmark_that_year(report):
+    data, _, page = report
+    _, rows = _eoy_table(page)
+    for year_label, strat, bench, won in rows:
+        year = int(year_label[:4])
+        s = float((1 + data.returns[data.returns.index.year == year]).prod() - 1)
+        b = float((1 + data.benchmark[data.benchmark.index.year == year]).prod() - 1)
+        assert float(strat) == pytest.approx(100 * s, abs=0.006) and float(bench) == pytest.approx(100 * b, abs=0.006)
+        assert won == ("+" if s > b else "-")
+
+
+def _heatmap_cells(page: str) -> list[float]:
+    """The numbers written in QuantStats' monthly heatmap (matplotlib's SVG keeps each text as a comment)."""
+    start = page.index('<div id="monthly_heatmap">')
+    figure = page[start: page.index("</svg>", start)]
+    return [float(x) for x in re.findall(r"<!-- (-?\d+\.\d\d) -->", figure)]
+
+
+def test_monthly_heatmap_leaves_the_months_without_data_blank(report):
+    data, _, page = report
+    monthly = (1 + data.returns).groupby(data.returns.index.to_period("M")).prod() - 1
+    # May 2021 .. Feb 2026: 58 months with data; Jan-Apr 2021 and Mar-Dec 2026 have no value at all
+    assert len(monthly) == 58
+    assert _heatmap_cells(page) == pytest.approx(list(100 * monthly.to_numpy()), abs=0.006)
+
+
+def test_regime_figures_use_the_one_regime_palette(report):
+    from regimeshift.core.palette import regime_colours
+
+    page = report[2]
+    figure = page[page.index('<figure id="fig-probabilities">'):]
+    figure = figure[: figure.index("</figure>")]
+    for colour in regime_colours(REGIMES).values():
+        assert f"fill: {colour}" in figure, colour
+
+
 # ------------------------------------------------------------------------------------------------- QuantStats part
 @pytest.fixture(scope="module")
 def qs_inputs():
@@ -413,6 +504,7 @@ def test_small_amounts_keep_their_cents_and_missing_ones_show_a_dash():
 # ------------------------------------------------------------------------------------------------- header, from a run
 HEADER_CONFIG_EXTRA = """
 [execution]
+initial_cash = 250000.0
 commission_bps = 0.0
 slippage_bps = 0.0
 timing = "same_bar"
@@ -458,6 +550,10 @@ def test_run_tearsheet_header_has_data_range_and_refit_counts(run_tearsheet):
     assert re.match(r"\d{4}-\d\d-\d\d to \d{4}-\d\d-\d\d \([\d,]+ trading days\)", rows["Data range"])
     assert int(rows["Model refits"]) > 0
     assert rows["Non-converged refits"].isdigit()
+
+
+def test_run_tearsheet_shows_the_configured_initial_capital(run_tearsheet):
+    assert _execution_rows(run_tearsheet)["Initial capital"] == "250,000"
 
 
 def test_run_tearsheet_warns_when_costs_are_off_and_execution_is_same_bar(run_tearsheet):
@@ -597,3 +693,16 @@ def test_the_config_table_names_the_regime_model_family_and_its_smoothing():
     assert smoothing_text(RegimeConfig(smooth_days=5)) == "; signal smoothed over 5 days"
     assert smoothing_text(RegimeConfig(smooth_days="cv", smooth_grid=(1, 5))) == (
         "; signal smoothed over k days, k chosen each month by the 0/1 rule's validation Sharpe from 1, 5")
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_real_data_heatmap_and_eoy_table_end_with_the_strategy_in_april_2026(real_tearsheet):
+    # the prices run to 2026-07-31, the strategy to 2026-04-10: May-Dec 2026 are blank, not 0.00
+    start = real_tearsheet.index('<div id="monthly_heatmap">')
+    figure = real_tearsheet[start: real_tearsheet.index("</svg>", start)]
+    assert figure.count("<!-- 2026 -->") == 1
+    assert len(_heatmap_cells(real_tearsheet)) == 12 * (2026 - 2005) + 4  # Jan 2005 .. Apr 2026
+    head, rows = _eoy_table(real_tearsheet)
+    assert head == ["Year", STRATEGY, "SPY", "Won"]
+    assert rows[0][0] == "2005" and rows[-1][0] == "2026 (2 Jan - 10 Apr)"

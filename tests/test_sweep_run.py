@@ -226,3 +226,17 @@ def test_the_shipped_blend_shortcut_equals_the_allocation_stage(tmp_path: Path, 
     slow = [screen.screen_config(v.config)[1].value for v in spec.variants[:4]]
     for a, b in zip(fast, slow):
         assert np.max(np.abs(a / b - 1.0)) < 1e-12
+
+
+def test_walk_forward_tearsheet_has_the_run_tearsheets_fixes(tmp_path: Path, cache_dir: Path) -> None:
+    # QuantStats' EOY bar chart (labels smeared), its EOY multiplier and benchmark-first columns are fixed on
+    # run tearsheets; the walk-forward page is QuantStats' page too and goes through the same fixes
+    from regimeshift.sweep.run import walk_forward_tearsheet
+
+    spec = load_spec(_write(tmp_path, '[grid]\n"execution.rebalance" = ["monthly", "weekly"]\n'))
+    out = run_sweep(spec, tmp_path / "out", workers=1, top=0, walk_forward="yearly", progress=False, report=False)
+    page = walk_forward_tearsheet(spec, out.walk_forward, tmp_path / "wf.html").read_text(encoding="utf-8")
+    assert '<div id="eoy_returns"><p' in page  # the note, not the chart
+    assert "Multiplier" not in page and "\ufe6a" not in page
+    assert "<tr><th>Metric</th><th>Strategy</th><th>MARKET</th></tr>" in page
+    assert "<tr><th>Year</th><th>Strategy</th><th>MARKET</th><th>Won</th></tr>" in page
