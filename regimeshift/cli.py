@@ -131,10 +131,22 @@ def main() -> None:
     """regimeshift: test liquidity-regime rotation ideas honestly."""
 
 
+def _stderr_progress(quiet: bool, forced: bool) -> Any:
+    """One stderr line as each stage starts and ends, so nothing is silent for long: on a terminal by default,
+    anywhere with --progress, never with --quiet. A script or scheduler reading stderr gets only the one error
+    line of a failure (the contract every command keeps) unless it asks for progress."""
+    if quiet or not (forced or sys.stderr.isatty()):
+        return None
+    return lambda line: click.echo(f"regimeshift: {line}", err=True)
+
+
 @main.command()
 @config_options("runs/<name>/")
 @click.option("--no-report", is_flag=True, help="Skip the HTML tearsheet.")
-def run(source: ConfigSource, no_report: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr (errors still print).")
+@click.option("--progress", "show_progress", is_flag=True,
+              help="Progress lines on stderr even when it is not a terminal (a log file, a scheduler).")
+def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
     try:
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
@@ -144,11 +156,17 @@ def run(source: ConfigSource, no_report: bool) -> None:
 
         out_dir = source.out or Path("runs") / cfg.name
         check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
+        progress = _stderr_progress(quiet, show_progress)
         t0 = time.perf_counter()
-        result = run_pipeline(cfg)
+        result = run_pipeline(cfg, progress=progress)
         timings = dict(result.timings)
         report = not no_report and cfg.report.enabled
+        if progress is not None:
+            progress("outputs: writing the run folder" + (" and the tearsheet (QuantStats) ..." if report else " ..."))
+        t1 = time.perf_counter()
         timings.update(write_outputs(result, out_dir, render_run if report else None))
+        if progress is not None:
+            progress(f"outputs: done in {time.perf_counter() - t1:.2f} s")
         timings["total"] = time.perf_counter() - t0
     except RegimeshiftError as err:
         _fail(err)

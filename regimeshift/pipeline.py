@@ -404,17 +404,34 @@ def _naming_summary(model: Any) -> dict[str, Any]:
 
 
 # -- the whole run -------------------------------------------------------------------------------------------
+#: what each stage does, as the progress lines say it
+STAGE_WORDS = {
+    "load": "reading prices and macro series",
+    "features": "building the features",
+    "regimes": "walk-forward regime fits (cached fits are reused)",
+    "allocation": "the strategy's target weights",
+    "replay": "replaying the strategy (backtrader) and its references",
+    "metrics": "metrics, the static twin's value of timing (block bootstrap)",
+}
+
+
 def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = None,
-                 market: MarketData | None = None, *, cache: bool = True) -> RunResult:
+                 market: MarketData | None = None, *, cache: bool = True,
+                 progress: Callable[[str], None] | None = None) -> RunResult:
     """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
-    ``cache=False`` re-fits every regime model instead of reusing the regime cache."""
+    ``cache=False`` re-fits every regime model instead of reusing the regime cache. ``progress`` receives one
+    line as each stage starts and one as it ends, with its time (the CLI prints them on stderr)."""
     timings: dict[str, float] = {}
     check_strategy(cfg.strategy.name, cfg.strategy.params)  # a misspelt parameter fails now, not after the fits
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
+        if progress is not None:
+            progress(f"{stage}: {STAGE_WORDS.get(stage, stage)} ...")
         t0 = time.perf_counter()
         out = fn()
         timings[stage] = time.perf_counter() - t0
+        if progress is not None:
+            progress(f"{stage}: done in {timings[stage]:.2f} s")
         return out
 
     if market is None:
@@ -424,7 +441,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)
-    risk_free = risk_free_stage(cfg, market, returns.index)
+    risk_free = risk_free_stage(cfg, market, returns.index)  # before the metrics: a rate that does not cover fails
     metrics = timed("metrics", lambda: metrics_stage(cfg, returns, regimes, rep, risk_free))
     gaps = getattr(market, "gaps", ())
     if gaps:  # only when the run filled a gap (--allow-gaps): a run on whole data keeps its metrics as they were

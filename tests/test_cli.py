@@ -208,3 +208,27 @@ def test_shipped_config_runs_on_the_shared_data(tmp_path):
     for day in ("2008-10-10", "2020-03-16", "2022-06-13", "2026-02-12"):
         assert pd.Timestamp(day) in regimes.index
     assert 'id="regime-story"' in (out / "tearsheet.html").read_text()
+
+
+def test_run_says_what_each_stage_does_and_how_long_it_took_when_asked(tmp_path):
+    # issue 22: nothing silent for long; on a terminal by default, with --progress anywhere, never with --quiet
+    import subprocess
+
+    from tests.test_failures import BASE_CMD, TINY, _env
+
+    import tomli_w
+
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps({**TINY, "report": {"timing_resamples": 100}}))
+    args = [*BASE_CMD, "run", str(cfg), "--no-report", "--out"]
+    env = _env(tmp_path / "cache")
+    loud = subprocess.run([*args, str(tmp_path / "a"), "--progress"], env=env, capture_output=True, text=True)
+    assert loud.returncode == 0, loud.stderr
+    lines = loud.stderr.splitlines()
+    for stage in ("load", "features", "regimes", "allocation", "replay", "metrics", "outputs"):
+        assert f"regimeshift: {stage}: " in loud.stderr
+        assert any(line.startswith(f"regimeshift: {stage}: done in ") and line.endswith(" s") for line in lines)
+    quiet = subprocess.run([*args, str(tmp_path / "b"), "--progress", "--quiet"], env=env, capture_output=True,
+                           text=True)
+    piped = subprocess.run([*args, str(tmp_path / "c")], env=env, capture_output=True, text=True)
+    assert quiet.returncode == piped.returncode == 0 and quiet.stderr == piped.stderr == ""
