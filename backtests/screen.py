@@ -27,7 +27,6 @@ import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
 from regimeshift.backtests.replay import _check_inputs, cash_accrual, plan_orders, sizing_rules
 
-PERIODS_PER_YEAR = 252
 
 
 @dataclass(frozen=True)
@@ -147,30 +146,3 @@ def screen_frames(
         accrual=cash_accrual(cash_rate, prices.index),
         forced=forced_flags,
     )
-
-
-def path_metrics(value: np.ndarray, initial_cash: float, periods_per_year: int = PERIODS_PER_YEAR) -> dict[str, float]:
-    """Headline numbers of an equity path with QuantStats' definitions (rf = 0, first return 0 like
-    ``ReplayResult.returns``): cagr, sharpe, sortino, max_drawdown (<= 0), volatility, total_return."""
-    v = np.asarray(value, dtype=float)
-    r = np.empty(len(v))
-    r[0] = 0.0
-    r[1:] = v[1:] / v[:-1] - 1.0
-    n = len(r)
-    growth = v[-1] / v[0] if v[0] > 0 else np.nan
-    cagr = growth ** (periods_per_year / n) - 1.0 if growth > 0 else np.nan
-    sd = r.std(ddof=1) if n > 1 else np.nan
-    mean = r.mean()
-    sharpe = mean / sd * np.sqrt(periods_per_year) if sd > 0 else np.nan
-    downside = np.sqrt(np.sum(np.minimum(r, 0.0) ** 2) / n)
-    sortino = mean / downside * np.sqrt(periods_per_year) if downside > 0 else np.nan
-    wealth = np.concatenate(([1.0], np.cumprod(1.0 + r)))
-    dd = float(np.min(wealth / np.maximum.accumulate(wealth) - 1.0))
-    return {
-        "cagr": float(cagr),
-        "sharpe": float(sharpe),
-        "sortino": float(sortino),
-        "max_drawdown": dd,
-        "volatility": float(sd * np.sqrt(periods_per_year)),
-        "total_return": float(v[-1] / initial_cash - 1.0),
-    }

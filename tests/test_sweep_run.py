@@ -130,9 +130,9 @@ def test_sweep_shares_fits_ranks_and_replays_the_top(tmp_path: Path, cache_dir: 
 
     track, bench, _ = walk_forward_daily(spec, out.walk_forward)
     # the daily stitched track compounds to the monthly one the leaderboard reports, year by year
-    for row in out.walk_forward.rename(columns={"return": "ret"}).itertuples():
+    for row in out.walk_forward.itertuples():
         year = track[track.index.year == row.year]
-        assert float((1 + year).prod() - 1) == pytest.approx(row.ret, rel=1e-9, abs=1e-12)
+        assert float((1 + year).prod() - 1) == pytest.approx(row.year_return, rel=1e-9, abs=1e-12)
     assert bench.index.equals(track.index)
     table = out.table
     assert out.n_screened == 12 and (table["status"] == "ok").all()
