@@ -226,3 +226,86 @@ def test_the_shipped_blend_shortcut_equals_the_allocation_stage(tmp_path: Path, 
     slow = [screen.screen_config(v.config)[1].value for v in spec.variants[:4]]
     for a, b in zip(fast, slow):
         assert np.max(np.abs(a / b - 1.0)) < 1e-12
+
+
+# -- one basis: the run's daily excess-return figures everywhere ---------------------------------------------------
+RATE = 0.03  # report.risk_free: every ratio over 3% a year, so a zero-rate figure would show
+
+
+def _write_with_rate(folder: Path, body: str) -> Path:
+    path = _write(folder, body)
+    base = folder / "base.toml"
+    base.write_text(base.read_text() + f"[report]\nrisk_free = {RATE}\n")
+    return path
+
+
+def test_the_screen_ranks_by_the_runs_excess_sharpe_and_each_variants_value_of_timing(tmp_path: Path,
+                                                                                   cache_dir: Path) -> None:
+    import json
+
+    spec = load_spec(_write_with_rate(tmp_path, 'metric = "timing_sharpe"\n' + GRID))
+    out = run_sweep(spec, tmp_path / "out", workers=1, top=1, progress=False, report=False)
+    table = out.table
+    assert table["timing_sharpe"].is_monotonic_decreasing  # metric = "timing_sharpe" ranks by it
+    assert table["timing_sharpe"].to_numpy() == pytest.approx((table["sharpe"] - table["twin_sharpe"]).to_numpy(),
+                                                              rel=1e-12)
+    # the top variant's full run (backtrader, its static twin by the array replay) gives the screened figures
+    run = json.loads((out.top_dirs[0] / "metrics.json").read_text())
+    assert run["risk_free"] == RATE
+    best = table.iloc[0]
+    assert run["strategy"]["sharpe"] == pytest.approx(best["sharpe"], rel=1e-6)
+    assert run["strategy"]["sortino"] == pytest.approx(best["sortino"], rel=1e-6)
+    assert run["benchmarks"]["static_twin"]["sharpe"] == pytest.approx(best["twin_sharpe"], rel=1e-6)
+    assert run["timing"]["sharpe_diff"] == pytest.approx(best["timing_sharpe"], rel=1e-4, abs=1e-6)
+    assert run["timing"]["max_drawdown_diff"] == pytest.approx(best["timing_max_drawdown"], rel=1e-4, abs=1e-6)
+    # and the summary states the basis
+    assert out.summary["basis"].startswith("Sharpe, Sortino and PSR: daily excess returns over 3% a year")
+
+
+def _figure(text: str, label: str) -> float:
+    import re
+
+    m = re.search(re.escape(label) + r"[^\n]*?Sharpe (-?\d+\.\d\d)", text)
+    assert m, (label, text)
+    return float(m.group(1))
+
+
+def test_the_console_walk_forward_sharpe_is_the_walk_forward_tearsheets_and_the_daily_tracks(tmp_path: Path,
+                                                                                        cache_dir: Path) -> None:
+    import re
+
+    import numpy as np
+    from regimeshift.reports.metrics import sharpe_ratio
+
+    sweep = _write_with_rate(tmp_path, GRID)
+    out = tmp_path / "o"
+    res = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--top", "1", "--workers", "1",
+                                    "--walk-forward", "yearly", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    console = _figure(res.output, "walk-forward selection (out of sample):")
+    assert "basis: Sharpe, Sortino and PSR: daily excess returns over 3% a year" in res.output
+    page = (out / "walk_forward_tearsheet.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr data-key="sharpe"><td>Sharpe \(excess\)</td><td>([^<]*)</td><td>([^<]*)</td>', page)
+    assert row, page[:3000]
+    assert float(row.group(1)) == console
+    assert float(row.group(2)) == _figure(res.output, "in-sample winner, same days:")
+    assert "daily excess returns over 3% a year" in page
+    assert 'id="eoy_returns"><p' in page  # through qs_fixes like a run's tearsheet
+    # recomputed from the stitched daily returns written beside it
+    track = pd.read_csv(out / "walk_forward_returns.csv", index_col=0)["walk_forward"].to_numpy()
+    assert round(sharpe_ratio(track - RATE / 252), 2) == console
+    wf = pd.read_csv(out / "walk_forward.csv")
+    assert list(wf.columns) == ["year", "variant", "selected_on_sharpe_monthly_total", "year_return", "months",
+                                "year_sharpe_daily_excess", "days"]
+    assert int(wf["days"].sum()) == len(track) and np.isfinite(wf["year_sharpe_daily_excess"]).all()
+    # the leaderboard links every tearsheet it names, and they exist
+    board = (out / "leaderboard.html").read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]+\.html)"', board)
+    assert "walk_forward_tearsheet.html" in hrefs
+    assert [h for h in hrefs if h.startswith("top/01-v")]
+    assert all((out / h).is_file() for h in hrefs), hrefs
+
+
+def test_sweeping_the_risk_free_rate_is_refused_one_basis_for_every_variant(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="SWEEP.toml: report.risk_free: every variant is measured over one rate"):
+        load_spec(_write(tmp_path, '[grid]\n"report.risk_free" = [0.0, 0.02]\n'))

@@ -224,17 +224,17 @@ def heatmap(table: pd.DataFrame, keys: Sequence[str], metric: str) -> str | None
 
 
 def spread_labels(y: Sequence[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:
-    """Label heights near ``y`` (same order) at least ``gap`` apart inside [low, high]: sorted, pushed up past
-    their lower neighbour, then the stack moved down if it overran the top (deterministic; a 1-D repel)."""
+    """Label heights near ``y`` (same order) at least ``gap`` apart inside [low, high] (room permitting:
+    ``(len(y) - 1) * gap <= high - low``): sorted, each pushed up past its lower neighbour, then, if the stack
+    overran the top, pushed down from the top the same way (deterministic; a 1-D repel)."""
     order = sorted(range(len(y)), key=lambda i: (y[i], i))
     placed: list[float] = []
     for i in order:
         want = min(max(float(y[i]), low), high)
         placed.append(max(want, placed[-1] + gap) if placed else want)
-    over = placed[-1] - high if placed else 0.0
-    if over > 0:
-        placed = [p - over for p in placed]
-        for k in range(len(placed) - 2, -1, -1):  # pushed back down: keep the gaps from the top
+    if placed and placed[-1] > high:
+        placed[-1] = high
+        for k in range(len(placed) - 2, -1, -1):
             placed[k] = min(placed[k], placed[k + 1] - gap)
     out = [0.0] * len(y)
     for i, p in zip(order, placed):
@@ -317,7 +317,9 @@ def render_html(name: str, table: pd.DataFrame, summary: dict[str, Any], picture
     and the walk-forward tearsheets; ``row_links``: variant -> its tearsheet, linked from its row. The table
     scrolls sideways in its own box with the variant column fixed, so every column is reachable at any width."""
     shown = table.head(max_rows)
-    cols = ["variant", *[c for c in shown.columns if c not in ("key", "variant")]]
+    cols = ["variant", *[c for c in shown.columns if c not in ("key", "variant", "dsr")]]
+    if "dsr" in shown.columns:  # beside the Sharpe it deflates, not after the reasons
+        cols.insert(cols.index("sharpe") + 1 if "sharpe" in cols else len(cols), "dsr")
     row_links = row_links or {}
 
     def head(c: str) -> str:

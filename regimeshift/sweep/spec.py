@@ -206,6 +206,7 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
         raise _fail(where, "random", "expected a table (n, seed, and {low, high} or {choices} per key)")
     if not grid and not rnd:
         raise _fail(where, "grid", "empty: name at least one dotted key with a list of values (or a [random] section)")
+    _check_one_basis(where, base, [*grid, *(k for k in rnd if k not in ("n", "seed"))])
     for key, values in grid.items():
         if not _key_exists(base, dump, key)[0]:
             raise _fail(where, key, "not a key of the base config")
@@ -240,7 +241,6 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None) -> SweepSpec
                 if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in (lo, hi)) or lo > hi:
                     raise _fail(where, f"random.{key}", f"expected numbers low <= high, got {lo!r}, {hi!r}")
                 _check_value(where, key, base, dump, lo)
-    _check_one_basis(where, base, [*grid, *(k for k in rnd if k not in ("n", "seed"))])
     return SweepSpec(p, base, grid, rnd, metric, weights_rule, top, name)
 
 
