@@ -50,12 +50,16 @@ def screen_arrays(
     *,
     accrual: np.ndarray | None = None,
     forced: np.ndarray | None = None,
+    close_rows: list[list[float]] | None = None,
+    fill_rows: list[list[float]] | None = None,
 ) -> ScreenResult:
     """Replay target ``weights`` (one row per decision bar ``positions``, ascending) over ``close`` (T x K).
 
     ``open_``: fill prices (T x K) for next-bar timing, ``None`` = fill at the next close. ``accrual``: per-bar
     interest factor (entry t = rate known at close t-1; see ``replay.cash_accrual``). ``forced``: one flag per
-    decision that a drift band does not filter.
+    decision that a drift band does not filter. ``close_rows`` / ``fill_rows``: ``close.tolist()`` and
+    ``open_.tolist()`` when the caller already has them -- a sweep screens every variant (and its static twin)
+    on one market, and converting 21 years of prices costs ~4 ms, ~40% of a screen.
     """
     close = np.asarray(close, dtype=float)
     n_bars, k = close.shape
@@ -74,8 +78,8 @@ def screen_arrays(
     traded = commission_paid = slippage_paid = 0.0
     started = False
 
-    close_rows = close.tolist()
-    fill_rows = close_rows if open_ is None else fills_at.tolist()
+    close_rows = close.tolist() if close_rows is None else close_rows
+    fill_rows = close_rows if open_ is None else (fills_at.tolist() if fill_rows is None else fill_rows)
     held_list = [0.0] * k
     for j in range(len(positions)):
         d = int(positions[j])

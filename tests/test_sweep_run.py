@@ -304,6 +304,8 @@ def test_the_console_walk_forward_sharpe_is_the_walk_forward_tearsheets_and_the_
     assert "walk_forward_tearsheet.html" in hrefs
     assert [h for h in hrefs if h.startswith("top/01-v")]
     assert all((out / h).is_file() for h in hrefs), hrefs
+    # the top N's full runs give their value of timing with its bootstrap interval beside the link
+    assert re.search(r"variant \d+: Regime timing changed Sharpe by [+-]\d\.\d\d \[", board)
 
 
 def test_sweeping_the_risk_free_rate_is_refused_one_basis_for_every_variant(tmp_path: Path) -> None:

@@ -268,8 +268,10 @@ def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: i
     table.to_csv(out_dir / ".leaderboard.csv.part", index=False, float_format="%.10g", lineterminator="\n")
     atomic_write_text(out_dir / "leaderboard.csv", (out_dir / ".leaderboard.csv.part").read_text())
     (out_dir / ".leaderboard.csv.part").unlink()
-    atomic_write_text(out_dir / "leaderboard.html",
-                      lb.render_html(spec.name, table, summary, pictures, links=links, row_links=row_links))
+    page = {"name": spec.name, "table": table, "summary": dict(summary), "pictures": pictures, "links": links,
+            "row_links": row_links}
+    atomic_write_text(out_dir / "leaderboard.html", lb.render_html(**page))
+    summary["_page"] = page  # re-rendered once the top N's full runs give their value of timing with intervals
     summary["_pbo"] = pbo
     return table, summary, wf
 
@@ -303,6 +305,23 @@ def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, re
     return dirs
 
 
+def _add_top_timing(page: dict[str, Any], dirs: list[Path], out_dir: Path) -> None:
+    """leaderboard.html again, each top-N link saying its run's value of timing with its bootstrap interval
+    (metrics.json's ``timing``: the full runs have it; the screen has only the point difference)."""
+    import json
+
+    from regimeshift.reports.timing import timing_from_metrics
+
+    sentences: dict[str, str] = {}
+    for d in dirs:
+        timing = timing_from_metrics(json.loads((d / "metrics.json").read_text()))
+        if timing is not None:
+            sentences[f"{d.relative_to(out_dir).as_posix()}/tearsheet.html"] = str(timing["sentence"])
+    page["links"] = [(f"{text}: {sentences[href]}" if href in sentences else text, href)
+                     for text, href in page["links"]]
+    atomic_write_text(out_dir / "leaderboard.html", lb.render_html(**page))
+
+
 def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, cluster: str | None = None,
               scheduler: str | None = None, top: int | None = None, walk_forward: str | None = None,
               progress: bool = True, report: bool = True, chunk_size: int | None = None) -> SweepOutcome:
@@ -319,6 +338,8 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, clu
 
         write_tearsheet(spec, summary["_walk_forward"], out_dir / "walk_forward_tearsheet.html")
     dirs = replay_top(spec, table, out_dir, top_n, report=report) if top_n else []
+    if dirs and summary.get("_page", {}).get("links"):
+        _add_top_timing(summary["_page"], dirs, out_dir)
     return SweepOutcome(out_dir, table, summary, n, time.perf_counter() - t0, wf, dirs)
 
 

@@ -96,6 +96,14 @@ class Prepared:
 
         return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
 
+    def price_rows(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[list[list[float]], Any]:
+        """:meth:`arrays`' closes and opens as Python lists, converted once for every variant of the setting."""
+        def make() -> tuple[list[list[float]], Any]:
+            close, opens, _ = self.arrays(cfg, symbols)
+            return close.tolist(), None if opens is None else opens.tolist()
+
+        return self.get(("rows", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
+
     def risk_free(self, cfg: RunConfig) -> tuple[RiskFree, np.ndarray]:
         """The run's risk-free rate (pipeline.risk_free_stage: ``report.risk_free``, else ``data.cash_rate``,
         else 0, read on the run's days) and its daily values on the trading calendar."""
@@ -170,7 +178,9 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
     symbols, to_symbols = _symbol_matrix(cfg)
     targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
     close, opens, accrual = prep.arrays(cfg, symbols)
-    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced)
+    close_rows, fill_rows = prep.price_rows(cfg, symbols)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, close_rows=close_rows,
+                        fill_rows=fill_rows)
     if not twin:
         return prep, res, None
     # the static twin (backtests/benchmarks_beside.py): the strategy's daily sleeve weights averaged over the
@@ -180,7 +190,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
         daily_w = _sleeve_targets(cfg, prep, all_rows)[:, : len(cfg.sleeves)]  # type: ignore[index]
     twin_rows, _, _ = prep.decisions(ex.rebalance, False)
     held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
-    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual)
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
+                                    fill_rows=fill_rows)
 
 
 def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
