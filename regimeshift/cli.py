@@ -408,8 +408,8 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
     s = outcome.summary
     click.echo(f"{s['sweep']}: {s['variants']} variants, {s['screened']} screened "
                f"({outcome.n_screened} now, the rest resumed), {s['impossible']} impossible, {s['failed']} failed")
-    for key in ("in-sample winner", "probability of backtest overfitting (CSCV)",
-                "walk-forward selection (out of sample)", "in-sample winner, same months"):
+    for key in ("basis", "in-sample winner", "probability of backtest overfitting (CSCV)",
+                "walk-forward selection (out of sample)", "in-sample winner, same days"):
         if key in s:
             click.echo(f"{key}: {s[key]}")
     bad = outcome.table[outcome.table["status"] == "impossible"]

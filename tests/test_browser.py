@@ -205,3 +205,80 @@ def test_monthly_heatmap_paints_only_the_months_with_data(probe):
     years = months.year.unique()
     assert probe["heatmap"]["cells"] == 12 * len(years)
     assert probe["heatmap"]["painted"] == len(months) < 12 * len(years)
+
+
+# -- the sweep's leaderboard page ------------------------------------------------------------------------------------
+BOARD_PROBE = """
+<script>
+window.addEventListener("load", function () {
+  function overlap(a, b) {
+    var w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    var h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    return w > 0 && h > 0;
+  }
+  var labels = Array.prototype.map.call(document.querySelectorAll('g[id^="toplabel_"]'), function (g) {
+    return {id: g.id, r: g.getBoundingClientRect()};
+  });
+  var clashes = [];
+  for (var i = 0; i < labels.length; i++) for (var j = i + 1; j < labels.length; j++)
+    if (overlap(labels[i].r, labels[j].r)) clashes.push([labels[i].id, labels[j].id]);
+  var scroller = document.querySelector(".scroll");
+  var heads = document.querySelectorAll("#leaderboard thead th");
+  var box = scroller.getBoundingClientRect();
+  var firstBefore = heads[0].getBoundingClientRect().left;
+  scroller.scrollLeft = scroller.scrollWidth;
+  var last = heads[heads.length - 1].getBoundingClientRect();
+  var firstAfter = heads[0].getBoundingClientRect();
+  var dsr = Array.prototype.filter.call(heads, function (th) { return th.innerText === "dsr"; })[0];
+  var dsrCell = document.querySelector("#leaderboard tbody tr").children[Array.prototype.indexOf.call(heads, dsr)];
+  console.log("PROBE " + JSON.stringify({
+    nLabels: labels.length, clashes: clashes,
+    pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth,
+    overflows: scroller.scrollWidth > scroller.clientWidth, scrolled: scroller.scrollLeft,
+    lastRight: last.right, boxRight: box.right, boxLeft: box.left,
+    firstBefore: firstBefore, firstAfterLeft: firstAfter.left, firstText: heads[0].innerText,
+    dsrText: dsrCell.innerText
+  }));
+});
+</script>
+"""
+
+
+@pytest.fixture(scope="module")
+def board_probe(tmp_path_factory) -> dict:
+    import pandas as pd
+    from regimeshift.sweep import leaderboard as lb
+
+    n = 30
+    rng = np.random.default_rng(4)
+    swept = [f"strategy.weights.regime_{k}.a_long_sleeve_name" for k in range(6)]
+    sharpe = np.r_[np.full(8, 0.9) - 0.0004 * np.arange(8), rng.uniform(0.2, 0.8, n - 8)]  # 8 top points at one spot
+    table = pd.DataFrame({"rank": np.arange(1, n + 1), "variant": np.arange(n), "key": "k", "status": "ok",
+                          **{k: rng.uniform(0, 1, n) for k in swept},
+                          **{c: rng.uniform(0.1, 0.5, n) for c in lb.METRIC_COLUMNS},
+                          "normalized": "", "reason": "", "dsr": np.r_[0.9994, np.full(n - 1, 0.98)]})
+    table["sharpe"] = sharpe
+    table["max_drawdown"] = np.r_[np.full(8, -0.2) + 0.0001 * np.arange(8), rng.uniform(-0.4, -0.1, n - 8)]
+    page = lb.render_html("browser", table, {"basis": "Sharpe: daily excess returns"},
+                          {"risk": [lb.risk_scatter(table, 8)]})
+    tmp = tmp_path_factory.mktemp("board")
+    path = tmp / "leaderboard.html"
+    path.write_text(page.replace("</body>", BOARD_PROBE + "</body>"), encoding="utf-8")
+    proc = _chromium(tmp, path.as_uri(), "--dump-dom", "--virtual-time-budget=5000")
+    lines = [m for m in _console(proc.stderr) if m.startswith("PROBE ")]
+    assert lines, f"probe did not report; chromium rc={proc.returncode}\n{proc.stderr[-2000:]}"
+    return json.loads(lines[-1][len("PROBE "):])
+
+
+def test_leaderboard_top_labels_never_overlap_even_on_one_spot(board_probe):
+    assert board_probe["nLabels"] == 8
+    assert board_probe["clashes"] == []
+
+
+def test_leaderboard_table_scrolls_at_1400px_with_the_variant_column_fixed(board_probe):
+    p = board_probe
+    assert p["pageWidth"] <= p["viewport"]  # the page itself does not overflow: the table scrolls in its box
+    assert p["overflows"] and p["scrolled"] > 0
+    assert p["lastRight"] <= p["boxRight"] + 1  # the last column is reachable
+    assert p["firstText"] == "variant" and abs(p["firstAfterLeft"] - p["boxLeft"]) <= 1  # sticky
+    assert p["dsrText"] == "> 0.999"  # DSR with the digits that tell 0.9994 from 0.98

@@ -87,3 +87,22 @@ def test_pbo_rejects_bad_shapes() -> None:
         pbo_cscv(np.zeros((10, 1)))
     with pytest.raises(ValueError):
         pbo_cscv(np.zeros((10, 3)), n_blocks=3)
+
+
+def test_rank_labels_are_spread_at_least_a_gap_apart_inside_the_axes() -> None:
+    from regimeshift.sweep.leaderboard import spread_labels
+
+    assert spread_labels([0.5, 0.5, 0.5], 0.1) == pytest.approx([0.5, 0.6, 0.7])
+    # near the top they are pushed down, and one far below stays where it is
+    assert spread_labels([0.99, 0.98, 0.1], 0.1) == pytest.approx([1.0, 0.9, 0.1])
+    assert spread_labels([0.3, 0.1], 0.05) == [0.3, 0.1]  # far enough apart: left alone
+    twenty = spread_labels([0.95] * 20, 1 / 20)
+    gaps = np.diff(sorted(twenty))
+    assert min(twenty) >= 0.0 and max(twenty) <= 1.0 and gaps.min() >= 1 / 20 - 1e-12
+
+
+def test_probabilities_on_the_leaderboard_tell_0_98_from_0_9994() -> None:
+    from regimeshift.sweep.leaderboard import _fmt
+
+    assert [_fmt("dsr", x) for x in (0.9994, 0.98, 0.12345, 0.0001)] == ["> 0.999", "0.980", "0.123", "< 0.001"]
+    assert _fmt("timing_sharpe", 0.0213) == "+0.02" and _fmt("timing_max_drawdown", 0.24) == "+24.00 pts"

@@ -62,6 +62,9 @@ BAD = {
     '[random]\nn = 0\n"execution.commission_bps" = {low = 1, high = 2}\n': "SWEEP.toml: random.n: expected a whole number",
     '[random]\nn = 3\n"execution.commission_bps" = {low = 5, high = 2}\n': "SWEEP.toml: random.execution.commission_bps",
     'metric = "luck"\n' + GRID: "SWEEP.toml: metric: expected one of",
+    # the leaderboard ranks every variant over one rate
+    '[grid]\n"report.risk_free" = [0.0, 0.02]\n': "SWEEP.toml: report.risk_free: every variant is measured over one rate",
+    '[grid]\n"data.cash_rate" = ["VOLINDEX"]\n': "SWEEP.toml: data.cash_rate: swept while the ratios' rate follows it",
 }
 
 
@@ -130,9 +133,9 @@ def test_sweep_shares_fits_ranks_and_replays_the_top(tmp_path: Path, cache_dir: 
 
     track, bench, _ = walk_forward_daily(spec, out.walk_forward)
     # the daily stitched track compounds to the monthly one the leaderboard reports, year by year
-    for row in out.walk_forward.rename(columns={"return": "ret"}).itertuples():
+    for row in out.walk_forward.itertuples():
         year = track[track.index.year == row.year]
-        assert float((1 + year).prod() - 1) == pytest.approx(row.ret, rel=1e-9, abs=1e-12)
+        assert float((1 + year).prod() - 1) == pytest.approx(row.year_return, rel=1e-9, abs=1e-12)
     assert bench.index.equals(track.index)
     table = out.table
     assert out.n_screened == 12 and (table["status"] == "ok").all()
@@ -240,3 +243,84 @@ def test_walk_forward_tearsheet_has_the_run_tearsheets_fixes(tmp_path: Path, cac
     assert "Multiplier" not in page and "\ufe6a" not in page
     assert "<tr><th>Metric</th><th>Strategy</th><th>MARKET</th></tr>" in page
     assert "<tr><th>Year</th><th>Strategy</th><th>MARKET</th><th>Won</th></tr>" in page
+
+
+# -- one basis: the run's daily excess-return figures everywhere ---------------------------------------------------
+RATE = 0.03  # report.risk_free: every ratio over 3% a year, so a zero-rate figure would show
+
+
+def _write_with_rate(folder: Path, body: str) -> Path:
+    path = _write(folder, body)
+    base = folder / "base.toml"
+    base.write_text(base.read_text() + f"[report]\nrisk_free = {RATE}\n")
+    return path
+
+
+def test_the_screen_ranks_by_the_runs_excess_sharpe_and_each_variants_value_of_timing(tmp_path: Path,
+                                                                                   cache_dir: Path) -> None:
+    import json
+
+    spec = load_spec(_write_with_rate(tmp_path, 'metric = "timing_sharpe"\n' + GRID))
+    out = run_sweep(spec, tmp_path / "out", workers=1, top=1, progress=False, report=False)
+    table = out.table
+    assert table["timing_sharpe"].is_monotonic_decreasing  # metric = "timing_sharpe" ranks by it
+    assert table["timing_sharpe"].to_numpy() == pytest.approx((table["sharpe"] - table["twin_sharpe"]).to_numpy(),
+                                                              rel=1e-12)
+    # the top variant's full run (backtrader, its static twin by the array replay) gives the screened figures
+    run = json.loads((out.top_dirs[0] / "metrics.json").read_text())
+    assert run["risk_free"] == RATE
+    best = table.iloc[0]
+    assert run["strategy"]["sharpe"] == pytest.approx(best["sharpe"], rel=1e-6)
+    assert run["strategy"]["sortino"] == pytest.approx(best["sortino"], rel=1e-6)
+    assert run["benchmarks"]["static_twin"]["sharpe"] == pytest.approx(best["twin_sharpe"], rel=1e-6)
+    assert run["timing"]["sharpe_diff"] == pytest.approx(best["timing_sharpe"], rel=1e-4, abs=1e-6)
+    assert run["timing"]["max_drawdown_diff"] == pytest.approx(best["timing_max_drawdown"], rel=1e-4, abs=1e-6)
+    # and the summary states the basis
+    assert out.summary["basis"].startswith("Sharpe, Sortino and PSR: daily excess returns over 3% a year")
+
+
+def _figure(text: str, label: str) -> float:
+    import re
+
+    m = re.search(re.escape(label) + r"[^\n]*?Sharpe (-?\d+\.\d\d)", text)
+    assert m, (label, text)
+    return float(m.group(1))
+
+
+def test_the_console_walk_forward_sharpe_is_the_walk_forward_tearsheets_and_the_daily_tracks(tmp_path: Path,
+                                                                                        cache_dir: Path) -> None:
+    import re
+
+    import numpy as np
+    from regimeshift.reports.metrics import sharpe_ratio
+
+    sweep = _write_with_rate(tmp_path, GRID)
+    out = tmp_path / "o"
+    res = CliRunner().invoke(main, ["sweep", str(sweep), "--out", str(out), "--top", "1", "--workers", "1",
+                                    "--walk-forward", "yearly", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    console = _figure(res.output, "walk-forward selection (out of sample):")
+    assert "basis: Sharpe, Sortino and PSR: daily excess returns over 3% a year" in res.output
+    page = (out / "walk_forward_tearsheet.html").read_text(encoding="utf-8")
+    row = re.search(r'<tr data-key="sharpe"><td>Sharpe \(excess\)</td><td>([^<]*)</td><td>([^<]*)</td>', page)
+    assert row, page[:3000]
+    assert float(row.group(1)) == console
+    assert float(row.group(2)) == _figure(res.output, "in-sample winner, same days:")
+    assert "daily excess returns over 3% a year" in page
+    assert 'id="eoy_returns"><p' in page  # through qs_fixes like a run's tearsheet
+    # recomputed from the stitched daily returns written beside it
+    track = pd.read_csv(out / "walk_forward_returns.csv", index_col=0)["walk_forward"].to_numpy()
+    assert round(sharpe_ratio(track - RATE / 252), 2) == console
+    wf = pd.read_csv(out / "walk_forward.csv")
+    assert list(wf.columns) == ["year", "variant", "selected_on_sharpe_monthly_total", "year_return", "months",
+                                "year_sharpe_daily_excess", "days"]
+    assert int(wf["days"].sum()) == len(track) and np.isfinite(wf["year_sharpe_daily_excess"]).all()
+    # the leaderboard links every tearsheet it names, and they exist
+    board = (out / "leaderboard.html").read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]+\.html)"', board)
+    assert "walk_forward_tearsheet.html" in hrefs
+    assert [h for h in hrefs if h.startswith("top/01-v")]
+    assert all((out / h).is_file() for h in hrefs), hrefs
+    # the top N's full runs give their value of timing with its bootstrap interval beside the link
+    assert re.search(r"variant \d+: Regime timing changed Sharpe by [+-]\d\.\d\d \[", board)
+

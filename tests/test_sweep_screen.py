@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from regimeshift.backtests.config import ExecutionConfig
 from regimeshift.backtests.replay import decision_dates, rebalance_dates, replay, replay_arrays
-from regimeshift.backtests.screen import path_metrics, screen_frames
+from regimeshift.backtests.screen import screen_frames
 from regimeshift.reports.metrics import performance_metrics
 
 SYMS = ["GROWTH", "VALUE", "BOND", "GOLD"]
@@ -86,11 +86,16 @@ def test_a_decision_on_the_last_bar_fills_nowhere() -> None:
     np.testing.assert_allclose(s.value, a.value.to_numpy(), rtol=1e-12)
 
 
-def test_path_metrics_are_quantstats_headline_numbers() -> None:
+def test_path_metrics_are_the_runs_daily_excess_return_metrics() -> None:
+    from regimeshift.reports.metrics import RiskFree
+    from regimeshift.sweep.screen import path_metrics
+
     close, _, rate = _market()
     targets = _targets(close.index, rebalance_dates(close.index, "monthly"), 2)
     a = replay_arrays(close, targets, ExecutionConfig(), cash_rate=rate)
-    ours = path_metrics(a.value.to_numpy(), 1_000_000.0)
-    qs = performance_metrics(a.returns)
-    for key in ("cagr", "sharpe", "sortino", "max_drawdown", "volatility"):
-        assert ours[key] == pytest.approx(qs[key], rel=1e-9), key
+    rf = RiskFree("RATE", rate)
+    ours = path_metrics(a.value.to_numpy(), rf.on(a.returns.index))
+    run = performance_metrics(a.returns, rf)
+    assert abs(run["sharpe"] - performance_metrics(a.returns)["sharpe"]) > 0.01  # the rate matters here
+    for key in ("cagr", "sharpe", "sortino", "max_drawdown", "volatility", "calmar"):
+        assert ours[key] == pytest.approx(run[key], rel=1e-12), key

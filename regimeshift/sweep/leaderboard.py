@@ -1,5 +1,9 @@
 """The leaderboard: every variant's metrics and deflated Sharpe ratio, the sweep's PBO, the walk-forward
-selection track, and three pictures -- written as leaderboard.csv and an offline leaderboard.html."""
+selection track, and three pictures -- written as leaderboard.csv and an offline leaderboard.html.
+
+Every figure is on one basis, the run's (reports/metrics.py): daily returns, ratios on daily excess returns over
+the base config's risk-free rate; the page prints that sentence. Only the overfitting machinery reads monthly
+returns (CSCV's blocks and the yearly selection rule), and where it prints a figure it says so."""
 from __future__ import annotations
 
 import html
@@ -13,11 +17,17 @@ import pandas as pd
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
+from regimeshift.reports.metrics import RiskFree
 from regimeshift.reports.overfitting import deflated_sharpe, pbo_cscv
+from regimeshift.reports.tearsheet import format_probability
 
 LOWER_IS_WORSE = True  # every ranking metric is "higher is better" (max_drawdown is a negative fraction)
-METRIC_COLUMNS = ["sharpe", "cagr", "sortino", "calmar", "max_drawdown", "volatility", "total_return",
-                  "turnover", "n_orders", "costs", "final_value"]
+METRIC_COLUMNS = ["sharpe", "timing_sharpe", "twin_sharpe", "timing_cagr", "timing_max_drawdown", "cagr", "sortino",
+                  "calmar", "max_drawdown", "volatility", "total_return", "turnover", "n_orders", "costs",
+                  "final_value"]
+PERCENT_COLUMNS = ("cagr", "max_drawdown", "volatility", "total_return")
+POINTS_COLUMNS = ("timing_cagr", "timing_max_drawdown")  # differences of percentages: signed points
+MAX_LABELS = 20  # top-N rank labels drawn in the risk scatter
 
 
 def build_table(rows: Iterable[dict[str, Any]], metric: str,
@@ -29,6 +39,7 @@ def build_table(rows: Iterable[dict[str, Any]], metric: str,
     cols: dict[str, list[Any]] = {c: [] for c in ["variant", "key", "status", *swept, *METRIC_COLUMNS, *hidden,
                                                    "normalized", "reason"]}
     spans: dict[int, tuple[str, int]] = {}
+    rates: list[Any] = []
     for v in rows:
         r = v["result"]
         status = "impossible" if not v["possible"] else (r["status"] if r else "pending")
@@ -47,6 +58,8 @@ def build_table(rows: Iterable[dict[str, Any]], metric: str,
         cols["reason"].append(v["reason"] or (r.get("reason", "") if r else ""))
         if status == "ok" and r["n_months"] is not None:
             spans[v["index"]] = (m["start"][:7], r["n_months"])
+        if status == "ok" and m.get("risk_free") not in rates:
+            rates.append(m.get("risk_free"))
     table = pd.DataFrame(cols)
     ok = table["status"] == "ok"
     n_trials = int(ok.sum())
@@ -60,7 +73,16 @@ def build_table(rows: Iterable[dict[str, Any]], metric: str,
     order = np.lexsort((table["variant"].to_numpy(), -key.to_numpy()))
     table = table.iloc[order].reset_index(drop=True)
     table.insert(0, "rank", np.where(table["status"] == "ok", np.arange(1, len(table) + 1), 0))
+    table.attrs["risk_free"] = rates  # the rates the screened variants' ratios are over (one, by spec.py's check)
     return table, spans
+
+
+def risk_free_of(value: str | float | None) -> RiskFree:
+    """The RiskFree a stored ``risk_free`` value (metrics.json's form: a series name or an annual rate) stands
+    for, to print its basis sentence."""
+    if isinstance(value, str):
+        return RiskFree(value, 0.0)
+    return RiskFree.annual(float(value or 0.0))
 
 
 def monthly_matrix(spans: dict[int, tuple[str, int]],
@@ -96,8 +118,9 @@ def _sharpe_m(r: pd.Series | pd.DataFrame) -> Any:
 
 
 def walk_forward_selection(monthly: pd.DataFrame, min_months: int = 12) -> pd.DataFrame:
-    """At each year end, the variant with the best Sharpe ratio on the months up to then (>= ``min_months``)
-    is held for the next year. One row per traded year: year, chosen variant, its return that year."""
+    """At each year end, the variant with the best Sharpe ratio of its monthly total returns up to then
+    (>= ``min_months``, x sqrt(12): the selection rule, on the matrix CSCV also reads) is held for the next year.
+    One row per traded year: year, chosen variant, that selection figure, its total return that year, months."""
     rows = []
     years = sorted(set(monthly.index.year))
     for y in years:
@@ -107,23 +130,19 @@ def walk_forward_selection(monthly: pd.DataFrame, min_months: int = 12) -> pd.Da
         sr = _sharpe_m(past).fillna(-np.inf)
         best = int(sr.index[int(np.argmax(sr.to_numpy()))])
         nxt = monthly.loc[monthly.index.year == y, best]
-        rows.append({"year": y, "variant": best, "in_sample_sharpe": float(sr[best]),
-                     "return": float(np.prod(1.0 + nxt) - 1.0), "months": len(nxt)})
-    return pd.DataFrame(rows)
+        rows.append({"year": y, "variant": best, SELECTION_COLUMN: float(sr[best]),
+                     "year_return": float(np.prod(1.0 + nxt) - 1.0), "months": len(nxt)})
+    return pd.DataFrame(rows, columns=["year", "variant", SELECTION_COLUMN, "year_return", "months"])
+
+
+SELECTION_COLUMN = "selected_on_sharpe_monthly_total"
 
 
 def stitched_track(monthly: pd.DataFrame, selection: pd.DataFrame) -> pd.Series:
+    """The selection's monthly total returns (what CSCV's matrix holds); the figures printed come from the daily
+    track (sweep/walk_forward.py)."""
     parts = [monthly.loc[monthly.index.year == row.year, row.variant] for row in selection.itertuples()]
     return pd.concat(parts).rename("walk_forward") if parts else pd.Series(dtype=float, name="walk_forward")
-
-
-def track_summary(r: pd.Series) -> dict[str, float]:
-    if len(r) < 2:
-        return {"cagr": math.nan, "sharpe": math.nan, "max_drawdown": math.nan}
-    wealth = np.cumprod(1.0 + r.to_numpy())
-    peak = np.maximum.accumulate(np.r_[1.0, wealth])
-    return {"cagr": float(wealth[-1] ** (12.0 / len(r)) - 1.0), "sharpe": float(_sharpe_m(r)),
-            "max_drawdown": float(np.min(np.r_[1.0, wealth] / peak - 1.0))}
 
 
 # -- pictures ---------------------------------------------------------------------------------------------------
@@ -204,20 +223,51 @@ def heatmap(table: pd.DataFrame, keys: Sequence[str], metric: str) -> str | None
     return _svg(fig)
 
 
+def spread_labels(y: Sequence[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:
+    """Label heights near ``y`` (same order) at least ``gap`` apart inside [low, high] (room permitting:
+    ``(len(y) - 1) * gap <= high - low``): sorted, each pushed up past its lower neighbour, then, if the stack
+    overran the top, pushed down from the top the same way (deterministic; a 1-D repel)."""
+    order = sorted(range(len(y)), key=lambda i: (y[i], i))
+    placed: list[float] = []
+    for i in order:
+        want = min(max(float(y[i]), low), high)
+        placed.append(max(want, placed[-1] + gap) if placed else want)
+    if placed and placed[-1] > high:
+        placed[-1] = high
+        for k in range(len(placed) - 2, -1, -1):
+            placed[k] = min(placed[k], placed[k + 1] - gap)
+    out = [0.0] * len(y)
+    for i, p in zip(order, placed):
+        out[i] = p
+    return out
+
+
 def risk_scatter(table: pd.DataFrame, top: int) -> str:
-    """Sharpe against max drawdown for every screened variant, the top N marked."""
+    """Sharpe against max drawdown for every screened variant, the top N marked; their rank labels sit in a
+    column right of the axes at heights spread apart, each joined to its point by a line, so none overlaps
+    another whatever the points' positions (each label is an SVG group ``toplabel_<rank>``)."""
     ok = table[table["status"] == "ok"]
     fig, ax = _fig(5.5, 3.8)
+    fig.subplots_adjust(right=0.86)
     ax.scatter(100 * ok["max_drawdown"], ok["sharpe"], s=8, alpha=0.5, color="#7f7f7f", label="variants")
     best = ok.head(top)
+    best = best[np.isfinite(best["max_drawdown"].astype(float)) & np.isfinite(best["sharpe"].astype(float))]
     if len(best):
         ax.scatter(100 * best["max_drawdown"], best["sharpe"], s=40, facecolors="none", edgecolors="#d62828",
                    label=f"top {len(best)}")
-        for row in best.itertuples():
-            ax.annotate(str(row.rank), (100 * row.max_drawdown, row.sharpe), fontsize=7, xytext=(3, 3),
-                        textcoords="offset points")
+        lo, hi = ax.get_ylim()
+        ys = [(float(v) - lo) / (hi - lo) if hi > lo else 0.5 for v in best["sharpe"]]
+        labelled = best.head(MAX_LABELS)  # beyond that the labels could only get too small to read
+        gap = 0.075 if len(labelled) <= 12 else 1.0 / len(labelled)  # 7 (5) pt text on a ~200 pt high axes
+        for row, y in zip(labelled.itertuples(), spread_labels(ys[: len(labelled)], gap)):
+            ann = ax.annotate(str(row.rank), xy=(100 * row.max_drawdown, row.sharpe), xycoords="data",
+                              xytext=(1.03, y), textcoords="axes fraction", fontsize=7 if len(labelled) <= 12 else 5,
+                              va="center", ha="left", color="#d62828",
+                              arrowprops={"arrowstyle": "-", "color": "#d62828", "lw": 0.5, "alpha": 0.6,
+                                          "shrinkA": 0, "shrinkB": 3})
+            ann.set_gid(f"toplabel_{row.rank}")
     ax.set_xlabel("max drawdown (%)", fontsize=8)
-    ax.set_ylabel("Sharpe", fontsize=8)
+    ax.set_ylabel("Sharpe (daily excess returns)", fontsize=8)
     ax.set_title("Sharpe vs max drawdown", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     return _svg(fig)
@@ -228,45 +278,96 @@ def _fmt(key: str, x: Any) -> str:
     if isinstance(x, float):
         if not math.isfinite(x):
             return "n/a"
-        if key in ("cagr", "max_drawdown", "volatility", "total_return"):
+        if key == "dsr":
+            return format_probability(x)  # 0.980 and 0.9994 must not both read 1.00
+        if key in PERCENT_COLUMNS:
             return f"{100 * x:.2f}%"
+        if key in POINTS_COLUMNS:
+            return f"{100 * x:+.2f} pts"
+        if key == "timing_sharpe":
+            return f"{x:+.2f}"
         if key in ("costs", "final_value"):
             return f"{x:,.0f}"
-        return f"{x:.4g}" if key not in ("sharpe", "sortino", "calmar", "dsr", "turnover") else f"{x:.2f}"
+        return f"{x:.4g}" if key not in ("sharpe", "twin_sharpe", "sortino", "calmar", "turnover") else f"{x:.2f}"
     return html.escape(str(x))
 
 
+COLUMN_NOTES = {
+    "sharpe": "daily excess returns, x sqrt(252)",
+    "sortino": "daily excess returns, x sqrt(252)",
+    "twin_sharpe": "the variant's static twin (its average weights held, same execution)",
+    "timing_sharpe": "value of timing: sharpe minus twin_sharpe",
+    "timing_cagr": "CAGR minus the static twin's",
+    "timing_max_drawdown": "max drawdown minus the static twin's (positive: shallower)",
+    "dsr": "deflated Sharpe: P[true Sharpe > expected best of the unskilled trials], daily excess returns",
+}
+
+
+def _links(links: Sequence[tuple[str, str]]) -> str:
+    if not links:
+        return ""
+    items = "".join(f'<li><a href="{html.escape(href)}">{html.escape(text)}</a></li>' for text, href in links)
+    return f'<section id="links"><h2>Tearsheets</h2><ul>{items}</ul></section>'
+
+
 def render_html(name: str, table: pd.DataFrame, summary: dict[str, Any], pictures: dict[str, list[str]],
-                max_rows: int = 200) -> str:
-    """A self-contained page: no script, no remote resource."""
+                max_rows: int = 200, links: Sequence[tuple[str, str]] = (),
+                row_links: dict[int, str] | None = None) -> str:
+    """A self-contained page: no script, no remote resource. ``links``: (text, relative href) of the top N's
+    and the walk-forward tearsheets; ``row_links``: variant -> its tearsheet, linked from its row. The table
+    scrolls sideways in its own box with the variant column fixed, so every column is reachable at any width."""
     shown = table.head(max_rows)
-    cols = [c for c in shown.columns if c not in ("key",)]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_fmt(c, row[c])}</td>" for c in cols) + "</tr>" for _, row in shown.iterrows()
-    )
-    facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items())
+    cols = ["variant", *[c for c in shown.columns if c not in ("key", "variant", "dsr")]]
+    if "dsr" in shown.columns:  # beside the Sharpe it deflates, not after the reasons
+        cols.insert(cols.index("sharpe") + 1 if "sharpe" in cols else len(cols), "dsr")
+    row_links = row_links or {}
+
+    def head(c: str) -> str:
+        note = COLUMN_NOTES.get(c)
+        return f'<th title="{html.escape(note)}">{html.escape(c)}</th>' if note else f"<th>{html.escape(c)}</th>"
+
+    def cell(c: str, row: Any) -> str:
+        text = _fmt(c, row[c])
+        if c == "variant" and int(row[c]) in row_links:
+            text = f'<a href="{html.escape(row_links[int(row[c])])}">{text}</a>'
+        return f"<td>{text}</td>"
+
+    body = "".join("<tr>" + "".join(cell(c, row) for c in cols) + "</tr>" for _, row in shown.iterrows())
+    facts = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in summary.items()
+                    if not k.startswith("_"))
     figs = "".join(
         f'<section id="{html.escape(sec)}"><h2>{html.escape(sec.replace("-", " "))}</h2>'
         + "".join(f"<figure>{svg}</figure>" for svg in svgs) + "</section>"
         for sec, svgs in pictures.items() if svgs
     )
+    notes = "".join(f"<li><b>{html.escape(c)}</b>: {html.escape(n)}</li>" for c, n in COLUMN_NOTES.items()
+                    if c in cols)
     more = f"<p>Showing the first {max_rows} of {len(table)} rows; leaderboard.csv has all.</p>" if len(table) > max_rows else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Sweep {html.escape(name)}</title>
 <link rel="icon" href="data:,">
 <style>
 body {{ font-family: sans-serif; margin: 1.5em; color: #222; max-width: 1400px; }}
-table {{ border-collapse: collapse; font-size: 12px; }}
-td, th {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; }}
+table {{ border-collapse: separate; border-spacing: 0; font-size: 12px; }}
+td, th {{ border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-space: nowrap; background: #fff; }}
 #summary th {{ text-align: left; }}
+#summary td {{ white-space: normal; text-align: left; }}
+.scroll {{ overflow-x: auto; max-width: 100%; }}
+#leaderboard th:first-child, #leaderboard td:first-child {{ position: sticky; left: 0; z-index: 1;
+  background: #f4f4f4; }}
+#leaderboard thead th {{ background: #f4f4f4; }}
+.basis {{ font-size: 13px; color: #333; }}
+.notes {{ font-size: 12px; color: #555; }}
 figure {{ display: inline-block; margin: 0.5em; }}
 figure svg {{ max-width: 560px; height: auto; }}
 </style></head><body>
 <h1>Sweep: {html.escape(name)}</h1>
 <table id="summary">{facts}</table>
-<h2>Leaderboard</h2>{more}
-<table id="leaderboard"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+{_links(links)}
+<h2>Leaderboard</h2>
+<p class="basis">{html.escape(str(summary.get("basis", "")))}</p>{more}
+<div class="scroll"><table id="leaderboard"><thead><tr>{"".join(head(c) for c in cols)}</tr></thead><tbody>{body}</tbody></table></div>
+<ul class="notes">{notes}</ul>
 {figs}
 </body></html>
 """

@@ -27,6 +27,7 @@ from regimeshift.sweep.screen import fit_regimes, screen_chunk
 from regimeshift.backtests.config import RunConfig
 from regimeshift.sweep.spec import SweepSpec, Variant
 from regimeshift.sweep.store import ResultStore
+from regimeshift.sweep.walk_forward import walk_forward_daily  # noqa: F401  (its home before; tests import it)
 
 DB_NAME = "results.sqlite"
 _END = object()
@@ -265,58 +266,86 @@ def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: st
 
 
 def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: int,
-                      walk_forward: str | None = None) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame | None]:
+                      walk_forward: str | None = None,
+                      report: bool = True) -> tuple[pd.DataFrame, dict[str, Any], pd.DataFrame | None]:
+    """leaderboard.csv/html (and walk_forward.csv, walk_forward_returns.csv) from the store. Every figure is
+    on the run's basis (daily; ratios over the base config's risk-free rate), stated in ``summary["basis"]``;
+    the walk-forward track's daily returns and figures are kept in ``summary["_walk_forward"]``."""
+    from regimeshift.reports.tearsheet import format_probability
+    from regimeshift.sweep import walk_forward as wfm
+
     swept = spec.swept_keys
     table, spans = lb.build_table(store.board_rows(), spec.metric, swept)
     monthly, _ = lb.monthly_matrix(spans, store.monthly_columns)
     pbo = lb.pbo_of(monthly)
     n_ok = int((table["status"] == "ok").sum())
+    rates = table.attrs.get("risk_free", [])
+    basis = lb.risk_free_of(rates[0] if rates else spec.base.report.risk_free).describe()
+    if len(rates) > 1:  # spec.py refuses sweeps that would do this; a store from elsewhere could still
+        basis += f" -- WARNING: the variants were measured over different rates: {', '.join(map(str, rates))}"
     summary: dict[str, Any] = {
         "sweep": spec.name,
         "base config": spec.base.name,
         "ranked by": spec.metric,
+        "basis": basis,
         "variants": len(spec.variants),
         "screened": n_ok,
         "impossible": int((table["status"] == "impossible").sum()),
         "failed": int((table["status"] == "failed").sum()),
         "probability of backtest overfitting (CSCV)": (
-            f"{pbo['pbo']:.3f} over {pbo['n_splits']} splits of {pbo['n_blocks']} blocks of monthly returns"
+            f"{format_probability(pbo['pbo'])} over {pbo['n_splits']} splits of {pbo['n_blocks']} blocks of "
+            "monthly total returns (CSCV ranks the variants by their Sharpe)"
             if math.isfinite(pbo["pbo"]) else "n/a (" + pbo.get("note", "") + ")"
         ),
-        "deflated Sharpe (dsr)": f"P[true Sharpe > expected best of {n_ok} unskilled trials]",
+        "deflated Sharpe (dsr)": f"P[true Sharpe > expected best of {n_ok} unskilled trials], daily excess returns",
+        "value of timing (timing_sharpe)": "each variant's Sharpe minus its static twin's (its own average weights "
+                                           "held, same execution); intervals: the top N's tearsheets",
     }
     if n_ok:
         best = table.iloc[0]
-        summary["in-sample winner"] = f"variant {best['variant']}: Sharpe {best['sharpe']:.2f}, CAGR {100 * best['cagr']:.2f}%, DSR {best['dsr']:.3f}"
+        summary["in-sample winner"] = (
+            f"variant {best['variant']}: Sharpe {best['sharpe']:.2f}, CAGR {100 * best['cagr']:.2f}%, "
+            f"DSR {format_probability(best['dsr'])}, value of timing {best['timing_sharpe']:+.2f} Sharpe")
     wf = None
     pictures: dict[str, list[str]] = {
         "metric-vs-parameter": lb.param_plots(table, swept, spec.metric) if n_ok else [],
         "heatmap": [s for s in [lb.heatmap(table, swept, spec.metric)] if s] if n_ok else [],
         "risk": [lb.risk_scatter(table, top or 5)] if n_ok else [],
     }
+    links: list[tuple[str, str]] = []
+    row_links: dict[int, str] = {}
+    if report and spec.base.report.enabled and top:
+        for row in table[table["status"] == "ok"].head(top).itertuples():
+            href = f"top/{int(row.rank):02d}-v{int(row.variant)}/tearsheet.html"
+            links.append((f"#{int(row.rank)}: variant {int(row.variant)}", href))
+            row_links[int(row.variant)] = href
     if walk_forward == "yearly" and monthly.shape[1] >= 1:
         wf = lb.walk_forward_selection(monthly)
-        track = lb.stitched_track(monthly, wf)
-        if len(track):
-            oos = lb.track_summary(track)
+        if len(wf):
             winner = int(table.iloc[0]["variant"])
-            ins = lb.track_summary(monthly.loc[track.index, winner]) if winner in monthly else {}
+            track = wfm.daily_track(spec, wf, winner if winner in monthly else None)
+            oos = wfm.track_figures(track.track, track.risk_free)
             summary["walk-forward selection (out of sample)"] = (
-                f"{track.index[0]:%Y-%m} .. {track.index[-1]:%Y-%m}: Sharpe {oos['sharpe']:.2f}, "
-                f"CAGR {100 * oos['cagr']:.2f}%, max drawdown {100 * oos['max_drawdown']:.1f}%"
-            )
-            if ins:
-                summary["in-sample winner, same months"] = (
-                    f"Sharpe {ins['sharpe']:.2f}, CAGR {100 * ins['cagr']:.2f}%, max drawdown {100 * ins['max_drawdown']:.1f}%"
-                )
-            pictures["walk-forward"] = [_track_svg(track, monthly.loc[track.index, winner] if winner in monthly else None)]
+                f"{track.track.index[0]:%Y-%m-%d} .. {track.track.index[-1]:%Y-%m-%d}: {wfm.figures_line(oos)}")
+            if track.winner is not None:
+                ins = wfm.track_figures(track.winner, track.risk_free)
+                summary["in-sample winner, same days"] = wfm.figures_line(ins)
+            pictures["walk-forward"] = [_track_svg(track.track, track.winner)]
+            wf = wfm.yearly_columns(wf, track)
+            summary["_walk_forward"] = track
             atomic_write_text(out_dir / "walk_forward.csv", wf.to_csv(index=False, lineterminator="\n"))
             atomic_write_text(out_dir / "walk_forward_returns.csv",
-                              track.to_frame().to_csv(date_format="%Y-%m-%d", float_format="%.10g", lineterminator="\n"))
+                              track.track.to_frame().to_csv(date_format="%Y-%m-%d", float_format="%.10g",
+                                                            lineterminator="\n"))
+            if report:
+                links.append(("walk-forward selection (out of sample)", "walk_forward_tearsheet.html"))
     table.to_csv(out_dir / ".leaderboard.csv.part", index=False, float_format="%.10g", lineterminator="\n")
     atomic_write_text(out_dir / "leaderboard.csv", (out_dir / ".leaderboard.csv.part").read_text())
     (out_dir / ".leaderboard.csv.part").unlink()
-    atomic_write_text(out_dir / "leaderboard.html", lb.render_html(spec.name, table, summary, pictures))
+    page = {"name": spec.name, "table": table, "summary": dict(summary), "pictures": pictures, "links": links,
+            "row_links": row_links}
+    atomic_write_text(out_dir / "leaderboard.html", lb.render_html(**page))
+    summary["_page"] = page  # re-rendered once the top N's full runs give their value of timing with intervals
     summary["_pbo"] = pbo
     return table, summary, wf
 
@@ -326,7 +355,7 @@ def _track_svg(track: pd.Series, winner: pd.Series | None) -> str:
     ax.plot(track.index, (1 + track).cumprod(), color="#1f77b4", label="walk-forward selection (out of sample)")
     if winner is not None:
         ax.plot(winner.index, (1 + winner).cumprod(), color="#7f7f7f", lw=1, label="in-sample winner (hindsight)")
-    ax.set_ylabel("growth of 1", fontsize=8)
+    ax.set_ylabel("growth of 1 (daily)", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("walk-forward selection vs in-sample winner", fontsize=9)
     return lb._svg(fig)
@@ -350,6 +379,23 @@ def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, re
     return dirs
 
 
+def _add_top_timing(page: dict[str, Any], dirs: list[Path], out_dir: Path) -> None:
+    """leaderboard.html again, each top-N link saying its run's value of timing with its bootstrap interval
+    (metrics.json's ``timing``: the full runs have it; the screen has only the point difference)."""
+    import json
+
+    from regimeshift.reports.timing import timing_from_metrics
+
+    sentences: dict[str, str] = {}
+    for d in dirs:
+        timing = timing_from_metrics(json.loads((d / "metrics.json").read_text()))
+        if timing is not None:
+            sentences[f"{d.relative_to(out_dir).as_posix()}/tearsheet.html"] = str(timing["sentence"])
+    page["links"] = [(f"{text}: {sentences[href]}" if href in sentences else text, href)
+                     for text, href in page["links"]]
+    atomic_write_text(out_dir / "leaderboard.html", lb.render_html(**page))
+
+
 def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, cluster: str | None = None,
               scheduler: str | None = None, top: int | None = None, walk_forward: str | None = None,
               progress: bool = True, report: bool = True, chunk_size: int | None = None,
@@ -362,42 +408,20 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, clu
     with ResultStore(out_dir / DB_NAME) as store:
         n = screen_all(spec, store, workers=n_workers, cluster=cluster, scheduler=scheduler, progress=progress,
                        chunk_size=chunk_size, announce=announce)
-        table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward)
-    if wf is not None and len(wf) and report:
-        walk_forward_tearsheet(spec, wf, out_dir / "walk_forward_tearsheet.html")
+        table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward, report=report)
+    if "_walk_forward" in summary and report:
+        from regimeshift.sweep.walk_forward import write_tearsheet
+
+        write_tearsheet(spec, summary["_walk_forward"], out_dir / "walk_forward_tearsheet.html")
     dirs = replay_top(spec, table, out_dir, top_n, report=report) if top_n else []
+    if dirs and summary.get("_page", {}).get("links"):
+        _add_top_timing(summary["_page"], dirs, out_dir)
     return SweepOutcome(out_dir, table, summary, n, time.perf_counter() - t0, wf, dirs)
 
 
-def walk_forward_daily(spec: SweepSpec, selection: pd.DataFrame) -> tuple[pd.Series, pd.Series, str]:
-    """Daily returns of the walk-forward selection (each year the variant chosen at the previous year end,
-    re-screened), and the base config's benchmark on the same days."""
-    from regimeshift.sweep.screen import screen_config
-
-    paths: dict[int, pd.Series] = {}
-    parts = []
-    bench_name = spec.base.data.benchmark
-    bench = None
-    for row in selection.itertuples():
-        v = spec.variants[int(row.variant)]
-        if v.index not in paths:
-            prep, res = screen_config(v.config)
-            paths[v.index] = pd.Series(res.value, index=prep.index).pct_change().fillna(0.0)
-            if bench is None:
-                bench = prep.market.prices[bench_name].reindex(prep.index).pct_change().fillna(0.0)
-        r = paths[v.index]
-        parts.append(r[r.index.year == row.year])
-    track = pd.concat(parts).rename("walk_forward")
-    assert bench is not None
-    return track, bench.loc[track.index].rename(bench_name), bench_name
-
-
 def walk_forward_tearsheet(spec: SweepSpec, selection: pd.DataFrame, path: Path) -> Path:
-    """QuantStats' tearsheet of the stitched out-of-sample selection track (daily), beside the benchmark."""
-    from regimeshift.reports.qs_report import QSInputs
-    from regimeshift.reports.tearsheet import write_quantstats_tearsheet
+    """QuantStats' tearsheet of the stitched out-of-sample selection track (daily), beside the benchmark,
+    headed by the figures the console prints (sweep/walk_forward.py)."""
+    from regimeshift.sweep.walk_forward import daily_track, write_tearsheet
 
-    track, bench, name = walk_forward_daily(spec, selection)
-    # the run tearsheets' path: QuantStats' defects (the EOY bar chart, ...) fixed the same way
-    return write_quantstats_tearsheet(
-        QSInputs(track, bench, f"{spec.name}: walk-forward selection (out of sample)", name), path, workers=1)
+    return write_tearsheet(spec, daily_track(spec, selection, None), path)

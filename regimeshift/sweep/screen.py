@@ -15,9 +15,17 @@ import pandas as pd
 
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import cash_accrual, decision_dates
-from regimeshift.backtests.screen import ScreenResult, path_metrics, screen_arrays
+from regimeshift.backtests.screen import ScreenResult, screen_arrays
 from regimeshift.core.constants import CASH
-from regimeshift.pipeline import allocation_stage, feature_stage, load_stage, regime_stage, traded_opens
+from regimeshift.pipeline import (
+    allocation_stage,
+    feature_stage,
+    load_stage,
+    regime_stage,
+    risk_free_stage,
+    traded_opens,
+)
+from regimeshift.reports.metrics import RiskFree, cagr_of, max_drawdown_of, sharpe_ratio, sortino_ratio
 from regimeshift.reports.overfitting import moments
 
 _MEMO: dict[str, Any] = {}
@@ -88,6 +96,23 @@ class Prepared:
 
         return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
 
+    def price_rows(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[list[list[float]], Any]:
+        """:meth:`arrays`' closes and opens as Python lists, converted once for every variant of the setting."""
+        def make() -> tuple[list[list[float]], Any]:
+            close, opens, _ = self.arrays(cfg, symbols)
+            return close.tolist(), None if opens is None else opens.tolist()
+
+        return self.get(("rows", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
+
+    def risk_free(self, cfg: RunConfig) -> tuple[RiskFree, np.ndarray]:
+        """The run's risk-free rate (pipeline.risk_free_stage: ``report.risk_free``, else ``data.cash_rate``,
+        else 0, read on the run's days) and its daily values on the trading calendar."""
+        def make() -> tuple[RiskFree, np.ndarray]:
+            rf = risk_free_stage(cfg, self.market, self.index)
+            return rf, rf.on(self.index)
+
+        return self.get(("risk_free", cfg.report.risk_free, cfg.data.cash_rate), make)
+
     def month_ends(self) -> np.ndarray:
         def make() -> np.ndarray:
             s = pd.Series(np.arange(len(self.index)), index=self.index)
@@ -117,37 +142,111 @@ def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndar
     return np.clip(prep.probs_np[rows] @ m, 0.0, None)
 
 
-def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
-    """The run's allocation and execution, replayed by the screening engine (no benchmarks, no report)."""
+def prepared(cfg: RunConfig) -> Prepared:
+    """The shared arrays of ``cfg``'s market/regime setting, built once per process."""
     dump = cfg.model_dump(mode="json")
     key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
-    prep: Prepared = _remember("prepared:" + key, lambda: Prepared(cfg))
-    ex = cfg.execution
-    rows, forced, cands = prep.decisions(ex.rebalance, ex.on_regime_change)
-    sleeve_w = _sleeve_targets(cfg, prep, rows)
-    if sleeve_w is None:  # any strategy: the pipeline's own allocation stage
-        weights = allocation_stage(cfg, prep.market, prep.regimes)
-        sleeve_w = weights.loc[cands, [*cfg.sleeves, CASH]].to_numpy(dtype=float)
+    return _remember("prepared:" + key, lambda: Prepared(cfg))
+
+
+def sweep_risk_free(cfg: RunConfig) -> RiskFree:
+    """The rate a sweep's figures are measured over: ``cfg``'s (the base config's), as a run of it would."""
+    return prepared(cfg).risk_free(cfg)[0]
+
+
+def _symbol_matrix(cfg: RunConfig) -> tuple[tuple[str, ...], np.ndarray]:
+    """The traded symbols and the sleeve -> symbol weight matrix (members at their in-sleeve weights)."""
     symbols = tuple(dict.fromkeys(s for members in cfg.sleeves.values() for s in members))
     to_symbols = np.zeros((len(cfg.sleeves), len(symbols)))
     for i, members in enumerate(cfg.sleeves.values()):
         total = sum(members.values())
         for sym, w in members.items():
             to_symbols[i, symbols.index(sym)] += w / total
+    return symbols, to_symbols
+
+
+def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenResult | None]:
+    prep = prepared(cfg)
+    ex = cfg.execution
+    rows, forced, cands = prep.decisions(ex.rebalance, ex.on_regime_change)
+    sleeve_w = _sleeve_targets(cfg, prep, rows)
+    daily_w = None
+    if sleeve_w is None:  # any strategy: the pipeline's own allocation stage
+        weights = allocation_stage(cfg, prep.market, prep.regimes)
+        sleeve_w = weights.loc[cands, [*cfg.sleeves, CASH]].to_numpy(dtype=float)
+        daily_w = weights[list(cfg.sleeves)].to_numpy(dtype=float)
+    symbols, to_symbols = _symbol_matrix(cfg)
     targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
     close, opens, accrual = prep.arrays(cfg, symbols)
-    return prep, screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced)
+    close_rows, fill_rows = prep.price_rows(cfg, symbols)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, close_rows=close_rows,
+                        fill_rows=fill_rows)
+    if not twin:
+        return prep, res, None
+    # the static twin (backtests/benchmarks_beside.py): the strategy's daily sleeve weights averaged over the
+    # run, held on the strategy's calendar with nothing forced, same execution -- the allocation without timing
+    if daily_w is None:
+        all_rows = np.arange(len(prep.index))
+        daily_w = _sleeve_targets(cfg, prep, all_rows)[:, : len(cfg.sleeves)]  # type: ignore[index]
+    twin_rows, _, _ = prep.decisions(ex.rebalance, False)
+    held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
+                                    fill_rows=fill_rows)
+
+
+def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
+    """The run's allocation and execution, replayed by the screening engine (no benchmarks, no report)."""
+    prep, res, _ = _screen(cfg, twin=False)
+    return prep, res
+
+
+def screen_with_twin(cfg: RunConfig) -> tuple[Prepared, ScreenResult, ScreenResult]:
+    """:func:`screen_config` and the variant's own static twin, screened with the same execution."""
+    prep, res, twin = _screen(cfg, twin=True)
+    assert twin is not None
+    return prep, res, twin
+
+
+def daily_returns_of(value: np.ndarray) -> np.ndarray:
+    """Daily simple returns of a value path, the first day's 0 (like ``ReplayResult.returns``)."""
+    v = np.asarray(value, dtype=float)
+    return np.r_[0.0, v[1:] / v[:-1] - 1.0]
+
+
+def path_metrics(value: np.ndarray, rf: np.ndarray | float = 0.0) -> dict[str, float]:
+    """A value path's headline figures with reports.metrics' definitions (the run's): cagr, volatility and
+    max_drawdown of the total daily returns, sharpe and sortino of the daily excess returns over ``rf``
+    (a fraction per day, one per value), total_return from the first value."""
+    r = daily_returns_of(value)
+    excess = r - rf
+    mdd = max_drawdown_of(r)
+    cagr = cagr_of(r)
+    return {
+        "cagr": cagr,
+        "sharpe": sharpe_ratio(excess),
+        "sortino": sortino_ratio(excess),
+        "max_drawdown": mdd,
+        "volatility": float(np.std(r, ddof=1)) * math.sqrt(252) if r.size > 1 else math.nan,
+        "calmar": cagr / -mdd if mdd < 0 else math.nan,
+        "total_return": float(value[-1] / value[0] - 1.0),
+    }
 
 
 def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
-    """Screen one variant: its headline metrics, cost figures, return moments and monthly returns."""
-    prep, res = screen_config(cfg)
+    """Screen one variant: its headline metrics (daily, ratios over the run's risk-free rate), its value of
+    timing against its own static twin, cost figures, excess-return moments and monthly returns."""
+    prep, res, twin = screen_with_twin(cfg)
     index = prep.index
     value = res.value
     cash0 = cfg.execution.initial_cash
-    metrics: dict[str, Any] = path_metrics(value, cash0)
-    mdd = metrics["max_drawdown"]
-    metrics["calmar"] = metrics["cagr"] / -mdd if mdd < 0 else math.nan
+    rf, rf_daily = prep.risk_free(cfg)
+    metrics: dict[str, Any] = path_metrics(value, rf_daily)
+    metrics["total_return"] = float(value[-1] / cash0 - 1.0)
+    twin_m = path_metrics(twin.value, rf_daily)
+    # the value of timing as a point difference (strategy minus twin); the bootstrap interval is the top N's
+    metrics.update(twin_sharpe=twin_m["sharpe"], timing_sharpe=metrics["sharpe"] - twin_m["sharpe"],
+                   timing_cagr=metrics["cagr"] - twin_m["cagr"],
+                   timing_max_drawdown=metrics["max_drawdown"] - twin_m["max_drawdown"])
     years = len(value) / 252.0
     mean_value = float(np.mean(value))
     metrics.update(
@@ -156,9 +255,10 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
         turnover=res.traded_value / mean_value / years if years > 0 else math.nan,
         costs=res.commission + res.slippage,
         final_value=float(value[-1]),
+        risk_free=rf.value,
     )
-    daily = np.r_[0.0, value[1:] / value[:-1] - 1.0]
-    metrics.update({f"daily_{k}": v for k, v in moments(daily).items()})
+    # the deflated Sharpe ratio reads the same daily excess returns as the Sharpe it deflates
+    metrics.update({f"daily_{k}": v for k, v in moments(daily_returns_of(value) - rf_daily).items()})
     month_end = value[prep.month_ends()]
     monthly = np.empty(len(month_end))
     monthly[0] = month_end[0] / cash0 - 1.0

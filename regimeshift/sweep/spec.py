@@ -3,7 +3,8 @@
 ::
 
     base = "backtests/configs/liquidity_rotation.toml"   # relative to SWEEP.toml (omit: the embedded default)
-    metric = "sharpe"          # what ranks the leaderboard: sharpe, cagr, sortino, calmar, max_drawdown
+    metric = "sharpe"          # what ranks the leaderboard: sharpe, cagr, sortino, calmar, max_drawdown,
+                               # total_return, timing_sharpe (Sharpe minus the variant's static twin's)
     weights = "normalize"      # a regime's weights summing above 1: "normalize" (scale to 1) or "reject"
 
     [grid]                     # dotted keys of the base config -> lists; every combination is a variant
@@ -39,7 +40,9 @@ from regimeshift.sweep.variants import assign_creating as _assign_creating
 
 __all__ = ["ENGINE_VERSION", "METRICS", "REGIME_KEYS", "SweepSpec", "Variant", "VariantSpace", "load_spec"]
 
-METRICS = ("sharpe", "cagr", "sortino", "calmar", "max_drawdown", "total_return")
+# sharpe and sortino: daily excess returns over the base config's risk-free rate (reports/metrics.py);
+# timing_sharpe: the variant's excess Sharpe minus its own static twin's (its average weights held)
+METRICS = ("sharpe", "cagr", "sortino", "calmar", "max_drawdown", "total_return", "timing_sharpe")
 
 
 class RandomSettings(StrictSettings):
@@ -240,6 +243,7 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None, allow_gaps: 
     rnd = raw.get("random", {})
     if not grid and not rnd:
         raise _fail(where, "grid", "empty: name at least one dotted key with a list of values (or a [random] section)")
+    _check_one_basis(where, base, [*grid, *(k for k in rnd if k not in ("n", "seed"))])
     for key, values in grid.items():
         if not _key_exists(base, dump, key)[0]:
             raise _fail(where, key, "not a key of the base config")
@@ -269,3 +273,13 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None, allow_gaps: 
                     raise _fail(where, f"random.{key}", f"expected numbers low <= high, got {lo!r}, {hi!r}")
                 _check_value(where, key, base, dump, lo)
     return SweepSpec(p, base, grid, rnd, metric, weights_rule, top, name)
+
+
+def _check_one_basis(where: str, base: RunConfig, swept: list[str]) -> None:
+    """Every variant's ratios must be over one rate, or the leaderboard ranks them on different bases."""
+    if "report.risk_free" in swept:
+        raise _fail(where, "report.risk_free", "every variant is measured over one rate: set it in the base "
+                    "config, do not sweep it")
+    if "data.cash_rate" in swept and base.report.risk_free is None:
+        raise _fail(where, "data.cash_rate", "swept while the ratios' rate follows it (report.risk_free unset): "
+                    "set report.risk_free in the base config so every variant is measured over one rate")

@@ -22,7 +22,9 @@ import numpy as np
 from regimeshift.backtests.config import RunConfig, config_from_dict
 from regimeshift.core.errors import ConfigError
 
-ENGINE_VERSION = "screen-1"  # part of every variant's hash: bump when the screening rules change
+# part of every variant's hash: bump when the screening rules change (screen-2: ratios over the run's
+# risk-free rate, and each variant's static twin)
+ENGINE_VERSION = "screen-2"
 
 # regime-fit inputs: variants equal on these share one walk-forward fit
 REGIME_KEYS = ("seed", "data", "features", "regimes")
