@@ -20,19 +20,9 @@ import pytest
 import tomli_w
 
 from tests.conftest import REPO, requires_shared
-from tests.test_failures import _env, assert_no_output, assert_one_error, run_cli
+from tests.test_failures import assert_no_output, assert_one_error, cache, env, run_cli  # noqa: F401  (fixtures)
 
 DAYS = pd.bdate_range("2015-01-01", periods=400)  # business days: a superset of the NYSE's sessions
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture
-def env(cache: Path) -> dict[str, str]:
-    return _env(cache)
 
 
 def _price(i: int, phase: float) -> float:
