@@ -108,7 +108,9 @@ def timing_value(
     point = np.subtract(_stats(a, rf), _stats(b, rf))
     if block_length is None:
         block_length = block_length_for(a, b, a - b, a**2, b**2, (a - b) ** 2)
-    bs = StationaryBootstrap(block_length, np.arange(len(a)), seed=np.random.default_rng(seed))
+    # the stationary bootstrap's block length is a mean (geometric block sizes): a fraction is meaningful, though
+    # arch's annotation says int
+    bs = StationaryBootstrap(block_length, np.arange(len(a)), seed=np.random.default_rng(seed))  # type: ignore[arg-type]
     draws = np.empty((n_boot, 3))
     chunk = 250  # resamples per batch: bounds memory at ~250 x days x 8 bytes per array
     for start in range(0, n_boot, chunk):
