@@ -17,6 +17,7 @@ import pandas as pd
 from regimeshift.core.atomic import atomic_dir, atomic_write_text  # noqa: F401  (re-exported for the commands)
 from regimeshift.core.constants import CASH
 from regimeshift.core.jsonsafe import json_safe
+from regimeshift.backtests.trade_log import round_trips
 from regimeshift.pipeline import RunResult
 
 OUTPUT_FILES = (
@@ -26,6 +27,7 @@ OUTPUT_FILES = (
     "regimes.csv",
     "weights.csv",
     "trades.csv",
+    "round_trips.csv",
     "config.toml",
 )
 
@@ -81,6 +83,9 @@ def write_outputs(
         _csv(returns, tmp / "returns.csv")
         result.replay.trades.to_csv(
             tmp / "trades.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
+        )
+        round_trips(result.replay.trades).to_csv(
+            tmp / "round_trips.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
         (tmp / "config.toml").write_text(result.config.to_toml(), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(json_safe(result.metrics), indent=2, sort_keys=False) + "\n")

@@ -22,6 +22,7 @@ from regimeshift.backtests.benchmarks_beside import (
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, load_market
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
+from regimeshift.backtests.trade_log import round_trips, trade_stats
 from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.core.versions import library_versions
@@ -373,6 +374,8 @@ def metrics_stage(
         "benchmarks": benchmark_metrics(rep.beside, cfg.execution.initial_cash, performance),
         # strategy minus static twin (the same average weights held): what the regime timing added
         "timing": timing,
+        # the fills as FIFO round trips, profit and loss after costs (round_trips.csv; backtests/trade_log.py)
+        "trades": trade_stats(round_trips(rep.trades), rep.trades),
         "n_refits": regimes.n_refits,
         "n_nonconverged": regimes.n_nonconverged,
         "regime_shares": {k: float(v) for k, v in shares.items()},

@@ -243,6 +243,14 @@ EXECUTION_ROWS = (("initial_cash", "Initial capital"), ("turnover", "Turnover (a
                   ("calmar", "Calmar (CAGR / max drawdown)"))
 
 
+# metrics.json "trades": the fills as FIFO round trips (round_trips.csv), profit and loss after costs
+TRADE_ROWS = (("count", "Round trips (FIFO)", _count), ("win_rate", "Round trips won", lambda x: _pct(x, 1)),
+              ("avg_win", "Average win", _money), ("avg_loss", "Average loss", _money),
+              ("profit_factor", "Profit factor (wins / losses)", _num),
+              ("avg_holding_days", "Average holding (calendar days)", lambda x: _num(x, 0)),
+              ("largest_loss", "Largest loss", _money))
+
+
 def _execution_html(metrics: Mapping[str, Any]) -> str:
     """The strategy's own execution and cost figures (one row each; the benchmarks' are in metrics.json)."""
     strat = metrics.get("strategy")
@@ -251,6 +259,9 @@ def _execution_html(metrics: Mapping[str, Any]) -> str:
     values = {**strat, "initial_cash": metrics.get("initial_cash")}
     rows = [(label, format_metric(key, values.get(key))) for key, label in EXECUTION_ROWS
             if key in values and values.get(key) is not None]
+    trades = metrics.get("trades")
+    if isinstance(trades, Mapping) and trades.get("count"):
+        rows += [(label, fmt(trades.get(key))) for key, label, fmt in TRADE_ROWS]
     return "<h3>Strategy execution</h3>" + _table([[("Metric", 1), (STRATEGY_NAME, 1)]], rows)
 
 
