@@ -26,7 +26,7 @@ def test_the_readme_notebook_session_runs_as_written(tmp_path: Path, monkeypatch
     exec(compile(_readme_notebook(), "README.md", "exec"), scope)  # noqa: S102  (our own README)
     out = tmp_path / "runs" / "notebook"
     assert {p.name for p in out.iterdir()} == {"metrics.json", "returns.csv", "regimes.csv", "weights.csv",
-                                                "trades.csv", "config.toml"}
+                                                "trades.csv", "round_trips.csv", "config.toml"}
     assert scope["result"].metrics["name"] == "notebook"
 
 
