@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
-from regimeshift.backtests.replay import _check_inputs, cash_accrual, plan_orders, sizing_rules
+from regimeshift.backtests.costs import fill_cost, plan_orders, sizing_rules
+from regimeshift.backtests.replay import _check_inputs, cash_accrual
 
 PERIODS_PER_YEAR = 252
 
@@ -102,9 +103,8 @@ def screen_arrays(
         delta = 0.0
         held_list = list(held_list)
         for i, q in orders:
-            p = px[i] * (1.0 + slip) if q > 0 else px[i] * (1.0 - slip)
+            p, comm = fill_cost(q, px[i], slip, rate, minimum)
             notional = abs(q) * p
-            comm = max(notional * rate, minimum)
             delta -= q * p + comm
             held_list[i] += q
             traded += notional
