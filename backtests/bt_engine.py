@@ -7,7 +7,7 @@ happens when a backtrader replay actually runs.
 from __future__ import annotations
 
 import numpy as np
-from regimeshift.backtests.costs import commission, fraction, plan_orders
+from regimeshift.backtests.costs import commission, plan_orders
 from regimeshift.core.compat import backtrader
 
 bt = backtrader()
@@ -26,7 +26,7 @@ class BpsCommission(bt.CommInfoBase):
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         if not size:
             return 0.0
-        return commission(abs(size) * price, fraction(self.p.bps), self.p.min_per_order)
+        return commission(abs(size) * price, self.p.bps, self.p.min_per_order)
 
 
 class ScheduleFollower(bt.Strategy):

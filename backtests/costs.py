@@ -1,8 +1,10 @@
 """The one cost model of a fill, read by the backtrader replay, its array twin, both screens and an account's orders.
 
-- bps become a fraction here and nowhere else (:func:`fraction`, :func:`sizing_rules`);
 - a fill of ``size`` shares (signed) at the unslipped ``price`` fills at ``price * (1 +/- slippage)``, against
-  the trader, and pays ``max(|size| * fill price * commission, min_commission)`` (:func:`fill_cost`);
+  the trader, and pays ``max(|size| * fill price * commission_bps / 1e4, min_commission)`` (:func:`fill_cost`);
+- bps meet money only here: slippage becomes a fraction in :func:`fraction` (backtrader's broker takes it so),
+  commission is charged as bps of the traded value by :func:`commission` -- in the order of operations backtrader
+  has always charged it, so the figures recorded in ``tests/golden`` stay the same to the last bit;
 - orders are sized so that every one can be paid for: sells first, then buys trimmed to the cash they free,
   whole shares unless fractional, a cash buffer kept aside (:func:`plan_orders`).
 
@@ -26,9 +28,9 @@ def fraction(bps: float) -> float:
     return bps / BPS
 
 
-def commission(notional: float, rate: float, minimum: float) -> float:
-    """Commission of one order: ``rate`` (a fraction) of its traded value, at least ``minimum``."""
-    return max(notional * rate, minimum)
+def commission(notional: float, bps: float, minimum: float) -> float:
+    """Commission of one order: ``bps`` basis points of its traded value, at least ``minimum``."""
+    return max(notional * bps / BPS, minimum)
 
 
 def slipped_price(price: float, size: float, slippage: float) -> float:
@@ -36,19 +38,19 @@ def slipped_price(price: float, size: float, slippage: float) -> float:
     return price * (1.0 + slippage) if size > 0 else price * (1.0 - slippage)
 
 
-def fill_cost(size: float, price: float, slippage: float, rate: float, minimum: float) -> tuple[float, float]:
-    """``(fill price, commission)`` of a fill of ``size`` shares (signed) at the unslipped ``price``; the cash
-    it moves is ``-(size * fill price + commission)``."""
+def fill_cost(size: float, price: float, slippage: float, commission_bps: float, minimum: float) -> tuple[float, float]:
+    """``(fill price, commission)`` of a fill of ``size`` shares (signed) at the unslipped ``price``, ``slippage``
+    a fraction; the cash it moves is ``-(size * fill price + commission)``."""
     p = slipped_price(price, size, slippage)
-    return p, commission(abs(size) * p, rate, minimum)
+    return p, commission(abs(size) * p, commission_bps, minimum)
 
 
 class SizingRules(TypedDict):
-    """The keyword arguments of :func:`plan_orders` that an execution config implies (rates as fractions)."""
+    """The keyword arguments of :func:`plan_orders` that an execution config implies."""
 
     buffer: float
-    slippage: float
-    commission: float
+    slippage: float  # a fraction
+    commission_bps: float
     min_commission: float
     fractional: bool
 
@@ -57,7 +59,7 @@ def sizing_rules(execution: ExecutionConfig) -> SizingRules:
     return {
         "buffer": execution.cash_buffer,
         "slippage": fraction(execution.slippage_bps),
-        "commission": fraction(execution.commission_bps),
+        "commission_bps": execution.commission_bps,
         "min_commission": execution.min_commission,
         "fractional": execution.fractional,
     }
@@ -71,15 +73,15 @@ def plan_orders(
     *,
     buffer: float,
     slippage: float,
-    commission: float,
+    commission_bps: float,
     min_commission: float,
     fractional: bool,
     keep: Collection[int] = (),
 ) -> list[tuple[int, float]]:
     """Orders ``(asset index, signed size)`` taking the book to ``targets``: sells first, then buys.
 
-    ``prices`` are the unslipped prices the orders will fill at (before slippage), ``commission`` and
-    ``slippage`` are fractions (:func:`sizing_rules`). Target size = value * (1 - buffer) * w / price (floored
+    ``prices`` are the unslipped prices the orders will fill at (before slippage); the costs are
+    :func:`sizing_rules`'. Target size = value * (1 - buffer) * w / price (floored
     for whole shares); the assets in ``keep`` stay as they are. Then, so that no order can be rejected for cash:
 
     - a sell whose commission would be >= its proceeds is skipped (a sliver is cheaper to keep);
@@ -106,7 +108,7 @@ def plan_orders(
     avail = cash
     orders: list[tuple[int, float]] = []
     for i, delta in sells:
-        px, comm = fill_cost(delta, prices[i], slippage, commission, min_commission)
+        px, comm = fill_cost(delta, prices[i], slippage, commission_bps, min_commission)
         notional = -delta * px
         if comm >= notional:
             continue
@@ -118,10 +120,9 @@ def plan_orders(
     # float headroom: backtrader adds the same numbers in a slightly different order
     avail -= 1e-10 * max(value, 1.0)
     px_buy = {i: slipped_price(prices[i], 1.0, slippage) for i, _ in buys}
-    rate = commission
 
     def cost(i: int, q: float) -> float:
-        return q * px_buy[i] + _commission(q * px_buy[i], rate, min_commission)
+        return q * px_buy[i] + commission(q * px_buy[i], commission_bps, min_commission)
 
     total = sum(cost(i, q) for i, q in buys)
     if total > avail:
@@ -133,27 +134,24 @@ def plan_orders(
             if q <= 0:
                 continue
             if cost(i, q) > left:
-                q = _affordable(left, px_buy[i], rate, min_commission, fractional)
+                q = _affordable(left, px_buy[i], commission_bps, min_commission, fractional)
                 if q <= 0:
                     continue
             left -= cost(i, q)
             buys.append((i, q))
     for i, q in buys:
-        if _commission(q * px_buy[i], rate, min_commission) >= q * px_buy[i]:
+        if commission(q * px_buy[i], commission_bps, min_commission) >= q * px_buy[i]:
             continue
         orders.append((i, q))
     return orders
 
 
-_commission = commission  # plan_orders' keyword ``commission`` (the rate) shadows the function inside it
-
-
-def _affordable(cash: float, px: float, rate: float, minimum: float, fractional: bool) -> float:
-    """Largest size q with q * px + max(q * px * rate, minimum) <= cash."""
+def _affordable(cash: float, px: float, bps: float, minimum: float, fractional: bool) -> float:
+    """Largest size q with q * px + commission(q * px, bps, minimum) <= cash."""
     if cash <= minimum:
         return 0.0
-    q = cash / (px * (1.0 + rate))
-    if q * px * rate < minimum:
+    q = cash / (px * (1.0 + fraction(bps)))
+    if commission(q * px, bps, 0.0) < minimum:
         q = (cash - minimum) / px
     q *= 1.0 - 1e-12
     return q if fractional else float(math.floor(q))

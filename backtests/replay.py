@@ -290,7 +290,7 @@ def replay_arrays(
     accrual = cash_accrual(cash_rate, prices.index)
     acc = accrual.tolist() if accrual is not None else None
     sizing = sizing_rules(execution)
-    slip, rate, minimum = sizing["slippage"], sizing["commission"], sizing["min_commission"]
+    slip, bps, minimum = sizing["slippage"], sizing["commission_bps"], sizing["min_commission"]
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
 
     k = prices.shape[1]
@@ -304,7 +304,7 @@ def replay_arrays(
 
     def fill(t: int, i: int, q: float, px: float) -> None:
         nonlocal cash
-        p, comm = fill_cost(q, px, slip, rate, minimum)
+        p, comm = fill_cost(q, px, slip, bps, minimum)
         cash -= q * p + comm
         held[i] += q
         fills.append((t, i, q, p, comm))

@@ -64,7 +64,7 @@ def screen_arrays(
     fills_at = close if open_ is None else np.asarray(open_, dtype=float)
     growth = np.ones(n_bars) if accrual is None else 1.0 + np.asarray(accrual, dtype=float)
     sizing = sizing_rules(execution)
-    slip, rate, minimum = sizing["slippage"], sizing["commission"], sizing["min_commission"]
+    slip, bps, minimum = sizing["slippage"], sizing["commission_bps"], sizing["min_commission"]
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
     forced_flags = np.zeros(len(positions), bool) if forced is None else np.asarray(forced, bool)
 
@@ -103,7 +103,7 @@ def screen_arrays(
         delta = 0.0
         held_list = list(held_list)
         for i, q in orders:
-            p, comm = fill_cost(q, px[i], slip, rate, minimum)
+            p, comm = fill_cost(q, px[i], slip, bps, minimum)
             notional = abs(q) * p
             delta -= q * p + comm
             held_list[i] += q

@@ -158,7 +158,7 @@ def plan_account(holdings: Holdings, prices: Mapping[str, float], targets: Mappi
     after_qty = dict(zip(symbols, qty))
     orders = []
     for i, q in plan:
-        fill, comm = fill_cost(q, px[i], rules["slippage"], rules["commission"], rules["min_commission"])
+        fill, comm = fill_cost(q, px[i], rules["slippage"], rules["commission_bps"], rules["min_commission"])
         cash -= q * fill + comm
         after_qty[symbols[i]] += q
         orders.append(AccountOrder(symbols[i], "buy" if q > 0 else "sell", abs(q), px[i], abs(q) * px[i]))

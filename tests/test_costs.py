@@ -11,7 +11,7 @@ from regimeshift.backtests.costs import commission, fill_cost, fraction, plan_or
 from regimeshift.backtests.replay import rebalance_dates, replay, replay_arrays
 from regimeshift.backtests.screen import screen_frames
 
-NO_COSTS = {"buffer": 0.0, "slippage": 0.0, "commission": 0.0, "min_commission": 0.0, "fractional": False}
+NO_COSTS = {"buffer": 0.0, "slippage": 0.0, "commission_bps": 0.0, "min_commission": 0.0, "fractional": False}
 
 
 def test_basis_points_become_a_fraction_of_ten_thousand():
@@ -19,15 +19,15 @@ def test_basis_points_become_a_fraction_of_ten_thousand():
     assert fraction(0.0) == 0.0
 
 
-def test_sizing_rules_read_the_execution_config_as_fractions():
+def test_sizing_rules_read_slippage_as_a_fraction_and_commission_in_bps():
     ex = ExecutionConfig(commission_bps=7.0, slippage_bps=12.0, min_commission=1.5, cash_buffer=0.02, fractional=True)
-    assert sizing_rules(ex) == {"buffer": 0.02, "slippage": 0.0012, "commission": 0.0007, "min_commission": 1.5,
+    assert sizing_rules(ex) == {"buffer": 0.02, "slippage": 0.0012, "commission_bps": 7.0, "min_commission": 1.5,
                                 "fractional": True}
 
 
-def test_commission_is_the_rate_of_the_traded_value_with_a_minimum():
-    assert commission(10_000.0, 0.0005, 1.0) == 5.0
-    assert commission(1_000.0, 0.0005, 1.0) == 1.0  # 0.50 is below the minimum
+def test_commission_is_the_bps_of_the_traded_value_with_a_minimum():
+    assert commission(10_000.0, 5.0, 1.0) == 5.0
+    assert commission(1_000.0, 5.0, 1.0) == 1.0  # 0.50 is below the minimum
 
 
 def test_slippage_moves_a_buy_up_and_a_sell_down():
@@ -36,13 +36,13 @@ def test_slippage_moves_a_buy_up_and_a_sell_down():
 
 
 def test_a_fill_pays_commission_on_its_slipped_value():
-    price, comm = fill_cost(-200.0, 50.0, 0.001, 0.0005, 0.0)
+    price, comm = fill_cost(-200.0, 50.0, 0.001, 5.0, 0.0)
     assert price == pytest.approx(49.95, rel=1e-15)
     assert comm == pytest.approx(200 * 49.95 * 0.0005, rel=1e-15)
 
 
 def test_a_fill_below_the_minimum_commission_pays_the_minimum():
-    assert fill_cost(2.0, 50.0, 0.0, 0.0005, 9.99) == (50.0, 9.99)
+    assert fill_cost(2.0, 50.0, 0.0, 5.0, 9.99) == (50.0, 9.99)
 
 
 def test_sizing_keeps_the_cash_buffer_aside_and_floors_to_whole_shares():
@@ -51,7 +51,7 @@ def test_sizing_keeps_the_cash_buffer_aside_and_floors_to_whole_shares():
 
 
 def test_sizing_sells_first_and_pays_the_buys_from_their_net_proceeds():
-    rules = {**NO_COSTS, "commission": 0.001, "fractional": True}
+    rules = {**NO_COSTS, "commission_bps": 10.0, "fractional": True}
     orders = plan_orders(0.0, [100.0, 0.0], [10.0, 20.0], [0.0, 1.0], **rules)
     assert orders[0] == (0, -100.0)
     # 1,000 sold, 1.00 commission: 999 buys q at 20 plus 0.1 % -> q = 999 / 20.02
@@ -89,7 +89,7 @@ def test_every_replayed_fill_costs_what_the_cost_model_says(engine):
     assert len(trades) > 10 and (trades["commission"] == 30.0).any() and (trades["commission"] > 30.0).any()
     for _, t in trades.iterrows():
         unslipped = prices.loc[t["date"], t["symbol"]]  # close-only data: a next-bar fill is at that bar's close
-        price, comm = fill_cost(t["size"], unslipped, fraction(15.0), fraction(8.0), 30.0)
+        price, comm = fill_cost(t["size"], unslipped, fraction(15.0), 8.0, 30.0)
         assert t["price"] == pytest.approx(price, rel=1e-12)
         assert t["commission"] == pytest.approx(comm, rel=1e-12)
 
@@ -98,7 +98,7 @@ def test_the_screen_charges_the_cost_models_commission_and_slippage():
     prices, targets = _market()
     trades = replay_arrays(prices, targets, EX).trades
     screened = screen_frames(prices, targets, EX)
-    paid = sum(fill_cost(t.size, prices.loc[t.date, t.symbol], fraction(15.0), fraction(8.0), 30.0)[1]
+    paid = sum(fill_cost(t.size, prices.loc[t.date, t.symbol], fraction(15.0), 8.0, 30.0)[1]
                for t in trades.itertuples())
     assert screened.commission == pytest.approx(paid, rel=1e-12)
     slip = sum(abs(t.size) * prices.loc[t.date, t.symbol] * fraction(15.0) for t in trades.itertuples())
