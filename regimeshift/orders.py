@@ -156,7 +156,7 @@ def plan_account(holdings: Holdings, prices: Mapping[str, float], targets: Mappi
 
     cash = holdings.cash
     after_qty = dict(zip(symbols, qty))
-    orders = []
+    orders: list[AccountOrder] = []
     for i, q in plan:
         fill, comm = fill_cost(q, px[i], rules["slippage"], rules["commission_bps"], rules["min_commission"])
         cash -= q * fill + comm
@@ -173,7 +173,8 @@ def plan_account(holdings: Holdings, prices: Mapping[str, float], targets: Mappi
 def format_plan(plan: AccountPlan) -> str:
     lines = [f"account orders (worth {plan.value:,.2f} at the last close; sells first):"]
     if not plan.orders:
-        lines.append("  none: every weight is within the band of its target")
+        why = "; ".join(f"{sym} {reason}" for sym, reason in plan.skipped.items())
+        lines.append(f"  none: {why or 'the account is at its targets'}")
     for o in plan.orders:
         shares = f"{o.shares:,.4f}".rstrip("0").rstrip(".")
         lines.append(f"  {o.side:4} {shares:>12} {o.symbol:<8} ~{o.notional:,.2f}")

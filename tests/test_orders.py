@@ -15,7 +15,7 @@ from regimeshift.backtests.costs import sizing_rules
 
 from regimeshift.cli import main
 from regimeshift.core.errors import DataError
-from regimeshift.orders import Holdings, plan_account, read_holdings
+from regimeshift.orders import Holdings, format_plan, plan_account, read_holdings
 from regimeshift.pipeline import run_pipeline
 from tests.conftest import small_synthetic_toml
 
@@ -60,6 +60,12 @@ def test_no_order_inside_the_drift_band_or_below_the_minimum_trade():
     trades = plan_account(account, PRICES, {"QQQ": 0.70, "SHY": 0.30}, DEFAULT)
     # sized on 25,870: QQQ floor(60.4) = 60 held already, SHY floor(97.01) = 97 of 100
     assert [(o.side, o.symbol, o.shares) for o in trades.orders] == [("sell", "SHY", 3.0)]
+
+
+def test_a_plan_without_orders_says_why():
+    account = Holdings({"QQQ": 60, "SHY": 100}, cash=0.0)
+    plan = plan_account(account, PRICES, {"QQQ": 0.70, "SHY": 0.30}, DEFAULT, band=0.02)
+    assert "  none: QQQ drift +0.77% is inside the band; SHY drift -0.77% is inside the band" in format_plan(plan)
 
 
 def test_a_sale_below_the_minimum_trade_is_kept_and_the_buys_do_without_its_proceeds():
