@@ -51,7 +51,7 @@ class Ticket:
     value: float  # simulated book value at the as_of close
     held: dict[str, float]  # weights held at the as_of close (cash included)
     orders: tuple[Order, ...]
-    # the simulated book at the as_of close: shares per symbol and the CASH balance (what `signal --holdings`
+    # the simulated book at the as_of close: shares per symbol and the cash balance (what `signal --holdings`
     # reads back, in the holdings file's terms, to trade an account exactly as the backtest does)
     book: dict[str, float]
     stale: str | None = None  # why as_of is before the last price in the data, if it is
