@@ -41,8 +41,11 @@ def slipped_price(price: float, size: float, slippage: float) -> float:
 def fill_cost(size: float, price: float, slippage: float, commission_bps: float, minimum: float) -> tuple[float, float]:
     """``(fill price, commission)`` of a fill of ``size`` shares (signed) at the unslipped ``price``, ``slippage``
     a fraction; the cash it moves is ``-(size * fill price + commission)``."""
-    p = slipped_price(price, size, slippage)
-    return p, commission(abs(size) * p, commission_bps, minimum)
+    # slipped_price and commission written out: the screen calls this once per fill, and a sweep screens
+    # millions of fills (tests/test_costs.py holds it to the two functions)
+    p = price * (1.0 + slippage) if size > 0 else price * (1.0 - slippage)
+    comm = abs(size) * p * commission_bps / BPS
+    return p, (comm if comm > minimum else minimum)
 
 
 class SizingRules(TypedDict):
@@ -119,7 +122,7 @@ def plan_orders(
 
     # float headroom: backtrader adds the same numbers in a slightly different order
     avail -= 1e-10 * max(value, 1.0)
-    px_buy = {i: slipped_price(prices[i], 1.0, slippage) for i, _ in buys}
+    px_buy = {i: prices[i] * (1.0 + slippage) for i, _ in buys}  # slipped_price of a buy
 
     def cost(i: int, q: float) -> float:
         return q * px_buy[i] + commission(q * px_buy[i], commission_bps, min_commission)

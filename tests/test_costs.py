@@ -103,3 +103,12 @@ def test_the_screen_charges_the_cost_models_commission_and_slippage():
     assert screened.commission == pytest.approx(paid, rel=1e-12)
     slip = sum(abs(t.size) * prices.loc[t.date, t.symbol] * fraction(15.0) for t in trades.itertuples())
     assert screened.slippage == pytest.approx(slip, rel=1e-12)
+
+
+@pytest.mark.parametrize("size, price, slippage, bps, minimum", [
+    (3.0, 101.37, 0.0005, 5.0, 0.0), (-7.0, 99.91, 0.0012, 8.0, 0.0), (2.0, 50.0, 0.0, 5.0, 9.99),
+    (-1e-3, 1234.5, 0.002, 25.0, 1.0), (11.0, 3.3, 0.0, 0.0, 0.0),
+])
+def test_fill_cost_is_exactly_the_slipped_price_and_its_commission(size, price, slippage, bps, minimum):
+    p = slipped_price(price, size, slippage)
+    assert fill_cost(size, price, slippage, bps, minimum) == (p, commission(abs(size) * p, bps, minimum))
