@@ -1,20 +1,20 @@
 """backtrader's side of the replay: the commission scheme and the strategy that follows a precomputed schedule.
 
 Its own module so that importing ``regimeshift.backtests.replay`` (the array twin, the decision-date rules, the
-sizing shared by both) neither imports backtrader nor sets the global state it needs (``core.compat``); that
+cost model shared by both) neither imports backtrader nor sets the global state it needs (``core.compat``); that
 happens when a backtrader replay actually runs.
 """
 from __future__ import annotations
 
 import numpy as np
-from regimeshift.backtests.sizing import plan_orders
+from regimeshift.backtests.costs import commission, plan_orders
 from regimeshift.core.compat import backtrader
 
 bt = backtrader()
 
 
 class BpsCommission(bt.CommInfoBase):
-    """Commission as basis points of traded value with an optional minimum per order."""
+    """Commission as basis points of traded value with an optional minimum per order (:func:`costs.commission`)."""
 
     params = (
         ("bps", 5.0),
@@ -26,7 +26,7 @@ class BpsCommission(bt.CommInfoBase):
     def _getcommission(self, size: float, price: float, pseudoexec: bool) -> float:
         if not size:
             return 0.0
-        return max(abs(size) * price * self.p.bps / 1e4, self.p.min_per_order)
+        return commission(abs(size) * price, self.p.bps, self.p.min_per_order)
 
 
 class ScheduleFollower(bt.Strategy):

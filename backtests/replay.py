@@ -30,12 +30,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
-from regimeshift.backtests.sizing import plan_orders  # noqa: F401  (re-exported: the sizing both replays share)
+# re-exported: the cost model both replays share, where callers have always found it
+from regimeshift.backtests.costs import SizingRules, fill_cost, fraction, plan_orders, sizing_rules  # noqa: F401
 from regimeshift.core.errors import RegimeshiftError
 
 TRADE_COLUMNS = ["date", "symbol", "size", "price", "commission"]  # trades.csv: a contract other tools read
@@ -171,26 +171,6 @@ def fill_price(execution: ExecutionConfig, opens: pd.DataFrame | None) -> str:
     return "next_close" if opens is None else "next_open"
 
 
-class SizingRules(TypedDict):
-    """The keyword arguments of :func:`plan_orders` that an execution config implies."""
-
-    buffer: float
-    slippage: float
-    commission: float
-    min_commission: float
-    fractional: bool
-
-
-def sizing_rules(execution: ExecutionConfig) -> SizingRules:
-    return {
-        "buffer": execution.cash_buffer,
-        "slippage": execution.slippage_bps / 1e4,
-        "commission": execution.commission_bps / 1e4,
-        "min_commission": execution.min_commission,
-        "fractional": execution.fractional,
-    }
-
-
 def _trades_frame(fills: list[tuple], dates: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     trades = pd.DataFrame(fills, columns=TRADE_COLUMNS)
     if dates is None:  # backtrader's float day numbers
@@ -246,7 +226,7 @@ def replay(
     broker.addcommissioninfo(BpsCommission(bps=execution.commission_bps, min_per_order=execution.min_commission))
     if execution.slippage_bps:
         # slip_out: close-only bars have high == low == close, so without it slippage would be clipped to zero
-        broker.set_slippage_perc(execution.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
+        broker.set_slippage_perc(fraction(execution.slippage_bps), slip_open=True, slip_match=True, slip_out=True)
     if same_bar:
         broker.set_coc(True)
     if filler is not None:
@@ -281,7 +261,7 @@ def replay(
         n_partial=len(strat.partial),
         interest=strat.interest,
         n_rebalances=strat.n_rebalances,
-        slippage_rate=execution.slippage_bps / 1e4,
+        slippage_rate=fraction(execution.slippage_bps),
         fill_price=fill_price(execution, opens),
         holdings=holdings,
         pending=pending,
@@ -310,7 +290,7 @@ def replay_arrays(
     accrual = cash_accrual(cash_rate, prices.index)
     acc = accrual.tolist() if accrual is not None else None
     sizing = sizing_rules(execution)
-    slip, rate, minimum = sizing["slippage"], sizing["commission"], sizing["min_commission"]
+    slip, bps, minimum = sizing["slippage"], sizing["commission_bps"], sizing["min_commission"]
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
 
     k = prices.shape[1]
@@ -324,8 +304,7 @@ def replay_arrays(
 
     def fill(t: int, i: int, q: float, px: float) -> None:
         nonlocal cash
-        p = px * (1.0 + slip) if q > 0 else px * (1.0 - slip)
-        comm = max(abs(q) * p * rate, minimum)
+        p, comm = fill_cost(q, px, slip, bps, minimum)
         cash -= q * p + comm
         held[i] += q
         fills.append((t, i, q, p, comm))

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
-from regimeshift.backtests.replay import _check_inputs, cash_accrual, plan_orders, sizing_rules
+from regimeshift.backtests.costs import fill_cost, plan_orders, sizing_rules
+from regimeshift.backtests.replay import _check_inputs, cash_accrual
 
 
 
@@ -66,7 +67,7 @@ def screen_arrays(
     fills_at = close if open_ is None else np.asarray(open_, dtype=float)
     growth = np.ones(n_bars) if accrual is None else 1.0 + np.asarray(accrual, dtype=float)
     sizing = sizing_rules(execution)
-    slip, rate, minimum = sizing["slippage"], sizing["commission"], sizing["min_commission"]
+    slip, bps, minimum = sizing["slippage"], sizing["commission_bps"], sizing["min_commission"]
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
     forced_flags = np.zeros(len(positions), bool) if forced is None else np.asarray(forced, bool)
 
@@ -105,9 +106,8 @@ def screen_arrays(
         delta = 0.0
         held_list = list(held_list)
         for i, q in orders:
-            p = px[i] * (1.0 + slip) if q > 0 else px[i] * (1.0 - slip)
+            p, comm = fill_cost(q, px[i], slip, bps, minimum)
             notional = abs(q) * p
-            comm = max(notional * rate, minimum)
             delta -= q * p + comm
             held_list[i] += q
             traded += notional

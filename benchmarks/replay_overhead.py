@@ -37,6 +37,7 @@ from regimeshift.backtests.benchmarks_beside import replay_benchmarks  # noqa: E
 from regimeshift.backtests.config import ExecutionConfig, RunConfig  # noqa: E402
 from regimeshift.backtests.data import align_macro, load_prices, read_series  # noqa: E402
 from regimeshift.backtests.bt_engine import BpsCommission, bt  # noqa: E402
+from regimeshift.backtests.costs import fraction  # noqa: E402
 from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay  # noqa: E402
 
 SLEEVES = ["QQQ", "DVY", "SHY", "GLD"]
@@ -76,7 +77,7 @@ def bare_run(prices: pd.DataFrame, orders: dict, ex: ExecutionConfig, interest: 
     broker.setcash(ex.initial_cash)
     broker.set_checksubmit(False)
     broker.addcommissioninfo(BpsCommission(bps=ex.commission_bps, min_per_order=ex.min_commission))
-    broker.set_slippage_perc(ex.slippage_bps / 1e4, slip_open=True, slip_match=True, slip_out=True)
+    broker.set_slippage_perc(fraction(ex.slippage_bps), slip_open=True, slip_match=True, slip_out=True)
     strat_cls = _Bare
     if interest:
         class _BareWithInterest(_Bare):

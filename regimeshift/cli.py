@@ -211,7 +211,8 @@ def runs(root: Path) -> None:
               help="The account's holdings (CSV symbol,quantity with a CASH row): write its orders.")
 @click.option("--min-trade", type=AMOUNT, default=0.0, show_default=True,
               help="Smallest order worth placing (account currency).")
-@click.option("--band", type=SHARE, help="No order when a weight is this close to target (default execution.drift_band, else 0).")
+@click.option("--band", type=SHARE, help="No order while every weight is this close to target, as the replay's drift "
+              "band (default execution.drift_band, else 0).")
 @click.option("--fractional", is_flag=True, help="Fractional shares (default whole shares).")
 @click.option("--wait", type=SECONDS, default=float("inf"), show_default="until it is free",
               help="Seconds to wait, with one message, for another signal holding the live folder's lock "

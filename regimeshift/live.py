@@ -35,10 +35,11 @@ def run_signal(cfg: Any, out_dir: Path, *, log: bool = True, holdings: Path | No
     from regimeshift.orders import orders_csv, plan_account, read_holdings
 
     account = read_holdings(holdings, cfg.symbols) if holdings is not None else None  # bad holdings: exit 2 early
+    from regimeshift.backtests.costs import sizing_rules
     from regimeshift.pipeline import run_pipeline
     from regimeshift.registry import registry_files
     from regimeshift.strategies.sleeves import symbol_weights
-    from regimeshift.ticket import build_ticket, log_update
+    from regimeshift.ticket import band_waived, build_ticket, log_update
 
     stamp = (now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).isoformat(timespec="seconds")
     with folder_lock(out_dir, LIVE_WHAT, wait=wait):
@@ -64,10 +65,15 @@ def run_signal(cfg: Any, out_dir: Path, *, log: bool = True, holdings: Path | No
             targets = symbol_weights(result.weights.loc[[as_of]], cfg.sleeves).iloc[0]
             prices = result.market.prices.loc[as_of]
             ex = cfg.execution
+            rules = sizing_rules(ex)
+            rules["fractional"] = fractional or ex.fractional
+            if band is None:
+                band = ex.drift_band or 0.0
+            if band_waived(result, as_of):  # as the replay: a regime change trades whatever the drift
+                band = 0.0
             plan = plan_account(
                 account, {s: float(prices[s]) for s in cfg.symbols}, {s: float(w) for s, w in targets.items()},
-                fractional=fractional or ex.fractional, min_trade=min_trade,
-                band=band if band is not None else (ex.drift_band or 0.0), commission_bps=ex.commission_bps,
+                rules, min_trade=min_trade, band=band,
             )
             files["orders.csv"] = orders_csv(plan).encode()
             files["orders.json"] = (json.dumps({"as_of": ticket.as_of, "holdings": str(holdings),

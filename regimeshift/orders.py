@@ -1,13 +1,15 @@
 """Orders for a real account: the signal's targets applied to the holdings the account actually has.
 
 ``holdings.csv`` has the columns ``symbol,quantity``; a ``CASH`` row holds the cash balance (in the account's
-currency). The plan sizes orders at the last close:
+currency). The plan sizes orders at the last close by the backtest's own rules (``backtests/costs.py``), so an
+account holding the simulated book gets exactly the simulated ticket's orders:
 
-* whole shares unless ``fractional``; a sale never exceeds the position, a buy never the cash at hand;
-* no order for a symbol whose weight is within ``band`` of its target (the drift band) or whose value is below
-  ``min_trade``;
-* sells first (they fund the buys), then buys, scaled down together if the cash (net of commission) falls short;
-* a preview of the account's weights after the orders.
+* the run's commission (with its minimum per order), slippage and cash buffer; whole shares unless
+  ``fractional``; a sale never exceeds the position, a buy never the cash at hand;
+* sells first (they fund the buys), then buys, scaled down together if the cash (net of costs) falls short;
+* nothing while every weight is within ``band`` of its target (the replay's drift band); no order worth less
+  than ``min_trade`` (that symbol is left as it is);
+* a preview of the account's weights after the orders, net of costs.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from regimeshift.backtests.costs import SizingRules, fill_cost, plan_orders
 from regimeshift.core.errors import DataError
 
 CASH_ROW = "CASH"
@@ -111,68 +114,73 @@ class AccountPlan:
         return asdict(self)
 
 
-def plan_account(holdings: Holdings, prices: Mapping[str, float], targets: Mapping[str, float], *,
-                 fractional: bool = False, min_trade: float = 0.0, band: float = 0.0,
-                 commission_bps: float = 0.0) -> AccountPlan:
-    """Orders taking ``holdings`` to ``targets`` (symbol -> weight of the account; the rest is cash)."""
+def plan_account(holdings: Holdings, prices: Mapping[str, float], targets: Mapping[str, float],
+                 rules: SizingRules, *, min_trade: float = 0.0, band: float = 0.0) -> AccountPlan:
+    """Orders taking ``holdings`` to ``targets`` (symbol -> weight of the account; the rest is cash) by the
+    backtest's own sizing (:func:`costs.plan_orders` with ``rules``: its commission, minimum commission,
+    slippage, cash buffer and share rounding), at the last close.
+
+    ``targets``' order is the replay's asset order (buys cut short for cash are trimmed in that order).
+    ``band``: nothing trades while every weight is within it of its target, as the replay's drift band.
+    ``min_trade``: an order worth less (at the last close) is not placed and its symbol is held as it is; the
+    rest is sized again without it, so a dropped sale never leaves a buy unpaid.
+    """
     symbols = list(dict.fromkeys([*targets, *holdings.quantities]))
-    qty = {s: float(holdings.quantities.get(s, 0.0)) for s in symbols}
-    value = holdings.cash + sum(qty[s] * prices[s] for s in symbols)
+    qty = [float(holdings.quantities.get(s, 0.0)) for s in symbols]
+    px = [float(prices[s]) for s in symbols]
+    want = [float(targets.get(s, 0.0)) for s in symbols]
+    value = holdings.cash + sum(q * p for q, p in zip(qty, px))
     if not value > 0:
         raise DataError(f"holdings: the account is worth {value:,.2f} at the last close (expected > 0)")
-    before = {s: qty[s] * prices[s] / value for s in symbols}
-    want = {s: float(targets.get(s, 0.0)) for s in symbols}
-    fee = commission_bps / 1e4
+    before = {s: q * p / value for s, q, p in zip(symbols, qty, px)}
     skipped: dict[str, str] = {}
 
-    def size(shares: float) -> float:
-        return shares if fractional else float(math.floor(shares + 1e-9))
-
-    sells: list[AccountOrder] = []
-    buys: list[tuple[str, float]] = []
-    for s in symbols:
-        drift = want[s] - before[s]
-        if abs(drift) <= band:
-            if drift:
-                skipped[s] = f"drift {100 * drift:+.2f}% is inside the band"
-            continue
-        delta = drift * value / prices[s]
-        if delta < 0:
-            shares = qty[s] if want[s] == 0 else min(size(-delta), qty[s])
-            if shares * prices[s] < min_trade or shares <= 0:
-                skipped[s] = "sale below the minimum trade size" if shares > 0 else "less than one share"
+    plan: list[tuple[int, float]] = []
+    keep: set[int] = set()  # symbols whose order would be below min_trade
+    if all(abs(w - before[s]) <= band for s, w in zip(symbols, want)):
+        skipped = {s: f"drift {100 * (w - before[s]):+.2f}% is inside the band"
+                   for s, w in zip(symbols, want) if w != before[s]}
+    else:
+        while True:
+            plan = plan_orders(holdings.cash, qty, px, want, **rules, keep=keep)
+            small = {i for i, q in plan if abs(q) * px[i] < min_trade}
+            if not small:
+                break
+            keep |= small
+        placed = {i for i, _ in plan}
+        budget = value * (1.0 - rules["buffer"])
+        for i, s in enumerate(symbols):
+            if i in placed:
                 continue
-            sells.append(AccountOrder(s, "sell", shares, prices[s], shares * prices[s]))
-        else:
-            buys.append((s, delta))
-    cash = holdings.cash + sum(o.notional * (1 - fee) for o in sells)
-    need = sum(d * prices[s] * (1 + fee) for s, d in buys)
-    scale = min(1.0, cash / need) if need > 0 else 1.0
-    bought: list[AccountOrder] = []
-    for s, d in buys:
-        shares = size(d * scale)
-        if shares <= 0 or shares * prices[s] < min_trade:
-            skipped[s] = "less than one share" if shares <= 0 else "purchase below the minimum trade size"
-            continue
-        bought.append(AccountOrder(s, "buy", shares, prices[s], shares * prices[s]))
-    cash -= sum(o.notional * (1 + fee) for o in bought)
-    after_qty = dict(qty)
-    for o in sells:
-        after_qty[o.symbol] -= o.shares
-    for o in bought:
-        after_qty[o.symbol] += o.shares
-    after_value = cash + sum(after_qty[s] * prices[s] for s in symbols)
-    after = {s: after_qty[s] * prices[s] / after_value for s in symbols}
+            gap = budget * want[i] / px[i] - qty[i]
+            if i in keep:
+                skipped[s] = f"{'sale' if gap < 0 else 'purchase'} below the minimum trade size"
+            elif not rules["fractional"] and abs(gap) < 1.0 and want[i] != before[s]:
+                skipped[s] = "less than one share"
+            elif abs(gap) * px[i] > 1e-9 * value:
+                skipped[s] = "its commission would exceed its value, or no cash is left for it"
+
+    cash = holdings.cash
+    after_qty = dict(zip(symbols, qty))
+    orders: list[AccountOrder] = []
+    for i, q in plan:
+        fill, comm = fill_cost(q, px[i], rules["slippage"], rules["commission_bps"], rules["min_commission"])
+        cash -= q * fill + comm
+        after_qty[symbols[i]] += q
+        orders.append(AccountOrder(symbols[i], "buy" if q > 0 else "sell", abs(q), px[i], abs(q) * px[i]))
+    after_value = cash + sum(after_qty[s] * p for s, p in zip(symbols, px))
+    after = {s: after_qty[s] * p / after_value for s, p in zip(symbols, px)}
     after["cash"] = cash / after_value
     before["cash"] = holdings.cash / value
-    return AccountPlan(value, (*sorted(sells, key=lambda o: o.symbol), *sorted(bought, key=lambda o: o.symbol)),
-                       before, {**want, "cash": 1 - sum(want.values())}, after, cash, skipped)
+    return AccountPlan(value, tuple(orders), before, {**dict(zip(symbols, want)), "cash": 1 - sum(want)}, after,
+                       cash, skipped)
 
 
 def format_plan(plan: AccountPlan) -> str:
     lines = [f"account orders (worth {plan.value:,.2f} at the last close; sells first):"]
     if not plan.orders:
-        lines.append("  none: every weight is within the band of its target")
+        why = "; ".join(f"{sym} {reason}" for sym, reason in plan.skipped.items())
+        lines.append(f"  none: {why or 'the account is at its targets'}")
     for o in plan.orders:
         shares = f"{o.shares:,.4f}".rstrip("0").rstrip(".")
         lines.append(f"  {o.side:4} {shares:>12} {o.symbol:<8} ~{o.notional:,.2f}")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from regimeshift.backtests.replay import decision_dates, plan_orders, sizing_rules
+from regimeshift.backtests.costs import plan_orders, sizing_rules
+from regimeshift.backtests.replay import decision_dates
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import DataError
 from regimeshift.outputs import atomic_write_text
@@ -50,6 +51,9 @@ class Ticket:
     value: float  # simulated book value at the as_of close
     held: dict[str, float]  # weights held at the as_of close (cash included)
     orders: tuple[Order, ...]
+    # the simulated book at the as_of close: shares per symbol and the cash balance (what `signal --holdings`
+    # reads back, in the holdings file's terms, to trade an account exactly as the backtest does)
+    book: dict[str, float]
     stale: str | None = None  # why as_of is before the last price in the data, if it is
 
     def to_json(self) -> str:
@@ -69,6 +73,8 @@ def build_ticket(result: RunResult) -> Ticket:
     cash = float(rep.cash.iloc[-1])
     held = {sym: float(q * prices[sym] / value) for sym, q in rep.holdings.items() if q}
     held[CASH] = cash / value
+    book = {str(sym): float(q) for sym, q in rep.holdings.items()}
+    book[CASH] = cash
 
     decision, reason = _decision(result, as_of)
     orders: tuple[Order, ...] = ()
@@ -88,6 +94,7 @@ def build_ticket(result: RunResult) -> Ticket:
         value=value,
         held=held,
         orders=orders,
+        book=book,
         stale=staleness(result, as_of),
     )
 
@@ -131,11 +138,22 @@ def _order(symbol: str, shares: float, price: float) -> Order:
     return Order(symbol, "buy" if shares > 0 else "sell", abs(shares), price, abs(shares) * price)
 
 
-def _decision(result: RunResult, as_of: pd.Timestamp) -> tuple[bool, str]:
+def _decision_dates(result: RunResult) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     ex = result.config.execution
     index = result.returns.index
     regime = result.regimes.regime.reindex(index) if ex.on_regime_change else None
-    candidates, forced = decision_dates(index, ex.rebalance, regime)
+    return decision_dates(index, ex.rebalance, regime)
+
+
+def band_waived(result: RunResult, as_of: pd.Timestamp) -> bool:
+    """Whether ``as_of`` is a regime change the run trades on: the replay then ignores its drift band."""
+    return as_of in _decision_dates(result)[1]
+
+
+def _decision(result: RunResult, as_of: pd.Timestamp) -> tuple[bool, str]:
+    ex = result.config.execution
+    index = result.returns.index
+    candidates, forced = _decision_dates(result)
     if as_of in forced:
         return True, f"the most probable regime changed to {result.regimes.regime.loc[as_of]}"
     if as_of in candidates:
