@@ -32,7 +32,7 @@ from regimeshift.regimes.walkforward import walk_forward
 from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
-from regimeshift.strategies.registry import check_strategy, resolve_strategy
+from regimeshift.strategies.registry import check_strategy, resolve_strategy, strategy_file, where_raised
 from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
 
 T = TypeVar("T")
@@ -224,15 +224,21 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
         sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
     )
     where = f"strategy {cfg.strategy.name}"
-    strategy = resolve_strategy(cfg.strategy.name)
+    strategy = resolve_strategy(cfg.strategy.name, cfg.strategy.path)
     try:
         weights = strategy(ctx)
     except RegimeshiftError:
         raise
-    except SystemExit as exc:  # a strategy must return weights; ending the whole run is not its call
-        raise ConfigError(f"{where}: target_weights called sys.exit({exc.code!r}) instead of returning weights") from None
-    except Exception as exc:
-        raise ConfigError(f"{where}: target_weights raised {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+    except (Exception, SystemExit) as exc:
+        # the user's line first (their file, not the pandas frame it failed in); the traceback is the cause
+        own = strategy_file(cfg.strategy.name, cfg.strategy.path)
+        at = where_raised(exc, (own,) if own else ())
+        at = f"{at}: " if at else ""
+        if isinstance(exc, SystemExit):  # a strategy must return weights; ending the whole run is not its call
+            raise ConfigError(f"{at}{where}: target_weights called sys.exit({exc.code!r}) instead of returning "
+                              "weights") from exc
+        raise ConfigError(f"{at}{where}: target_weights raised {type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())}") from exc
     if not isinstance(weights, pd.DataFrame):
         raise ConfigError(f"{where}: target_weights must return a DataFrame (date x sleeve), got {type(weights).__name__}")
     missing = [c for c in (*cfg.sleeves, CASH) if c not in weights.columns]
@@ -409,7 +415,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
     ``cache=False`` re-fits every regime model instead of reusing the regime cache."""
     timings: dict[str, float] = {}
-    check_strategy(cfg.strategy.name, cfg.strategy.params)  # a misspelt parameter fails now, not after the fits
+    check_strategy(cfg.strategy.name, cfg.strategy.params, cfg.strategy.path)  # a misspelt parameter fails now, not after the fits
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()
