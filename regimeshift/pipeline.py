@@ -222,6 +222,7 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
         regime_weights=cfg.strategy.weights,
         params=cfg.strategy.params,
         sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
+        strategy_path=cfg.strategy.path,
     )
     where = f"strategy {cfg.strategy.name}"
     strategy = resolve_strategy(cfg.strategy.name, cfg.strategy.path)

@@ -126,6 +126,15 @@ def test_a_sweep_finds_the_folder_in_its_worker_processes(tmp_path, env):
     assert board["volatility"].nunique() == 2  # the parameter reached the user's module in each worker
 
 
+def test_vol_target_scales_a_strategy_from_the_folder(tmp_path, env):
+    config = project(tmp_path, {"all_bonds.py": ALL_BONDS.replace('"bonds"', '"growth"')}, name="vol_target",
+                     params={"base": "all_bonds", "target": 0.01, "into": "bonds"})
+    ran = run_cli(["run", str(config), "--out", str(tmp_path / "out"), "--no-report"], tmp_path, env)
+    assert ran.rc == 0, ran.stderr
+    weights = pd.read_csv(tmp_path / "out" / "weights.csv", index_col=0)
+    assert weights["growth"].iloc[-1] < 0.5 < weights["bonds"].iloc[-1]  # all-growth, scaled down to 1% vol
+
+
 # -- the user's mistakes: one line naming their file and line -------------------------------------------------------
 BROKEN = {
     "syntax": ("x = 1\ndef target_weights(ctx:\n", ":2: strategy 'broken' failed to import: SyntaxError"),
