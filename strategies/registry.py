@@ -61,13 +61,21 @@ def _import(module_name: str, name: str):  # type: ignore[no-untyped-def]
     except ModuleNotFoundError as err:
         if err.name and (module_name == err.name or module_name.startswith(err.name + ".")):
             return None
-        raise _failed(name, err, _files_of(err)) from err
+        raise _failed(name, err, _files_of(err, module_name)) from err
     except (Exception, SystemExit) as err:  # a user module: anything can happen at its top level
-        raise _failed(name, err, _files_of(err)) from err
+        raise _failed(name, err, _files_of(err, module_name)) from err
 
 
-def _files_of(err: BaseException) -> tuple[str, ...]:
-    # an importable module's failure: the deepest frame outside importlib's own machinery
+def _files_of(err: BaseException, module_name: str) -> tuple[str, ...]:
+    """Where to look for the line to name: the module's own file when the error passed through it (not the
+    library it called at its top level), else the deepest frame outside importlib's own machinery."""
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (Exception, SystemExit):
+        spec = None
+    origin = spec.origin if spec is not None else None
+    if origin and where_raised(err, (origin,)):
+        return (origin,)
     frames = [f.filename for f in traceback.extract_tb(err.__traceback__) if "importlib" not in f.filename]
     return (frames[-1],) if frames else ()
 
@@ -116,7 +124,7 @@ def _entry_point(name: str) -> Any:
     try:
         obj = ep.load()
     except (Exception, SystemExit) as err:
-        raise _failed(name, err, _files_of(err)) from err
+        raise _failed(name, err, _files_of(err, ep.module)) from err
     if isinstance(obj, types.ModuleType) or hasattr(obj, "target_weights"):
         return obj
     if callable(obj):  # the entry point names the function itself

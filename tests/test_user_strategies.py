@@ -164,6 +164,15 @@ def test_an_error_in_the_users_module_is_one_line_naming_file_and_line(tmp_path,
     assert_no_output(out)
 
 
+def test_an_importable_module_that_fails_names_its_own_line_not_the_librarys(tmp_path, monkeypatch):
+    (tmp_path / "on_the_path_broken.py").write_text("import pandas as pd\n\npd.Timestamp('not a date')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ConfigError) as err:
+        resolve_strategy("on_the_path_broken")
+    assert str(err.value).startswith(f"{tmp_path / 'on_the_path_broken.py'}:3: strategy 'on_the_path_broken' "
+                                     "failed to import: ")
+
+
 def test_debug_shows_the_users_traceback_above_the_line(tmp_path, env):
     config = project(tmp_path, {"broken.py": BROKEN["call"][0]}, name="broken")
     ran = run_cli(["run", str(config), "--out", str(tmp_path / "out")], tmp_path, {**env, "REGIMESHIFT_DEBUG": "1"})
