@@ -231,6 +231,10 @@ class RegimeConfig(_Frozen):
 
 class StrategyConfig(_Frozen):
     name: str = "liquidity_rotation"
+    # A folder of the user's strategy modules, searched first for ``name`` (name = "momentum_tilt" ->
+    # <path>/momentum_tilt.py) without touching sys.path; relative to the config file's folder (load_config
+    # makes it absolute, so a sweep's workers find it from anywhere). None: built-ins, entry points, sys.path.
+    path: Name | None = None
     # regime -> sleeve -> weight; cash is whatever is left
     weights: dict[str, dict[str, StrictFloat]] = Field(
         default_factory=lambda: {
@@ -455,6 +459,7 @@ _LATER_REGIME_FIELDS = (
 )
 _LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (
     ("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE), ("data", "max_gap_days", 5), ("data", "allow_gaps", False),
+    ("strategy", "path", None),
 )
 
 
@@ -528,7 +533,24 @@ def load_config(path: str | Path | None = None) -> RunConfig:
     except UnicodeDecodeError:
         raise ConfigError(f"{p.name}: not UTF-8 text") from None
     raw.setdefault("name", p.stem)
+    _strategy_folder_from(raw, p)
     return config_from_dict(raw, p.name)
+
+
+def _strategy_folder_from(raw: dict[str, Any], config_file: Path) -> None:
+    """``strategy.path`` read from the config file's folder (not the working directory), made absolute so the
+    resolved config means the same folder wherever it travels; a folder that is not there fails now, by name."""
+    strategy = raw.get("strategy")
+    folder = strategy.get("path") if isinstance(strategy, dict) else None
+    if not isinstance(folder, str) or not folder.strip():
+        return  # absent, or not text: the model says what was expected
+    resolved = Path(folder).expanduser()
+    if not resolved.is_absolute():
+        resolved = (config_file.resolve().parent / resolved).resolve()
+    if not resolved.is_dir():
+        raise ConfigError(f"{config_file.name}: field 'strategy.path': folder {resolved} does not exist (expected "
+                          "a folder of strategy modules, relative to the config file)")
+    strategy["path"] = str(resolved)
 
 
 def with_overrides(cfg: RunConfig, **data_overrides: Any) -> RunConfig:

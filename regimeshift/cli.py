@@ -11,6 +11,7 @@ import errno
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from regimeshift.core import exit_codes
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.data_cli import data as data_command
 from regimeshift.data_cli import timeout_option
+from regimeshift.new_strategy import new as new_command
 from regimeshift.regimes_cli import cache as cache_command
 from regimeshift.regimes_cli import regimes as regimes_command
 
@@ -33,6 +35,9 @@ def _one_line(text: str) -> str:
 
 
 def _fail(err: RegimeshiftError) -> None:
+    if err.__cause__ is not None and os.environ.get("REGIMESHIFT_DEBUG", "").strip() not in ("", "0"):
+        # an error in the user's code (a strategy module): its traceback on request, still above one error line
+        traceback.print_exception(err.__cause__, file=sys.stderr)
     click.echo(f"error: {_one_line(str(err))}", err=True)
     sys.exit(err.exit_code)
 
@@ -393,6 +398,10 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
         if cluster and scheduler:
             raise RegimeshiftError("--cluster and --scheduler: give one or the other")
         spec = load_spec(sweep_file, data_dir, allow_gaps)
+        from regimeshift.strategies.registry import check_strategy
+
+        # the base's strategy is imported once here: an error in the user's module is one line, not every variant's
+        check_strategy(spec.base.strategy.name, spec.base.strategy.params, spec.base.strategy.path)
         if spec.base.data.source != "synthetic":
             # the base's data is checked once, before any variant: a hole between files is one error line, not a
             # sweep whose every variant fails; with --allow-gaps, say what was filled (each top-N folder lists it)
@@ -426,6 +435,7 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
 main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
 main.add_command(cache_command)  # `regimeshift cache`
 main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/data_cli.py)
+main.add_command(new_command)  # `regimeshift new strategy NAME` (regimeshift/new_strategy.py)
 
 if __name__ == "__main__":
     main()

@@ -33,7 +33,7 @@ from regimeshift.regimes.walkforward import walk_forward
 from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
-from regimeshift.strategies.registry import check_strategy, resolve_strategy
+from regimeshift.strategies.registry import check_strategy, resolve_strategy, strategy_file, where_raised
 from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
 
 T = TypeVar("T")
@@ -223,17 +223,24 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
         regime_weights=cfg.strategy.weights,
         params=cfg.strategy.params,
         sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
+        strategy_path=cfg.strategy.path,
     )
     where = f"strategy {cfg.strategy.name}"
-    strategy = resolve_strategy(cfg.strategy.name)
+    strategy = resolve_strategy(cfg.strategy.name, cfg.strategy.path)
     try:
         weights = strategy(ctx)
     except RegimeshiftError:
         raise
-    except SystemExit as exc:  # a strategy must return weights; ending the whole run is not its call
-        raise ConfigError(f"{where}: target_weights called sys.exit({exc.code!r}) instead of returning weights") from None
-    except Exception as exc:
-        raise ConfigError(f"{where}: target_weights raised {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+    except (Exception, SystemExit) as exc:
+        # the user's line first (their file, not the pandas frame it failed in); the traceback is the cause
+        own = strategy_file(cfg.strategy.name, cfg.strategy.path)
+        at = where_raised(exc, (own,) if own else ())
+        at = f"{at}: " if at else ""
+        if isinstance(exc, SystemExit):  # a strategy must return weights; ending the whole run is not its call
+            raise ConfigError(f"{at}{where}: target_weights called sys.exit({exc.code!r}) instead of returning "
+                              "weights") from exc
+        raise ConfigError(f"{at}{where}: target_weights raised {type(exc).__name__}: "
+                          f"{' '.join(str(exc).split())}") from exc
     if not isinstance(weights, pd.DataFrame):
         raise ConfigError(f"{where}: target_weights must return a DataFrame (date x sleeve), got {type(weights).__name__}")
     missing = [c for c in (*cfg.sleeves, CASH) if c not in weights.columns]
@@ -425,7 +432,7 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     ``cache=False`` re-fits every regime model instead of reusing the regime cache. ``progress`` receives one
     line as each stage starts and one as it ends, with its time (the CLI prints them on stderr)."""
     timings: dict[str, float] = {}
-    check_strategy(cfg.strategy.name, cfg.strategy.params)  # a misspelt parameter fails now, not after the fits
+    check_strategy(cfg.strategy.name, cfg.strategy.params, cfg.strategy.path)  # a misspelt parameter fails now, not after the fits
 
     def timed(stage: str, fn: Callable[[], T]) -> T:
         if progress is not None:

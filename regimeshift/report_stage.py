@@ -113,7 +113,8 @@ def config_summary(result: RunResult) -> dict[str, str]:
     if cfg.data.source != "synthetic" and cfg.data.price_dir is not None:
         data += f" (prices from {cfg.data.price_dir})"
     return {
-        "Strategy": cfg.strategy.name,
+        # a strategy of one's own says which file it was (the folder the config named)
+        "Strategy": cfg.strategy.name + (f" (from {cfg.strategy.path})" if cfg.strategy.path else ""),
         "Sleeves": sleeves,
         "Benchmark": cfg.data.benchmark,
         "Data": f"{data}; {result.returns.index[0].date()} .. {result.returns.index[-1].date()}",

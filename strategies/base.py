@@ -25,6 +25,7 @@ class StrategyContext:
     regime_weights: Mapping[str, Mapping[str, float]]  # regime -> sleeve -> weight (cash = rest)
     params: Mapping[str, Any] = field(default_factory=dict)
     sleeve_returns: pd.DataFrame | None = None  # date x sleeve daily simple returns (cash excluded)
+    strategy_path: str | None = None  # the config's strategy.path: a wrapper (vol_target) finds its base there
 
     @property
     def sleeve_names(self) -> list[str]:

@@ -29,6 +29,6 @@ def target_weights(ctx: StrategyContext) -> pd.DataFrame:
     base = str(p.get("base", "liquidity_rotation"))
     if base.rsplit(".", 1)[-1] == "vol_target":
         raise ConfigError("strategy.params.base: vol_target cannot scale itself")
-    base_weights = resolve_strategy(base)(ctx)
+    base_weights = resolve_strategy(base, ctx.strategy_path)(ctx)
     algo = vol_target(float(p.get("target", 0.10)), int(p.get("lookback", 63)), 1.0, str(p.get("into", "bonds")))
     return run_algos([lambda _w, _c: base_weights, algo], ctx)
