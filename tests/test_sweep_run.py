@@ -162,6 +162,15 @@ def _cli(sweep: Path, out: Path) -> list[str]:
             "--workers", "1", "--no-progress"]
 
 
+def _stored_rows(out: Path) -> int:
+    """Rows in a sweep's results store so far (0 while it does not exist or is busy)."""
+    try:
+        with sqlite3.connect(f"file:{out / 'results.sqlite'}?mode=ro", uri=True, timeout=0.1) as db:
+            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def test_kill_9_then_resume_gives_the_uninterrupted_leaderboard(tmp_path: Path, cache_dir: Path) -> None:
     body = GRID + '[random]\nn = 3\nseed = 1\n"execution.commission_bps" = {low = 1.0, high = 9.0}\n'
     sweep = _write(tmp_path, body)
@@ -171,9 +180,14 @@ def test_kill_9_then_resume_gives_the_uninterrupted_leaderboard(tmp_path: Path, 
     out = tmp_path / "killed"
     rng = random.Random(12)
     kills = 0
-    for _ in range(2):  # kill at random moments, then let the last run finish
+    for _ in range(2):  # kill mid-screening (after a random share of the first rows), then let the last run finish
         proc = subprocess.Popen(_cli(sweep, out), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(3.0, 6.0))
+        # a fixed sleep raced the sweep once its fits were cached (it finished before the kill): wait for the
+        # store's first rows instead, bounded in time
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and _stored_rows(out) < 1:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
