@@ -19,7 +19,15 @@ from regimeshift.core.errors import ConfigError
 from regimeshift.strategies import registry
 from regimeshift.strategies.registry import check_strategy, resolve_strategy
 
-from tests.test_failures import TINY, _env, _merge, assert_no_output, assert_one_error, run_cli
+from tests.test_failures import (  # noqa: F401  (cache and env are the failure tests' fixtures)
+    TINY,
+    _merge,
+    assert_no_output,
+    assert_one_error,
+    cache,
+    env,
+    run_cli,
+)
 
 ALL_BONDS = textwrap.dedent('''\
     """Everything in short bonds, every day."""
@@ -35,16 +43,6 @@ ALL_BONDS = textwrap.dedent('''\
         w["bonds"], w["cash"] = share, 1.0 - share
         return w
     ''')
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("cache")
-
-
-@pytest.fixture
-def env(cache: Path) -> dict[str, str]:
-    return _env(cache)
 
 
 def project(tmp_path: Path, files: dict[str, str], name: str = "all_bonds", path: str = "../strats",
