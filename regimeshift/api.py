@@ -215,10 +215,11 @@ class RegimeFit:
 
     def summary(self) -> pd.DataFrame:
         """Share of days, mean spell (days) and expected duration under the last fit, one row per regime."""
+        from regimeshift.model_compare import mean_spells
+
         names = list(self.config.regimes.names)
         regime = self.regime.dropna()
-        run_id = (regime != regime.shift()).cumsum()
-        spells = regime.groupby(run_id).agg(["first", "size"]).groupby("first")["size"].mean()
+        spells = pd.Series(mean_spells(regime, names))
         durations = dict(zip(names, getattr(self.result.model, "expected_durations_", [float("nan")] * len(names))))
         return pd.DataFrame({"share": regime.value_counts(normalize=True).reindex(names, fill_value=0.0),
                              "mean_spell_days": spells.reindex(names),

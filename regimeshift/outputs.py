@@ -84,7 +84,8 @@ def write_outputs(
         result.replay.trades.to_csv(
             tmp / "trades.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
-        round_trips(result.replay.trades).to_csv(
+        trips = result.round_trips if result.round_trips is not None else round_trips(result.replay.trades)
+        trips.to_csv(
             tmp / "round_trips.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
         (tmp / "config.toml").write_text(result.config.to_toml(), encoding="utf-8")

@@ -51,6 +51,7 @@ class RunResult:
     metrics: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
     risk_free: RiskFree = field(default_factory=RiskFree.zero)  # what every ratio is measured over
+    round_trips: pd.DataFrame | None = None  # the fills as FIFO round trips (round_trips.csv)
 
 
 # -- stages --------------------------------------------------------------------------------------------------
@@ -349,7 +350,7 @@ def daily_returns(cfg: RunConfig, market: MarketData, rep: ReplayResult) -> pd.D
 
 def metrics_stage(
     cfg: RunConfig, returns: pd.DataFrame, regimes: RegimeResult, rep: ReplayResult,
-    risk_free: RiskFree | None = None,
+    risk_free: RiskFree | None = None, trips: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     regime = regimes.regime.loc[returns.index]
     shares = regime.value_counts(normalize=True).reindex(list(cfg.regimes.names), fill_value=0.0)
@@ -382,7 +383,7 @@ def metrics_stage(
         # strategy minus static twin (the same average weights held): what the regime timing added
         "timing": timing,
         # the fills as FIFO round trips, profit and loss after costs (round_trips.csv; backtests/trade_log.py)
-        "trades": trade_stats(round_trips(rep.trades), rep.trades),
+        "trades": trade_stats(trips if trips is not None else round_trips(rep.trades), rep.trades),
         "n_refits": regimes.n_refits,
         "n_nonconverged": regimes.n_nonconverged,
         "regime_shares": {k: float(v) for k, v in shares.items()},
@@ -452,8 +453,9 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
     returns = daily_returns(cfg, market, rep)
     risk_free = risk_free_stage(cfg, market, returns.index)  # before the metrics: a rate that does not cover fails
-    metrics = timed("metrics", lambda: metrics_stage(cfg, returns, regimes, rep, risk_free))
+    trips = round_trips(rep.trades)
+    metrics = timed("metrics", lambda: metrics_stage(cfg, returns, regimes, rep, risk_free, trips))
     gaps = getattr(market, "gaps", ())
     if gaps:  # only when the run filled a gap (--allow-gaps): a run on whole data keeps its metrics as they were
         metrics["data_gaps"] = [g.as_dict() for g in gaps]
-    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free)
+    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips)

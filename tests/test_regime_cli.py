@@ -93,27 +93,33 @@ def test_select_states_prints_bic_and_held_out_loglik_side_by_side(tmp_path):
     assert table["best_bic"].sum() == 1 and table["best_oos"].sum() == 1
 
 
-def test_printed_log_likelihood_path_is_all_numbers(tmp_path):
-    cfg = tmp_path / "small.toml"
+@pytest.fixture(scope="module")
+def small_regimes(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """One `regimes` run on the small config, read by the tests that only look at what it printed and wrote."""
+    folder = tmp_path_factory.mktemp("small-regimes")
+    cfg = folder / "small.toml"
     cfg.write_text(SMALL)
-    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(tmp_path / "out")])
+    out = folder / "out"
+    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(out)])
+    return code, stdout, stderr, out
+
+
+def test_printed_log_likelihood_path_is_all_numbers(small_regimes):
+    code, stdout, stderr, _ = small_regimes
     assert code == 0, stderr
     line = next(x for x in stdout.splitlines() if x.startswith("cumulative out-of-sample log-likelihood:"))
     assert "nan" not in line.lower()
     assert len(line.split(": ", 1)[1].split(", ")) == 6
 
 
-def test_regimes_png_paints_each_regime_in_the_tearsheets_colour(tmp_path):
+def test_regimes_png_paints_each_regime_in_the_tearsheets_colour(small_regimes):
     import matplotlib.image as mpimg
     import numpy as np
     from matplotlib.colors import to_rgb
 
     from regimeshift.core.palette import regime_colours
 
-    cfg = tmp_path / "small.toml"
-    cfg.write_text(SMALL)
-    out = tmp_path / "out"
-    code, _, stderr = _run(["regimes", str(cfg), "--out", str(out)])
+    code, _, stderr, out = small_regimes
     assert code == 0, stderr
     pixels = mpimg.imread(out / "regimes.png")[..., :3]
     share = pd.read_csv(out / "regimes.csv")["regime"].value_counts(normalize=True)
