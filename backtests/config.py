@@ -56,10 +56,10 @@ class DataConfig(_Frozen):
     # like every macro series; it is added to ``macro`` so the loader reads it. None: cash earns nothing.
     cash_rate: str | None = None
     # Largest close-to-close move (a fraction, either way) a price file may show; a larger one is a bad tick
-    # or an unadjusted split and stops the run (backtests/data_checks.py: measured on real ETF history).
+    # or an unadjusted split and stops the run (data/checks.py: measured on real ETF history).
     max_daily_move: float = Field(strict=True, default=DEFAULT_MAX_DAILY_MOVE, gt=0)
     # Longest stretch of the run's trading calendar (NYSE sessions and every date another price file has) a price
-    # file may miss; a longer hole stops the run naming the file and the days (backtests/calendar_check.py).
+    # file may miss; a longer hole stops the run naming the file and the days (data/calendar_check.py).
     # allow_gaps fills such holes forward instead and lists them in metrics.json (data_gaps) and the tearsheet.
     max_gap_days: int = Field(strict=True, default=5, ge=0)
     allow_gaps: bool = Field(strict=True, default=False)
@@ -67,7 +67,7 @@ class DataConfig(_Frozen):
     bond_sleeve: str = "bonds"
     # Where `regimeshift data update` fetches each series: NAME -> "yahoo:TICKER" or "fred:SERIES_ID". Unnamed
     # series: prices from Yahoo under their own name, macro series from FRED under theirs (VIX -> fred:VIXCLS,
-    # MOVE -> yahoo:^MOVE, ...: see regimeshift.backtests.store.update.DEFAULT_VENDORS). Not part of the
+    # MOVE -> yahoo:^MOVE, ...: see regimeshift.data.store.update.DEFAULT_VENDORS). Not part of the
     # config's digest: where numbers came from is recorded by the store's content hashes.
     vendors: dict[str, str] = Field(default_factory=dict)
 

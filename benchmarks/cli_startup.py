@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-EAGER = ("import regimeshift.cli, regimeshift.pipeline, regimeshift.outputs, regimeshift.report_stage, "
-         "regimeshift.ticket, regimeshift.reports.compare, regimeshift.backtests.replay")
+EAGER = ("import regimeshift.cli.app, regimeshift.pipeline, regimeshift.outputs, regimeshift.report_stage, "
+         "regimeshift.live.ticket, regimeshift.reports.compare, regimeshift.backtests.replay")
 
 
 def _best(cmd: list[str], repeat: int, env: dict[str, str]) -> float:
@@ -50,7 +50,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         bad = Path(tmp) / "typo.toml"
         bad.write_text('name = "typo"\n[data\n', encoding="utf-8")
-        cli = [sys.executable, "-m", "regimeshift.cli"]
+        cli = [sys.executable, "-m", "regimeshift.cli.app"]
         cases = {
             "regimeshift --help": [*cli, "--help"],
             "regimeshift runs (empty folder)": [*cli, "runs", "--root", tmp],
@@ -63,7 +63,7 @@ def main() -> None:
             verdict = "ok" if t <= 0.5 else "over the 0.5 s target"
             print(f"{label:44} {t:6.2f} s  ({t / reference:4.2f}x the reference; {verdict})")
         print("\nslowest imports (cumulative, microseconds) of `regimeshift run typo.toml`:")
-        for us, name in _slowest_imports(["-m", "regimeshift.cli", "run", str(bad)], env):
+        for us, name in _slowest_imports(["-m", "regimeshift.cli.app", "run", str(bad)], env):
             print(f"  {us:>9,}  {name}")
 
 

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from regimeshift.backtests.config import config_from_dict, load_config  # noqa: E402
-from regimeshift.baselines.recovery import (  # noqa: E402
+from tests.baselines.recovery import (  # noqa: E402
     hindsight_recovery,
     named_recovery,
     recovery_for_config,
@@ -150,8 +150,8 @@ def main() -> None:
         c = config_from_dict({**raw, "seed": seed}, "benchmark")
         t0 = time.perf_counter()
         rec, result = recovery_for_config(c, cache=False)
-        from regimeshift.backtests.synthetic import generate_market
-        from regimeshift.baselines.recovery import oracle_regimes
+        from regimeshift.data.synthetic import generate_market
+        from tests.baselines.recovery import oracle_regimes
 
         market = generate_market(seed=seed, years=c.data.synthetic_years)
         nr = named_recovery(result.probabilities, market.true_regimes.astype(str), oracle_regimes(market))

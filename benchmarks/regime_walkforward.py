@@ -6,7 +6,7 @@ Data: the embedded synthetic market (default config's seed) with the default con
 settings (3 states, full covariance, monthly refits, expanding window, n_init 3); --years 23 gives ~5,800 rows
 and ~240 monthly refits. Times, best of --repeat where cheap, all with one BLAS thread per process:
 
-- naive cold: the former implementation (baselines/reference.py: hmmlearn ``fit`` per start, hmmlearn's k-means
+- naive cold: the former implementation (tests/baselines/reference.py: hmmlearn ``fit`` per start, hmmlearn's k-means
   start, a full forward pass per refit), n_init cold starts at every refit;
 - naive warm: the same with EM warm-started from the previous fit (cold competitions every 12 refits);
 - fast (1 process) and fast (default workers): regimes/walkforward.py, cache off;
@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from regimeshift.backtests.config import load_config  # noqa: E402
-from regimeshift.backtests.synthetic import generate_market  # noqa: E402
-from regimeshift.baselines.reference import walk_forward_reference  # noqa: E402
+from regimeshift.data.synthetic import generate_market  # noqa: E402
+from tests.baselines.reference import walk_forward_reference  # noqa: E402
 from regimeshift.regimes.features import build_features, stress_sign  # noqa: E402
 from regimeshift.regimes.walkforward import default_workers, walk_forward  # noqa: E402
 

@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from regimeshift.backtests.benchmarks_beside import replay_benchmarks  # noqa: E402
 from regimeshift.backtests.config import ExecutionConfig, RunConfig  # noqa: E402
-from regimeshift.backtests.data import align_macro, load_prices, read_series  # noqa: E402
+from regimeshift.data.market import align_macro, load_prices  # noqa: E402
+from regimeshift.data.csv_files import read_series
 from regimeshift.backtests.bt_engine import BpsCommission, bt  # noqa: E402
 from regimeshift.backtests.costs import fraction  # noqa: E402
 from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay  # noqa: E402

@@ -8,5 +8,5 @@ CASH = "cash"
 TRADING_DAYS = 252
 
 #: Largest close-to-close move a price may make in one day (a fraction, either way) before the loader calls it a
-#: bad tick or an unadjusted split; ``data.max_daily_move`` (see backtests/data_checks.py for how it was chosen).
+#: bad tick or an unadjusted split; ``data.max_daily_move`` (see data/checks.py for how it was chosen).
 DEFAULT_MAX_DAILY_MOVE = 0.4

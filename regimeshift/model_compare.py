@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from regimeshift.backtests.config import RunConfig, config_from_dict
-from regimeshift.backtests.data import MarketData
+from regimeshift.data.market import MarketData
 from regimeshift.core.errors import ConfigError
 from regimeshift.pipeline import run_pipeline
 

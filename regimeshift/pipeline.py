@@ -20,7 +20,8 @@ from regimeshift.backtests.benchmarks_beside import (
     replay_benchmarks,
 )
 from regimeshift.backtests.config import RunConfig
-from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, load_market
+from regimeshift.data.market import MarketData, load_market
+from regimeshift.data.sources import SeriesSource, csv_source
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
 from regimeshift.backtests.trade_log import round_trips, trade_stats
 from regimeshift.core.constants import CASH, TRADING_DAYS
@@ -83,7 +84,7 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
     from that earlier date (``MarketData.history``)."""
     hist_start = cfg.regimes.history_start
     if cfg.data.source == "synthetic":
-        from regimeshift.backtests.synthetic import generate_market
+        from regimeshift.data.synthetic import generate_market
 
         m = generate_market(seed=cfg.seed, years=cfg.data.synthetic_years)
         _check_synthetic_names(cfg, m.prices, m.macro)
@@ -103,7 +104,7 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
     if isinstance(directory, SeriesSource):
         pass  # a store snapshot (registry reproduction) or any source built by the caller
     elif cfg.data.source == "store":
-        from regimeshift.backtests.store.store import StoreSource
+        from regimeshift.data.store.store import StoreSource
 
         source = StoreSource(directory, cfg.data.price_dir)  # the same loader, reading the store's series
     else:
@@ -149,7 +150,7 @@ def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketDat
 
 
 def _provenance(source: Any) -> dict[str, dict[str, Any]] | None:
-    from regimeshift.backtests.store.store import frame_from_csv, provenance
+    from regimeshift.data.store.store import frame_from_csv, provenance
 
     reads = getattr(source, "reads", None)
     if reads is None:

@@ -30,7 +30,7 @@ NOW = datetime.datetime(2020, 12, 11, 22, 30)
 
 
 def _wanted() -> list:  # type: ignore[type-arg]
-    from regimeshift.backtests.store.update import Wanted
+    from regimeshift.data.store.update import Wanted
 
     return [Wanted("SPY", "price", "yahoo", "SPY"), Wanted("SHY", "price", "yahoo", "SHY"),
             Wanted("GLD", "price", "yahoo", "GLD"), Wanted("VIX", "macro", "fred", "VIXCLS")]
@@ -38,8 +38,8 @@ def _wanted() -> list:  # type: ignore[type-arg]
 
 def update_step(argv: list[str]) -> Callable[[int], None]:
     """Step i updates STORE to DAY1 (i even) or DAY2 (i odd)."""
-    from regimeshift.backtests.store.store import Store
-    from regimeshift.backtests.store.update import update_store
+    from regimeshift.data.store.store import Store
+    from regimeshift.data.store.update import update_store
     from tests.vendors import RecordedYahoo
 
     store, url, days = Store(argv[0]), argv[1], argv[2:4]
@@ -55,7 +55,7 @@ def update_step(argv: list[str]) -> Callable[[int], None]:
 def signal_step(argv: list[str]) -> Callable[..., None]:
     """Step i writes LIVE's signal from CONFIG_A (i even) or CONFIG_B (i odd)."""
     from regimeshift.backtests.config import load_config
-    from regimeshift.live import run_signal
+    from regimeshift.live.signal import run_signal
 
     configs = [load_config(argv[0]), load_config(argv[1])]
     live = Path(argv[2])
@@ -126,8 +126,8 @@ def main(argv: list[str]) -> None:
         else:
             fork_server(signal_step(rest[:3]), Path(rest[3]) if len(rest) > 3 else None)
     elif mode == "hold":
-        from regimeshift.backtests.store.store import Store
-        from regimeshift.backtests.store.update import update_store
+        from regimeshift.data.store.store import Store
+        from regimeshift.data.store.update import update_store
         from tests.vendors import RecordedYahoo
 
         store, seconds, url, day = Store(argv[1]), float(argv[2]), argv[3], argv[4]

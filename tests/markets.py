@@ -1,6 +1,6 @@
 """A battery of differently built synthetic markets, for testing that regimes mean their names (issue 11).
 
-The embedded default market (``backtests/synthetic.py``) is one market; a naming rule tuned to it proves little.
+The embedded default market (``data/synthetic.py``) is one market; a naming rule tuned to it proves little.
 Here a small parametrised generator builds markets that differ in what separates the regimes -- drift,
 volatility, correlation, a stress-index level --, how rare the crunch is, how fat the tails are, and how many
 regimes there are (2 to 4). Regimes are listed calm -> stressed: by construction each is riskier than the one
@@ -211,7 +211,7 @@ def walk_forward_on(market: Market, order_by: str = "risk", features: tuple[str,
 
 def score(market: Market, order_by: str = "risk", features: tuple[str, ...] | None = None,
           **overrides):  # type: ignore[no-untyped-def]
-    from regimeshift.baselines.recovery import named_recovery
+    from tests.baselines.recovery import named_recovery
 
     result = walk_forward_on(market, order_by, features, **overrides)
     return named_recovery(result.probabilities, market.truth, market.oracle), result

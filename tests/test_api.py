@@ -69,7 +69,7 @@ def test_a_strategies_folder_in_the_working_directory_shadows_nothing(tmp_path: 
     config = tmp_path / "cfg.toml"
     config.write_text(small_synthetic_toml(8.0))
     env = {**os.environ, "REGIMESHIFT_CACHE": "off", "PYTHONPATH": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "regimeshift.cli", "run", str(config), "--no-report", "--out",
+    proc = subprocess.run([sys.executable, "-m", "regimeshift.cli.app", "run", str(config), "--no-report", "--out",
                            str(tmp_path / "out")], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "out" / "metrics.json").is_file()
@@ -78,7 +78,7 @@ def test_a_strategies_folder_in_the_working_directory_shadows_nothing(tmp_path: 
 def test_the_cli_and_the_config_check_load_no_stage_library() -> None:
     """`regimeshift --help`, `runs` and a config error stay fast: the CLI and the config module import none of the
     stages' heavy libraries (they load inside the commands, after the config is valid)."""
-    code = ("import sys, regimeshift.cli, regimeshift.backtests.config, regimeshift.reports.run_index; "
+    code = ("import sys, regimeshift.cli.app, regimeshift.backtests.config, regimeshift.reports.run_index; "
             "print([m for m in ('pandas', 'numpy', 'hmmlearn', 'backtrader', 'quantstats', 'matplotlib', 'sklearn') "
             "if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

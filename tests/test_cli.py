@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from regimeshift.cli import main
+from regimeshift.cli.app import main
 from regimeshift.outputs import OUTPUT_FILES
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_toml
 

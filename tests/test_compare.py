@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from regimeshift.cli import main
+from regimeshift.cli.app import main
 
 try:  # tests/ as a package (tests/__init__.py) or as a plain rootdir
     from tests.test_cli import SMALL

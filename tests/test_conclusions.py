@@ -205,7 +205,7 @@ def test_a_risk_free_rate_outside_0_to_1_or_empty_is_refused(value: float | str)
 def test_a_risk_free_series_that_does_not_cover_the_run_is_one_error_naming_it():
     import dataclasses
 
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.synthetic import generate_market
     from regimeshift.pipeline import risk_free_stage
 
     m = generate_market(seed=1, years=2)

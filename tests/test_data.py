@@ -1,4 +1,4 @@
-"""Specifications for backtests/data.py: reading CSVs as found, clear errors, look-ahead-free macro alignment."""
+"""Specifications for the data layer (data/csv_files.py, data/market.py): reading CSVs as found, clear errors, look-ahead-free macro alignment."""
 from __future__ import annotations
 
 import csv
@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from regimeshift.backtests.data import (
+from regimeshift.data.market import (
     DEFAULT_MACRO_LAGS,
     MarketData,
     align_macro,
     load_market,
     load_prices,
     max_staleness,
-    read_series,
 )
+from regimeshift.data.csv_files import read_series
 from regimeshift.core.errors import DataError
 
 # Kept local (conftest has an equivalent fixture) so this module stands on its own.

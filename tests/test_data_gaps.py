@@ -126,7 +126,7 @@ def test_allow_gaps_fills_forward_and_says_so_in_metrics_console_and_tearsheet(t
 
 
 def test_allow_gaps_in_the_config_fills_forward_with_the_last_price_only(tmp_path):
-    from regimeshift.backtests.data import load_market
+    from regimeshift.data.market import load_market
 
     market(tmp_path, hole=("2015-06-01", "2015-07-31"))
     m = load_market(tmp_path / "data", ["AAA", "BBB"], min_rows=60, allow_gaps=True)
@@ -239,8 +239,8 @@ crunch = {{}}
 def test_data_update_refuses_a_vendor_row_dated_after_the_fetch(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from regimeshift import data_cli
-    from regimeshift.cli import main
+    from regimeshift import store_tasks
+    from regimeshift.cli.app import main
     from tests.vendors import RecordedYahoo
 
     store = tmp_path / "store"
@@ -251,7 +251,7 @@ def test_data_update_refuses_a_vendor_row_dated_after_the_fetch(tmp_path, monkey
     late = f.iloc[[-1]].copy()
     late.index = pd.DatetimeIndex([pd.Timestamp("2030-01-02", tz="America/New_York")], name=f.index.name)
     yahoo.frames["SPY"] = pd.concat([f, late])
-    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
+    monkeypatch.setattr(store_tasks, "YAHOO_DOWNLOAD", yahoo)
     ran = CliRunner().invoke(main, ["data", "update", str(cfg)])
     assert ran.exit_code == 3, ran.output
     assert f"SPY (yahoo:SPY) row {len(f) + 1}: date 2030-01-02 is after the fetch time" in ran.output
@@ -261,9 +261,9 @@ def test_data_update_refuses_a_vendor_row_dated_after_the_fetch(tmp_path, monkey
 def test_data_show_never_calls_a_series_dated_after_today_ok(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from regimeshift.backtests.store.store import Store
-    from regimeshift.backtests.store.update import Wanted, update_store
-    from regimeshift.cli import main
+    from regimeshift.data.store.store import Store
+    from regimeshift.data.store.update import Wanted, update_store
+    from regimeshift.cli.app import main
     from tests.vendors import RecordedYahoo
 
     store = Store(tmp_path / "store")

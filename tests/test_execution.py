@@ -18,9 +18,9 @@ from regimeshift.backtests.benchmarks_beside import (
     replay_benchmarks,
 )
 from regimeshift.backtests.config import ExecutionConfig, config_from_dict
-from regimeshift.backtests.data import MarketData, load_market, load_prices
+from regimeshift.data.market import MarketData, load_market, load_prices
 from regimeshift.backtests.replay import rebalance_dates, replay, replay_arrays
-from regimeshift.backtests.synthetic import generate_market
+from regimeshift.data.synthetic import generate_market
 from regimeshift.core.constants import CASH
 
 from regimeshift.pipeline import replay_stage, run_pipeline
@@ -437,7 +437,7 @@ def test_metrics_say_what_the_orders_filled_at(run_with_options):
 def next_open_run(tmp_path_factory):  # type: ignore[no-untyped-def]
     from click.testing import CliRunner  # noqa: PLC0415
 
-    from regimeshift.cli import main  # noqa: PLC0415
+    from regimeshift.cli.app import main  # noqa: PLC0415
 
     if not (SHARED_DATA / "ohlcv_alphavantage_to_2020" / "SPY.csv").is_file():
         pytest.skip(f"real OHLC data not found at {SHARED_DATA / 'ohlcv_alphavantage_to_2020'}")

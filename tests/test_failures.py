@@ -21,7 +21,7 @@ import pytest
 import tomli_w
 
 CLI = Path(sys.executable).with_name("regimeshift")
-BASE_CMD = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "regimeshift.cli"]
+BASE_CMD = [str(CLI)] if CLI.exists() else [sys.executable, "-m", "regimeshift.cli.app"]
 
 TINY = {  # four synthetic years, yearly refits: a whole run in seconds of CPU
     "name": "tiny",

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hmmlearn.hmm import GaussianHMM
-from regimeshift.baselines.filters import forward_filter_numpy
+from tests.baselines.filters import forward_filter_numpy
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.model import LiquidityHMM
 

@@ -320,8 +320,8 @@ def test_model_settings_in_config_and_the_hmm_hash_unchanged():
 
 
 def test_compare_models_reports_each_family_on_the_same_run():
-    from regimeshift.backtests.data import MarketData
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.market import MarketData
+    from regimeshift.data.synthetic import generate_market
     from regimeshift.model_compare import compare_models, parse_models
 
     from tests.conftest import small_synthetic_config

@@ -8,19 +8,23 @@ from pathlib import Path
 from tests.conftest import REPO
 
 #: folder -> installed package (pyproject.toml's package-dir)
-PACKAGES = {"core": "core", "regimes": "regimes", "strategies": "strategies", "backtests": "backtests",
-            "reports": "reports", "baselines": "baselines", "regimeshift": ""}
+PACKAGES = {"core": "core", "data": "data", "regimes": "regimes", "strategies": "strategies",
+            "backtests": "backtests", "reports": "reports", "regimeshift": ""}
 
-#: which layers a layer may import ("" is the roof: the CLI, the pipeline and the public API)
+#: which layers a layer may import. The roof (regimeshift/) has three wings: the run ("": pipeline, outputs, report
+#: stage, API, sweeps), the live evening ("live") above it, and the command line ("cli") at the very top.
 ALLOWED = {
     "core": {"core"},
-    "regimes": {"core", "regimes"},
+    "data": {"core", "data"},
+    "regimes": {"core", "data", "regimes"},
     "strategies": {"core", "strategies"},
     "reports": {"core", "reports"},
-    "backtests": {"core", "regimes", "strategies", "backtests"},
-    "": {"core", "regimes", "strategies", "reports", "backtests", ""},
-    "baselines": {"core", "regimes", "strategies", "reports", "backtests", "", "baselines"},  # tests' helpers
+    "backtests": {"core", "data", "regimes", "strategies", "backtests"},
+    "": {"core", "data", "regimes", "strategies", "reports", "backtests", ""},
+    "live": {"core", "data", "regimes", "strategies", "reports", "backtests", "", "live"},
+    "cli": {"core", "data", "regimes", "strategies", "reports", "backtests", "", "live", "cli"},
 }
+WINGS = ("cli", "live")  # sub-packages of regimeshift/ that are layers of their own
 
 
 def _modules() -> dict[str, Path]:
@@ -70,10 +74,23 @@ def test_every_import_goes_down_the_layers() -> None:
     assert wrong == []
 
 
-def test_the_product_never_imports_the_test_baselines() -> None:
-    wrong = [f"{m} -> {i}" for m, deps in _graph().items() if _layer(m) != "baselines"
-             for i in deps if _layer(i) == "baselines"]
+def test_only_the_command_line_imports_click() -> None:
+    """The live evening and the run are called by the scheduler and from Python: click stays in regimeshift/cli."""
+    wrong = []
+    for module, path in _modules().items():
+        if _layer(module) == "cli":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            wrong += [f"{module} imports {n}" for n in names if n.split(".")[0] == "click"]
     assert wrong == []
+
+
+def test_the_test_baselines_are_not_installed() -> None:
+    """The naive references tests and benchmarks measure against live in tests/baselines, outside the wheel."""
+    assert not any(m.startswith("regimeshift.baselines") for m in _modules())
+    assert not (REPO / "baselines").exists()
 
 
 def test_no_module_imports_itself_round_a_loop() -> None:
@@ -111,12 +128,12 @@ def test_importing_the_product_changes_no_global_state() -> None:
 import collections, importlib, logging, os, pkgutil, sys
 os.environ.pop("MPLBACKEND", None)
 import regimeshift
-for pkg in ("core", "regimes", "strategies", "backtests", "reports"):
+for pkg in ("core", "data", "regimes", "strategies", "backtests", "reports", "cli", "live"):
     mod = importlib.import_module(f"regimeshift.{pkg}")
     for info in pkgutil.walk_packages(mod.__path__, f"regimeshift.{pkg}."):
-        if not info.name.endswith(".bt_engine"):
+        if not info.name.endswith((".bt_engine", ".__main__")):
             importlib.import_module(info.name)
-for name in ("pipeline", "outputs", "report_stage", "ticket", "api", "cli"):
+for name in ("pipeline", "outputs", "report_stage", "api"):
     importlib.import_module(f"regimeshift.{name}")
 import matplotlib
 changed = []
@@ -129,3 +146,4 @@ print(changed)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={
         k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"})
     assert out.stdout.strip() == "[]", out.stderr
+

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from regimeshift.backtests.store.store import Store
-from regimeshift.backtests.store.update import IncompleteUpdate, update_store
+from regimeshift.data.store.store import Store
+from regimeshift.data.store.update import IncompleteUpdate, update_store
 from tests.conftest import small_synthetic_toml
 from tests.test_failures import BASE_CMD, _children, _env, _gone_within, assert_one_error, run_cli
 from tests.test_store import AFTER_RECORDING, STORE_CONFIG, WANTED, snapshot
@@ -24,14 +24,14 @@ from tests.vendors import RecordedYahoo
 # -- fetch deadlines ---------------------------------------------------------------------------------------------------
 def test_a_vendor_dripping_a_byte_every_3s_is_abandoned_at_the_timeout_and_nothing_is_stored(tmp_path, fred,
                                                                                             monkeypatch):
-    from regimeshift import data_cli
-    from regimeshift.cli import main
+    from regimeshift import store_tasks
+    from regimeshift.cli.app import main
 
     store, config = tmp_path / "store", tmp_path / "demo.toml"
     config.write_text(STORE_CONFIG.format(store=store))
     yahoo = RecordedYahoo()
     yahoo.published = fred.published = "2020-12-07"
-    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
+    monkeypatch.setattr(store_tasks, "YAHOO_DOWNLOAD", yahoo)
     first = CliRunner().invoke(main, ["data", "update", str(config), "--fred-url", fred.url])
     assert first.exit_code == 0, first.output
     before = snapshot(store)
@@ -68,7 +68,7 @@ def test_a_yahoo_download_that_never_returns_is_abandoned_and_names_the_series(t
 
 @pytest.mark.parametrize("value", ["0", "-5", "nan", "inf"])
 def test_a_timeout_that_is_not_positive_seconds_is_refused(tmp_path, value):
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     res = CliRunner().invoke(main, ["data", "update", str(tmp_path / "x.toml"), "--timeout", value])
     assert res.exit_code == 2

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from regimeshift.backtests.config import config_from_dict, load_config
-from regimeshift.backtests.data import MarketData
-from regimeshift.backtests.synthetic import generate_market
+from regimeshift.data.market import MarketData
+from regimeshift.data.synthetic import generate_market
 
 from regimeshift.pipeline import RunResult, load_stage, run_pipeline
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_config

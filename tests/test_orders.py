@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from regimeshift.backtests.config import ExecutionConfig, config_from_dict, load_config
 from regimeshift.backtests.costs import sizing_rules
 
-from regimeshift.cli import main
+from regimeshift.cli.app import main
 from regimeshift.core.errors import DataError
-from regimeshift.orders import Holdings, format_plan, plan_account, read_holdings
+from regimeshift.live.orders import Holdings, format_plan, plan_account, read_holdings
 from regimeshift.pipeline import run_pipeline
 from tests.conftest import small_synthetic_toml
 

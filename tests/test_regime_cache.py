@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from regimeshift.backtests.synthetic import generate_market
+from regimeshift.data.synthetic import generate_market
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes import cache as regime_cache
 from regimeshift.regimes.features import build_features
@@ -152,7 +152,7 @@ def test_a_bad_size_cap_is_one_clear_error(monkeypatch):
 def test_the_cache_command_reports_and_clears(feats, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     monkeypatch.setenv("REGIMESHIFT_CACHE", str(tmp_path))
     walk_forward(feats, cache=True, **_kw())

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from regimeshift.cli import main
+from regimeshift.cli.app import main
 from tests.conftest import small_synthetic_toml
 
 SMALL = small_synthetic_toml(6.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from regimeshift.backtests.config import config_from_dict
-from regimeshift.backtests.data import MarketData
+from regimeshift.data.market import MarketData
 from regimeshift.core.errors import ConfigError
 
 from regimeshift.pipeline import history_symbols, load_stage, run_pipeline

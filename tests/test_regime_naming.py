@@ -155,7 +155,7 @@ def test_a_config_cannot_order_by_a_feature_it_does_not_have():
 
 
 def test_a_run_reports_switches_per_year_and_how_its_regimes_were_named(tmp_path):
-    from regimeshift.cli import _summary
+    from regimeshift.cli.app import _summary
     from regimeshift.pipeline import run_pipeline
     from regimeshift.report_stage import config_summary
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from regimeshift.backtests.config import load_config
-from regimeshift.baselines.recovery import (
+from tests.baselines.recovery import (
     oracle_regimes,
     recovery,
     recovery_for_config,
@@ -16,7 +16,7 @@ from tests.conftest import REPO, SHARED_DATA, requires_shared
 
 
 def test_oracle_is_the_true_parameter_forward_filter():
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.synthetic import generate_market
 
     m = generate_market(seed=7, years=3)
     o = oracle_regimes(m)
@@ -27,7 +27,7 @@ def test_oracle_is_the_true_parameter_forward_filter():
 
 
 def test_oracle_uses_the_macro_series_and_fat_tails_to_beat_the_returns_only_filter():
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.synthetic import generate_market
 
     m = generate_market(seed=3, years=20)
     truth = m.true_regimes.iloc[1:].astype(str)
@@ -37,7 +37,7 @@ def test_oracle_uses_the_macro_series_and_fat_tails_to_beat_the_returns_only_fil
 
 
 def test_oracle_on_day_t_ignores_returns_after_t_and_macro_values_published_after_t():
-    from regimeshift.backtests.synthetic import MACRO, generate_market
+    from regimeshift.data.synthetic import MACRO, generate_market
 
     m = generate_market(seed=5, years=2)
     cut = 300
@@ -70,7 +70,7 @@ def test_walk_forward_recovers_the_true_regimes_within_five_points_of_the_oracle
 
 
 def test_recovery_scores_a_perfect_labelling_as_one():
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.synthetic import generate_market
 
     m = generate_market(seed=1, years=3)
     truth = m.true_regimes.iloc[100:].astype(str)

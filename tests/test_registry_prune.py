@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from regimeshift.backtests.config import load_config
-from regimeshift.backtests.store.store import Store
-from regimeshift.backtests.store.update import update_store
-from regimeshift.cli import main
-from regimeshift.live import run_signal
-from regimeshift.registry import decisions, load_fit, reproduce
+from regimeshift.data.store.store import Store
+from regimeshift.data.store.update import update_store
+from regimeshift.cli.app import main
+from regimeshift.live.signal import run_signal
+from regimeshift.live.registry import decisions, load_fit, reproduce
 from tests.test_store import STORE_CONFIG
 from tests.test_store_safety import ALL, NOW
 from tests.vendors import RecordedYahoo

@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from regimeshift.backtests.config import config_from_dict, load_config
-from regimeshift.backtests.data import load_market, read_series
-from regimeshift.backtests.data_checks import DEFAULT_MAX_DAILY_MOVE
-from regimeshift.backtests.synthetic import generate_market
+from regimeshift.data.market import load_market
+from regimeshift.data.csv_files import read_series
+from regimeshift.data.checks import DEFAULT_MAX_DAILY_MOVE
+from regimeshift.data.synthetic import generate_market
 from regimeshift.core import exit_codes
 from regimeshift.core.atomic import atomic_dir
 from regimeshift.core.errors import ConfigError, DataError

@@ -519,7 +519,7 @@ def run_tearsheet(tmp_path_factory) -> str:
     """`regimeshift run` (small synthetic config, costs off, same-bar, one user stress window) with its tearsheet."""
     from click.testing import CliRunner
 
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     try:
         from tests.test_cli import SMALL
@@ -646,7 +646,7 @@ def real_tearsheet(tmp_path_factory) -> str:
     """The shipped config on ../shared/data, once for the whole module."""
     from click.testing import CliRunner
 
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
     from tests.conftest import HAS_SHARED, REPO, SHARED_DATA
 
     if not HAS_SHARED:

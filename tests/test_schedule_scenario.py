@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from regimeshift.backtests.store.store import Store
-from regimeshift.registry import decisions, load_fit, reproduce
-from regimeshift.schedule import LiveJob, drive, read_log
+from regimeshift.data.store.store import Store
+from regimeshift.live.registry import decisions, load_fit, reproduce
+from regimeshift.live.schedule import LiveJob, drive, read_log
 from tests.test_store import STORE_CONFIG, snapshot
 from tests.vendors import FredServer, RecordedYahoo
 
@@ -114,7 +114,7 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
     assert reproduce(live, entries[1]) == []
     from click.testing import CliRunner
 
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     listing = CliRunner().invoke(main, ["registry", str(live)])
     assert listing.exit_code == 0 and listing.output.count("\n") == 5 and entries[1]["fit_id"] in listing.output
@@ -126,7 +126,7 @@ def test_five_evenings_of_update_then_signal(tmp_path: Path, fred: FredServer, m
 ])
 def test_cron_weekdays_mean_what_they_mean_in_crontab(field, days):
     # APScheduler 3 counts weekdays from Monday = 0: passed through, "1-5" would run Tuesday to Saturday
-    from regimeshift.schedule import crontab_weekdays
+    from regimeshift.live.schedule import crontab_weekdays
 
     assert crontab_weekdays(field) == days
 
@@ -134,7 +134,7 @@ def test_cron_weekdays_mean_what_they_mean_in_crontab(field, days):
 def test_a_bad_cron_expression_is_one_line_exit_2(tmp_path):
     from click.testing import CliRunner
 
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     config = tmp_path / "demo.toml"
     config.write_text(STORE_CONFIG.format(store=tmp_path / "store"))

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from regimeshift.backtests.config import load_config, with_overrides
-from regimeshift.backtests.store.store import Store, StoreSource, import_csv_folder
-from regimeshift.backtests.store.update import IncompleteUpdate, Wanted, freshness, update_store
+from regimeshift.data.store.store import Store, StoreSource, import_csv_folder
+from regimeshift.data.store.update import IncompleteUpdate, Wanted, freshness, update_store
 from regimeshift.pipeline import load_stage
 from tests.conftest import REPO, requires_shared
 from tests.vendors import RecordedYahoo
@@ -87,7 +87,7 @@ def test_shared_data_imported_into_a_store_loads_exactly_as_the_csv_folder(share
 
 def test_a_folder_that_is_not_a_store_is_one_clear_line(tmp_path):
     runner = CliRunner()
-    res = runner.invoke(__import__("regimeshift.cli", fromlist=["main"]).main,
+    res = runner.invoke(__import__("regimeshift.cli.app", fromlist=["main"]).main,
                         ["data", "show", "--store", str(tmp_path)])
     assert res.exit_code == 2
     assert res.output.strip().count("\n") == 0 and "not a data store" in res.output
@@ -180,14 +180,14 @@ def test_with_keep_going_a_fred_failure_leaves_only_that_series_unchanged(tmp_pa
 def _first_cli_update(tmp_path: Path, fred, monkeypatch, macro: str = '["VIX"]'):  # type: ignore[no-untyped-def]
     """A store config (macro series ``macro``) and its first `data update` on 2020-12-07, through the CLI with
     recorded Yahoo frames: (config, store folder, the recorded Yahoo, the CLI result)."""
-    from regimeshift import data_cli
-    from regimeshift.cli import main
+    from regimeshift import store_tasks
+    from regimeshift.cli.app import main
 
     store = tmp_path / "store"
     config = tmp_path / "demo.toml"
     config.write_text(STORE_CONFIG.format(store=store).replace('macro = ["VIX"]', f"macro = {macro}"))
     yahoo = RecordedYahoo()
-    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", yahoo)
+    monkeypatch.setattr(store_tasks, "YAHOO_DOWNLOAD", yahoo)
     yahoo.published = fred.published = "2020-12-07"
     first = CliRunner().invoke(main, ["data", "update", str(config), "--fred-url", fred.url, "--today", "2020-12-07"])
     return config, store, yahoo, first
@@ -196,7 +196,7 @@ def _first_cli_update(tmp_path: Path, fred, monkeypatch, macro: str = '["VIX"]')
 def test_one_series_answering_500_beside_one_answering_200_is_left_alone_and_named(tmp_path, fred, monkeypatch):
     """`data update` with FRED failing one series: the good one is committed, the bad one stays as it was, the
     bad one is named on its own line and in the final error line, exit 3; the store loads, each series whole."""
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     fred.record("DGS2")
     config, store, yahoo, first = _first_cli_update(tmp_path, fred, monkeypatch, macro='["VIX", "DGS2"]')
@@ -251,7 +251,7 @@ def test_unknown_symbols_and_unreachable_vendors_are_one_line_each(tmp_path, fre
 
 
 def test_cli_update_failure_exits_3_with_one_error_line_and_show_flags_stale_series(tmp_path, fred, monkeypatch):
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     config, store, yahoo, ok = _first_cli_update(tmp_path, fred, monkeypatch)
     runner = CliRunner()
@@ -298,7 +298,7 @@ def test_store_source_refuses_a_tampered_series(tmp_path, fred):
 
 def test_a_run_on_an_imported_store_equals_the_run_on_its_csv_folder(tmp_path, monkeypatch):
     from regimeshift.backtests.config import config_from_dict
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
     from regimeshift.pipeline import run_pipeline
 
     monkeypatch.setenv("REGIMESHIFT_CACHE", "off")
@@ -327,7 +327,7 @@ def test_a_run_on_an_imported_store_equals_the_run_on_its_csv_folder(tmp_path, m
 
 
 def test_store_and_data_dir_together_are_refused(tmp_path):
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     res = CliRunner().invoke(main, ["run", "--store", str(tmp_path), "--data-dir", str(tmp_path)])
     assert res.exit_code == 2

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from regimeshift.backtests.store.store import Store
-from regimeshift.backtests.store.update import update_store
+from regimeshift.data.store.store import Store
+from regimeshift.data.store.update import update_store
 from regimeshift.core.atomic import recover
 from tests.conftest import REPO
 from tests.test_store import STORE_CONFIG, WANTED
@@ -56,13 +56,13 @@ def visible(folder: Path) -> dict[str, bytes]:
 
 # -- locks ---------------------------------------------------------------------------------------------------------
 def test_a_second_update_exits_3_naming_the_holder_or_waits_for_it(tmp_path, fred, monkeypatch):
-    from regimeshift import data_cli
-    from regimeshift.cli import main
+    from regimeshift import store_tasks
+    from regimeshift.cli.app import main
 
     store = tmp_path / "store"
     config = tmp_path / "demo.toml"
     config.write_text(STORE_CONFIG.format(store=store))
-    monkeypatch.setattr(data_cli, "YAHOO_DOWNLOAD", RecordedYahoo())
+    monkeypatch.setattr(store_tasks, "YAHOO_DOWNLOAD", RecordedYahoo())
     holder = spawn("hold", str(store), "3", fred.url, "2020-12-08")
     try:
         wait_for(holder, "locked")
@@ -81,7 +81,7 @@ def test_a_second_update_exits_3_naming_the_holder_or_waits_for_it(tmp_path, fre
 
 
 def test_a_second_signal_on_the_same_live_folder_exits_3(tmp_path):
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
     from regimeshift.core.locks import folder_lock
 
     live = tmp_path / "live"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from regimeshift.backtests.store.store import Store
-from regimeshift.backtests.store.update import update_store
+from regimeshift.data.store.store import Store
+from regimeshift.data.store.update import update_store
 from tests.test_failures import _env, assert_one_error, run_cli
 from tests.test_store import NOW, STORE_CONFIG, WANTED, snapshot
 from tests.vendors import RecordedYahoo

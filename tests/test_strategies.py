@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from regimeshift.backtests.config import config_from_dict
-from regimeshift.backtests.data import MarketData, load_prices
+from regimeshift.data.market import MarketData, load_prices
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
 from regimeshift.strategies import liquidity_rotation, regime_switch, vol_target

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from regimeshift.cli import main
+from regimeshift.cli.app import main
 from regimeshift.core.errors import ConfigError
 from regimeshift.sweep.run import run_sweep
 from regimeshift.sweep.spec import load_spec
@@ -158,7 +158,7 @@ def test_sweep_shares_fits_ranks_and_replays_the_top(tmp_path: Path, cache_dir: 
 
 
 def _cli(sweep: Path, out: Path) -> list[str]:
-    return [sys.executable, "-m", "regimeshift.cli", "sweep", str(sweep), "--out", str(out), "--top", "0",
+    return [sys.executable, "-m", "regimeshift.cli.app", "sweep", str(sweep), "--out", str(out), "--top", "0",
             "--workers", "1", "--no-progress"]
 
 

@@ -1,4 +1,4 @@
-"""Specifications for the embedded synthetic market (backtests/synthetic.py)."""
+"""Specifications for the embedded synthetic market (data/synthetic.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from hmmlearn import _hmmc
 from hmmlearn.hmm import GaussianHMM
-from regimeshift.backtests.synthetic import (
+from regimeshift.data.synthetic import (
     MACRO,
     REGIMES,
     SYMBOLS,

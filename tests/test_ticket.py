@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 from regimeshift.backtests.config import config_from_dict, load_config
 
-from regimeshift.cli import main
+from regimeshift.cli.app import main
 from regimeshift.pipeline import run_pipeline
-from regimeshift.ticket import build_ticket, planned_orders, update_log
+from regimeshift.live.ticket import build_ticket, planned_orders, update_log
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_toml
 
 SMALL = small_synthetic_toml(5.0)
@@ -161,7 +161,7 @@ def test_a_nightly_job_on_growing_real_data_trades_on_the_rebalance_day_and_keep
     feed, out = tmp_path / "feed", tmp_path / "live"
     config = REPO / "backtests" / "configs" / "liquidity_rotation.toml"
     env = {**os.environ, "REGIMESHIFT_CACHE": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "regimeshift.cli", "signal", str(config), "--data-dir", str(feed), "--out", str(out)]
+    cmd = [sys.executable, "-m", "regimeshift.cli.app", "signal", str(config), "--data-dir", str(feed), "--out", str(out)]
     days = []
     for evening in ("2026-03-02", "2026-03-03"):  # the first trading day of March, then the day after
         _files_as_of(feed, evening)
@@ -179,7 +179,7 @@ def test_a_nightly_job_on_growing_real_data_trades_on_the_rebalance_day_and_keep
 def test_a_decision_older_than_the_newest_price_names_the_input_that_ran_out(small_path):
     import dataclasses
 
-    from regimeshift.ticket import staleness
+    from regimeshift.live.ticket import staleness
 
     result = _run(small_path)
     macro = result.market.macro.copy()

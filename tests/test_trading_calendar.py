@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from regimeshift.backtests.store.store import Store
-from regimeshift.backtests.store.update import freshness, update_store
-from regimeshift.backtests.trading_calendar import sessions, trading_days_between
+from regimeshift.data.store.store import Store
+from regimeshift.data.store.update import freshness, update_store
+from regimeshift.data.trading_calendar import sessions, trading_days_between
 from tests.test_store import NOW, WANTED
 from tests.vendors import RecordedYahoo
 
@@ -49,7 +49,7 @@ def test_trading_days_between_skips_holidays() -> None:
 def test_a_holiday_is_not_counted_as_a_missed_update(tmp_path: Path, fred) -> None:
     """Prices last on the Wednesday before Thanksgiving, looked at on the Monday after: the same age as Wednesday
     to Friday in an ordinary week (two sessions), not stale; by business days it would have been three, stale."""
-    from regimeshift.cli import main
+    from regimeshift.cli.app import main
 
     yahoo, store = RecordedYahoo(), Store(tmp_path / "store")
     yahoo.published = fred.published = "2020-11-25"

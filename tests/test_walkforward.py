@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from regimeshift.backtests.synthetic import generate_market
-from regimeshift.baselines.reference import walk_forward_reference
+from regimeshift.data.synthetic import generate_market
+from tests.baselines.reference import walk_forward_reference
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.features import build_features, stress_sign
 from regimeshift.regimes.walkforward import refit_positions, usable_block, walk_forward
@@ -196,7 +196,7 @@ def test_every_day_after_the_first_fit_is_scored_out_of_sample_refit_days_includ
 
 
 def test_the_naive_reference_scores_the_same_days(feats):
-    from regimeshift.baselines.reference import walk_forward_reference
+    from tests.baselines.reference import walk_forward_reference
 
     ref = walk_forward_reference(feats, **{k: v for k, v in _kw(feats).items() if k != "workers"})
     fast = walk_forward(feats, **_kw(feats))

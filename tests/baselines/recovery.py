@@ -26,7 +26,7 @@ from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
 
 def _log_returns(prices: pd.DataFrame) -> pd.DataFrame:
-    from regimeshift.backtests.synthetic import SYMBOLS
+    from regimeshift.data.synthetic import SYMBOLS
 
     return np.log(prices[list(SYMBOLS)]).diff().iloc[1:]
 
@@ -56,7 +56,7 @@ def _macro_log_density(raw: pd.DataFrame, market_returns: np.ndarray, params: An
 def oracle_regimes(market: Any) -> pd.DataFrame:
     """The true model's online posterior p(s_t | returns up to t, macro up to t - lag), date x regime name, from the
     second day (the first is the base date)."""
-    from regimeshift.backtests.synthetic import MACRO, MACRO_LAG, SYMBOLS
+    from regimeshift.data.synthetic import MACRO, MACRO_LAG, SYMBOLS
 
     if MACRO_LAG != 1:
         raise NotImplementedError("the oracle folds in the macro values one day late, as published (lag 1)")
@@ -140,7 +140,7 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
     Not a strategy anyone could run: it splits the gap to the oracle into what the model class and features cost
     (oracle - hindsight) and what learning online costs (hindsight - walk-forward).
     """
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.synthetic import generate_market
     from regimeshift.regimes.features import stress_sign
     from regimeshift.regimes.model import LiquidityHMM
     from regimeshift.regimes.walkforward import usable_block
@@ -161,7 +161,7 @@ def hindsight_recovery(cfg: Any, start: pd.Timestamp, end: pd.Timestamp) -> floa
 
 def recovery_for_config(cfg: Any, cache: bool = False) -> tuple[Recovery, Any]:
     """Run the regime stage of a synthetic config (no backtest) and score it; returns (Recovery, RegimeResult)."""
-    from regimeshift.backtests.synthetic import generate_market
+    from regimeshift.data.synthetic import generate_market
 
     from regimeshift.pipeline import feature_stage, regime_stage
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from regimeshift.resolve_config import resolve_config
+
 
 class _NonNegative(click.FloatRange):
     """A number >= 0 (inf allowed: no limit); nan is refused (click's FloatRange lets it through)."""
@@ -111,21 +113,3 @@ def config_options(out_default: str) -> Callable[[Callable[..., Any]], Callable[
 
 def _iso(day: datetime.date | None) -> str | None:
     return None if day is None else day.isoformat()
-
-
-def resolve_config(config: Path | None, data_dir: Path | None, start: str | None, end: str | None,
-                   seed: int | None, store: Path | None = None, allow_gaps: bool = False) -> Any:
-    """The config file (or the embedded default) with the command line's overrides applied and validated."""
-    from regimeshift.backtests.config import load_config, with_overrides
-
-    cfg = with_overrides(load_config(config), start=start, end=end, seed=seed,
-                         allow_gaps=True if allow_gaps else None)
-    if data_dir is not None:
-        cfg = with_overrides(cfg, dir=str(data_dir))
-    if store is not None:
-        if data_dir is not None:
-            from regimeshift.core.errors import ConfigError
-
-            raise ConfigError("--store and --data-dir: give one of them (a store or a folder of CSVs)")
-        cfg = with_overrides(cfg, source="store", dir=str(store))
-    return cfg

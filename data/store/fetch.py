@@ -116,7 +116,7 @@ def fetch_fred(series_id: str, start: str | None = None, *, base_url: str | None
 
 def parse_fred(series_id: str, body: bytes) -> pd.DataFrame:
     """FRED's CSV (``observation_date,ID`` or the older ``DATE,ID`` header; ``.`` or empty for no value)."""
-    from regimeshift.backtests.data import parse_csv_bytes
+    from regimeshift.data.csv_files import parse_csv_bytes
 
     what = f"FRED {series_id}"
     if not body.strip():

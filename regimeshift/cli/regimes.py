@@ -1,7 +1,7 @@
 """``regimeshift regimes [CONFIG.toml] [--data-dir DIR] [--out DIR]``: fit the regime model, print its diagnostics,
 write ``regimes.csv`` and ``regimes.png`` -- without running a backtest.
 
-Registered on the ``regimeshift`` group in regimeshift/cli.py; imports stay inside the command so the
+Registered on the ``regimeshift`` group in regimeshift/cli/app.py; imports stay inside the command so the
 CLI starts fast.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from regimeshift.cli_options import ConfigSource, config_options
+from regimeshift.cli.options import ConfigSource, config_options
 
 EXIT_BAD_INPUT = 2
 

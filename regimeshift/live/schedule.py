@@ -92,10 +92,10 @@ class LiveJob:
     timeout: float = 60.0  # seconds each series' download may take (data update --timeout)
 
     def __call__(self, now: datetime.datetime | None = None) -> dict[str, Any]:
-        from regimeshift.backtests.store.update import IncompleteUpdate
-        from regimeshift.cli_options import resolve_config
-        from regimeshift.data_cli import run_update, stale_lines, store_of
-        from regimeshift.live import run_signal
+        from regimeshift.data.store.update import IncompleteUpdate
+        from regimeshift.resolve_config import resolve_config
+        from regimeshift.store_tasks import run_update, stale_lines, store_of
+        from regimeshift.live.signal import run_signal
 
         now = now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
         record: dict[str, Any] = {"at": now.isoformat(timespec="seconds"), "stage": "config"}

@@ -13,14 +13,11 @@ from typing import Any
 
 import click
 
-from regimeshift.cli_options import DATE, SECONDS
+from regimeshift.cli.options import DATE, SECONDS
 from regimeshift.core.errors import EnvironmentFailure, RegimeshiftError
+from regimeshift.store_tasks import DEFAULT_TIMEOUT, run_update, stale_lines, store_of
 
 EXIT_BAD_INPUT, EXIT_ENV = 2, 3
-DEFAULT_TIMEOUT = 60.0  # seconds per series (backtests.store.fetch.DEADLINE)
-
-#: the Yahoo download function (``backtests.store.fetch.YahooDownload``); None = yfinance. Tests set it.
-YAHOO_DOWNLOAD: Any = None
 
 
 def _fail(err: Exception) -> None:
@@ -30,37 +27,6 @@ def _fail(err: Exception) -> None:
 
 def _today(value: datetime.date | None) -> datetime.date:
     return datetime.date.today() if value is None else value
-
-
-def store_of(cfg: Any, store: Path | None) -> Path:
-    """The store a command works on: --store, else data.dir of a config whose data.source is "store"."""
-    from regimeshift.core.errors import ConfigError
-
-    if store is not None:
-        return store
-    if cfg is not None and cfg.data.source == "store" and cfg.data.dir:
-        return Path(cfg.data.dir)
-    raise ConfigError("--store: no data store given (pass --store DIR or set data.source = \"store\" and data.dir)")
-
-
-def wanted_series(cfg: Any) -> list[Any]:
-    """Every series the config reads: price symbols (sleeves, benchmark, feature symbols) and macro series."""
-    from regimeshift.backtests.store.update import resolve_vendors
-    from regimeshift.pipeline import feature_symbols
-
-    return resolve_vendors(feature_symbols(cfg), cfg.data.macro, cfg.data.vendors)
-
-
-def run_update(cfg: Any, store: Path, now: datetime.datetime, *, fred_url: str | None = None,
-               download: Any = None, wait: float | None = None, keep_going: bool = False,
-               timeout: float = DEFAULT_TIMEOUT) -> Any:
-    """``data update`` without the command line (the scheduler calls this); ``timeout``: seconds per series."""
-    from regimeshift.backtests.store.store import Store
-    from regimeshift.backtests.store.update import update_store
-
-    return update_store(Store(store), wanted_series(cfg), now, fred_url=fred_url,
-                        download=download if download is not None else YAHOO_DOWNLOAD, lock_wait=wait,
-                        keep_going=keep_going, timeout=timeout)
 
 
 def check_timeout(ctx: Any, param: Any, value: float) -> float:
@@ -75,33 +41,6 @@ def timeout_option(func: Any) -> Any:
                         callback=check_timeout,
                         help="Seconds each series' download may take in all; a slower vendor is abandoned "
                              "(and the update, without --keep-going, stores nothing).")(func)
-
-
-def stale_lines(store: Path, today: datetime.date, cfg: Any = None) -> tuple[list[str], list[str]]:
-    """The manifest as a table with each series' staleness, and the names of the stale ones."""
-    from regimeshift.backtests.store.store import Store
-    from regimeshift.backtests.store.update import freshness
-
-    st = Store(store)
-    with st.reading(wait=60.0):  # one state of the store, and nothing written to it (a reader)
-        manifest = st.manifest()["series"]
-        names = None
-        if cfg is not None:
-            names = [w.name for w in wanted_series(cfg) if w.name in manifest]
-        rows = freshness(st, today, cfg.data.macro_lags if cfg is not None else None, names)
-    lines = [f"{'series':<28}{'source':<24}{'first':<12}{'last':<12}{'rows':>7}  {'fetched at':<20}"
-             f"{'age':>5}  status"]
-    stale = []
-    for f in rows:
-        e = manifest[f.name]
-        status = f"STALE (allowed {f.allowed} trading days)" if f.stale else "ok"
-        if f.age < 0:  # stored before the store refused rows dated after their fetch: never "ok"
-            status = f"FUTURE (last date is {-f.age} trading days after {today}; runs refuse it)"
-        if f.stale or f.age < 0:
-            stale.append(f.name)
-        lines.append(f"{f.name:<28}{e['source'] + ':' + e['ticker']:<24}{e['first']:<12}{e['last']:<12}"
-                     f"{e['rows']:>7}  {e['fetched_at']:<20}{f.age:>5}  {status}")
-    return lines, stale
 
 
 @click.group("data")
@@ -124,8 +63,8 @@ def data() -> None:
 def update_command(config: Path, store: Path | None, fred_url: str | None, wait: float, fail_stale: bool,
                    today: datetime.date | None, keep_going: bool, timeout: float) -> None:
     """Fetch the series CONFIG.toml needs into the store: only the missing tail of each, whole on a restatement."""
-    from regimeshift.backtests.store.update import IncompleteUpdate
-    from regimeshift.cli_options import resolve_config
+    from regimeshift.data.store.update import IncompleteUpdate
+    from regimeshift.resolve_config import resolve_config
 
     day = _today(today)
     incomplete: IncompleteUpdate | None = None
@@ -159,8 +98,8 @@ def update_command(config: Path, store: Path | None, fred_url: str | None, wait:
 def show_command(config: Path | None, store: Path | None, today: datetime.date | None, fail_stale: bool) -> None:
     """The store's manifest: source, first/last date, rows, fetch time and staleness of each series (only the
     series CONFIG.toml reads, when given)."""
-    from regimeshift.backtests.store.store import StoreSource
-    from regimeshift.cli_options import resolve_config
+    from regimeshift.data.store.store import StoreSource
+    from regimeshift.resolve_config import resolve_config
 
     day = _today(today)
     try:
@@ -182,7 +121,7 @@ def show_command(config: Path | None, store: Path | None, today: datetime.date |
 @click.option("--store", required=True, type=click.Path(file_okay=False, path_type=Path), help="Store folder.")
 def import_command(folder: Path, store: Path) -> None:
     """Copy a folder of CSVs (as the loader reads them) into a store; a run on it gives identical results."""
-    from regimeshift.backtests.store.store import Store, import_csv_folder
+    from regimeshift.data.store.store import Store, import_csv_folder
 
     try:
         names = import_csv_folder(folder, Store(store), datetime.datetime.now(datetime.UTC).replace(tzinfo=None))

@@ -5,7 +5,7 @@ another does not, but it turns a hole in ONE file into a hole in the whole run, 
 September 2012 made the backtest book seven months of every asset as one day (SHY +6.4% on 2012-10-01) and the
 CAGR went from 18.0% to 29.1%, exit 0. Each file alone looks fine; only comparing their dates shows the hole.
 
-The calendar a series must cover is the NYSE's sessions (backtests/trading_calendar.py) united with every date
+The calendar a series must cover is the NYSE's sessions (data/trading_calendar.py) united with every date
 any of the run's price series has inside the run. The NYSE part catches a hole that every file shares (a run
 on one symbol, the regime history read from the benchmark alone); the union part makes the check work for data
 on another calendar or none (synthetic business-day markets, a weekend-trading asset): a day some file has is a
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from regimeshift.backtests.trading_calendar import sessions
+from regimeshift.data.trading_calendar import sessions
 from regimeshift.core.errors import DataError
 
 __all__ = ["DEFAULT_MAX_GAP_DAYS", "Gap", "check_gaps", "fill_forward", "find_gaps", "late_start", "reference_calendar"]

@@ -32,14 +32,14 @@ class SignalOutcome:
 def run_signal(cfg: Any, out_dir: Path, *, log: bool = True, holdings: Path | None = None, min_trade: float = 0.0,
                band: float | None = None, fractional: bool = False, registry: bool = True,
                wait: float | None = None, now: datetime.datetime | None = None) -> SignalOutcome:
-    from regimeshift.orders import orders_csv, plan_account, read_holdings
+    from regimeshift.live.orders import orders_csv, plan_account, read_holdings
 
     account = read_holdings(holdings, cfg.symbols) if holdings is not None else None  # bad holdings: exit 2 early
     from regimeshift.backtests.costs import sizing_rules
     from regimeshift.pipeline import run_pipeline
-    from regimeshift.registry import registry_files
+    from regimeshift.live.registry import registry_files
     from regimeshift.strategies.sleeves import symbol_weights
-    from regimeshift.ticket import band_waived, build_ticket, log_update
+    from regimeshift.live.ticket import band_waived, build_ticket, log_update
 
     stamp = (now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).isoformat(timespec="seconds")
     with folder_lock(out_dir, LIVE_WHAT, wait=wait):

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regimeshift.backtests.store.schema import HISTORY_DIR, SERIES_DIR, check_manifest, check_name
+from regimeshift.data.store.schema import HISTORY_DIR, SERIES_DIR, check_manifest, check_name
 from regimeshift.core.atomic import JOURNAL, commit_files, confined, journal_index, recover
 from regimeshift.core.errors import DataError
 from regimeshift.core.locks import folder_lock
@@ -235,7 +235,7 @@ def _read_frame(path: Path, data: bytes) -> pd.DataFrame:
 
 
 class StoreSource:
-    """A store as the loader's :class:`~regimeshift.backtests.data.SeriesSource`: same series, same checks."""
+    """A store as the loader's :class:`~regimeshift.data.sources.SeriesSource`: same series, same checks."""
 
     def __init__(self, store: Store | str | Path, price_dir: str | None = None) -> None:
         self.store = store if isinstance(store, Store) else Store(store)
@@ -258,7 +258,7 @@ class StoreSource:
     def _series(self, name: str, column: str, min_rows: int) -> pd.Series:
         frame = self._frame(name)
         s = frame[column].dropna().rename(name)
-        from regimeshift.backtests.data import latest_possible_date
+        from regimeshift.data.csv_files import latest_possible_date
 
         late = s.index.to_numpy(dtype="datetime64[D]") > latest_possible_date()
         if late.any():  # a store written before `data update` refused such rows
@@ -346,7 +346,7 @@ def import_csv_folder(folder: str | Path, store: Store, now: datetime.datetime,
     Imported series are parsed by the loader's own reader, so a run on the store sees the very numbers a run on
     the folder sees. The whole import is one commit.
     """
-    from regimeshift.backtests.data import parse_csv_bytes
+    from regimeshift.data.csv_files import parse_csv_bytes
 
     src = Path(folder).expanduser()
     if not src.is_dir():

@@ -144,9 +144,9 @@ def reproduce(live_dir: Path, entry: dict[str, Any], store: Path | None = None) 
     """Re-run a recorded decision from the store (without the regime cache); the differences found, [] when
     the fit and the decision are identical bit for bit."""
     from regimeshift.backtests.config import config_from_dict
-    from regimeshift.backtests.store.store import SnapshotSource
+    from regimeshift.data.store.store import SnapshotSource
     from regimeshift.pipeline import run_pipeline
-    from regimeshift.ticket import build_ticket
+    from regimeshift.live.ticket import build_ticket
 
     cfg_path = live_dir / REGISTRY / "configs" / f"{entry['config_hash']}.toml"
     cfg = config_from_dict(tomllib.loads(cfg_path.read_text(encoding="utf-8")), cfg_path.name)

@@ -17,14 +17,14 @@ from typing import Any
 
 import click
 
-from regimeshift.cli_options import ALLOW_GAPS, AMOUNT, COUNT, SECONDS, SHARE, WHOLE, ConfigSource, config_options
+from regimeshift.cli.options import ALLOW_GAPS, AMOUNT, COUNT, SECONDS, SHARE, WHOLE, ConfigSource, config_options
 from regimeshift.core import exit_codes
 from regimeshift.core.errors import RegimeshiftError
-from regimeshift.data_cli import data as data_command
-from regimeshift.data_cli import timeout_option
-from regimeshift.new_strategy import new as new_command
-from regimeshift.regimes_cli import cache as cache_command
-from regimeshift.regimes_cli import regimes as regimes_command
+from regimeshift.cli.data import data as data_command
+from regimeshift.cli.data import timeout_option
+from regimeshift.cli.new_strategy import new as new_command
+from regimeshift.cli.regimes import cache as cache_command
+from regimeshift.cli.regimes import regimes as regimes_command
 
 EXIT_BAD_INPUT = exit_codes.BAD_INPUT
 EXIT_STALE = exit_codes.ENVIRONMENT  # `signal --fail-stale`: the ticket was written, but an input stopped updating
@@ -233,8 +233,8 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
     """
     try:
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-        from regimeshift.live import run_signal
-        from regimeshift.orders import format_plan
+        from regimeshift.live.signal import run_signal
+        from regimeshift.live.orders import format_plan
         from regimeshift.outputs import check_out_dir
 
         out_dir = source.out or Path("runs") / f"{cfg.name}-live"
@@ -246,7 +246,7 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
                              fractional=fractional, wait=wait)
     except RegimeshiftError as err:
         _fail(err)
-    from regimeshift.ticket import format_ticket, ticket_summary
+    from regimeshift.live.ticket import format_ticket, ticket_summary
 
     ticket = outcome.ticket
     click.echo(f"{cfg.name}, config {outcome.result.metrics['config_hash']}")
@@ -293,13 +293,13 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
     schedule goes on. The plain-cron equivalent: 30 22 * * 1-5 cd /srv/rs && .venv/bin/regimeshift data update
     CONFIG.toml && .venv/bin/regimeshift signal CONFIG.toml
     """
-    from regimeshift.schedule import LiveJob, serve, trigger_for
+    from regimeshift.live.schedule import LiveJob, serve, trigger_for
 
     try:
         trigger_for(cron, timezone)
-        from regimeshift.cli_options import resolve_config
+        from regimeshift.resolve_config import resolve_config
 
-        from regimeshift.data_cli import store_of
+        from regimeshift.store_tasks import store_of
 
         store_of(resolve_config(config, None, None, None, None, store), None)  # fail now, not at 22:30
     except RegimeshiftError as err:
@@ -332,13 +332,13 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
     """The decisions a live folder recorded (day, regime, fit, data) or, with --reproduce, one re-run bit for bit
     (exit 1 when anything differs), or with --prune --keep N, the registry trimmed to the N newest fits plus every
     fit signals.csv names (so each logged decision stays traceable and reproducible)."""
-    from regimeshift.registry import decisions, load_fit
+    from regimeshift.live.registry import decisions, load_fit
 
     try:
         if keep is not None and not prune:
             raise RegimeshiftError("--keep: only with --prune")
         if prune:
-            from regimeshift.registry_prune import prune as prune_registry
+            from regimeshift.live.registry_prune import prune as prune_registry
 
             if as_of is not None:
                 raise RegimeshiftError("--prune and --reproduce: give one of them")
@@ -356,7 +356,7 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
                 click.echo(f"{e['as_of']:<12}{e['regime']:<14}{e['fit_id']:<18}{e['data_hash'][:12]:<14}"
                            f"{fit['loglik']:>12.2f}  {str(fit['converged']):<9}  {e['recorded_at']}")
             return
-        from regimeshift.registry import reproduce
+        from regimeshift.live.registry import reproduce
 
         chosen = [e for e in entries if e["as_of"] == as_of]
         if not chosen:
@@ -432,10 +432,10 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
         click.echo(f"replayed: {d}")
 
 
-main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/regimes_cli.py)
+main.add_command(regimes_command)  # `regimeshift regimes` (regimeshift/cli/regimes.py)
 main.add_command(cache_command)  # `regimeshift cache`
-main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/data_cli.py)
-main.add_command(new_command)  # `regimeshift new strategy NAME` (regimeshift/new_strategy.py)
+main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/cli/data.py)
+main.add_command(new_command)  # `regimeshift new strategy NAME` (regimeshift/cli/new_strategy.py)
 
 if __name__ == "__main__":
     main()

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from regimeshift.backtests.store.fetch import DEADLINE, YahooDownload, fetch_fred, fetch_yahoo
-from regimeshift.backtests.store.store import SeriesUpdate, Store
+from regimeshift.data.store.fetch import DEADLINE, YahooDownload, fetch_fred, fetch_yahoo
+from regimeshift.data.store.store import SeriesUpdate, Store
 from regimeshift.core.errors import FetchError
 
 OVERLAP = 5  # stored observations re-fetched to check the vendor still agrees with them
@@ -262,8 +262,8 @@ def freshness(store: Store, today: datetime.date, lags: Mapping[str, int] | None
     """Each series' age against what its cadence allows: the usual gap between observations plus its publication
     lag (prices: 0, the close is in the evening's data) plus one day of grace -- all in NYSE trading days, so an
     exchange holiday (Good Friday, Thanksgiving) never counts as a missed update."""
-    from regimeshift.backtests.data import DEFAULT_MACRO_LAGS
-    from regimeshift.backtests.trading_calendar import trading_days_between
+    from regimeshift.data.market import DEFAULT_MACRO_LAGS
+    from regimeshift.data.trading_calendar import trading_days_between
 
     out = []
     manifest = store.manifest()["series"]
