@@ -147,3 +147,17 @@ print(changed)
         k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"})
     assert out.stdout.strip() == "[]", out.stderr
 
+
+
+def test_a_moved_module_keeps_its_old_import_for_one_release() -> None:
+    import warnings
+
+    from regimeshift.data.market import load_market
+    from regimeshift.data.synthetic import generate_market
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from regimeshift.backtests.data import load_market as old_load
+        from regimeshift.backtests.synthetic import generate_market as old_generate
+    assert (old_load, old_generate) == (load_market, generate_market)
+    assert [w.category for w in caught] == [DeprecationWarning, DeprecationWarning]
