@@ -8,8 +8,8 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name == "main":  # the console script `regimeshift = "regimeshift.cli.app:main"`
+    if name == "main":  # the console script `regimeshift = "regimeshift.cli:main"`
         from regimeshift.cli.app import main
 
         return main
-    raise AttributeError(f"module 'regimeshift.cli.app' has no attribute {name!r}")
+    raise AttributeError(f"module 'regimeshift.cli' has no attribute {name!r}")

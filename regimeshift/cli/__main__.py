@@ -1,4 +1,4 @@
-"""``python -m regimeshift.cli.app``: the same as the ``regimeshift`` command."""
+"""``python -m regimeshift.cli``: the same as the ``regimeshift`` command."""
 from regimeshift.cli.app import main
 
 main()
