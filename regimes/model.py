@@ -43,7 +43,7 @@ from regimeshift.regimes.fast_hmm import (
     to_units,
 )
 from regimeshift.regimes.filtering import forward_filter
-from regimeshift.regimes.spec import RegimeSpec
+from regimeshift.regimes.spec import RegimeSpec, default
 from regimeshift.regimes import naming
 # re-exported: the matching and the safety net live with the naming rule, shared by every model family
 from regimeshift.regimes.naming import (  # noqa: F401
@@ -143,21 +143,22 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
 
     def __init__(
         self,
-        names: Sequence[str] = ("abundant", "tightening", "crunch"),
-        covariance_type: str = "full",
-        n_init: int = 3,
-        n_iter: int = 200,
-        tol: float = 1e-3,
-        min_covar: float = 1e-3,
-        sticky: float = 0.0,
+        # the spec's defaults (regimes/spec.py), declared there once; scikit-learn reads them from this signature
+        names: Sequence[str] = default("names"),
+        covariance_type: str = default("covariance_type"),
+        n_init: int = default("n_init"),
+        n_iter: int = default("n_iter"),
+        tol: float = default("tol"),
+        min_covar: float = default("min_covar"),
+        sticky: float = default("sticky"),
         stress_signs: Sequence[float] | None = None,
-        random_state: int = 0,
-        kmeans_n_init: int = 1,
-        init: str = "hmmlearn",
-        order_by: str = naming.RISK,
+        random_state: int = default("seed"),
+        kmeans_n_init: int = default("kmeans_n_init"),
+        init: str = default("init"),
+        order_by: str = default("order_by"),
         feature_names: Sequence[str] | None = None,
-        emission: str = "gaussian",
-        t_dof: float | str = "auto",
+        emission: str = default("emission"),
+        t_dof: float | str = default("t_dof"),
     ) -> None:
         # stored as given (scikit-learn's clone checks that); tuple(self.names) where a tuple is needed
         self.names = names

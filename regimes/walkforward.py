@@ -52,7 +52,7 @@ from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
     refit_positions,
     usable_block,
 )
-from regimeshift.regimes.spec import RegimeSpec
+from regimeshift.regimes.spec import RegimeSpec, default
 
 
 # -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------
@@ -181,12 +181,12 @@ def walk_forward(
         raise RegimeshiftError(str(err)) from None
     if spec.model != "hmm" and spec.jump_penalty == "cv" and spec.penalty_cv == "walk":
         # the monthly penalty choice smooths its candidates itself (every (penalty, k) pair can compete)
-        return _dispatch_generic(features, spec.cache_params(), spec.model, {}, returns, cache)
+        return _dispatch_generic(features, spec, returns, cache)
     # smoothing is a cheap forward-only step after the walk: the walk is cached without it, so a run that only
     # changes the smoothing reuses the fitted walk
-    raw = spec.replace(smooth_days=1, smooth_grid=RegimeSpec.smooth_grid)
+    raw = spec.replace(smooth_days=default("smooth_days"), smooth_grid=default("smooth_grid"))
     if spec.model != "hmm":  # another model family: the generic walk (regimes/generic_walk.py), same schedule
-        result = _dispatch_generic(features, raw.cache_params(), spec.model, {}, returns, cache)
+        result = _dispatch_generic(features, raw, returns, cache)
     elif cache:
         from regimeshift.regimes import cache as regime_cache
 
@@ -199,22 +199,21 @@ def walk_forward(
 
 
 def _dispatch_generic(
-    features: pd.DataFrame, params: dict[str, Any], model: str, options: dict[str, Any], returns: pd.Series | None,
+    features: pd.DataFrame, spec: RegimeSpec, returns: pd.Series | None,
     cache: bool | str | os.PathLike[str] | None,
 ) -> RegimeResult:
-    """``model`` ("jump", "gmmhmm") through ``regimes.generic_walk``; its options join the cache key (and, with
-    ``jump_penalty = "cv"``, the returns the selection reads)."""
+    """``spec.model`` ("jump", "gmmhmm") through ``regimes.generic_walk``; the whole spec is the cache key (and,
+    with ``jump_penalty = "cv"``, the returns the selection reads)."""
     from regimeshift.regimes.generic_walk import generic_walk_forward
 
-    params = {**params, "model": model, **options}
     if cache:
         from regimeshift.regimes import cache as regime_cache
 
-        key = dict(params)
-        if returns is not None and params.get("jump_penalty") == "cv":
+        key = spec.cache_params()
+        if returns is not None and spec.jump_penalty == "cv":
             key["returns_digest"] = regime_cache.series_digest(returns)
-        return regime_cache.cached(features, key, lambda: generic_walk_forward(features, params, returns), cache)
-    return generic_walk_forward(features, params, returns)
+        return regime_cache.cached(features, key, lambda: generic_walk_forward(features, spec, returns), cache)
+    return generic_walk_forward(features, spec, returns)
 
 
 def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:
