@@ -6,7 +6,7 @@ and ``means_`` (for the next fit's label alignment). ``regimes.jump.JumpRegimeMo
 ``regimes.gmmhmm.GMMRegimeModel`` are two.
 
 Timing contract, the same as ``regimes.walkforward``: at a refit date r the model is fitted on the rows of the
-training window up to and including r (``refit_positions``, ``_window_start``); for every day t from r until
+training window up to and including r (``refit_positions``, ``window_start``); for every day t from r until
 the next refit, the probability row is the online prediction of that model over the training window's first
 row .. t. Nothing at or before t depends on data after t.
 
@@ -30,7 +30,7 @@ from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.spec import RegimeSpec, default
 from regimeshift.regimes.schedule import (
-    _window_start,
+    window_start,
     block_cut,
     check_windows_move,
     first_fit_failed,
@@ -90,7 +90,7 @@ def generic_walk_forward(
     positions = refit_positions(index, spec.min_train, spec.refit, block_cut(features, block))
     check_windows_move(block, positions, window)
     T, K = len(X), len(names)
-    if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
+    if positions[0] + 1 - window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
     cv = spec.jump_penalty == "cv"
     if cv and spec.penalty_cv == "walk":
@@ -111,7 +111,7 @@ def generic_walk_forward(
     penalty: float | None = None
     for k, r in enumerate(positions):
         end = positions[k + 1] if k + 1 < len(positions) else T
-        lo = _window_start(r, window)
+        lo = window_start(r, window)
         scheduled = k % cold_every == 0
         cv_scores: dict[float, float] = {}
         if cv and (scheduled or penalty is None):

@@ -45,7 +45,7 @@ from regimeshift.regimes.fast_hmm import Design, forward, outlier_distances
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
-    _window_start,
+    window_start,
     block_cut,
     check_windows_move,
     first_fit_failed,
@@ -137,7 +137,7 @@ def competition_schedule(
     due: list[int] = []
     last = 0
     for k, r in enumerate(positions):
-        n = r + 1 - _window_start(r, window)
+        n = r + 1 - window_start(r, window)
         if k == 0 or not warm_start or k % max(1, cold_every) == 0 or (cold_growth > 0 and n >= last * (1 + cold_growth)):
             due.append(k)
             last = n
@@ -228,11 +228,11 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     T, K = len(X), len(names)
     model_params = spec.estimator_params()
     proto = LiquidityHMM(**model_params)
-    if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
+    if positions[0] + 1 - window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
 
     # one affine map for the whole run, from the first training window only (no look-ahead)
-    first = X[_window_start(positions[0], window) : positions[0] + 1]
+    first = X[window_start(positions[0], window) : positions[0] + 1]
     scale0 = first.std(axis=0)
     scale0[scale0 < 1e-12] = 1.0
     design = Design(X, spec.covariance_type, center=first.mean(axis=0), scale=scale0)
@@ -240,7 +240,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
 
     warm = spec.warm_start
     due = competition_schedule(positions, window, warm, spec.cold_every, spec.cold_growth)
-    windows = {k: (_window_start(positions[k], window), positions[k] + 1) for k in due}
+    windows = {k: (window_start(positions[k], window), positions[k] + 1) for k in due}
     seeds = [spec.seed + i for i in range(spec.n_init)]
     n_workers = default_workers(workers)
     source = _ColdSource(design, windows, model_params, seeds, n_workers)
@@ -255,7 +255,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
         with single_blas_thread():
             for k, r in enumerate(positions):
                 end = positions[k + 1] if k + 1 < len(positions) else T
-                lo = _window_start(r, window)
+                lo = window_start(r, window)
                 data = design.window(lo, r + 1)
                 cands: list[Candidate] = []
                 if warm and model is not None:
