@@ -10,7 +10,6 @@ import datetime
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -26,8 +25,9 @@ from pydantic import (
     model_validator,
 )
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
-from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE
+from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE, TRADING_DAYS
 from regimeshift.core.errors import ConfigError
+from regimeshift.core.toml_files import parse_toml, read_toml
 from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
 from regimeshift.regimes.naming import check_order_by
 from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSettings, RegimeSpec
@@ -51,7 +51,7 @@ class DataConfig(_Frozen):
     benchmark: Name = "SPY"
     macro: Array[str] = ()
     macro_lags: dict[str, StrictInt] = Field(default_factory=dict)
-    min_rows: int = Field(strict=True, default=252, ge=2)
+    min_rows: int = Field(strict=True, default=TRADING_DAYS, ge=2)
     synthetic_years: float = Field(strict=True, default=20.0, ge=1, le=200)
     # Cash earns this rate when set: a macro series in % p.a. (e.g. "IRX", the 13-week T-bill yield), lagged
     # like every macro series; it is added to ``macro`` so the loader reads it. None: cash earns nothing.
@@ -419,16 +419,11 @@ def load_config(path: str | Path | None = None) -> RunConfig:
     """Read a TOML config; ``None`` gives the embedded default (synthetic market, no files needed)."""
     if path is None:
         text = resources.files("regimeshift.backtests.configs").joinpath("default.toml").read_text(encoding="utf-8")
-        return config_from_dict(tomllib.loads(text), "default.toml")
+        return config_from_dict(parse_toml(text, "default.toml"), "default.toml")
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{p.name}: not valid TOML: {err}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p.name}: not UTF-8 text") from None
+    raw = read_toml(p)
     raw.setdefault("name", p.stem)
     _strategy_folder_from(raw, p)
     return config_from_dict(raw, p.name)

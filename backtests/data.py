@@ -29,6 +29,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.backtests.calendar_check import (
     DEFAULT_MAX_GAP_DAYS,
     Gap,
@@ -536,7 +537,7 @@ def load_prices(
     *,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
-    min_rows: int = 252,
+    min_rows: int = TRADING_DAYS,
 ) -> pd.DataFrame:
     """Read ``<data_dir>/<SYMBOL>.csv`` for each symbol, check prices > 0, align on the common calendar.
 
@@ -746,7 +747,7 @@ def load_market(
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
     macro_lags: Mapping[str, int] | None = None,
-    min_rows: int = 252,
+    min_rows: int = TRADING_DAYS,
     price_dir: str | Path | None = None,
     max_daily_move: float = DEFAULT_MAX_DAILY_MOVE,
     max_gap_days: int = DEFAULT_MAX_GAP_DAYS,
