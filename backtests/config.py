@@ -7,6 +7,7 @@ in a crunch) and keep costs and execution delay ON.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import re
@@ -25,7 +26,7 @@ from pydantic import (
     model_validator,
 )
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
-from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE, TRADING_DAYS
+from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE, DEFAULT_SHOCK_DATE, TRADING_DAYS
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.toml_files import parse_toml, read_toml
 from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
@@ -192,7 +193,7 @@ class ReportConfig(_Frozen):
     stress_windows: dict[str, Pair] = Field(default_factory=dict)
     # the stress scenario the tearsheet replays on the current portfolio: the day every asset class but short
     # Treasuries fell at once (the thesis' liquidity squeeze); "" leaves the scenario out
-    shock_date: str = "2026-02-12"
+    shock_date: str = DEFAULT_SHOCK_DATE
     # The rate every Sharpe, Sortino and PSR is measured over (reports/metrics.py): a macro series name (% a
     # year, like data.cash_rate: it must be in data.macro), or a constant annual rate as a fraction (0.02 = 2%).
     # None: data.cash_rate where there is one (what cash earns in the replay), else a zero rate.
@@ -330,11 +331,11 @@ class RunConfig(_Frozen):
         raw["data"].pop("vendors", None)  # provenance, not a parameter (and old digests stay valid)
         # settings added after hashes were first recorded count only when changed, so a config that leaves
         # them at their defaults keeps the hash it always had (run listings, caches and comparisons stay valid)
-        regime_defaults = RegimeConfig().model_dump(mode="json")
-        later = [*_LATER_SETTINGS, *(("regimes", key, regime_defaults[key]) for key in _LATER_REGIME_FIELDS)]
-        for section, key, default in later:
-            if raw.get(section, {}).get(key) == default:
-                del raw[section][key]
+        defaults = _section_defaults()
+        for section, keys in _LATER_SETTINGS.items():
+            for key in keys:
+                if raw[section][key] == defaults[section][key]:
+                    del raw[section][key]
         blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -350,14 +351,19 @@ def _as_the_frame_spells(spec: str) -> str:
         return spec
 
 
-_LATER_REGIME_FIELDS = (
-    "model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "emission", "t_dof",
-    "penalty_cv", "cv_validation_days", "smooth_days", "smooth_grid",
-)
-_LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (
-    ("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE), ("data", "max_gap_days", 5), ("data", "allow_gaps", False),
-    ("strategy", "path", None),
-)
+#: the settings added after digests were first recorded, by section (their defaults: the sections' own)
+_LATER_SETTINGS: dict[str, tuple[str, ...]] = {
+    "data": ("max_daily_move", "max_gap_days", "allow_gaps"),
+    "strategy": ("path",),
+    "regimes": ("model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "emission", "t_dof",
+                "penalty_cv", "cv_validation_days", "smooth_days", "smooth_grid"),
+}
+
+
+@functools.cache
+def _section_defaults() -> dict[str, dict[str, Any]]:
+    # read from the models, where each default is declared (not typed again here)
+    return {name: RunConfig.model_fields[name].annotation().model_dump(mode="json") for name in _LATER_SETTINGS}
 
 
 def _drop_none(obj: Any) -> Any:

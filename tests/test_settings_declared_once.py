@@ -16,15 +16,22 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-from regimeshift.backtests.config import ExecutionConfig, RegimeConfig, RunConfig
+from regimeshift.backtests.config import (
+    DataConfig,
+    ExecutionConfig,
+    RegimeConfig,
+    ReportConfig,
+    RunConfig,
+    StrategyConfig,
+)
 from regimeshift.regimes.spec import RegimeSettings, RegimeSpec
 
 REPO = Path(__file__).resolve().parents[1]
 #: the installed packages (pyproject's package-dir), except baselines/: independent reference implementations,
 #: which must not read the engine's declarations (a changed default would then move both sides of a comparison)
 SOURCES = ("backtests", "core", "regimes", "regimeshift", "reports", "strategies")
-#: the settings models whose every field is declared once
-MODELS: tuple[type[BaseModel], ...] = (RegimeSpec, ExecutionConfig)
+#: the settings models whose every field is declared once (the run's config and every section of it)
+MODELS: tuple[type[BaseModel], ...] = (RunConfig, DataConfig, RegimeSpec, StrategyConfig, ExecutionConfig, ReportConfig)
 #: a name with the same value that is another setting, not a second declaration of this one
 OTHER_SETTINGS = {
     ("seed", "regimeshift/sweep/spec.py"): "the sweep's own sampling seed",
@@ -32,6 +39,12 @@ OTHER_SETTINGS = {
     ("seed", "reports/timing.py"): "the bootstrap's seed",
     ("fractional", "regimeshift/live.py"): "`signal --fractional`, the account's own option",
     ("model", "reports/compare.py"): "what a run stored before regimes.model existed was an HMM (history, not a default)",
+    ("seed", "backtests/synthetic.py"): "the synthetic market's own seed, for a caller without a config",
+    ("macro", "backtests/data.py"): "no macro series: the empty choice, not a setting's value",
+    ("macro", "backtests/synthetic.py"): "no macro series: the empty choice, not a setting's value",
+    ("allow_gaps", "backtests/data.py"): "the loader's keyword: the run passes data.allow_gaps",
+    ("allow_gaps", "regimeshift/cli_options.py"): "`--allow-gaps` absent: no override of data.allow_gaps",
+    ("allow_gaps", "regimeshift/sweep/spec.py"): "`--allow-gaps` absent: no override of data.allow_gaps",
 }
 
 
