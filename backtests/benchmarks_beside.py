@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay_arrays
 
@@ -109,7 +110,7 @@ def execution_metrics(rep: ReplayResult, initial_cash: float) -> dict[str, Any]:
     - ``fill_price``: what the orders filled at, ``next_open`` (OHLC data), ``next_close`` (close-only data)
       or ``same_bar_close`` (optimistic).
     """
-    years = max(len(rep.value) / 252.0, 1e-9)
+    years = max(len(rep.value) / TRADING_DAYS, 1e-9)
     mean_value = float(rep.value.mean()) if len(rep.value) else math.nan
     commission, slippage = rep.commission, rep.slippage
     costs = commission + slippage

@@ -7,14 +7,14 @@ in a crunch) and keep costs and execution delay ON.
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import json
 import re
-import tomllib
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import tomli_w
 from pydantic import (
@@ -26,10 +26,12 @@ from pydantic import (
     model_validator,
 )
 from regimeshift.core.constants import CASH  # noqa: F401  (re-exported: configs name the cash sleeve)
-from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE
+from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE, DEFAULT_SHOCK_DATE, TRADING_DAYS
 from regimeshift.core.errors import ConfigError
+from regimeshift.core.toml_files import parse_toml, read_toml
 from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
-from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSpec
+from regimeshift.regimes.naming import check_order_by
+from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSettings, RegimeSpec
 
 DEFAULT_REGIMES: tuple[str, ...] = DEFAULT_NAMES
 
@@ -50,7 +52,7 @@ class DataConfig(_Frozen):
     benchmark: Name = "SPY"
     macro: Array[str] = ()
     macro_lags: dict[str, StrictInt] = Field(default_factory=dict)
-    min_rows: int = Field(strict=True, default=252, ge=2)
+    min_rows: int = Field(strict=True, default=TRADING_DAYS, ge=2)
     synthetic_years: float = Field(strict=True, default=20.0, ge=1, le=200)
     # Cash earns this rate when set: a macro series in % p.a. (e.g. "IRX", the 13-week T-bill yield), lagged
     # like every macro series; it is added to ``macro`` so the loader reads it. None: cash earns nothing.
@@ -99,84 +101,14 @@ class DataConfig(_Frozen):
         return v
 
 
-class RegimeConfig(_Frozen):
-    names: Array[str] = DEFAULT_REGIMES
-    covariance_type: Literal["full", "diag"] = "full"
-    n_init: int = Field(strict=True, default=3, ge=1)
-    n_iter: int = Field(strict=True, default=200, ge=5)
-    tol: float = Field(strict=True, default=1e-3, gt=0)
-    min_covar: float = Field(strict=True, default=1e-3, gt=0)
-    sticky: float = Field(strict=True, default=0.0, ge=0)
-    min_train_days: int = Field(strict=True, default=756, ge=60)
-    refit: Literal["monthly", "quarterly", "semiannual", "yearly"] | StrictInt = "monthly"
-    window: Literal["expanding"] | StrictInt = "expanding"  # or a rolling window of N rows
-    warm_start: bool = Field(strict=True, default=True)
-    # n_init seeded cold starts compete with the warm start (best likelihood wins) at the first refit, every
-    # cold_every-th refit and whenever the training window has grown by cold_growth (a share) since the last time
-    cold_every: int = Field(strict=True, default=12, ge=1)
-    cold_growth: float = Field(strict=True, default=0.1, ge=0)
-    # k-means initialisations per cold start (hmmlearn uses 10; 1 is ~10x cheaper and restarts differ more)
-    kmeans_n_init: int = Field(strict=True, default=1, ge=1)
-    # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
-    # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
-    init: Literal["kmeans", "hmmlearn", "mixed"] = "hmmlearn"
-    # share of days between two refits lying outside every state's 99.9 % ellipsoid that makes cold starts
-    # compete at the next refit (a regime the model has no state for yet); 0 turns it off
-    cold_surprise: float = Field(default=0.1, ge=0)
+class RegimeConfig(RegimeSettings):
+    """``[regimes]``: the regime model's settings, declared once in ``regimes/spec.py`` (``RegimeSettings``), plus
+    the one setting about the run's data rather than the model."""
+
     # First date the regime model may learn from (YYYY-MM-DD). The features are then computed on their own
     # inputs' calendar (benchmark + feature symbols + macro) from this date, so the model has seen earlier
     # crises before the first trade; the backtest still starts at data.start. None: the backtest's data.
     history_start: str | None = None
-    # How states are named calm -> stressed (regimes/naming.py): "risk" (each state's risk: the one-sigma loss of
-    # an equal-weighted portfolio of the return features plus the stress-signed means of the other features),
-    # "signed_mean" (the stress-signed means of all features, the rule before issue 11) or a feature's spec text
-    # (that feature alone), to pin the names to one observable.
-    order_by: str = "risk"
-    # The HMM's emission densities: "gaussian", or "student_t" with t_dof degrees of freedom (the same for every
-    # state; "auto" estimates them in each fit): fat-tailed daily returns then count tail days as tail days
-    # rather than as a new regime.
-    emission: Literal["gaussian", "student_t"] = "gaussian"
-    t_dof: Literal["auto"] | Annotated[float, Field(gt=2)] = "auto"
-
-    # -- model family (regimes/generic_walk.py; issue 14) --------------------------------------------------------
-    # "hmm": the Gaussian HMM above; "jump": a statistical jump model (jumpmodels, regimes/jump.py); "gmmhmm":
-    # an HMM with n_mix Gaussian components per state (regimes/gmmhmm.py). Same refit schedule and window.
-    model: Literal["hmm", "jump", "gmmhmm"] = "hmm"
-    # jump model: the penalty on each state change (standardised features), or "cv": chosen at each cold refit by
-    # time-series cross-validation on the training window (the 0/1 strategy's validation Sharpe) over penalty_grid
-    jump_penalty: float | Literal["cv"] = Field(default=50.0)
-    jump_continuous: bool = False  # continuous jump model: probabilities on a simplex grid
-    max_feats: float | None = Field(default=None, gt=0)  # sparse jump model with this effective number of features
-    penalty_grid: Array[float] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
-    # how "cv" chooses: "window" (folds of each training window, at the cold refits) or "walk" (Shu, Yu & Mulvey
-    # 2024: each candidate penalty runs its own walk-forward; on the first day of every month the penalty whose
-    # online 0/1 signal had the best Sharpe, net of 10 bp and with the one-day delay, over the last
-    # cv_validation_days rows is used for that month; 2016 rows = the paper's 8 years)
-    penalty_cv: Literal["window", "walk"] = "window"
-    cv_validation_days: int = Field(default=2016, ge=21)
-    n_mix: int = Field(default=2, ge=1)  # gmmhmm: Gaussian components per state
-    # Signal smoothing, any model (regimes/smoothing.py): the regime probabilities averaged over the last
-    # smooth_days days (1 = none), or "cv": on the first day of every month the k in smooth_grid whose 0/1 signal
-    # had the best Sharpe (10 bp, one-day delay) over the last cv_validation_days days (Shu, Yu & Mulvey 2024's
-    # smoothed HMM benchmark). Forward-only: a smoothed row at t averages rows up to t.
-    smooth_days: Annotated[int, Field(ge=1)] | Literal["cv"] = 1
-    smooth_grid: Array[Annotated[int, Field(ge=1)]] = Field(default=(1, 2, 3, 5, 8, 13, 21), min_length=1)
-
-    @field_validator("jump_penalty")
-    @classmethod
-    def _penalty_non_negative(cls, v: Any) -> Any:
-        if isinstance(v, float) and v < 0:
-            raise ValueError("a jump penalty must be >= 0 (or \"cv\")")
-        return v
-
-    def model_options(self) -> dict[str, Any]:
-        """The settings of a non-HMM model family, for the generic walk-forward and its cache key."""
-        return {
-            "jump_penalty": self.jump_penalty, "jump_continuous": self.jump_continuous, "max_feats": self.max_feats,
-            "penalty_grid": self.penalty_grid, "n_mix": self.n_mix, "penalty_cv": self.penalty_cv,
-            "cv_validation_days": self.cv_validation_days, "smooth_days": self.smooth_days,
-            "smooth_grid": self.smooth_grid,
-        }
 
     @field_validator("history_start")
     @classmethod
@@ -189,44 +121,10 @@ class RegimeConfig(_Frozen):
             v = ts.isoformat()
         return v
 
-    @field_validator("names")
-    @classmethod
-    def _names_unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        if len(v) < 2 or len(set(v)) != len(v):
-            raise ValueError("needs at least two distinct regime names")
-        if CASH in v:
-            raise ValueError(f"'{CASH}' is reserved")
-        return v
-
-    @field_validator("refit")
-    @classmethod
-    def _refit_positive(cls, v: Any) -> Any:
-        if isinstance(v, int) and v < 1:
-            raise ValueError("refit every N days needs N >= 1")
-        return v
-
-    @field_validator("window")
-    @classmethod
-    def _window_long_enough(cls, v: Any) -> Any:
-        if isinstance(v, int) and v < 60:
-            raise ValueError("a rolling window needs at least 60 rows")
-        return v
-
-    @property
-    def n_states(self) -> int:
-        return len(self.names)
-
     def spec(self, stress_signs: Sequence[float] | None, seed: int) -> RegimeSpec:
         """The regime model's one settings object (regimes/spec.py) for features with these stress signs."""
-        return RegimeSpec(
-            names=self.names, covariance_type=self.covariance_type, n_init=self.n_init, n_iter=self.n_iter,
-            tol=self.tol, min_covar=self.min_covar, sticky=self.sticky, init=self.init,
-            kmeans_n_init=self.kmeans_n_init, stress_signs=None if stress_signs is None else tuple(stress_signs),
-            order_by=self.order_by, emission=self.emission, t_dof=self.t_dof, model=self.model, **self.model_options(),
-            seed=seed, min_train=self.min_train_days, refit=self.refit, window=self.window,
-            warm_start=self.warm_start, cold_every=self.cold_every, cold_growth=self.cold_growth,
-            cold_surprise=self.cold_surprise,
-        )
+        return RegimeSpec(**self.model_dump(exclude={"history_start"}), seed=seed,
+                          stress_signs=None if stress_signs is None else tuple(stress_signs))
 
 
 class StrategyConfig(_Frozen):
@@ -295,7 +193,7 @@ class ReportConfig(_Frozen):
     stress_windows: dict[str, Pair] = Field(default_factory=dict)
     # the stress scenario the tearsheet replays on the current portfolio: the day every asset class but short
     # Treasuries fell at once (the thesis' liquidity squeeze); "" leaves the scenario out
-    shock_date: str = "2026-02-12"
+    shock_date: str = DEFAULT_SHOCK_DATE
     # The rate every Sharpe, Sortino and PSR is measured over (reports/metrics.py): a macro series name (% a
     # year, like data.cash_rate: it must be in data.macro), or a constant annual rate as a fraction (0.02 = 2%).
     # None: data.cash_rate where there is one (what cash earns in the replay), else a zero rate.
@@ -394,12 +292,7 @@ class RunConfig(_Frozen):
         missing = [r for r in self.regimes.names if r not in self.strategy.weights]
         if missing:
             raise ValueError(f"strategy.weights has no row for regime(s) {', '.join(missing)}")
-        order_by = self.regimes.order_by
-        if order_by not in ("risk", "signed_mean") and _spec_key(order_by) not in {_spec_key(f) for f in self.features}:
-            raise ValueError(
-                f"regimes.order_by: {order_by!r} is neither 'risk' nor 'signed_mean' nor one of the features "
-                f"({', '.join(self.features)})"
-            )
+        check_order_by(self.regimes.order_by, [_as_the_frame_spells(f) for f in self.features])
         hist, start = self.regimes.history_start, self.data.start
         if hist is not None and start is not None and hist > str(start)[:10]:
             raise ValueError(
@@ -438,29 +331,39 @@ class RunConfig(_Frozen):
         raw["data"].pop("vendors", None)  # provenance, not a parameter (and old digests stay valid)
         # settings added after hashes were first recorded count only when changed, so a config that leaves
         # them at their defaults keeps the hash it always had (run listings, caches and comparisons stay valid)
-        regime_defaults = RegimeConfig().model_dump(mode="json")
-        later = [*_LATER_SETTINGS, *(("regimes", key, regime_defaults[key]) for key in _LATER_REGIME_FIELDS)]
-        for section, key, default in later:
-            if raw.get(section, {}).get(key) == default:
-                del raw[section][key]
+        defaults = _section_defaults()
+        for section, keys in _LATER_SETTINGS.items():
+            for key in keys:
+                if raw[section][key] == defaults[section][key]:
+                    del raw[section][key]
         blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
-def _spec_key(spec: str) -> str:
-    """A feature spec as the feature frame spells it, near enough to match ``regimes.order_by`` to a feature."""
-    parts = [p.strip() for p in str(spec).split(":")]
-    return ":".join([parts[0].lower(), *parts[1:]])
+def _as_the_frame_spells(spec: str) -> str:
+    """A feature spec as the feature frame will spell it (what ``regimes.order_by`` is matched against); a spec
+    that does not parse is left as written (the features stage names it)."""
+    from regimeshift.regimes.features import FeatureSpecError, parse_feature
+
+    try:
+        return parse_feature(spec).text
+    except (FeatureSpecError, TypeError):
+        return spec
 
 
-_LATER_REGIME_FIELDS = (
-    "model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "emission", "t_dof",
-    "penalty_cv", "cv_validation_days", "smooth_days", "smooth_grid",
-)
-_LATER_SETTINGS: tuple[tuple[str, str, Any], ...] = (
-    ("data", "max_daily_move", DEFAULT_MAX_DAILY_MOVE), ("data", "max_gap_days", 5), ("data", "allow_gaps", False),
-    ("strategy", "path", None),
-)
+#: the settings added after digests were first recorded, by section (their defaults: the sections' own)
+_LATER_SETTINGS: dict[str, tuple[str, ...]] = {
+    "data": ("max_daily_move", "max_gap_days", "allow_gaps"),
+    "strategy": ("path",),
+    "regimes": ("model", "jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "emission", "t_dof",
+                "penalty_cv", "cv_validation_days", "smooth_days", "smooth_grid"),
+}
+
+
+@functools.cache
+def _section_defaults() -> dict[str, dict[str, Any]]:
+    # read from the models, where each default is declared (not typed again here)
+    return {name: RunConfig.model_fields[name].annotation().model_dump(mode="json") for name in _LATER_SETTINGS}
 
 
 def _drop_none(obj: Any) -> Any:
@@ -522,16 +425,11 @@ def load_config(path: str | Path | None = None) -> RunConfig:
     """Read a TOML config; ``None`` gives the embedded default (synthetic market, no files needed)."""
     if path is None:
         text = resources.files("regimeshift.backtests.configs").joinpath("default.toml").read_text(encoding="utf-8")
-        return config_from_dict(tomllib.loads(text), "default.toml")
+        return config_from_dict(parse_toml(text, "default.toml"), "default.toml")
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{p}: config file not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{p.name}: not valid TOML: {err}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{p.name}: not UTF-8 text") from None
+    raw = read_toml(p)
     raw.setdefault("name", p.stem)
     _strategy_folder_from(raw, p)
     return config_from_dict(raw, p.name)

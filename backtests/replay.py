@@ -136,7 +136,7 @@ def decision_dates(
     return calendar.union(forced), forced
 
 
-def _check_inputs(
+def check_inputs(
     prices: pd.DataFrame, targets: pd.DataFrame, opens: pd.DataFrame | None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, np.ndarray]:
     missing = [s for s in targets.columns if s not in prices.columns]
@@ -206,7 +206,7 @@ def replay(
     from regimeshift.backtests.bt_engine import BpsCommission, ScheduleFollower, bt
 
     t0 = time.perf_counter()
-    prices, opens, positions = _check_inputs(prices, targets, opens)
+    prices, opens, positions = check_inputs(prices, targets, opens)
     schedule = {int(p): row for p, row in zip(positions, targets.to_numpy(dtype=float))}
     forced_pos = frozenset(int(p) for p in prices.index.get_indexer(forced) if p >= 0) if forced is not None else frozenset()
 
@@ -282,7 +282,7 @@ def replay_arrays(
     band and event order, in a plain loop over bars (~100x faster). Agrees with :func:`replay` fill by fill;
     the only differences are float rounding in the order cash is summed (~1e-12 relative)."""
     t0 = time.perf_counter()
-    prices, opens, positions = _check_inputs(prices, targets, opens)
+    prices, opens, positions = check_inputs(prices, targets, opens)
     schedule = {int(p): [float(x) for x in row] for p, row in zip(positions, targets.to_numpy(dtype=float))}
     forced_pos = set(int(p) for p in prices.index.get_indexer(forced) if p >= 0) if forced is not None else set()
     close = prices.to_numpy(dtype=float).tolist()

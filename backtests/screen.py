@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
 from regimeshift.backtests.costs import fill_cost, plan_orders, sizing_rules
-from regimeshift.backtests.replay import _check_inputs, cash_accrual
+from regimeshift.backtests.replay import check_inputs, cash_accrual
 
 
 
@@ -136,7 +136,7 @@ def screen_frames(
     forced: pd.DatetimeIndex | None = None,
 ) -> ScreenResult:
     """:func:`screen_arrays` with :func:`replay.replay`'s arguments (same checks, same meaning)."""
-    prices, opens, positions = _check_inputs(prices, targets, opens)
+    prices, opens, positions = check_inputs(prices, targets, opens)
     order = np.argsort(positions, kind="stable")
     forced_flags = None
     if forced is not None:

@@ -22,6 +22,7 @@ from regimeshift.data.calendar_check import (
     late_start,
 )
 from regimeshift.data.checks import DEFAULT_MAX_DAILY_MOVE, check_daily_moves, check_not_constant
+from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.core.errors import DataError
 from regimeshift.data.csv_files import one_line
 from regimeshift.data.files import data_folder
@@ -96,7 +97,7 @@ def load_prices(
     *,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
-    min_rows: int = 252,
+    min_rows: int = TRADING_DAYS,
 ) -> pd.DataFrame:
     """Read ``<data_dir>/<SYMBOL>.csv`` for each symbol, check prices > 0, align on the common calendar.
 
@@ -306,7 +307,7 @@ def load_market(
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
     macro_lags: Mapping[str, int] | None = None,
-    min_rows: int = 252,
+    min_rows: int = TRADING_DAYS,
     price_dir: str | Path | None = None,
     max_daily_move: float = DEFAULT_MAX_DAILY_MOVE,
     max_gap_days: int = DEFAULT_MAX_GAP_DAYS,

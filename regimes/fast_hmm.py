@@ -34,6 +34,7 @@ from regimeshift.regimes import (
     hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
 )
 from scipy.special import gammaln, logsumexp
+from regimeshift.regimes.spec import default
 
 _LOG_2PI = np.log(2 * np.pi)
 COVARS_PRIOR = 1e-2  # hmmlearn's GaussianHMM default, kept so fits agree with it
@@ -513,8 +514,8 @@ def em_fit(
     *,
     transmat_prior: np.ndarray | float = 1.0,
     cprior: np.ndarray | float | None = None,
-    n_iter: int = 200,
-    tol: float = 1e-3,
+    n_iter: int = default("n_iter"),
+    tol: float = default("tol"),
     fit_dof: bool = False,
 ) -> EMResult:
     """Run EM from ``init`` (design units) until the log-likelihood gain is below ``tol`` or ``n_iter`` E-steps.
@@ -584,7 +585,10 @@ def kmeans_init(
     return HMMParams(startprob, transmat, np.asarray(means, dtype=float), covars, covariance_type)
 
 
-def kmeans_start(X: np.ndarray, n_states: int, covariance_type: str, seed: int, min_covar: float, kmeans_n_init: int = 1) -> HMMParams:
+def kmeans_start(
+    X: np.ndarray, n_states: int, covariance_type: str, seed: int, min_covar: float,
+    kmeans_n_init: int = default("kmeans_n_init"),
+) -> HMMParams:
     """A start that keeps what k-means found: its centres as means, each cluster's own covariance (plus
     ``min_covar``; the pooled one for a cluster too small to estimate it), and start/transition probabilities
     from the cluster labels' counts (+1 each). hmmlearn's start (``kmeans_init``) pairs k-means means with one

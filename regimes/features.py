@@ -344,7 +344,7 @@ def _excess_returns(spec: FeatureSpec, d: _Data) -> pd.Series:
     px = d.series(spec, spec.args[0]).astype(float)
     r = px / px.shift(1) - 1.0
     rate = d.series(spec, spec.args[1]).astype(float).ffill().shift(1)
-    return r - rate / 100.0 / 252.0
+    return r - rate / 100.0 / TRADING_DAYS
 
 
 def _ewm_dd_x_raw(spec: FeatureSpec, d: _Data) -> pd.Series:

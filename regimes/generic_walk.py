@@ -6,7 +6,7 @@ and ``means_`` (for the next fit's label alignment). ``regimes.jump.JumpRegimeMo
 ``regimes.gmmhmm.GMMRegimeModel`` are two.
 
 Timing contract, the same as ``regimes.walkforward``: at a refit date r the model is fitted on the rows of the
-training window up to and including r (``refit_positions``, ``_window_start``); for every day t from r until
+training window up to and including r (``refit_positions``, ``window_start``); for every day t from r until
 the next refit, the probability row is the online prediction of that model over the training window's first
 row .. t. Nothing at or before t depends on data after t.
 
@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.result import RegimeResult
+from regimeshift.regimes.spec import RegimeSpec, default
 from regimeshift.regimes.schedule import (
-    _window_start,
+    window_start,
     block_cut,
     check_windows_move,
     first_fit_failed,
@@ -38,69 +39,70 @@ from regimeshift.regimes.schedule import (
 )
 
 MODELS = ("jump", "gmmhmm")
+#: cold starts beside the warm start at an unscheduled refit (and + 1 per candidate of a cross-validated penalty)
+WARM_INIT = 1
 
 
-def make_estimator(params: dict[str, Any], penalty: float | None = None, n_init: int | None = None) -> Any:
-    """The unfitted estimator a walk's ``params`` describe (``model``: "jump" or "gmmhmm")."""
-    kind = params["model"]
-    n = int(params["n_init"] if n_init is None else n_init)
+def make_estimator(spec: RegimeSpec, penalty: float | None = None, n_init: int | None = None) -> Any:
+    """The unfitted estimator ``spec`` describes (``model``: "jump" or "gmmhmm")."""
+    kind = spec.model
+    n = spec.n_init if n_init is None else int(n_init)
     # the HMM's naming rule and the feature names it reads (which are returns, which levels)
-    naming = {"order_by": params.get("order_by", "risk"), "feature_names": params.get("feature_names")}
+    naming = {"order_by": spec.order_by, "feature_names": spec.feature_names}
     if kind == "jump":
         from regimeshift.regimes.jump import JumpRegimeModel
 
-        lam = params["jump_penalty"] if penalty is None else penalty
+        lam = spec.jump_penalty if penalty is None else penalty
         return JumpRegimeModel(
-            names=params["names"], jump_penalty=float(lam), cont=bool(params["jump_continuous"]),
-            max_feats=params["max_feats"], stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n,
-            **naming,
+            names=spec.names, jump_penalty=float(lam), cont=spec.jump_continuous, max_feats=spec.max_feats,
+            stress_signs=spec.stress_signs, random_state=spec.seed, n_init=n, **naming,
         )
     if kind == "gmmhmm":
         from regimeshift.regimes.gmmhmm import GMMRegimeModel
 
         return GMMRegimeModel(
-            names=params["names"], n_mix=int(params["n_mix"]), covariance_type=params["covariance_type"],
-            n_iter=params["n_iter"], tol=params["tol"], min_covar=params["min_covar"],
-            stress_signs=params["stress_signs"], random_state=params["seed"], n_init=n, **naming,
+            names=spec.names, n_mix=spec.n_mix, covariance_type=spec.covariance_type, n_iter=spec.n_iter,
+            tol=spec.tol, min_covar=spec.min_covar, stress_signs=spec.stress_signs, random_state=spec.seed,
+            n_init=n, **naming,
         )
     raise RegimeshiftError(f"regimes.model: '{kind}' (expected hmm, {' or '.join(MODELS)})")
 
 
 def generic_walk_forward(
     features: pd.DataFrame,
-    params: dict[str, Any],
+    spec: RegimeSpec,
     returns: pd.Series | None = None,
     make: Callable[..., Any] = make_estimator,
 ) -> RegimeResult:
-    """Label every usable day out of sample with the estimator ``make(params, penalty, n_init)`` builds.
+    """Label every usable day out of sample with the estimator ``make(spec, penalty, n_init)`` builds.
 
-    ``params``: names, model, min_train, refit, window, cold_every, n_init, seed, stress_signs and the model's
+    ``spec``: the schedule (min_train, refit, window, cold_every), n_init, seed, stress_signs and the model's
     own settings (jump_penalty -- a number or "cv" --, jump_continuous, max_feats, penalty_grid; n_mix, ...).
     ``returns``: the traded index's daily simple returns on the features' dates, needed for ``jump_penalty =
     "cv"`` only (each selection reads the training window's rows, never later ones).
     """
     t0 = time.perf_counter()
-    names: Sequence[str] = params["names"]
-    window = params["window"]
+    names: Sequence[str] = spec.names
+    window = spec.window
     block = usable_block(features)
     X = block.to_numpy(dtype=float)
     index = block.index
-    positions = refit_positions(index, params["min_train"], params["refit"], block_cut(features, block))
+    positions = refit_positions(index, spec.min_train, spec.refit, block_cut(features, block))
     check_windows_move(block, positions, window)
     T, K = len(X), len(names)
-    if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
+    if positions[0] + 1 - window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
-    cv = params.get("jump_penalty") == "cv"
-    if cv and params.get("penalty_cv", "window") == "walk":
-        return penalty_by_walk(features, params, returns, make)
+    cv = spec.jump_penalty == "cv"
+    if cv and spec.penalty_cv == "walk":
+        return penalty_by_walk(features, spec, returns, make)
     ret = None
     if cv:
         if returns is None:
             raise RegimeshiftError("regimes.jump_penalty = 'cv' needs the index's returns (run it through the pipeline)")
         ret = returns.reindex(index).fillna(0.0).to_numpy(dtype=float)
-    grid = tuple(float(g) for g in params.get("penalty_grid") or ())
-    cold_every = max(1, int(params.get("cold_every", 12)))
-    warm_init = int(params.get("warm_init", 1))
+    grid = _grid(spec)
+    cold_every = spec.cold_every
+    warm_init = WARM_INIT
 
     probs = np.full((T, K), np.nan)
     daily = np.full(T, np.nan)
@@ -109,17 +111,17 @@ def generic_walk_forward(
     penalty: float | None = None
     for k, r in enumerate(positions):
         end = positions[k + 1] if k + 1 < len(positions) else T
-        lo = _window_start(r, window)
+        lo = window_start(r, window)
         scheduled = k % cold_every == 0
         cv_scores: dict[float, float] = {}
         if cv and (scheduled or penalty is None):
-            from regimeshift.regimes.jump import DEFAULT_PENALTY_GRID, select_jump_penalty
+            from regimeshift.regimes.jump import select_jump_penalty
 
             penalty, cv_scores = select_jump_penalty(
                 X[lo : r + 1], ret[lo : r + 1],  # type: ignore[index]
-                lambda lam: make(params, penalty=lam, n_init=warm_init + 1), grid or DEFAULT_PENALTY_GRID,
+                lambda lam: make(spec, penalty=lam, n_init=warm_init + 1), grid,
             )
-        est = make(params, penalty=penalty, n_init=None if scheduled or model is None else warm_init)
+        est = make(spec, penalty=penalty, n_init=None if scheduled or model is None else warm_init)
         fallback = False
         try:
             est.fit(X[lo : r + 1], align_to=model, warm_start=model)
@@ -157,13 +159,18 @@ def generic_walk_forward(
     # a jump model has no likelihood: its out-of-sample log-likelihood is not defined (NaN)
     oos = float(np.nansum(path.to_numpy())) if hasattr(model, "online_loglik") else float("nan")
     return RegimeResult(result, refits, model, oos, time.perf_counter() - t0, path,
-                        meta={"model": params["model"]})
+                        meta={"model": spec.model})
+
+
+def _grid(spec: RegimeSpec) -> tuple[float, ...]:
+    # an empty grid means the default one
+    return tuple(float(g) for g in spec.penalty_grid or default("penalty_grid"))
 
 
 
 def penalty_by_walk(
     features: pd.DataFrame,
-    params: dict[str, Any],
+    spec: RegimeSpec,
     returns: pd.Series | None,
     make: Callable[..., Any] = make_estimator,
 ) -> RegimeResult:
@@ -182,17 +189,16 @@ def penalty_by_walk(
     ``refits``: one row per monthly choice (the chosen candidate's latest refit, its ``jump_penalty``,
     ``smooth_days`` and ``cv_sharpe``, the validation Sharpe it won with; ``cv_days``, the validation rows).
     """
-    from regimeshift.regimes.jump import DEFAULT_PENALTY_GRID
     from regimeshift.regimes.monthly_choice import choose_monthly
     from regimeshift.regimes.smoothing import CV, smooth
 
     t0 = time.perf_counter()
     if returns is None:
         raise RegimeshiftError("regimes.jump_penalty = 'cv' needs the index's returns (run it through the pipeline)")
-    grid = tuple(float(g) for g in params.get("penalty_grid") or DEFAULT_PENALTY_GRID)
-    days = params.get("smooth_days", 1)
-    ks = sorted({int(k) for k in params.get("smooth_grid") or (1,)}) if days == CV else [int(days)]
-    walks = {lam: generic_walk_forward(features, {**params, "jump_penalty": lam, "penalty_cv": "window"}, None, make)
+    grid = _grid(spec)
+    days = spec.smooth_days
+    ks = sorted(set(spec.smooth_grid)) if days == CV else [int(days)]
+    walks = {lam: generic_walk_forward(features, spec.replace(jump_penalty=lam, penalty_cv="window"), None, make)
              for lam in grid}
     index = walks[grid[0]].probabilities.index
     names = list(walks[grid[0]].probabilities.columns)
@@ -201,7 +207,7 @@ def penalty_by_walk(
              for lam, w in walks.items() for k in ks}
     order = [(lam, k) for lam in grid for k in ks]
     choices = choose_monthly({key: p[:, 0] for key, p in probs.items()}, ret, index,
-                             int(params.get("cv_validation_days", 2016)), order=order)
+                             spec.cv_validation_days, order=order)
     out = np.full((len(index), len(names)), np.nan)
     rows = []
     for ch in choices:
@@ -217,4 +223,4 @@ def penalty_by_walk(
     refits = pd.DataFrame(rows).set_index("date")
     last = walks[float(refits["jump_penalty"].iloc[-1])]
     return RegimeResult(result, refits, last.model, float("nan"), time.perf_counter() - t0, last.loglik_path,
-                        meta={"model": params["model"], "penalty_cv": "walk"})
+                        meta={"model": spec.model, "penalty_cv": "walk"})

@@ -21,6 +21,7 @@ from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.model import single_blas_thread
 from regimeshift.regimes import naming
 from regimeshift.regimes.named_states import NamedStates, mixture_moments, window_scaler
+from regimeshift.regimes.spec import default
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
@@ -30,15 +31,15 @@ class GMMRegimeModel(NamedStates, BaseEstimator):
 
     def __init__(
         self,
-        names: Sequence[str] = ("abundant", "tightening", "crunch"),
-        n_mix: int = 2,
+        names: Sequence[str] = default("names"),
+        n_mix: int = default("n_mix"),
         covariance_type: str = "diag",
-        n_iter: int = 200,
-        tol: float = 1e-3,
-        min_covar: float = 1e-3,
+        n_iter: int = default("n_iter"),
+        tol: float = default("tol"),
+        min_covar: float = default("min_covar"),
         stress_signs: Sequence[float] | None = None,
-        random_state: int = 0,
-        n_init: int = 3,
+        random_state: int = default("seed"),
+        n_init: int = default("n_init"),
         order_by: str = naming.RISK,
         feature_names: Sequence[str] | None = None,
     ) -> None:

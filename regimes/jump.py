@@ -31,12 +31,13 @@ from regimeshift.regimes.jump_dp import compiled_dp
 from regimeshift.regimes.monthly_choice import strategy_sharpe
 from regimeshift.regimes import naming
 from regimeshift.regimes.named_states import NamedStates, labelled_moments, window_scaler
+from regimeshift.regimes.spec import default
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 #: candidate penalties for ``jump_penalty = "cv"`` (standardised features: the penalty is in units of half a
 #: squared distance, so 0 = k-means and ~100 = a few switches a decade on daily data)
-DEFAULT_PENALTY_GRID: tuple[float, ...] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
+DEFAULT_PENALTY_GRID: tuple[float, ...] = default("penalty_grid")  # declared once, in regimes/spec.py
 
 
 class JumpRegimeModel(NamedStates, BaseEstimator):
@@ -58,7 +59,7 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
     def __init__(
         self,
         names: Sequence[str] = ("bull", "bear"),
-        jump_penalty: float = 50.0,
+        jump_penalty: float = default("jump_penalty"),
         cont: bool = False,
         max_feats: float | None = None,
         stress_signs: Sequence[float] | None = None,

@@ -43,7 +43,8 @@ from regimeshift.regimes.fast_hmm import (
     to_units,
 )
 from regimeshift.regimes.filtering import forward_filter
-from regimeshift.regimes.spec import RegimeSpec
+from regimeshift.regimes.named_states import NamedStates
+from regimeshift.regimes.spec import RegimeSpec, default
 from regimeshift.regimes import naming
 # re-exported: the matching and the safety net live with the naming rule, shared by every model family
 from regimeshift.regimes.naming import (  # noqa: F401
@@ -123,7 +124,7 @@ _STATE_FIELDS = frozenset(f.name for f in dataclasses.fields(HMMState))
 AUTO_DOF_START = 10.0  # where an estimated dof starts: between fat tails (~4) and near-Gaussian (~30+)
 
 
-class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
+class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
     """Gaussian HMM with restarts, honest convergence, sticky transitions and stable state names.
 
     Parameters
@@ -143,21 +144,22 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
 
     def __init__(
         self,
-        names: Sequence[str] = ("abundant", "tightening", "crunch"),
-        covariance_type: str = "full",
-        n_init: int = 3,
-        n_iter: int = 200,
-        tol: float = 1e-3,
-        min_covar: float = 1e-3,
-        sticky: float = 0.0,
+        # the spec's defaults (regimes/spec.py), declared there once; scikit-learn reads them from this signature
+        names: Sequence[str] = default("names"),
+        covariance_type: str = default("covariance_type"),
+        n_init: int = default("n_init"),
+        n_iter: int = default("n_iter"),
+        tol: float = default("tol"),
+        min_covar: float = default("min_covar"),
+        sticky: float = default("sticky"),
         stress_signs: Sequence[float] | None = None,
-        random_state: int = 0,
-        kmeans_n_init: int = 1,
-        init: str = "hmmlearn",
-        order_by: str = naming.RISK,
+        random_state: int = default("seed"),
+        kmeans_n_init: int = default("kmeans_n_init"),
+        init: str = default("init"),
+        order_by: str = default("order_by"),
         feature_names: Sequence[str] | None = None,
-        emission: str = "gaussian",
-        t_dof: float | str = "auto",
+        emission: str = default("emission"),
+        t_dof: float | str = default("t_dof"),
     ) -> None:
         # stored as given (scikit-learn's clone checks that); tuple(self.names) where a tuple is needed
         self.names = names
@@ -332,13 +334,6 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
             order_by=self.order_by, signs=self.stress_signs,
         )
 
-    def naming_report(self) -> naming.NamingReport:
-        """The named states' scores, their standard errors and any ambiguous neighbouring pair."""
-        return naming.naming_report(
-            self.names, self.means_, self.covars_, naming.state_weights(self.transmat_), self.n_train_,
-            self.feature_names, order_by=self.order_by, signs=self.stress_signs, scale=self.scaler_scale_,
-        )
-
     def _stress_order(self) -> tuple[np.ndarray, bool]:
         """States named by stress order (``order[k]`` = raw state named names[k]); always a relabelling."""
         return np.argsort(self.stress_scores(), kind="stable"), True
@@ -424,37 +419,25 @@ class LiquidityHMM(BaseEstimator):  # type: ignore[misc]
         ll, _ = forward(p.startprob, p.transmat, self.log_frameprob(np.asarray(X, float)))
         return float(ll.sum())
 
-    # -- diagnostics in named order ------------------------------------------------------------------------
+    # -- diagnostics in named order (means_, covars_, transmat_, expected_durations_, naming_report: NamedStates,
+    # the same for every model family) ----------------------------------------------------------------------
     @property
-    def transmat_(self) -> np.ndarray:
-        o = self.order_
-        return self.params_.transmat[np.ix_(o, o)]
+    def raw_transmat_(self) -> np.ndarray:
+        return self.params_.transmat
+
+    @property
+    def raw_weights_(self) -> np.ndarray:
+        """The states' long-run shares: the fitted transition matrix's stationary distribution, raw order."""
+        return naming.state_weights(self.params_.transmat)
 
     @property
     def startprob_(self) -> np.ndarray:
         return self.params_.startprob[self.order_]
 
     @property
-    def means_(self) -> np.ndarray:
-        """State means in original feature units, rows in ``names`` order."""
-        return self.raw_means_[self.order_]
-
-    @property
     def raw_covars_(self) -> np.ndarray:
         """State covariances in original feature units (full matrices), raw (fitted) order."""
         return self.params_.covariances * np.outer(self.design_scale_, self.design_scale_)[None]
-
-    @property
-    def covars_(self) -> np.ndarray:
-        """State covariances in original feature units (full matrices), ``names`` order."""
-        return self.raw_covars_[self.order_]
-
-    @property
-    def expected_durations_(self) -> np.ndarray:
-        """1 / (1 - p_ii) days; inf for a state the fit never leaves (a jump model's calm window)."""
-        leave = 1.0 - np.diag(self.transmat_)
-        with np.errstate(divide="ignore"):
-            return np.where(leave > 0, 1.0 / np.where(leave > 0, leave, 1.0), np.inf)
 
     @property
     def stationary_(self) -> np.ndarray:

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from regimeshift.core.constants import TRADING_DAYS
 
 #: 10 bp one-way per switch, and the position decided at the close of t earns the return of t + 2 (filled at the
 #: close of t + 1: the paper's one-day trading delay, the pipeline's next_bar)
 WALK_CV_COST = 0.001
 WALK_CV_DELAY = 2
 #: fewer validation rows than this (the first months of a walk): the middle candidate
-WALK_CV_MIN_DAYS = 252
+WALK_CV_MIN_DAYS = TRADING_DAYS
 
 
 def strategy_sharpe(calm_prob: np.ndarray, returns: np.ndarray, delay: int = 1, cost: float = 0.0) -> float:
@@ -32,7 +33,7 @@ def strategy_sharpe(calm_prob: np.ndarray, returns: np.ndarray, delay: int = 1, 
         return float("nan")
     s = pos[:-delay] * r[delay:] - cost * np.abs(np.diff(pos, prepend=pos[0]))[:-delay]
     sd = s.std(ddof=1)
-    return float(np.sqrt(252.0) * s.mean() / sd) if sd > 0 else 0.0
+    return float(np.sqrt(TRADING_DAYS) * s.mean() / sd) if sd > 0 else 0.0
 
 
 @dataclass(frozen=True)

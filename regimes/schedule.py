@@ -66,7 +66,7 @@ def refit_positions(index: pd.DatetimeIndex, min_train: int, schedule: str | int
     return [first] + [int(p) for p in np.flatnonzero(due) if p > first]
 
 
-def _window_start(r: int, window: str | int) -> int:
+def window_start(r: int, window: str | int) -> int:
     if window == "expanding":
         return 0
     return max(0, r + 1 - int(window))
@@ -82,7 +82,7 @@ def check_windows_move(block: pd.DataFrame, positions: list[int], window: str | 
     for j, col in enumerate(block.columns):
         moves = np.flatnonzero(X[1:, j] != X[:-1, j]) + 1  # rows whose value differs from the row before
         for r in positions:
-            lo = _window_start(r, window)
+            lo = window_start(r, window)
             k = np.searchsorted(moves, lo, side="right")  # the first change strictly after the window's first row
             if k >= len(moves) or moves[k] > r:
                 if k >= len(moves):

@@ -1,180 +1,234 @@
-"""RegimeSpec: every setting of the regime model in one frozen object.
+"""The regime model's settings, each declared once: its type, its default and its bounds live here and nowhere else.
 
-The config builds it (``RegimeConfig.spec``); the estimator (``LiquidityHMM.from_spec``), the walk-forward,
-state selection and the cache key all take it. A setting is added here once and reaches every one of them, so
-they cannot drift apart (they did: three different ``init`` defaults, a ``cold_surprise`` no config could set).
+``RegimeSettings`` is what a user writes under ``[regimes]`` (the run's config, ``backtests/config.py``, composes
+it and adds only ``history_start``, which is about the run's data, not the model). ``RegimeSpec`` is those
+settings plus what a run knows when it fits (the features' stress signs and names, the seed): the estimator
+(``LiquidityHMM.from_spec``), both walk-forwards, state selection and the cache key all take it. A setting added
+here reaches every one of them, so they cannot drift apart (they did: three ``init`` defaults, a ``cold_surprise``
+no config could set, a rolling ``window`` of 5 rows the config refused but the spec took).
+
+Every check is a pydantic constraint or validator (strict types: core/strict.py); ``RegimeSpec`` reports a bad
+value as one ``ConfigError`` naming ``regimes.<field>``, the config as one line naming the config's field path.
 """
 from __future__ import annotations
 
-import dataclasses
-import typing
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ValidationError, create_model
+from pydantic import Field, ValidationError, field_validator
 
+from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
-from regimeshift.core.strict import STRICT, Array
+from regimeshift.core.strict import Array, StrictSettings
 
 DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
-SCHEDULES = ("monthly", "quarterly", "semiannual", "yearly")
-INITS = ("hmmlearn", "kmeans", "mixed")
-COVARIANCE_TYPES = ("full", "diag")
-MODELS = ("hmm", "jump", "gmmhmm")
-EMISSIONS = ("gaussian", "student_t")
-PENALTY_CVS = ("window", "walk")
+
+# The words a setting takes, each spelled once (a new emission or model family is one word added here).
+Schedule = Literal["monthly", "quarterly", "semiannual", "yearly"]
+Init = Literal["kmeans", "hmmlearn", "mixed"]
+CovarianceType = Literal["full", "diag"]
+Model = Literal["hmm", "jump", "gmmhmm"]
+Emission = Literal["gaussian", "student_t"]
+PenaltyCV = Literal["window", "walk"]
+SCHEDULES: tuple[str, ...] = get_args(Schedule)
+INITS: tuple[str, ...] = get_args(Init)
+COVARIANCE_TYPES: tuple[str, ...] = get_args(CovarianceType)
+MODELS: tuple[str, ...] = get_args(Model)
+EMISSIONS: tuple[str, ...] = get_args(Emission)
+PENALTY_CVS: tuple[str, ...] = get_args(PenaltyCV)
+#: the shortest rolling window, and the shortest history before the first fit: fewer rows cannot estimate a
+#: state's covariance (and a one-month window would fit noise)
+MIN_ROWS = 60
 
 
-@dataclass(frozen=True)
-class RegimeSpec:
-    """What to fit (the estimator's parameters) and when (the walk-forward schedule).
+class RegimeSettings(StrictSettings):
+    """Every regime setting a config can write (``[regimes]``), with its one default and its bounds.
 
     Estimator: ``names`` (calm -> stressed; the number of states), ``covariance_type``, ``n_init`` seeded cold
-    starts, ``n_iter``/``tol`` for EM, ``min_covar``, ``sticky`` (heavy-diagonal transition prior), ``init``
-    (cold starts: "hmmlearn" k-means means + pooled covariance + random transitions, "kmeans" per-cluster
-    covariances and label-count transitions, "mixed" alternating), ``kmeans_n_init``, ``stress_signs`` (per
-    feature: +1 higher means more stress, -1 lower means more stress, 0 ignore) and ``seed``.
+    starts, ``n_iter``/``tol`` for EM, ``min_covar``, ``sticky`` (heavy-diagonal transition prior), ``init``,
+    ``kmeans_n_init``, ``order_by``, ``emission``/``t_dof``.
 
-    Walk-forward: the first fit after ``min_train`` usable rows, then on ``refit`` ("monthly", "quarterly",
-    "semiannual" (January and July), "yearly" or every N rows) over an ``"expanding"`` or rolling (N rows) ``window``; warm starts from the
-    previous fit compete with ``n_init`` cold starts at the first refit, every ``cold_every``-th refit, when the
-    window has grown by ``cold_growth`` since the last competition, and after a period in which more than
-    ``cold_surprise`` of the days lay outside every state's 99.9 % ellipsoid.
+    Walk-forward: the first fit after ``min_train_days`` usable rows, then on ``refit`` ("monthly", "quarterly",
+    "semiannual" (January and July), "yearly" or every N rows) over an ``"expanding"`` or rolling (N rows)
+    ``window``; warm starts from the previous fit compete with ``n_init`` cold starts at the first refit, every
+    ``cold_every``-th refit, when the window has grown by ``cold_growth`` since the last competition, and after a
+    period in which more than ``cold_surprise`` of the days lay outside every state's 99.9 % ellipsoid.
     """
 
-    # The annotations are the types, enforced strictly (core/strict.py) by ``settings_model()`` in __post_init__:
-    # "2" is not an int, "yes" not a bool; a list is accepted where an array is declared.
     names: Array[str] = DEFAULT_NAMES
-    covariance_type: str = "full"
-    n_init: int = 3
-    n_iter: int = 200
-    tol: float = 1e-3
-    min_covar: float = 1e-3
-    sticky: float = 0.0
-    init: str = "hmmlearn"
-    kmeans_n_init: int = 1
-    stress_signs: Array[float] | None = None
+    covariance_type: CovarianceType = "full"
+    n_init: int = Field(strict=True, default=3, ge=1)
+    n_iter: int = Field(strict=True, default=200, ge=5)
+    tol: float = Field(strict=True, default=1e-3, gt=0)
+    min_covar: float = Field(strict=True, default=1e-3, gt=0)
+    sticky: float = Field(strict=True, default=0.0, ge=0)
+    min_train_days: int = Field(strict=True, default=756, ge=MIN_ROWS)
+    refit: Schedule | Annotated[int, Field(strict=True)] = "monthly"
+    window: Literal["expanding"] | Annotated[int, Field(strict=True)] = "expanding"  # or a rolling window of N rows
+    warm_start: bool = Field(strict=True, default=True)
+    # n_init seeded cold starts compete with the warm start (best likelihood wins) at the first refit, every
+    # cold_every-th refit and whenever the training window has grown by cold_growth (a share) since the last time
+    cold_every: int = Field(strict=True, default=12, ge=1)
+    cold_growth: float = Field(strict=True, default=0.1, ge=0)
+    # k-means initialisations per cold start (hmmlearn uses 10; 1 is ~10x cheaper and restarts differ more)
+    kmeans_n_init: int = Field(strict=True, default=1, ge=1)
+    # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
+    # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
+    init: Init = "hmmlearn"
+    # share of days between two refits lying outside every state's 99.9 % ellipsoid that makes cold starts
+    # compete at the next refit (a regime the model has no state for yet); 0 turns it off
+    cold_surprise: float = Field(default=0.1, ge=0)
+    # How states are named calm -> stressed (regimes/naming.py): "risk" (each state's risk: the one-sigma loss of
+    # an equal-weighted portfolio of the return features plus the stress-signed means of the other features),
+    # "signed_mean" (the stress-signed means of all features, the rule before issue 11) or a feature's spec text
+    # (that feature alone), to pin the names to one observable. Normalised against the features by
+    # ``naming.check_order_by`` (the one place).
     order_by: str = "risk"
-    emission: str = "gaussian"
-    t_dof: Literal["auto"] | float = "auto"
-    feature_names: Array[str] | None = None
-    seed: int = 0
-    min_train: int = 756
-    refit: str | int = "monthly"  # a word of SCHEDULES or a number of rows (the word is checked in _validate)
-    window: str | int = "expanding"
-    warm_start: bool = True
-    cold_every: int = 12
-    cold_growth: float = 0.1
-    cold_surprise: float = 0.1
-    # model family (regimes/generic_walk.py): "hmm" (the Gaussian HMM above), "jump" (statistical jump model,
-    # regimes/jump.py: jump_penalty, or "cv" over penalty_grid; jump_continuous; max_feats for the sparse one) or
-    # "gmmhmm" (n_mix Gaussian components per state, regimes/gmmhmm.py)
-    model: str = "hmm"
-    jump_penalty: float | Literal["cv"] = 50.0
-    jump_continuous: bool = False
-    max_feats: float | None = None
+    # The HMM's emission densities: "gaussian", or "student_t" with t_dof degrees of freedom (the same for every
+    # state; "auto" estimates them in each fit): fat-tailed daily returns then count tail days as tail days
+    # rather than as a new regime.
+    emission: Emission = "gaussian"
+    t_dof: Literal["auto"] | Annotated[float, Field(gt=2)] = "auto"
+
+    # -- model family (regimes/generic_walk.py; issue 14) --------------------------------------------------------
+    # "hmm": the Gaussian HMM above; "jump": a statistical jump model (jumpmodels, regimes/jump.py); "gmmhmm":
+    # an HMM with n_mix Gaussian components per state (regimes/gmmhmm.py). Same refit schedule and window.
+    model: Model = "hmm"
+    # jump model: the penalty on each state change (standardised features), or "cv": chosen at each cold refit by
+    # time-series cross-validation on the training window (the 0/1 strategy's validation Sharpe) over penalty_grid
+    jump_penalty: float | Literal["cv"] = Field(default=50.0)
+    jump_continuous: bool = False  # continuous jump model: probabilities on a simplex grid
+    max_feats: float | None = Field(default=None, gt=0)  # sparse jump model with this effective number of features
     penalty_grid: Array[float] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
-    # how jump_penalty = "cv" chooses: "window" (folds of each training window, at the cold refits) or "walk"
-    # (Shu, Yu & Mulvey 2024, sec. 3.4.3: every candidate runs its own walk-forward; on the first day of each month
-    # the candidate whose online 0/1 signal had the best Sharpe over the last cv_validation_days rows is used)
-    penalty_cv: str = "window"
-    cv_validation_days: int = 2016
-    n_mix: int = 2
-    # signal smoothing (regimes/smoothing.py), any model: the probabilities averaged over the last smooth_days rows,
-    # or "cv": k in smooth_grid chosen on the first day of every month by the same validation Sharpe as penalty_cv
-    # = "walk" (over cv_validation_days rows before it)
-    smooth_days: int | Literal["cv"] = 1
-    smooth_grid: Array[int] = (1, 2, 3, 5, 8, 13, 21)
+    # how "cv" chooses: "window" (folds of each training window, at the cold refits) or "walk" (Shu, Yu & Mulvey
+    # 2024: each candidate penalty runs its own walk-forward; on the first day of every month the penalty whose
+    # online 0/1 signal had the best Sharpe, net of 10 bp and with the one-day delay, over the last
+    # cv_validation_days rows is used for that month; 2016 rows = the paper's 8 years)
+    penalty_cv: PenaltyCV = "window"
+    cv_validation_days: int = Field(default=2016, ge=21)
+    n_mix: int = Field(default=2, ge=1)  # gmmhmm: Gaussian components per state
+    # Signal smoothing, any model (regimes/smoothing.py): the regime probabilities averaged over the last
+    # smooth_days days (1 = none), or "cv": on the first day of every month the k in smooth_grid whose 0/1 signal
+    # had the best Sharpe (10 bp, one-day delay) over the last cv_validation_days days (Shu, Yu & Mulvey 2024's
+    # smoothed HMM benchmark). Forward-only: a smoothed row at t averages rows up to t.
+    smooth_days: Annotated[int, Field(ge=1)] | Literal["cv"] = 1
+    smooth_grid: Array[Annotated[int, Field(ge=1)]] = Field(default=(1, 2, 3, 5, 8, 13, 21), min_length=1)
 
-    def __post_init__(self) -> None:
-        # every field through its declared type, strictly; arrays that arrive as lists (TOML/JSON) become tuples, so
-        # equal specs hash and compare equal
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        try:
-            checked = settings_model().model_validate(values)
-        except ValidationError as err:
-            field = str(err.errors()[0]["loc"][0])
-            # a word-or-number field fails each alternative: say them all
-            wanted = dict.fromkeys(e["msg"].removeprefix("Input should be ") for e in err.errors()
-                                   if e["loc"][:1] == (field,))
-            raise ConfigError(f"regimes.{field}: {values[field]!r} (expected {' or '.join(wanted)})") from None
-        for name in values:
-            object.__setattr__(self, name, getattr(checked, name))
-        self._validate()
+    @field_validator("jump_penalty")
+    @classmethod
+    def _penalty_non_negative(cls, v: Any) -> Any:
+        if isinstance(v, float) and v < 0:
+            raise ValueError("a jump penalty must be >= 0 (or \"cv\")")
+        return v
 
-    def _validate(self) -> None:
-        def bad(field: str, expected: str) -> ConfigError:
-            return ConfigError(f"regimes.{field}: {getattr(self, field)!r} (expected {expected})")
+    @field_validator("names")
+    @classmethod
+    def _names_unique(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if len(v) < 2 or len(set(v)) != len(v):
+            raise ValueError("needs at least two distinct regime names")
+        if CASH in v:
+            raise ValueError(f"'{CASH}' is reserved")
+        return v
 
-        if len(self.names) < 2 or len(set(self.names)) != len(self.names):
-            raise bad("names", "at least two distinct regime names")
-        if self.covariance_type not in COVARIANCE_TYPES:
-            raise bad("covariance_type", " or ".join(COVARIANCE_TYPES))
-        if self.model not in MODELS:
-            raise bad("model", " or ".join(MODELS))
-        if self.emission not in EMISSIONS:
-            raise bad("emission", " or ".join(EMISSIONS))
-        if self.t_dof != "auto" and not (isinstance(self.t_dof, (int, float)) and float(self.t_dof) > 2):
-            raise bad("t_dof", '"auto" or a number > 2 (a Student-t with a finite variance)')
-        if self.penalty_cv not in PENALTY_CVS:
-            raise bad("penalty_cv", " or ".join(PENALTY_CVS))
-        if int(self.cv_validation_days) < 21:
-            raise bad("cv_validation_days", "an integer >= 21 (about a month of validation days)")
-        if self.smooth_days != "cv" and not (isinstance(self.smooth_days, int) and self.smooth_days >= 1):
-            raise bad("smooth_days", '"cv" or an integer >= 1 (days averaged; 1 = no smoothing)')
-        if not self.smooth_grid or min(self.smooth_grid) < 1:
-            raise bad("smooth_grid", "a non-empty list of integers >= 1")
-        if self.init not in INITS:
-            raise bad("init", ", ".join(INITS))
-        if isinstance(self.refit, str) and self.refit not in SCHEDULES:
-            raise bad("refit", f"{', '.join(SCHEDULES)} or a number of days")
-        if not isinstance(self.refit, str) and int(self.refit) < 1:
-            raise bad("refit", "every N days with N >= 1")
-        if isinstance(self.window, str) and self.window != "expanding":
-            raise bad("window", '"expanding" or a number of rows')
-        for field in ("n_init", "n_iter", "kmeans_n_init", "cold_every", "min_train"):
-            if int(getattr(self, field)) < 1:
-                raise bad(field, "an integer >= 1")
-        for field in ("tol", "min_covar"):
-            if not float(getattr(self, field)) > 0:
-                raise bad(field, "a number > 0")
-        for field in ("sticky", "cold_growth", "cold_surprise"):
-            if not float(getattr(self, field)) >= 0:
-                raise bad(field, "a number >= 0")
+    @field_validator("refit")
+    @classmethod
+    def _refit_positive(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("refit every N days needs N >= 1")
+        return v
+
+    @field_validator("window")
+    @classmethod
+    def _window_long_enough(cls, v: Any) -> Any:
+        if isinstance(v, int) and v < MIN_ROWS:
+            raise ValueError(f"a rolling window needs at least {MIN_ROWS} rows")
+        return v
 
     @property
     def n_states(self) -> int:
         return len(self.names)
 
+    def model_options(self) -> dict[str, Any]:
+        """The settings of the non-HMM model families and of the smoothing (the generic walk-forward's own)."""
+        return {name: getattr(self, name) for name in MODEL_OPTIONS}
+
+
+#: the settings ``model_options`` returns
+MODEL_OPTIONS = ("jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "penalty_cv",
+                 "cv_validation_days", "smooth_days", "smooth_grid")
+
+
+def default(name: str) -> Any:
+    """The one declared default of regime setting ``name`` (for an estimator's keyword defaults, which
+    scikit-learn wants written in its signature)."""
+    fields = RegimeSpec.model_fields
+    return fields[name].get_default(call_default_factory=True)
+
+
+class RegimeSpec(RegimeSettings):
+    """The settings plus what a fit knows of its run: ``stress_signs`` (per feature: +1 higher means more stress,
+    -1 lower means more stress, 0 ignore), ``feature_names`` (which are returns, which levels) and ``seed``.
+
+    ``min_train`` is ``min_train_days`` (the walk-forward's word for it; either name is accepted when building or
+    replacing). A bad value raises one ``ConfigError`` naming ``regimes.<field>``.
+    """
+
+    stress_signs: Array[float] | None = None
+    feature_names: Array[str] | None = None
+    seed: int = 0
+
+    def __init__(self, **data: Any) -> None:
+        if "min_train" in data:
+            data["min_train_days"] = data.pop("min_train")
+        try:
+            super().__init__(**data)
+        except ValidationError as err:
+            raise ConfigError(_one_line(err, data)) from None
+
+    @property
+    def min_train(self) -> int:
+        return self.min_train_days
+
     def replace(self, **changes: Any) -> RegimeSpec:
-        """A copy with ``changes`` (unknown names are a TypeError, as for the constructor)."""
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes``, checked again (an unknown name is a TypeError, as for a function's keyword)."""
+        if "min_train" in changes:
+            changes["min_train_days"] = changes.pop("min_train")
+        unknown = set(changes) - set(type(self).model_fields)
+        if unknown:
+            raise TypeError(f"RegimeSpec has no setting {', '.join(sorted(unknown))}")
+        return type(self)(**{**self.model_dump(), **changes})
 
     def estimator_params(self) -> dict[str, Any]:
         """``LiquidityHMM``'s constructor arguments (what one fit needs; the schedule is the walk-forward's)."""
         return {
-            "names": self.names, "covariance_type": self.covariance_type, "n_init": int(self.n_init),
-            "n_iter": int(self.n_iter), "tol": float(self.tol), "min_covar": float(self.min_covar),
-            "sticky": float(self.sticky), "stress_signs": self.stress_signs, "random_state": int(self.seed),
-            "kmeans_n_init": int(self.kmeans_n_init), "init": self.init, "order_by": self.order_by,
-            "feature_names": self.feature_names, "emission": self.emission,
-            "t_dof": self.t_dof if self.t_dof == "auto" else float(self.t_dof),
+            "names": self.names, "covariance_type": self.covariance_type, "n_init": self.n_init,
+            "n_iter": self.n_iter, "tol": self.tol, "min_covar": self.min_covar, "sticky": self.sticky,
+            "stress_signs": self.stress_signs, "random_state": self.seed, "kmeans_n_init": self.kmeans_n_init,
+            "init": self.init, "order_by": self.order_by, "feature_names": self.feature_names,
+            "emission": self.emission, "t_dof": self.t_dof,
         }
 
     def cache_params(self) -> dict[str, Any]:
-        """Every field, JSON-ready: the cache key covers the whole spec, so no setting can be left out of it."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """Every field, JSON-ready: the cache key covers the whole spec, so no setting can be left out of it.
+        ``min_train_days`` is keyed as ``min_train``, the name it had when the cache's keys were first written."""
+        params = self.model_dump()
+        params["min_train"] = params.pop("min_train_days")
+        return params
 
 
-_MODEL: Any = None
+def _one_line(err: ValidationError, given: dict[str, Any]) -> str:
+    first = err.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "(spec)"
+    # a word-or-number field fails each alternative: say them all
+    wanted = dict.fromkeys(
+        e["msg"].removeprefix("Input should be ")
+        for e in err.errors() if (str(e["loc"][0]) if e["loc"] else "(spec)") == field
+    )
+    if first["type"] == "value_error":  # a check of ours: its message says what was expected
+        return f"regimes.{field}: {given.get(field)!r} ({first['msg'].removeprefix('Value error, ')})"
+    return f"regimes.{field}: {given.get(field)!r} (expected {' or '.join(wanted)})"
 
 
-def settings_model() -> Any:
-    """RegimeSpec's fields as a strict pydantic model (the dataclass's own annotations and defaults): what
-    ``RegimeSpec`` checks every value against, and what a test can walk field by field."""
-    global _MODEL
-    if _MODEL is None:
-        hints = typing.get_type_hints(RegimeSpec, include_extras=True)
-        fields = {f.name: (hints[f.name], f.default) for f in dataclasses.fields(RegimeSpec)}
-        _MODEL = create_model("RegimeSpecSettings", __config__=STRICT, **fields)
-    return _MODEL
+def settings_model() -> type[RegimeSpec]:
+    """The pydantic model every spec value is checked against (``RegimeSpec`` itself): what a test walks field by
+    field."""
+    return RegimeSpec

@@ -45,14 +45,14 @@ from regimeshift.regimes.fast_hmm import Design, forward, outlier_distances
 from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
-    _window_start,
+    window_start,
     block_cut,
     check_windows_move,
     first_fit_failed,
     refit_positions,
     usable_block,
 )
-from regimeshift.regimes.spec import RegimeSpec
+from regimeshift.regimes.spec import RegimeSpec, default
 
 
 # -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------
@@ -137,7 +137,7 @@ def competition_schedule(
     due: list[int] = []
     last = 0
     for k, r in enumerate(positions):
-        n = r + 1 - _window_start(r, window)
+        n = r + 1 - window_start(r, window)
         if k == 0 or not warm_start or k % max(1, cold_every) == 0 or (cold_growth > 0 and n >= last * (1 + cold_growth)):
             due.append(k)
             last = n
@@ -181,12 +181,12 @@ def walk_forward(
         raise RegimeshiftError(str(err)) from None
     if spec.model != "hmm" and spec.jump_penalty == "cv" and spec.penalty_cv == "walk":
         # the monthly penalty choice smooths its candidates itself (every (penalty, k) pair can compete)
-        return _dispatch_generic(features, spec.cache_params(), spec.model, {}, returns, cache)
+        return _dispatch_generic(features, spec, returns, cache)
     # smoothing is a cheap forward-only step after the walk: the walk is cached without it, so a run that only
     # changes the smoothing reuses the fitted walk
-    raw = spec.replace(smooth_days=1, smooth_grid=RegimeSpec.smooth_grid)
+    raw = spec.replace(smooth_days=default("smooth_days"), smooth_grid=default("smooth_grid"))
     if spec.model != "hmm":  # another model family: the generic walk (regimes/generic_walk.py), same schedule
-        result = _dispatch_generic(features, raw.cache_params(), spec.model, {}, returns, cache)
+        result = _dispatch_generic(features, raw, returns, cache)
     elif cache:
         from regimeshift.regimes import cache as regime_cache
 
@@ -199,22 +199,21 @@ def walk_forward(
 
 
 def _dispatch_generic(
-    features: pd.DataFrame, params: dict[str, Any], model: str, options: dict[str, Any], returns: pd.Series | None,
+    features: pd.DataFrame, spec: RegimeSpec, returns: pd.Series | None,
     cache: bool | str | os.PathLike[str] | None,
 ) -> RegimeResult:
-    """``model`` ("jump", "gmmhmm") through ``regimes.generic_walk``; its options join the cache key (and, with
-    ``jump_penalty = "cv"``, the returns the selection reads)."""
+    """``spec.model`` ("jump", "gmmhmm") through ``regimes.generic_walk``; the whole spec is the cache key (and,
+    with ``jump_penalty = "cv"``, the returns the selection reads)."""
     from regimeshift.regimes.generic_walk import generic_walk_forward
 
-    params = {**params, "model": model, **options}
     if cache:
         from regimeshift.regimes import cache as regime_cache
 
-        key = dict(params)
-        if returns is not None and params.get("jump_penalty") == "cv":
+        key = spec.cache_params()
+        if returns is not None and spec.jump_penalty == "cv":
             key["returns_digest"] = regime_cache.series_digest(returns)
-        return regime_cache.cached(features, key, lambda: generic_walk_forward(features, params, returns), cache)
-    return generic_walk_forward(features, params, returns)
+        return regime_cache.cached(features, key, lambda: generic_walk_forward(features, spec, returns), cache)
+    return generic_walk_forward(features, spec, returns)
 
 
 def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:
@@ -229,11 +228,11 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     T, K = len(X), len(names)
     model_params = spec.estimator_params()
     proto = LiquidityHMM(**model_params)
-    if positions[0] + 1 - _window_start(positions[0], window) < 10 * K:
+    if positions[0] + 1 - window_start(positions[0], window) < 10 * K:
         raise RegimeshiftError(f"regimes: the first training window has fewer than {10 * K} rows")
 
     # one affine map for the whole run, from the first training window only (no look-ahead)
-    first = X[_window_start(positions[0], window) : positions[0] + 1]
+    first = X[window_start(positions[0], window) : positions[0] + 1]
     scale0 = first.std(axis=0)
     scale0[scale0 < 1e-12] = 1.0
     design = Design(X, spec.covariance_type, center=first.mean(axis=0), scale=scale0)
@@ -241,7 +240,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
 
     warm = spec.warm_start
     due = competition_schedule(positions, window, warm, spec.cold_every, spec.cold_growth)
-    windows = {k: (_window_start(positions[k], window), positions[k] + 1) for k in due}
+    windows = {k: (window_start(positions[k], window), positions[k] + 1) for k in due}
     seeds = [spec.seed + i for i in range(spec.n_init)]
     n_workers = default_workers(workers)
     source = _ColdSource(design, windows, model_params, seeds, n_workers)
@@ -256,7 +255,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
         with single_blas_thread():
             for k, r in enumerate(positions):
                 end = positions[k + 1] if k + 1 < len(positions) else T
-                lo = _window_start(r, window)
+                lo = window_start(r, window)
                 data = design.window(lo, r + 1)
                 cands: list[Candidate] = []
                 if warm and model is not None:

@@ -11,7 +11,6 @@ computed in a notebook is the figure a scheduled job writes.
 """
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +22,8 @@ import pandas as pd
 from regimeshift.backtests.config import RunConfig, config_from_dict, with_overrides
 from regimeshift.backtests.config import load_config as _load_toml
 from regimeshift.core.errors import ConfigError
-from regimeshift.pipeline import RunResult as PipelineResult
+from regimeshift.core.toml_files import parse_toml
+from regimeshift.pipeline import PipelineResult
 from regimeshift.pipeline import feature_stage, load_stage, regime_stage, run_pipeline
 from regimeshift.regimes.result import RegimeResult
 
@@ -154,13 +154,13 @@ class RunResult:
         import html
 
         from regimeshift.reports.comparison import comparison_rows
-        from regimeshift.reports.plots import _style, to_svg
+        from regimeshift.reports.plots import plot_style, to_svg
 
         titles, rows = comparison_rows(self.metrics)
         head = "".join(f"<th>{html.escape(t)}</th>" for t in ["", *titles])
         body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in [label, *cells]) + "</tr>"
                        for label, cells in rows)
-        with _style():
+        with plot_style():
             svg = to_svg(self.plot(height=2.8))
         timing = (self.metrics.get("timing") or {}).get("sentence", "")
         return (f"<div><p><b>{html.escape(self._headline())}</b></p>"
@@ -242,9 +242,9 @@ class RegimeFit:
     def _repr_html_(self) -> str:
         import html
 
-        from regimeshift.reports.plots import _style, to_svg
+        from regimeshift.reports.plots import plot_style, to_svg
 
-        with _style():
+        with plot_style():
             svg = to_svg(self.plot())
         return (f"<div><pre>{html.escape(repr(self))}</pre>{self.summary().to_html(float_format=lambda x: f'{x:.3f}')}"
                 f'<div style="max-width:720px">{svg}</div></div>')
@@ -261,9 +261,6 @@ def fit_regimes(config: str | Path | Mapping[str, Any] | RunConfig | None = None
 
 def config_from_toml_text(text: str, name: str = "config") -> RunConfig:
     """A config from TOML text (a notebook cell), validated like a file."""
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{name}: not valid TOML: {err}") from None
+    raw = parse_toml(text, name)
     raw.setdefault("name", name)
     return config_from_dict(raw, name)

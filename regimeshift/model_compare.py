@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.backtests.config import RunConfig, config_from_dict
 from regimeshift.data.market import MarketData
 from regimeshift.core.errors import ConfigError
@@ -55,7 +56,7 @@ def compare_models(cfg: RunConfig, models: Sequence[str], market: MarketData) ->
     for model in models:
         res = run_pipeline(with_model(cfg, model), market=market)
         regime = res.regimes.regime.loc[res.returns.index]
-        years = len(regime) / 252.0
+        years = len(regime) / TRADING_DAYS
         durations = dict(zip(res.regimes.model.names, res.regimes.model.expected_durations_))
         strat = res.metrics["strategy"]
         rows.append(

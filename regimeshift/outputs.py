@@ -18,7 +18,7 @@ from regimeshift.core.atomic import atomic_dir, atomic_write_text  # noqa: F401 
 from regimeshift.core.constants import CASH
 from regimeshift.core.jsonsafe import json_safe
 from regimeshift.backtests.trade_log import round_trips
-from regimeshift.pipeline import RunResult
+from regimeshift.pipeline import PipelineResult
 
 OUTPUT_FILES = (
     "tearsheet.html",
@@ -57,7 +57,7 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
 
 
-def regimes_table(result: RunResult) -> pd.DataFrame:
+def regimes_table(result: PipelineResult) -> pd.DataFrame:
     """``regimes.csv``: per trading day the most probable regime, then each regime's filtered probability."""
     probs = result.regimes.probabilities.loc[result.returns.index]
     table = probs.copy()
@@ -67,9 +67,9 @@ def regimes_table(result: RunResult) -> pd.DataFrame:
 
 
 def write_outputs(
-    result: RunResult,
+    result: PipelineResult,
     out_dir: Path,
-    render_report: Callable[[RunResult, Path], object] | None = None,
+    render_report: Callable[[PipelineResult, Path], object] | None = None,
 ) -> dict[str, float]:
     """Write every output file into ``out_dir`` atomically; returns timing of the report stage."""
     timings: dict[str, float] = {}

@@ -41,7 +41,9 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class RunResult:
+class PipelineResult:
+    """Every stage's output of one run (the API's ``RunResult`` wraps it for users; the run folder is written from it)."""
+
     config: RunConfig
     market: MarketData
     features: pd.DataFrame
@@ -429,7 +431,7 @@ STAGE_WORDS = {
 
 def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = None,
                  market: MarketData | None = None, *, cache: bool = True,
-                 progress: Callable[[str], None] | None = None) -> RunResult:
+                 progress: Callable[[str], None] | None = None) -> PipelineResult:
     """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
     ``cache=False`` re-fits every regime model instead of reusing the regime cache. ``progress`` receives one
     line as each stage starts and one as it ends, with its time (the CLI prints them on stderr)."""
@@ -459,4 +461,4 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     gaps = getattr(market, "gaps", ())
     if gaps:  # only when the run filled a gap (--allow-gaps): a run on whole data keeps its metrics as they were
         metrics["data_gaps"] = [g.as_dict() for g in gaps]
-    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips)
+    return PipelineResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips)

@@ -10,14 +10,14 @@ import matplotlib
 import pandas as pd
 
 from regimeshift.backtests.config import RegimeConfig
-from regimeshift.pipeline import RunResult, data_warnings
+from regimeshift.pipeline import PipelineResult, data_warnings
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.tearsheet import write_tearsheet
 from regimeshift.strategies.sleeves import sleeve_returns
 
 
-def run_warnings(result: RunResult) -> tuple[str, ...]:
+def run_warnings(result: PipelineResult) -> tuple[str, ...]:
     ex = result.config.execution
     out = [w[0].upper() + w[1:] + "." for w in data_warnings(getattr(result, "market", None))]
     if ex.commission_bps == 0 and ex.slippage_bps == 0 and ex.min_commission == 0:
@@ -38,7 +38,7 @@ def run_warnings(result: RunResult) -> tuple[str, ...]:
     return tuple(out)
 
 
-def regime_occupancy_warnings(result: RunResult) -> tuple[str, ...]:
+def regime_occupancy_warnings(result: PipelineResult) -> tuple[str, ...]:
     """Regimes with a share of 0 or never the most probable over the backtest's days."""
     probs = getattr(result.regimes, "probabilities", None)
     if probs is None:
@@ -58,7 +58,7 @@ FILL_PRICE_LABELS = {
 }
 
 
-def _refits_summary(result: RunResult) -> str:
+def _refits_summary(result: PipelineResult) -> str:
     """Refit count, split at the backtest's start when the model also learned from an earlier history."""
     reg, idx = result.regimes, result.returns.index
     text = f"{reg.n_refits} ({reg.n_nonconverged} not converged)"
@@ -68,7 +68,7 @@ def _refits_summary(result: RunResult) -> str:
     return text
 
 
-def _naming_text(result: RunResult) -> str:
+def _naming_text(result: PipelineResult) -> str:
     model = getattr(result.regimes, "model", None)
     text = model.naming_report().describe() if hasattr(model, "naming_report") else "n/a"
     per_year = (getattr(result, "metrics", None) or {}).get("regime_switches_per_year")
@@ -103,7 +103,7 @@ def smoothing_text(rg: RegimeConfig) -> str:
     return f"; signal smoothed over {rg.smooth_days} days" if int(rg.smooth_days) > 1 else ""
 
 
-def config_summary(result: RunResult) -> dict[str, str]:
+def config_summary(result: PipelineResult) -> dict[str, str]:
     cfg = result.config
     ex, rg = cfg.execution, cfg.regimes
     sleeves = "; ".join(
@@ -136,7 +136,7 @@ def config_summary(result: RunResult) -> dict[str, str]:
     }
 
 
-def report_data(result: RunResult) -> ReportData:
+def report_data(result: PipelineResult) -> ReportData:
     idx = result.returns.index
     model = result.regimes.model
     names = list(result.config.regimes.names)
@@ -178,6 +178,6 @@ def reproducible_svg() -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = old
 
 
-def render_run(result: RunResult, path: Path) -> Path:
+def render_run(result: PipelineResult, path: Path) -> Path:
     with reproducible_svg():
         return write_tearsheet(report_data(result), path)

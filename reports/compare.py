@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import html
 import json
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from regimeshift.core.errors import RegimeshiftError  # noqa: F401
+from regimeshift.core.errors import ConfigError, RegimeshiftError  # noqa: F401
+from regimeshift.core.toml_files import read_toml
 from regimeshift.reports.run_index import (  # noqa: F401  (re-exported: the compare page reads runs the same way)
     RunFolderError,
     RunSummary,
-    _fmt,
-    _number,
-    _one_line,
+    format_cell,
+    as_number,
+    one_line,
     format_runs,
     list_runs,
     read_metrics,
@@ -61,7 +61,7 @@ def risk_free_label(metrics: Mapping[str, Any]) -> str:
         return "0 (run predates the recorded basis)"
     if isinstance(rf, str):
         return rf
-    value = _number(rf)
+    value = as_number(rf)
     return "a zero rate" if not value else f"{100 * value:g}% a year"
 
 
@@ -88,7 +88,7 @@ def _read_returns(folder: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, index_col="date", parse_dates=["date"])
     except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise RunFolderError(f"{path}: not readable ({_one_line(err)})") from None
+        raise RunFolderError(f"{path}: not readable ({one_line(err)})") from None
     missing = [c for c in ("strategy", "benchmark") if c not in frame.columns]
     if missing:
         raise RunFolderError(f"{path}: expected columns date, strategy, benchmark (missing {', '.join(missing)})")
@@ -108,7 +108,7 @@ def _read_regimes(folder: Path) -> pd.Series | None:
     try:
         frame = pd.read_csv(path, index_col="date", parse_dates=["date"], usecols=["date", "regime"])
     except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise RunFolderError(f"{path}: not readable (expected columns date, regime; {_one_line(err)})") from None
+        raise RunFolderError(f"{path}: not readable (expected columns date, regime; {one_line(err)})") from None
     if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.hasnans:
         raise RunFolderError(f"{path}: column 'date' must hold dates (YYYY-MM-DD)")
     return frame["regime"].astype(object).sort_index()
@@ -119,9 +119,9 @@ def _read_config(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         raise RunFolderError(f"{folder}: incomplete run folder (no config.toml)")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
-        raise RunFolderError(f"{path}: not readable TOML ({_one_line(err)})") from None
+        return read_toml(path)
+    except (OSError, ConfigError) as err:
+        raise RunFolderError(f"{path}: not readable TOML ({one_line(err)})") from None
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def _esc(value: Any) -> str:
 
 
 def _delta(x: Any, base: Any, kind: str) -> str:
-    x, base = _number(x), _number(base)
+    x, base = as_number(x), as_number(base)
     if x is None or base is None:
         return ""
     d = x - base
@@ -237,8 +237,8 @@ def _curves_svg(runs: Sequence[Run], drawdown: bool) -> str:
 
     x0 = min(r.returns.index[0] for r in runs)
     x1 = max(r.returns.index[-1] for r in runs)
-    with plots._style():
-        fig, ax = plots._new_figure(3.6 if not drawdown else 2.9)
+    with plots.plot_style():
+        fig, ax = plots.new_figure(3.6 if not drawdown else 2.9)
         benchmarks_drawn: list[pd.Series] = []
         for i, run in enumerate(runs):
             colour = RUN_COLOURS[i % len(RUN_COLOURS)]
@@ -256,18 +256,18 @@ def _curves_svg(runs: Sequence[Run], drawdown: bool) -> str:
                     # Line2D keyword properties of mixed types, passed straight to Axes.plot
                     style: dict[str, Any] = {"color": "#888888" if i == 0 else colour, "linewidth": 0.9,
                              "linestyle": "--", "alpha": 0.8, "zorder": 2,
-                             "label": plots._mpl_text(f"{symbol} (benchmark of {run.label})")}
+                             "label": plots.mpl_text(f"{symbol} (benchmark of {run.label})")}
                 else:
-                    style = {"color": colour, "linewidth": 1.3, "zorder": 3, "label": plots._mpl_text(run.label)}
-                pos = plots._sample_positions(len(y))
+                    style = {"color": colour, "linewidth": 1.3, "zorder": 3, "label": plots.mpl_text(run.label)}
+                pos = plots.sample_positions(len(y))
                 ax.plot(mdates.date2num(y.index[pos]), y.to_numpy()[pos], **style)
         ax.axhline(0.0, color="#888888", linewidth=0.6, zorder=1)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel("Drawdown" if drawdown else "Cumulative return")
         title = "Drawdown from the running peak" if drawdown else "Cumulative return (each run over its own dates)"
         ax.set_title(title, loc="left", pad=24)
-        plots._date_axis(ax, x0, x1)
-        plots._legend_above(ax, ncol=min(4, max(1, len(ax.get_legend_handles_labels()[0]))))
+        plots.date_axis(ax, x0, x1)
+        plots.legend_above(ax, ncol=min(4, max(1, len(ax.get_legend_handles_labels()[0]))))
         return plots.to_svg(fig)
 
 
@@ -285,12 +285,12 @@ def _regime_strip_svg(runs: Sequence[Run]) -> str:
     colours = plots.regime_colours(list(names))
     x0 = min(r.regimes.index[0] for r in shown)  # type: ignore[union-attr]
     x1 = max(r.regimes.index[-1] for r in shown)  # type: ignore[union-attr]
-    with plots._style():
-        fig, ax = plots._new_figure(1.5 + 0.6 * len(shown))
+    with plots.plot_style():
+        fig, ax = plots.new_figure(1.5 + 0.6 * len(shown))
         for row, run in enumerate(shown):
             y0, y1 = len(shown) - row - 0.95, len(shown) - row - 0.45  # the first run on top, its label above it
             # the label inside the plot, not as a tick label: run names are longer than the figure's left margin
-            ax.text(0.0, y1 + 0.05, plots._mpl_text(f"{run.label} ({run.regime_model})"),
+            ax.text(0.0, y1 + 0.05, plots.mpl_text(f"{run.label} ({run.regime_model})"),
                     transform=ax.get_yaxis_transform(), ha="left", va="bottom", fontsize=8.5)
             spans = plots.regime_runs(run.regimes.astype(object), end=run.regimes.index[-1])  # type: ignore[union-attr]
             for name in names:
@@ -301,9 +301,9 @@ def _regime_strip_svg(runs: Sequence[Run]) -> str:
         ax.set_ylim(0.0, len(shown))
         ax.set_yticks([])
         ax.set_title("Most probable regime each day (filtered, out of sample)", loc="left", pad=24)
-        plots._date_axis(ax, x0, x1)
+        plots.date_axis(ax, x0, x1)
         ax.grid(False)
-        plots._legend_above(ax, [Patch(facecolor=colours[n], label=plots._mpl_text(n)) for n in names],
+        plots.legend_above(ax, [Patch(facecolor=colours[n], label=plots.mpl_text(n)) for n in names],
                             ncol=max(1, len(names)))
         return plots.to_svg(fig)
 
@@ -351,7 +351,7 @@ def _runs_table(runs: Sequence[Run]) -> str:
         dates = f"{m.get('start', '?')} to {m.get('end', '?')}"
         refits = f"{m.get('n_refits', '?')} ({m.get('n_nonconverged', '?')} not converged)"
         rows.append((swatch + _esc(run.label), _esc(run.folder), _esc(m.get("config_hash", "?")), _esc(strategy),
-                     _esc(dates), _esc(_fmt(m.get("n_days"), "count")), _esc(refits)))
+                     _esc(dates), _esc(format_cell(m.get("n_days"), "count")), _esc(refits)))
     return _table(["Run", "Folder", "Config hash", "Strategy", "Dates", "Days", "Refits"], rows)
 
 
@@ -360,7 +360,7 @@ def _metrics_table(runs: Sequence[Run]) -> str:
         rows = []
         for key, label, kind in spec:
             base = get(runs[0]).get(key)
-            cells = [_esc(label)] + [_esc(_fmt(get(r).get(key), kind)) + (_delta(get(r).get(key), base, kind) if i else "")
+            cells = [_esc(label)] + [_esc(format_cell(get(r).get(key), kind)) + (_delta(get(r).get(key), base, kind) if i else "")
                                      for i, r in enumerate(runs)]
             rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         return rows
@@ -385,13 +385,13 @@ def _metrics_table(runs: Sequence[Run]) -> str:
 
     def with_ci(run: Run, key: str, kind: str) -> str:
         t = timing(run)
-        value, ci = _number(t.get(key)), t.get(f"{key}_ci")
+        value, ci = as_number(t.get(key)), t.get(f"{key}_ci")
         if value is None:
             return "n/a"
         scale, unit = (100.0, " pp") if kind == "pct" else (1.0, "")
         text = f"{scale * value:+.2f}{unit}"
-        if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(_number(c) is not None for c in ci):
-            text += f" [{scale * _number(ci[0]):+.2f}, {scale * _number(ci[1]):+.2f}]"  # type: ignore[operator]
+        if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(as_number(c) is not None for c in ci):
+            text += f" [{scale * as_number(ci[0]):+.2f}, {scale * as_number(ci[1]):+.2f}]"  # type: ignore[operator]
         return _esc(text)
 
     n = len(runs) + 1
@@ -420,7 +420,7 @@ def _regime_shares(runs: Sequence[Run]) -> str:
     shares = []
     for run in runs:
         s = run.metrics.get("regime_shares")
-        s = {str(k): _number(v) for k, v in s.items()} if isinstance(s, Mapping) else {}
+        s = {str(k): as_number(v) for k, v in s.items()} if isinstance(s, Mapping) else {}
         names.update(dict.fromkeys(s))
         shares.append(s)
     if not names:
@@ -429,8 +429,8 @@ def _regime_shares(runs: Sequence[Run]) -> str:
     rows = []
     for run, s in zip(runs, shares, strict=True):
         bar = "".join(f'<span style="width:{100 * (s.get(k) or 0):.2f}%;background:{colours[k]}" '
-                      f'title="{_esc(k)} {_esc(_fmt(s.get(k), "pct"))}"></span>' for k in names)
-        rows.append((_esc(run.label), *(_esc(_fmt(s.get(k), "pct")) for k in names), f'<div class="bar">{bar}</div>'))
+                      f'title="{_esc(k)} {_esc(format_cell(s.get(k), "pct"))}"></span>' for k in names)
+        rows.append((_esc(run.label), *(_esc(format_cell(s.get(k), "pct")) for k in names), f'<div class="bar">{bar}</div>'))
     head = ["Run", *names, "Share of days"]
     legend = " ".join(f'<span class="swatch" style="background:{colours[k]}"></span>{_esc(k)}' for k in names)
     return _table(head, rows) + f'<p class="note">{legend} &mdash; most probable filtered regime per day.</p>'
@@ -485,7 +485,7 @@ def write_compare(folders: Sequence[Path], out: Path) -> Path:
         atomic_write_text(out, page)
     except OSError as err:
         if err.errno is None:
-            raise RunFolderError(f"{out}: cannot write ({_one_line(err)})") from None
+            raise RunFolderError(f"{out}: cannot write ({one_line(err)})") from None
         # named after `out`, not the temporary file beside it; the command line's OSError handler tells the
         # machine refusing (read-only, permission, disk full: exit 3) from a path that is not a folder (exit 2)
         raise OSError(err.errno, err.strerror or str(err), str(out)) from None

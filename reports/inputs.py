@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from regimeshift.core.constants import DEFAULT_SHOCK_DATE
 from regimeshift.reports.metrics import RiskFree
 
 
@@ -26,7 +27,7 @@ class ReportData:
     config_summary: Mapping[str, str]  # ordered key -> value lines for the header
     warnings: tuple[str, ...] = ()  # banner lines, e.g. "Costs are OFF"
     stress_windows: Mapping[str, tuple[str, str]] | None = None  # extra named (start, end) windows
-    shock_date: str | None = "2026-02-12"  # a day whose sleeve returns the current portfolio is replayed on
+    shock_date: str | None = DEFAULT_SHOCK_DATE  # a day whose sleeve returns the current portfolio is replayed on
     sleeve_returns: pd.DataFrame | None = None  # daily simple returns per sleeve, date x sleeve
     # show the built-in real-market stress windows (2008, Covid, 2022...); False on a synthetic calendar
     default_stress_windows: bool = True

@@ -55,7 +55,7 @@ _RC = {
 
 
 @contextlib.contextmanager
-def _style():
+def plot_style():
     """Matplotlib defaults + our few settings, whatever global styles other libraries (QuantStats) applied."""
     with mpl.rc_context():
         mpl.rcdefaults()
@@ -73,19 +73,19 @@ def sleeve_colours(names: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _mpl_text(s: str) -> str:
+def mpl_text(s: str) -> str:
     """User text for matplotlib: a lone '$' would start mathtext and fail."""
     return str(s).replace("$", r"\$")
 
 
-def _sample_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+def sample_positions(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     if n <= max_points:
         return np.arange(n)
     step = int(np.ceil(n / max_points))
     return np.unique(np.r_[np.arange(0, n, step), n - 1])
 
 
-def _new_figure(height: float) -> tuple[Figure, Axes]:
+def new_figure(height: float) -> tuple[Figure, Axes]:
     quiet_matplotlib_fonts()
     fig = Figure(figsize=(FIG_WIDTH, height))
     FigureCanvasSVG(fig)
@@ -96,7 +96,7 @@ def _new_figure(height: float) -> tuple[Figure, Axes]:
     return fig, ax
 
 
-def _date_axis(ax, x0: pd.Timestamp, x1: pd.Timestamp) -> None:
+def date_axis(ax, x0: pd.Timestamp, x1: pd.Timestamp) -> None:
     locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -105,7 +105,7 @@ def _date_axis(ax, x0: pd.Timestamp, x1: pd.Timestamp) -> None:
     ax.grid(True, axis="y", color="#dddddd", linewidth=0.6)
 
 
-def _legend_above(ax, handles=None, ncol: int = 6) -> None:
+def legend_above(ax, handles=None, ncol: int = 6) -> None:
     kw = {} if handles is None else {"handles": handles}
     ax.legend(**kw, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncol=ncol, frameon=False, fontsize=8.5,
               borderaxespad=0.0, handlelength=1.6, columnspacing=1.2)
@@ -114,7 +114,7 @@ def _legend_above(ax, handles=None, ncol: int = 6) -> None:
 def to_svg(fig: Figure) -> str:
     """Render to an SVG string suitable for inlining in HTML (no XML prolog / DOCTYPE)."""
     buf = io.StringIO()
-    with _style():
+    with plot_style():
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None})
     svg = buf.getvalue()
     start = svg.find("<svg")
@@ -147,7 +147,7 @@ def cumulative_regime_svg(
     strategy_name: str = "Strategy",
 ) -> str:
     """:func:`cumulative_regime_figure` as inline SVG (the tearsheet's first figure)."""
-    with _style():
+    with plot_style():
         return to_svg(cumulative_regime_figure(returns, benchmark, probabilities, refit_dates, benchmark_name,
                                                strategy_name))
 
@@ -165,14 +165,14 @@ def cumulative_regime_figure(
     r = pd.Series(returns, dtype=float).dropna().sort_index()
     b = pd.Series(benchmark, dtype=float).reindex(r.index).fillna(0.0)
     x0, x1 = r.index[0], r.index[-1]
-    with _style():
-        fig, ax = _new_figure(height)
-        pos = _sample_positions(len(r))
+    with plot_style():
+        fig, ax = new_figure(height)
+        pos = sample_positions(len(r))
         dates = mdates.date2num(r.index[pos])
         cum_s = ((1.0 + r).cumprod() - 1.0).to_numpy()[pos]
         cum_b = ((1.0 + b).cumprod() - 1.0).to_numpy()[pos]
-        ax.plot(dates, cum_b, color="#555555", linewidth=1.1, label=_mpl_text(benchmark_name), zorder=3)
-        ax.plot(dates, cum_s, color="#0b3c8c", linewidth=1.4, label=_mpl_text(strategy_name), zorder=4)
+        ax.plot(dates, cum_b, color="#555555", linewidth=1.1, label=mpl_text(benchmark_name), zorder=3)
+        ax.plot(dates, cum_s, color="#0b3c8c", linewidth=1.4, label=mpl_text(strategy_name), zorder=4)
         ax.axhline(0.0, color="#888888", linewidth=0.6, zorder=2)
         ax.margins(x=0)
         ax.set_ylim(*ax.get_ylim())  # freeze before adding the axis-fraction artists
@@ -189,7 +189,7 @@ def cumulative_regime_figure(
                 verts = [[(a, 0.0), (a, 1.0), (z, 1.0), (z, 0.0)] for a, z in spans]
                 ax.add_collection(PolyCollection(verts, transform=xform, facecolors=colours[name], alpha=0.22,
                                                  linewidths=0, zorder=1), autolim=False)
-            handles.append(Patch(facecolor=colours[name], alpha=0.35, label=_mpl_text(name)))
+            handles.append(Patch(facecolor=colours[name], alpha=0.35, label=mpl_text(name)))
         if not runs:
             handles.append(Patch(facecolor="white", edgecolor="#999999", label="no regime yet"))
 
@@ -204,26 +204,26 @@ def cumulative_regime_figure(
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel("Cumulative return")
         ax.set_title("Cumulative return, shaded by the most probable regime (filtered)", loc="left", pad=24)
-        _date_axis(ax, x0, x1)
-        _legend_above(ax, handles, ncol=min(len(handles), 7))
+        date_axis(ax, x0, x1)
+        legend_above(ax, handles, ncol=min(len(handles), 7))
         return fig
 
 
 def _stacked_svg(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
                  x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> str:
-    with _style():
+    with plot_style():
         return to_svg(_stacked_figure(frame, colours, title, ylabel, x0, x1, step))
 
 
 def _stacked_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
                     x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> Figure:
-    with _style():
-        fig, ax = _new_figure(2.9)
+    with plot_style():
+        fig, ax = new_figure(2.9)
         if not frame.empty:
-            pos = _sample_positions(len(frame), MAX_AREA_POINTS)
+            pos = sample_positions(len(frame), MAX_AREA_POINTS)
             sampled = frame.iloc[pos]
             ys = [sampled[c].to_numpy(dtype=float) for c in frame.columns]
-            ax.stackplot(mdates.date2num(sampled.index), *ys, labels=[_mpl_text(c) for c in frame.columns],
+            ax.stackplot(mdates.date2num(sampled.index), *ys, labels=[mpl_text(c) for c in frame.columns],
                          colors=[colours[str(c)] for c in frame.columns], alpha=0.85, linewidth=0, step=step)
         else:
             ax.text(0.5, 0.5, "no data", transform=ax.transAxes, ha="center", va="center", color="#777777")
@@ -232,9 +232,9 @@ def _stacked_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, yl
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel(ylabel)
         ax.set_title(title, loc="left", pad=24)
-        _date_axis(ax, x0, x1)
+        date_axis(ax, x0, x1)
         if not frame.empty:
-            _legend_above(ax, ncol=max(1, len(frame.columns)))
+            legend_above(ax, ncol=max(1, len(frame.columns)))
         return fig
 
 

@@ -43,6 +43,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 import pandas as pd
+from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.core.compat import quiet_matplotlib_fonts
 from regimeshift.core.workers import die_with_parent
 from regimeshift.core.workers import worker_count as shared_worker_count
@@ -53,7 +54,7 @@ log = logging.getLogger(__name__)
 BACKEND = "module://regimeshift.reports._svg_backend"
 WORKERS_ENV = "REGIMESHIFT_REPORT_WORKERS"
 STRATEGY_NAME = "Strategy"
-PERIODS_PER_YEAR = 252
+PERIODS_PER_YEAR = TRADING_DAYS
 RF = 0.0
 
 # Template placeholders, in the order quantstats.reports.html (0.0.8x) fills them.

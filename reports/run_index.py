@@ -28,13 +28,13 @@ def read_metrics(folder: Path) -> dict[str, Any]:
     try:
         metrics = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise RunFolderError(f"{path}: not readable JSON ({_one_line(err)})") from None
+        raise RunFolderError(f"{path}: not readable JSON ({one_line(err)})") from None
     if not isinstance(metrics, dict) or not isinstance(metrics.get("strategy"), dict):
         raise RunFolderError(f"{path}: not a run's metrics (expected an object with a 'strategy' object)")
     return metrics
 
 
-def _one_line(err: BaseException) -> str:
+def one_line(err: BaseException) -> str:
     return " ".join(str(err).split())
 
 
@@ -50,7 +50,7 @@ class RunSummary:
     problem: str = ""  # why the numbers are missing, if they are
 
 
-def _number(x: Any) -> float | None:
+def as_number(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
@@ -70,8 +70,8 @@ def list_runs(root: Path) -> list[RunSummary]:
             out.append(RunSummary(folder.name, modified, "?", None, None, None, problem=str(err)))
             continue
         s = m["strategy"]
-        out.append(RunSummary(folder.name, modified, str(m.get("config_hash", "?")), _number(s.get("cagr")),
-                              _number(s.get("sharpe")), _number(s.get("max_drawdown"))))
+        out.append(RunSummary(folder.name, modified, str(m.get("config_hash", "?")), as_number(s.get("cagr")),
+                              as_number(s.get("sharpe")), as_number(s.get("max_drawdown"))))
     return sorted(out, key=lambda r: (-r.modified.timestamp(), r.name))
 
 
@@ -85,13 +85,13 @@ def format_runs(rows: Sequence[RunSummary], root: Path) -> str:
         if r.problem:
             lines.append(f"{r.name:<{width}}  {date:<16}  {r.problem}")
             continue
-        lines.append(f"{r.name:<{width}}  {date:<16}  {r.config_hash:<12}  {_fmt(r.cagr, 'pct'):>8}  "
-                     f"{_fmt(r.sharpe, 'ratio'):>6}  {_fmt(r.max_drawdown, 'pct'):>8}")
+        lines.append(f"{r.name:<{width}}  {date:<16}  {r.config_hash:<12}  {format_cell(r.cagr, 'pct'):>8}  "
+                     f"{format_cell(r.sharpe, 'ratio'):>6}  {format_cell(r.max_drawdown, 'pct'):>8}")
     return "\n".join(lines)
 
 
-def _fmt(x: Any, kind: str) -> str:
-    x = _number(x)
+def format_cell(x: Any, kind: str) -> str:
+    x = as_number(x)
     if x is None:
         return "–" if kind != "text" else ""
     if kind == "pct":

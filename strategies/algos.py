@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from regimeshift.core.constants import CASH
+from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.core.errors import ConfigError
 from regimeshift.strategies.base import (
     StrategyContext,
@@ -119,7 +119,7 @@ def vol_target(target: float = 0.10, lookback: int = 63, max_leverage: float = 1
         rets = ctx.sleeve_returns.reindex(weights.index)[risky].to_numpy(dtype=float)
         cov = trailing_covariance(rets, lookback)
         with np.errstate(all="ignore"):
-            vol = np.sqrt(252.0 * np.einsum("ti,tij,tj->t", w, cov, w))
+            vol = np.sqrt(TRADING_DAYS * np.einsum("ti,tij,tj->t", w, cov, w))
             scale = np.minimum(target / vol, max_leverage)
         scale = np.where(np.isfinite(scale), scale, 1.0)
         out = weights.copy()

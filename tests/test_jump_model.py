@@ -19,6 +19,7 @@ from regimeshift.backtests.config import RegimeConfig, config_from_dict, load_co
 from regimeshift.regimes import jump_dp
 from regimeshift.regimes.jump import JumpRegimeModel, select_jump_penalty, strategy_sharpe
 from regimeshift.regimes.walkforward import walk_forward
+from regimeshift.regimes.spec import RegimeSpec
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
@@ -290,8 +291,7 @@ def test_a_refit_whose_every_start_fails_keeps_the_previous_fit_as_the_hmm_walk_
     from regimeshift.regimes.generic_walk import generic_walk_forward, make_estimator
 
     F = two_regime_features()
-    params = {**RegimeConfig(model="jump").model_options(), **WALK, "model": "jump", "window": "expanding",
-              "seed": 3, "order_by": "risk", "feature_names": tuple(F.columns)}
+    spec = RegimeSpec(**WALK, model="jump", feature_names=tuple(F.columns))
     fits = []
 
     def failing_second_refit(p, penalty=None, n_init=None):
@@ -301,7 +301,7 @@ def test_a_refit_whose_every_start_fails_keeps_the_previous_fit_as_the_hmm_walk_
             est.fit = lambda *a, **k: (_ for _ in ()).throw(FloatingPointError("every start failed"))
         return est
 
-    res = generic_walk_forward(F, params, make=failing_second_refit)
+    res = generic_walk_forward(F, spec, make=failing_second_refit)
     assert list(res.refits["fallback"]) == [False, True] + [False] * (len(res.refits) - 2)
     assert res.probabilities.notna().all().all()  # the first fit labelled the failed refit's days
 

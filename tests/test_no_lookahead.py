@@ -15,7 +15,7 @@ from regimeshift.backtests.config import config_from_dict, load_config
 from regimeshift.data.market import MarketData
 from regimeshift.data.synthetic import generate_market
 
-from regimeshift.pipeline import RunResult, load_stage, run_pipeline
+from regimeshift.pipeline import PipelineResult, load_stage, run_pipeline
 from tests.conftest import REPO, SHARED_DATA, requires_shared, small_synthetic_config
 
 
@@ -33,7 +33,7 @@ def _rewrite_after(market: MarketData, cut: pd.Timestamp, seed: int) -> MarketDa
     return MarketData(prices=prices, macro=macro, true_regimes=None, history=history)
 
 
-def _assert_same_up_to(a: RunResult, b: RunResult, cut: pd.Timestamp) -> None:
+def _assert_same_up_to(a: PipelineResult, b: PipelineResult, cut: pd.Timestamp) -> None:
     pd.testing.assert_frame_equal(a.regimes.probabilities.loc[:cut], b.regimes.probabilities.loc[:cut])
     pd.testing.assert_frame_equal(a.weights.loc[:cut], b.weights.loc[:cut])
     pd.testing.assert_series_equal(a.replay.value.loc[:cut], b.replay.value.loc[:cut])

@@ -170,3 +170,15 @@ def test_a_run_reports_switches_per_year_and_how_its_regimes_were_named(tmp_path
     text = _summary(result, {}, tmp_path)
     assert f"{m['regime_switches_per_year']:.1f} regime switches per year" in text and "regime names by risk" in text
     assert config_summary(result)["Regime names"].startswith("named by risk (")
+
+
+def test_the_hmm_reads_its_named_order_diagnostics_from_named_states_like_the_other_families():
+    from regimeshift.regimes.gmmhmm import GMMRegimeModel
+    from regimeshift.regimes.jump import JumpRegimeModel
+    from regimeshift.regimes.model import LiquidityHMM
+    from regimeshift.regimes.named_states import NamedStates
+
+    shared = ("means_", "covars_", "transmat_", "expected_durations_", "naming_report")
+    for model in (LiquidityHMM, GMMRegimeModel, JumpRegimeModel):
+        assert issubclass(model, NamedStates)
+        assert [name for name in shared if name in vars(model)] == [], model.__name__

@@ -63,7 +63,7 @@ class OneLineGroup(click.Group):
                 hint = f" (see '{ctx.command_path} --help')"
             click.echo(f"error: {_one_line(exc.format_message())}{hint}", err=True)
             sys.exit(exc.exit_code)
-        except RegimeshiftError as err:
+        except RegimeshiftError as err:  # the one handler of our errors: commands let them rise to here
             _fail(err)
         except OSError as err:
             click.echo(f"error: {exit_codes.describe_os_error(err)}", err=True)
@@ -153,28 +153,25 @@ def _stderr_progress(quiet: bool, forced: bool) -> Any:
               help="Progress lines on stderr even when it is not a terminal (a log file, a scheduler).")
 def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
-    try:
-        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-        from regimeshift.outputs import check_out_dir, write_outputs
-        from regimeshift.pipeline import run_pipeline
-        from regimeshift.report_stage import render_run
+    cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+    from regimeshift.outputs import check_out_dir, write_outputs
+    from regimeshift.pipeline import run_pipeline
+    from regimeshift.report_stage import render_run
 
-        out_dir = source.out or Path("runs") / cfg.name
-        check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
-        progress = _stderr_progress(quiet, show_progress)
-        t0 = time.perf_counter()
-        result = run_pipeline(cfg, progress=progress)
-        timings = dict(result.timings)
-        report = not no_report and cfg.report.enabled
-        if progress is not None:
-            progress("outputs: writing the run folder" + (" and the tearsheet (QuantStats) ..." if report else " ..."))
-        t1 = time.perf_counter()
-        timings.update(write_outputs(result, out_dir, render_run if report else None))
-        if progress is not None:
-            progress(f"outputs: done in {time.perf_counter() - t1:.2f} s")
-        timings["total"] = time.perf_counter() - t0
-    except RegimeshiftError as err:
-        _fail(err)
+    out_dir = source.out or Path("runs") / cfg.name
+    check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
+    progress = _stderr_progress(quiet, show_progress)
+    t0 = time.perf_counter()
+    result = run_pipeline(cfg, progress=progress)
+    timings = dict(result.timings)
+    report = not no_report and cfg.report.enabled
+    if progress is not None:
+        progress("outputs: writing the run folder" + (" and the tearsheet (QuantStats) ..." if report else " ..."))
+    t1 = time.perf_counter()
+    timings.update(write_outputs(result, out_dir, render_run if report else None))
+    if progress is not None:
+        progress(f"outputs: done in {time.perf_counter() - t1:.2f} s")
+    timings["total"] = time.perf_counter() - t0
     click.echo(_summary(result, timings, out_dir, report))
 
 
@@ -186,10 +183,7 @@ def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
     """Compare finished runs (RUN_DIR RUN_DIR ...) side by side in one offline HTML page."""
     from regimeshift.reports.compare import write_compare
 
-    try:
-        path = write_compare(run_dirs, out)
-    except RegimeshiftError as err:
-        _fail(err)
+    path = write_compare(run_dirs, out)
     click.echo(f"compared {len(run_dirs)} runs: {path}")
 
 
@@ -200,10 +194,7 @@ def runs(root: Path) -> None:
     """List finished runs: name, date, config hash, CAGR, Sharpe, max drawdown (newest first)."""
     from regimeshift.reports.run_index import format_runs, list_runs
 
-    try:
-        rows = list_runs(root)
-    except RegimeshiftError as err:
-        _fail(err)
+    rows = list_runs(root)
     click.echo(format_runs(rows, root))
 
 @main.command()
@@ -231,21 +222,18 @@ def signal(source: ConfigSource, log: bool, fail_stale: bool, holdings: Path | N
     produced it in registry/. With --holdings, orders.csv/orders.json hold the orders for that account. Run it
     after new data lands, e.g. from cron: 30 22 * * 1-5 cd /srv/regimeshift && .venv/bin/regimeshift signal CONFIG.toml
     """
-    try:
-        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-        from regimeshift.live.signal import run_signal
-        from regimeshift.live.orders import format_plan
-        from regimeshift.outputs import check_out_dir
+    cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+    from regimeshift.live.signal import run_signal
+    from regimeshift.live.orders import format_plan
+    from regimeshift.outputs import check_out_dir
 
-        out_dir = source.out or Path("runs") / f"{cfg.name}-live"
-        check_out_dir(out_dir)
-        for name in ("signals.csv", "signal.json"):
-            if os.path.lexists(out_dir / name) and not (out_dir / name).is_file():
-                raise OSError(errno.EISDIR, "exists and is not a file", str(out_dir / name))
-        outcome = run_signal(cfg, out_dir, log=log, holdings=holdings, min_trade=min_trade, band=band,
-                             fractional=fractional, wait=wait)
-    except RegimeshiftError as err:
-        _fail(err)
+    out_dir = source.out or Path("runs") / f"{cfg.name}-live"
+    check_out_dir(out_dir)
+    for name in ("signals.csv", "signal.json"):
+        if os.path.lexists(out_dir / name) and not (out_dir / name).is_file():
+            raise OSError(errno.EISDIR, "exists and is not a file", str(out_dir / name))
+    outcome = run_signal(cfg, out_dir, log=log, holdings=holdings, min_trade=min_trade, band=band,
+                         fractional=fractional, wait=wait)
     from regimeshift.live.ticket import format_ticket, ticket_summary
 
     ticket = outcome.ticket
@@ -295,15 +283,12 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
     """
     from regimeshift.live.schedule import LiveJob, serve, trigger_for
 
-    try:
-        trigger_for(cron, timezone)
-        from regimeshift.resolve_config import resolve_config
+    trigger_for(cron, timezone)
+    from regimeshift.resolve_config import resolve_config
 
-        from regimeshift.store_tasks import store_of
+    from regimeshift.store_tasks import store_of
 
-        store_of(resolve_config(config, None, None, None, None, store), None)  # fail now, not at 22:30
-    except RegimeshiftError as err:
-        _fail(err)
+    store_of(resolve_config(config, None, None, None, None, store), None)  # fail now, not at 22:30
     job = LiveJob(config, store=store, out=out, holdings=holdings, min_trade=min_trade, band=band,
                   fred_url=fred_url, fail_stale=fail_stale, keep_going=keep_going, timeout=timeout)
 
@@ -334,37 +319,34 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
     fit signals.csv names (so each logged decision stays traceable and reproducible)."""
     from regimeshift.live.registry import decisions, load_fit
 
-    try:
-        if keep is not None and not prune:
-            raise RegimeshiftError("--keep: only with --prune")
-        if prune:
-            from regimeshift.live.registry_prune import prune as prune_registry
+    if keep is not None and not prune:
+        raise RegimeshiftError("--keep: only with --prune")
+    if prune:
+        from regimeshift.live.registry_prune import prune as prune_registry
 
-            if as_of is not None:
-                raise RegimeshiftError("--prune and --reproduce: give one of them")
-            if keep is None:
-                raise RegimeshiftError("--prune: --keep N is required (how many of the newest fits to keep)")
-            click.echo(prune_registry(live_dir, keep, wait=wait).line())
-            return
-        entries = decisions(live_dir)
-        if not entries:
-            raise RegimeshiftError(f"{live_dir}: no registry/decisions here (run `regimeshift signal` first)")
-        if as_of is None:
-            click.echo(f"{'as of':<12}{'regime':<14}{'fit':<18}{'data':<14}{'loglik':>12}  converged  recorded at")
-            for e in entries:
-                _, fit = load_fit(live_dir, e["fit_id"])
-                click.echo(f"{e['as_of']:<12}{e['regime']:<14}{e['fit_id']:<18}{e['data_hash'][:12]:<14}"
-                           f"{fit['loglik']:>12.2f}  {str(fit['converged']):<9}  {e['recorded_at']}")
-            return
-        from regimeshift.live.registry import reproduce
+        if as_of is not None:
+            raise RegimeshiftError("--prune and --reproduce: give one of them")
+        if keep is None:
+            raise RegimeshiftError("--prune: --keep N is required (how many of the newest fits to keep)")
+        click.echo(prune_registry(live_dir, keep, wait=wait).line())
+        return
+    entries = decisions(live_dir)
+    if not entries:
+        raise RegimeshiftError(f"{live_dir}: no registry/decisions here (run `regimeshift signal` first)")
+    if as_of is None:
+        click.echo(f"{'as of':<12}{'regime':<14}{'fit':<18}{'data':<14}{'loglik':>12}  converged  recorded at")
+        for e in entries:
+            _, fit = load_fit(live_dir, e["fit_id"])
+            click.echo(f"{e['as_of']:<12}{e['regime']:<14}{e['fit_id']:<18}{e['data_hash'][:12]:<14}"
+                       f"{fit['loglik']:>12.2f}  {str(fit['converged']):<9}  {e['recorded_at']}")
+        return
+    from regimeshift.live.registry import reproduce
 
-        chosen = [e for e in entries if e["as_of"] == as_of]
-        if not chosen:
-            raise RegimeshiftError(f"--reproduce: no decision as of {as_of} (recorded: "
-                                   f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
-        diffs = reproduce(live_dir, chosen[-1], store)
-    except RegimeshiftError as err:
-        _fail(err)
+    chosen = [e for e in entries if e["as_of"] == as_of]
+    if not chosen:
+        raise RegimeshiftError(f"--reproduce: no decision as of {as_of} (recorded: "
+                               f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
+    diffs = reproduce(live_dir, chosen[-1], store)
     if diffs:
         click.echo(f"differs: {', '.join(diffs)}")
         sys.exit(1)
@@ -394,27 +376,24 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
     from regimeshift.sweep.run import run_sweep
     from regimeshift.sweep.spec import load_spec
 
-    try:
-        if cluster and scheduler:
-            raise RegimeshiftError("--cluster and --scheduler: give one or the other")
-        spec = load_spec(sweep_file, data_dir, allow_gaps)
-        from regimeshift.strategies.registry import check_strategy
+    if cluster and scheduler:
+        raise RegimeshiftError("--cluster and --scheduler: give one or the other")
+    spec = load_spec(sweep_file, data_dir, allow_gaps)
+    from regimeshift.strategies.registry import check_strategy
 
-        # the base's strategy is imported once here: an error in the user's module is one line, not every variant's
-        check_strategy(spec.base.strategy.name, spec.base.strategy.params, spec.base.strategy.path)
-        if spec.base.data.source != "synthetic":
-            # the base's data is checked once, before any variant: a hole between files is one error line, not a
-            # sweep whose every variant fails; with --allow-gaps, say what was filled (each top-N folder lists it)
-            from regimeshift.pipeline import data_warnings, load_stage
+    # the base's strategy is imported once here: an error in the user's module is one line, not every variant's
+    check_strategy(spec.base.strategy.name, spec.base.strategy.params, spec.base.strategy.path)
+    if spec.base.data.source != "synthetic":
+        # the base's data is checked once, before any variant: a hole between files is one error line, not a
+        # sweep whose every variant fails; with --allow-gaps, say what was filled (each top-N folder lists it)
+        from regimeshift.pipeline import data_warnings, load_stage
 
-            for line in data_warnings(load_stage(spec.base)):
-                click.echo(f"warning: {line}", err=True)
-        out_dir = out or Path("sweeps") / spec.name
-        outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
-                            walk_forward=walk_forward, progress=not no_progress, report=not no_report,
-                            max_variants=max_variants, announce=lambda line: click.echo(line, err=True))
-    except RegimeshiftError as err:
-        _fail(err)
+        for line in data_warnings(load_stage(spec.base)):
+            click.echo(f"warning: {line}", err=True)
+    out_dir = out or Path("sweeps") / spec.name
+    outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
+                        walk_forward=walk_forward, progress=not no_progress, report=not no_report,
+                        max_variants=max_variants, announce=lambda line: click.echo(line, err=True))
     s = outcome.summary
     click.echo(f"{s['sweep']}: {s['variants']} variants, {s['screened']} screened "
                f"({outcome.n_screened} now, the rest resumed), {s['impossible']} impossible, {s['failed']} failed")

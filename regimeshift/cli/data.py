@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from regimeshift.cli.options import DATE, SECONDS
-from regimeshift.core.errors import EnvironmentFailure, RegimeshiftError
+from regimeshift.core.errors import EnvironmentFailure
 from regimeshift.store_tasks import DEFAULT_TIMEOUT, run_update, stale_lines, store_of
 
 EXIT_BAD_INPUT, EXIT_ENV = 2, 3
@@ -68,17 +68,14 @@ def update_command(config: Path, store: Path | None, fred_url: str | None, wait:
 
     day = _today(today)
     incomplete: IncompleteUpdate | None = None
+    cfg = resolve_config(config, None, None, None, None)
+    folder = store_of(cfg, store)
     try:
-        cfg = resolve_config(config, None, None, None, None)
-        folder = store_of(cfg, store)
-        try:
-            report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
-                                fred_url=fred_url, wait=wait, keep_going=keep_going, timeout=timeout)
-        except IncompleteUpdate as err:  # report what was (or, without --keep-going, was not) stored, then fail
-            incomplete, report = err, err.report
-        _, stale = stale_lines(folder, day, cfg)
-    except RegimeshiftError as err:
-        _fail(err)
+        report = run_update(cfg, folder, datetime.datetime.now(datetime.UTC).replace(tzinfo=None),
+                            fred_url=fred_url, wait=wait, keep_going=keep_going, timeout=timeout)
+    except IncompleteUpdate as err:  # report what was (or, without --keep-going, was not) stored, then fail
+        incomplete, report = err, err.report
+    _, stale = stale_lines(folder, day, cfg)
     for line in report.lines():
         click.echo(line)
     click.echo(f"store: {folder}")
@@ -102,13 +99,10 @@ def show_command(config: Path | None, store: Path | None, today: datetime.date |
     from regimeshift.resolve_config import resolve_config
 
     day = _today(today)
-    try:
-        cfg = resolve_config(config, None, None, None, None) if config is not None else None
-        folder = store_of(cfg, store)
-        StoreSource(folder)  # a clear error for a folder that is not a store
-        lines, stale = stale_lines(folder, day, cfg)
-    except RegimeshiftError as err:
-        _fail(err)
+    cfg = resolve_config(config, None, None, None, None) if config is not None else None
+    folder = store_of(cfg, store)
+    StoreSource(folder)  # a clear error for a folder that is not a store
+    lines, stale = stale_lines(folder, day, cfg)
     click.echo("\n".join(lines))
     if stale:
         click.echo(f"stale: {', '.join(stale)}")
@@ -123,8 +117,5 @@ def import_command(folder: Path, store: Path) -> None:
     """Copy a folder of CSVs (as the loader reads them) into a store; a run on it gives identical results."""
     from regimeshift.data.store.store import Store, import_csv_folder
 
-    try:
-        names = import_csv_folder(folder, Store(store), datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
-    except RegimeshiftError as err:
-        _fail(err)
+    names = import_csv_folder(folder, Store(store), datetime.datetime.now(datetime.UTC).replace(tzinfo=None))
     click.echo(f"imported {len(names)} series from {folder} into {store}")

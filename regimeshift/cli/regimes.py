@@ -7,14 +7,11 @@ CLI starts fast.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
 from regimeshift.cli.options import ConfigSource, config_options
-
-EXIT_BAD_INPUT = 2
 
 
 @click.command("regimes")
@@ -35,7 +32,6 @@ def regimes(source: ConfigSource, select_states: bool, compare: str | None, seed
     With --select-states, also fits 2..5 states on the first 70 % of the usable rows and prints BIC and the
     held-out (last 30 %) predictive log-likelihood side by side (written to n_states.csv).
     """
-    from regimeshift.core.errors import RegimeshiftError
 
     if compare is not None:
         _compare(source, compare)
@@ -43,44 +39,40 @@ def regimes(source: ConfigSource, select_states: bool, compare: str | None, seed
     if seeds is not None:
         _seeds(source, seeds)
         return
-    try:
-        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-        from regimeshift.outputs import atomic_dir
-        from regimeshift.pipeline import feature_stage, load_stage, regime_stage
-        from regimeshift.regimes.diagnostics import (
-            diagnose,
-            format_diagnostics,
-            plot_probabilities,
-            regimes_frame,
+    cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+    from regimeshift.outputs import atomic_dir
+    from regimeshift.pipeline import feature_stage, load_stage, regime_stage
+    from regimeshift.regimes.diagnostics import (
+        diagnose,
+        format_diagnostics,
+        plot_probabilities,
+        regimes_frame,
+    )
+
+    out_dir = source.out or Path("runs") / cfg.name / "regimes"
+    market = load_stage(cfg)
+    features = feature_stage(cfg, market)
+    result = regime_stage(cfg, features, market=market)
+    diag = diagnose(result, list(features.columns))
+    table = None
+    if select_states:
+        from regimeshift.regimes.features import stress_sign
+        from regimeshift.regimes.model import select_n_states
+        from regimeshift.regimes.walkforward import usable_block
+
+        spec = cfg.regimes.spec([stress_sign(c) for c in features.columns], cfg.seed)
+        table = select_n_states(usable_block(features), spec=spec)
+    with atomic_dir(out_dir) as tmp:
+        if table is not None:
+            table.to_csv(tmp / "n_states.csv", float_format="%.10g", lineterminator="\n")
+        regimes_frame(result).to_csv(
+            tmp / "regimes.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
-
-        out_dir = source.out or Path("runs") / cfg.name / "regimes"
-        market = load_stage(cfg)
-        features = feature_stage(cfg, market)
-        result = regime_stage(cfg, features, market=market)
-        diag = diagnose(result, list(features.columns))
-        table = None
-        if select_states:
-            from regimeshift.regimes.features import stress_sign
-            from regimeshift.regimes.model import select_n_states
-            from regimeshift.regimes.walkforward import usable_block
-
-            spec = cfg.regimes.spec([stress_sign(c) for c in features.columns], cfg.seed)
-            table = select_n_states(usable_block(features), spec=spec)
-        with atomic_dir(out_dir) as tmp:
-            if table is not None:
-                table.to_csv(tmp / "n_states.csv", float_format="%.10g", lineterminator="\n")
-            regimes_frame(result).to_csv(
-                tmp / "regimes.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
-            )
-            refits = result.refits.copy()
-            refits.index.name = "date"
-            refits.to_csv(tmp / "refits.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
-            plot_probabilities(result, tmp / "regimes.png", title=f"{cfg.name}: regime probabilities (out of sample)")
-            (tmp / "diagnostics.json").write_text(json.dumps(_diag_json(diag), indent=2) + "\n", encoding="utf-8")
-    except RegimeshiftError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(err.exit_code)
+        refits = result.refits.copy()
+        refits.index.name = "date"
+        refits.to_csv(tmp / "refits.csv", float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
+        plot_probabilities(result, tmp / "regimes.png", title=f"{cfg.name}: regime probabilities (out of sample)")
+        (tmp / "diagnostics.json").write_text(json.dumps(_diag_json(diag), indent=2) + "\n", encoding="utf-8")
     from regimeshift.pipeline import data_warnings
 
     for line in data_warnings(market):
@@ -96,19 +88,14 @@ def regimes(source: ConfigSource, select_states: bool, compare: str | None, seed
 
 def _compare(source: ConfigSource, models: str) -> None:
     """``--compare``: regimeshift/model_compare.py; writes compare_models.csv beside the regimes output."""
-    from regimeshift.core.errors import RegimeshiftError
     from regimeshift.model_compare import compare_models, parse_models
     from regimeshift.pipeline import load_stage
 
-    try:
-        cfg = source.resolve()
-        table = compare_models(cfg, parse_models(models), load_stage(cfg))
-        out_dir = source.out or Path("runs") / cfg.name / "regimes"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out_dir / "compare_models.csv", float_format="%.10g", lineterminator="\n")
-    except RegimeshiftError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    cfg = source.resolve()
+    table = compare_models(cfg, parse_models(models), load_stage(cfg))
+    out_dir = source.out or Path("runs") / cfg.name / "regimes"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "compare_models.csv", float_format="%.10g", lineterminator="\n")
     with pd_options():
         click.echo(f"{cfg.name}: model families on the same features and schedule ({', '.join(cfg.features)})\n"
                    + table.to_string())
@@ -119,27 +106,22 @@ def _compare(source: ConfigSource, models: str) -> None:
 
 def _seeds(source: ConfigSource, n: int) -> None:
     """``--seeds N``: regimeshift/seed_agreement.py; writes seeds.csv, seed_disagreements.csv, seed_agreement.json."""
-    from regimeshift.core.errors import RegimeshiftError
     from regimeshift.outputs import atomic_dir
     from regimeshift.pipeline import load_stage
     from regimeshift.seed_agreement import seed_agreement, seed_list
 
-    try:
-        cfg = source.resolve()
-        seeds = seed_list(cfg, n)
-        click.echo(f"{cfg.name}: {n} runs, seeds {', '.join(map(str, seeds))} (each a whole walk-forward)", err=True)
-        agreement = seed_agreement(cfg, seeds, load_stage(cfg))
-        out_dir = source.out or Path("runs") / cfg.name / "regimes-seeds"
-        with atomic_dir(out_dir) as tmp:
-            agreement.per_seed.to_csv(tmp / "seeds.csv", float_format="%.10g", lineterminator="\n")
-            dis = agreement.disagreements.copy()
-            dis.index.name = "date"
-            dis.columns = [f"seed_{c}" for c in dis.columns]
-            dis.to_csv(tmp / "seed_disagreements.csv", date_format="%Y-%m-%d", lineterminator="\n")
-            (tmp / "seed_agreement.json").write_text(json.dumps(agreement.as_dict(), indent=2) + "\n", encoding="utf-8")
-    except RegimeshiftError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(err.exit_code)
+    cfg = source.resolve()
+    seeds = seed_list(cfg, n)
+    click.echo(f"{cfg.name}: {n} runs, seeds {', '.join(map(str, seeds))} (each a whole walk-forward)", err=True)
+    agreement = seed_agreement(cfg, seeds, load_stage(cfg))
+    out_dir = source.out or Path("runs") / cfg.name / "regimes-seeds"
+    with atomic_dir(out_dir) as tmp:
+        agreement.per_seed.to_csv(tmp / "seeds.csv", float_format="%.10g", lineterminator="\n")
+        dis = agreement.disagreements.copy()
+        dis.index.name = "date"
+        dis.columns = [f"seed_{c}" for c in dis.columns]
+        dis.to_csv(tmp / "seed_disagreements.csv", date_format="%Y-%m-%d", lineterminator="\n")
+        (tmp / "seed_agreement.json").write_text(json.dumps(agreement.as_dict(), indent=2) + "\n", encoding="utf-8")
     click.echo(agreement.describe())
     click.echo(f"\nwrote {out_dir / 'seeds.csv'}, {out_dir / 'seed_disagreements.csv'}, {out_dir / 'seed_agreement.json'}")
 
@@ -184,23 +166,18 @@ def cache(clear: bool) -> None:
     The folder is $REGIMESHIFT_CACHE, else $XDG_CACHE_HOME/regimeshift, else ~/.cache/regimeshift; it is kept
     under $REGIMESHIFT_CACHE_MAX_MB (default 512) by deleting the least recently used results.
     """
-    from regimeshift.core.errors import RegimeshiftError
     from regimeshift.regimes import cache as regime_cache
 
-    try:
-        folder = regime_cache.cache_dir(True)
-        if folder is None:
-            click.echo("regime cache: off (REGIMESHIFT_CACHE=off)")
-            return
-        if clear:
-            n = regime_cache.clear(folder)
-            click.echo(f"regime cache: {folder}: deleted {n} result{'' if n == 1 else 's'}")
-            return
-        found = regime_cache.entries(folder)
-        size = sum(s for _, s, _ in found) / 1024 / 1024
-        limit = regime_cache.max_bytes() / 1024 / 1024
-    except RegimeshiftError as err:
-        click.echo(f"error: {err}", err=True)
-        sys.exit(err.exit_code)
+    folder = regime_cache.cache_dir(True)
+    if folder is None:
+        click.echo("regime cache: off (REGIMESHIFT_CACHE=off)")
+        return
+    if clear:
+        n = regime_cache.clear(folder)
+        click.echo(f"regime cache: {folder}: deleted {n} result{'' if n == 1 else 's'}")
+        return
+    found = regime_cache.entries(folder)
+    size = sum(s for _, s, _ in found) / 1024 / 1024
+    limit = regime_cache.max_bytes() / 1024 / 1024
     click.echo(f"regime cache: {folder}: {len(found)} result{'' if len(found) == 1 else 's'}, "
                f"{size:.1f} MB of {limit:.0f} MB (least recently used deleted first)")

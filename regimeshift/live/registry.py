@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from regimeshift.core.errors import DataError
+from regimeshift.core.toml_files import read_toml
 from regimeshift.core.jsonsafe import json_safe
 from regimeshift.core.versions import library_versions
 
@@ -149,7 +149,7 @@ def reproduce(live_dir: Path, entry: dict[str, Any], store: Path | None = None) 
     from regimeshift.live.ticket import build_ticket
 
     cfg_path = live_dir / REGISTRY / "configs" / f"{entry['config_hash']}.toml"
-    cfg = config_from_dict(tomllib.loads(cfg_path.read_text(encoding="utf-8")), cfg_path.name)
+    cfg = config_from_dict(read_toml(cfg_path), cfg_path.name)
     folder = store or (Path(entry["data_dir"]) if entry.get("data_source") == "store" else None)
     if folder is None:
         raise DataError(f"{entry['file']}: read from CSV files, not a store: pass the store to reproduce it from")

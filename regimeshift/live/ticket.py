@@ -24,7 +24,7 @@ from regimeshift.backtests.replay import decision_dates
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import DataError
 from regimeshift.outputs import atomic_write_text
-from regimeshift.pipeline import RunResult
+from regimeshift.pipeline import PipelineResult
 from regimeshift.strategies.sleeves import symbol_weights
 
 LOG_TOLERANCE = 1e-6  # a logged probability or weight that moved by more than this counts as revised
@@ -60,7 +60,7 @@ class Ticket:
         return json.dumps(asdict(self), indent=2) + "\n"
 
 
-def build_ticket(result: RunResult) -> Ticket:
+def build_ticket(result: PipelineResult) -> Ticket:
     """The decision of the run's last close, from the replay's end state."""
     rep = result.replay
     if rep.holdings is None:
@@ -99,7 +99,7 @@ def build_ticket(result: RunResult) -> Ticket:
     )
 
 
-def staleness(result: RunResult, as_of: pd.Timestamp) -> str | None:
+def staleness(result: PipelineResult, as_of: pd.Timestamp) -> str | None:
     """Why the decision is older than the newest price, naming the inputs that ran out; None when it is not.
 
     A scheduled job must not pass off an April decision as today's because one macro file stopped updating.
@@ -119,7 +119,7 @@ def staleness(result: RunResult, as_of: pd.Timestamp) -> str | None:
             "files before trading on it")
 
 
-def planned_orders(result: RunResult, prices: pd.Series) -> tuple[Order, ...]:
+def planned_orders(result: PipelineResult, prices: pd.Series) -> tuple[Order, ...]:
     """The orders that take the replay's end book to the pending targets at ``prices`` (per symbol).
 
     The ticket passes the last close; the replay sizes the same plan at the fill bar's price, so given that
@@ -138,19 +138,19 @@ def _order(symbol: str, shares: float, price: float) -> Order:
     return Order(symbol, "buy" if shares > 0 else "sell", abs(shares), price, abs(shares) * price)
 
 
-def _decision_dates(result: RunResult) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+def _decision_dates(result: PipelineResult) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     ex = result.config.execution
     index = result.returns.index
     regime = result.regimes.regime.reindex(index) if ex.on_regime_change else None
     return decision_dates(index, ex.rebalance, regime)
 
 
-def band_waived(result: RunResult, as_of: pd.Timestamp) -> bool:
+def band_waived(result: PipelineResult, as_of: pd.Timestamp) -> bool:
     """Whether ``as_of`` is a regime change the run trades on: the replay then ignores its drift band."""
     return as_of in _decision_dates(result)[1]
 
 
-def _decision(result: RunResult, as_of: pd.Timestamp) -> tuple[bool, str]:
+def _decision(result: PipelineResult, as_of: pd.Timestamp) -> tuple[bool, str]:
     ex = result.config.execution
     index = result.returns.index
     candidates, forced = _decision_dates(result)
@@ -184,7 +184,7 @@ def format_ticket(t: Ticket) -> str:
 
 
 # -- the decision log -------------------------------------------------------------------------------------------
-def decision_rows(result: RunResult) -> pd.DataFrame:
+def decision_rows(result: PipelineResult) -> pd.DataFrame:
     """One row per day of the run: most probable regime, its probabilities and the symbol targets."""
     cfg = result.config
     index = result.returns.index
@@ -204,7 +204,7 @@ class LogUpdate:
     revised: tuple[str, ...]  # logged days whose regime or targets differ from the current data's
 
 
-def update_log(path: Path, result: RunResult, as_of: str) -> LogUpdate:
+def update_log(path: Path, result: PipelineResult, as_of: str) -> LogUpdate:
     """Add (or refresh) the ``as_of`` row of ``signals.csv`` and compare every logged day with the current run."""
     update, text = log_update(path, result, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +212,7 @@ def update_log(path: Path, result: RunResult, as_of: str) -> LogUpdate:
     return update
 
 
-def log_update(path: Path, result: RunResult, as_of: str, extra: dict[str, str] | None = None) -> tuple[LogUpdate, str]:
+def log_update(path: Path, result: PipelineResult, as_of: str, extra: dict[str, str] | None = None) -> tuple[LogUpdate, str]:
     """:func:`update_log` without writing: the update and the new text of ``signals.csv`` (for a caller that
     commits it together with other files). ``extra``: more columns of the ``as_of`` row (e.g. the fit id)."""
     rows = decision_rows(result)

@@ -146,7 +146,7 @@ def stitched_track(monthly: pd.DataFrame, selection: pd.DataFrame) -> pd.Series:
 
 
 # -- pictures ---------------------------------------------------------------------------------------------------
-def _svg(fig: Figure) -> str:
+def svg_text(fig: Figure) -> str:
     import matplotlib as mpl
 
     buf = io.StringIO()
@@ -156,7 +156,7 @@ def _svg(fig: Figure) -> str:
     return text[text.index("<svg"):]
 
 
-def _fig(w: float = 5.0, h: float = 3.4) -> tuple[Figure, Any]:
+def new_figure(w: float = 5.0, h: float = 3.4) -> tuple[Figure, Any]:
     fig = Figure(figsize=(w, h))
     FigureCanvasSVG(fig)
     ax = fig.add_subplot()
@@ -169,7 +169,7 @@ def param_plots(table: pd.DataFrame, swept: Sequence[str], metric: str) -> list[
     ok = table[table["status"] == "ok"]
     out = []
     for key in swept:
-        fig, ax = _fig()
+        fig, ax = new_figure()
         col = ok[key]
         numeric = pd.to_numeric(col, errors="coerce")
         if numeric.notna().all() and col.map(lambda x: not isinstance(x, bool)).all():
@@ -186,7 +186,7 @@ def param_plots(table: pd.DataFrame, swept: Sequence[str], metric: str) -> list[
         ax.set_xlabel(key, fontsize=8)
         ax.set_ylabel(metric, fontsize=8)
         ax.set_title(f"{metric} vs {key}", fontsize=9)
-        out.append(_svg(fig))
+        out.append(svg_text(fig))
     return out
 
 
@@ -208,7 +208,7 @@ def heatmap(table: pd.DataFrame, keys: Sequence[str], metric: str) -> str | None
         index=a, columns=b, values=metric, aggfunc="mean", observed=True)
     if pivot.empty:
         return None
-    fig, ax = _fig(5.5, 4.0)
+    fig, ax = new_figure(5.5, 4.0)
     im = ax.imshow(pivot.to_numpy(dtype=float), cmap="viridis", aspect="auto", origin="lower")
     ax.set_xticks(range(pivot.shape[1]), [str(c)[:10] for c in pivot.columns], fontsize=7)
     ax.set_yticks(range(pivot.shape[0]), [str(c)[:10] for c in pivot.index], fontsize=7)
@@ -220,7 +220,7 @@ def heatmap(table: pd.DataFrame, keys: Sequence[str], metric: str) -> str | None
     ax.set_ylabel(a, fontsize=8)
     ax.set_title(f"mean {metric}", fontsize=9)
     fig.colorbar(im, ax=ax)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 def spread_labels(y: Sequence[float], gap: float, low: float = 0.0, high: float = 1.0) -> list[float]:
@@ -247,7 +247,7 @@ def risk_scatter(table: pd.DataFrame, top: int) -> str:
     column right of the axes at heights spread apart, each joined to its point by a line, so none overlaps
     another whatever the points' positions (each label is an SVG group ``toplabel_<rank>``)."""
     ok = table[table["status"] == "ok"]
-    fig, ax = _fig(5.5, 3.8)
+    fig, ax = new_figure(5.5, 3.8)
     fig.subplots_adjust(right=0.86)
     ax.scatter(100 * ok["max_drawdown"], ok["sharpe"], s=8, alpha=0.5, color="#7f7f7f", label="variants")
     best = ok.head(top)
@@ -270,7 +270,7 @@ def risk_scatter(table: pd.DataFrame, top: int) -> str:
     ax.set_ylabel("Sharpe (daily excess returns)", fontsize=8)
     ax.set_title("Sharpe vs max drawdown", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
-    return _svg(fig)
+    return svg_text(fig)
 
 
 # -- page -------------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.sweep import leaderboard as lb
-from regimeshift.sweep.screen import fit_regimes, screen_chunk
+from regimeshift.sweep.screen import prefit_regimes, screen_chunk
 from regimeshift.backtests.config import RunConfig
 from regimeshift.sweep.spec import SweepSpec, Variant
 from regimeshift.sweep.store import ResultStore
@@ -251,7 +251,7 @@ def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: st
             # walk over them touches the regime keys only, never every variant
             parallel = workers > 1 or cluster or scheduler
             if parallel and spec.variants.n_regime_settings() <= PREFIT_LIMIT:
-                for _ in ex.map_unordered(fit_regimes, spec.variants.regime_settings(), ex.slots(workers)):
+                for _ in ex.map_unordered(prefit_regimes, spec.variants.regime_settings(), ex.slots(workers)):
                     pass
             eta.start = time.monotonic()
             for rows in ex.map_unordered(screen_chunk, chain([first], chunks), ex.slots(workers)):
@@ -351,14 +351,14 @@ def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: i
 
 
 def _track_svg(track: pd.Series, winner: pd.Series | None) -> str:
-    fig, ax = lb._fig(7.0, 3.4)
+    fig, ax = lb.new_figure(7.0, 3.4)
     ax.plot(track.index, (1 + track).cumprod(), color="#1f77b4", label="walk-forward selection (out of sample)")
     if winner is not None:
         ax.plot(winner.index, (1 + winner).cumprod(), color="#7f7f7f", lw=1, label="in-sample winner (hindsight)")
     ax.set_ylabel("growth of 1 (daily)", fontsize=8)
     ax.legend(fontsize=7, frameon=False)
     ax.set_title("walk-forward selection vs in-sample winner", fontsize=9)
-    return lb._svg(fig)
+    return lb.svg_text(fig)
 
 
 def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, report: bool = True) -> list[Path]:

@@ -16,7 +16,7 @@ import pandas as pd
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import cash_accrual, decision_dates
 from regimeshift.backtests.screen import ScreenResult, screen_arrays
-from regimeshift.core.constants import CASH
+from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.pipeline import (
     allocation_stage,
     feature_stage,
@@ -53,7 +53,7 @@ def market_and_regimes(cfg: RunConfig) -> tuple[Any, Any]:
     return market, _remember("regimes:" + regime_key, fit)
 
 
-def fit_regimes(cfg: RunConfig) -> bool:
+def prefit_regimes(cfg: RunConfig) -> bool:
     """Fit (or find in the cache) the walk-forward of one regime setting; True when it was cached."""
     _, regimes = market_and_regimes(cfg)
     return bool(regimes.cached)
@@ -90,7 +90,7 @@ class Prepared:
             op = None if opens is None else opens[list(symbols)].to_numpy(dtype=float)
             rate = None
             if cfg.data.cash_rate is not None:
-                r = self.market.macro[cfg.data.cash_rate].reindex(self.index).ffill().fillna(0.0) / 100.0 / 252.0
+                r = self.market.macro[cfg.data.cash_rate].reindex(self.index).ffill().fillna(0.0) / 100.0 / TRADING_DAYS
                 rate = cash_accrual(r, self.index)
             return prices.to_numpy(dtype=float), op, rate
 
@@ -226,7 +226,7 @@ def path_metrics(value: np.ndarray, rf: np.ndarray | float = 0.0) -> dict[str, f
         "sharpe": sharpe_ratio(excess),
         "sortino": sortino_ratio(excess),
         "max_drawdown": mdd,
-        "volatility": float(np.std(r, ddof=1)) * math.sqrt(252) if r.size > 1 else math.nan,
+        "volatility": float(np.std(r, ddof=1)) * math.sqrt(TRADING_DAYS) if r.size > 1 else math.nan,
         "calmar": cagr / -mdd if mdd < 0 else math.nan,
         "total_return": float(value[-1] / value[0] - 1.0),
     }
@@ -247,7 +247,7 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     metrics.update(twin_sharpe=twin_m["sharpe"], timing_sharpe=metrics["sharpe"] - twin_m["sharpe"],
                    timing_cagr=metrics["cagr"] - twin_m["cagr"],
                    timing_max_drawdown=metrics["max_drawdown"] - twin_m["max_drawdown"])
-    years = len(value) / 252.0
+    years = len(value) / TRADING_DAYS
     mean_value = float(np.mean(value))
     metrics.update(
         n_orders=res.n_orders,

@@ -23,7 +23,6 @@ weights above 1 with ``weights = "reject"``) is an *impossible variant*: reporte
 from __future__ import annotations
 
 import copy
-import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import ConfigDict, Field, StringConstraints, ValidationError
 from regimeshift.backtests.config import RunConfig, load_config
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import ConfigError
+from regimeshift.core.toml_files import read_toml
 from regimeshift.core.strict import StrictSettings
 from regimeshift.sweep.variants import ENGINE_VERSION, REGIME_KEYS, Variant, VariantSpace
 from regimeshift.sweep.variants import assign_creating as _assign_creating
@@ -208,10 +208,7 @@ def load_spec(path: str | Path, data_dir: str | Path | None = None, allow_gaps: 
     where = p.name
     if not p.is_file():
         raise ConfigError(f"{p}: sweep file not found")
-    try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8-sig"))
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{where}: not valid TOML: {err}") from None
+    raw = read_toml(p, where)
     try:
         settings = SweepSettings.model_validate(raw)
     except ValidationError as err:

@@ -1,0 +1,70 @@
+"""Moving a setting's declaration must not change what a run is called: the shipped configs keep their digests
+(run listings, sweep stores and comparisons key on them) and the regime cache keeps its keys (a fitted walk is
+reused, not refitted). The values below were computed on main before the settings were declared once (issue 21)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from regimeshift.backtests.config import RunConfig, load_config
+from regimeshift.regimes import cache as regime_cache
+from regimeshift.regimes.features import stress_sign
+from regimeshift.regimes.walkforward import walk_forward
+
+REPO = Path(__file__).resolve().parents[1]
+
+DIGESTS = {
+    "backtests/configs/default.toml": "5c6c9ad2920c",
+    "backtests/configs/liquidity_rotation.toml": "219ddcb00992",
+    "backtests/configs/liquidity_rotation_jump.toml": "ec1c213ac70d",
+    "backtests/configs/next_open_2020.toml": "290931a277ef",
+    "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "6f05603838dd",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "6157ddf0580f",
+    "examples/momentum_tilt.toml": "cae195604560",
+}
+
+#: the cache key with the engine's code version pinned (the real one changes with every edit of the engine's
+#: source, on purpose): what the settings contribute -- every field, its spelling and its value
+CACHE_KEYS = {
+    "backtests/configs/liquidity_rotation.toml": "91d6cd6410fa8176d1b5dba5d655eaeee4231352663ef5e4d7adaa36a4fdae25",
+    "backtests/configs/liquidity_rotation_jump.toml": "dc71f421c39afb6a8ac17a9436d18f6a874c593e67dbf3122d4190f537ce3ad1",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "e2b968f530e577dc54400316ab5335821b3ed553199dfcbf3e0c7c4b8aa14f4f",
+}
+
+
+@pytest.mark.parametrize("path", sorted(DIGESTS))
+def test_a_shipped_config_keeps_its_digest(path):
+    assert load_config(REPO / path).digest() == DIGESTS[path]
+
+
+def test_the_embedded_default_and_the_bare_model_keep_their_digests():
+    assert load_config(None).digest() == "5c6c9ad2920c"
+    assert RunConfig().digest() == "c6f082412b94"
+
+
+class _Captured(Exception):
+    pass
+
+
+@pytest.mark.parametrize("path", sorted(CACHE_KEYS))
+def test_a_shipped_config_keeps_its_regime_cache_key(path, monkeypatch, tmp_path):
+    keys = []
+
+    def capture(features, params, compute, cache):  # noqa: ANN001, ARG001
+        keys.append(regime_cache.cache_key(features, params))
+        raise _Captured
+
+    monkeypatch.setattr(regime_cache, "CODE_VERSION", "pinned")
+    monkeypatch.setattr(regime_cache, "cached", capture)
+    # exact binary fractions and small integers: the same bytes on every platform
+    index = pd.bdate_range("2000-01-03", periods=300)
+    columns = ["vol:SPY:21", "ret:SPY:63", "corr:SPY:GLD:63", "level:VIX"]
+    features = pd.DataFrame((np.arange(1200).reshape(300, 4) % 97) / 7.0, index=index, columns=columns)
+    returns = pd.Series((np.arange(300) % 11 - 5) / 1000.0, index=index)
+    cfg = load_config(REPO / path)
+    spec = cfg.regimes.spec([stress_sign(c) for c in columns], cfg.seed)
+    with pytest.raises(_Captured):
+        walk_forward(features, spec, cache=tmp_path, returns=returns)
+    assert keys == [CACHE_KEYS[path]]
