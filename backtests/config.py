@@ -329,6 +329,10 @@ class RunConfig(_Frozen):
         """Stable hash of the resolved config, for run listings and caches."""
         raw = self.model_dump(mode="json")
         raw["data"].pop("vendors", None)  # provenance, not a parameter (and old digests stay valid)
+        if raw["strategy"].get("path"):
+            # the folder is made absolute when the file is read: hashing that would name the same config differently
+            # in every checkout, so the digest takes what the folder holds (its modules), not where it is
+            raw["strategy"]["path"] = _folder_digest(Path(raw["strategy"]["path"]))
         # settings added after hashes were first recorded count only when changed, so a config that leaves
         # them at their defaults keeps the hash it always had (run listings, caches and comparisons stay valid)
         defaults = _section_defaults()
@@ -338,6 +342,15 @@ class RunConfig(_Frozen):
                     del raw[section][key]
         blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _folder_digest(folder: Path) -> str:
+    """The Python modules under a user's strategy folder, by relative name and content."""
+    h = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        if "__pycache__" not in path.parts:
+            h.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return "modules:" + h.hexdigest()[:16]
 
 
 def _as_the_frame_spells(spec: str) -> str:

@@ -39,10 +39,11 @@ OTHER_SETTINGS = {
     ("fractional", "regimeshift/live/signal.py"): "`signal --fractional`, the account's own option",
     ("model", "reports/compare.py"): "what a run stored before regimes.model existed was an HMM (history, not a default)",
     ("seed", "data/synthetic.py"): "the synthetic market's own seed, for a caller without a config",
-    ("macro", "backtests/data.py"): "no macro series: the empty choice, not a setting's value",
+    ("macro", "data/market.py"): "no macro series: the empty choice, not a setting's value",
     ("macro", "data/synthetic.py"): "no macro series: the empty choice, not a setting's value",
-    ("allow_gaps", "backtests/data.py"): "the loader's keyword: the run passes data.allow_gaps",
+    ("allow_gaps", "data/market.py"): "the loader's keyword: the run passes data.allow_gaps",
     ("allow_gaps", "regimeshift/cli/options.py"): "`--allow-gaps` absent: no override of data.allow_gaps",
+    ("allow_gaps", "regimeshift/resolve_config.py"): "`--allow-gaps` absent: no override of data.allow_gaps",
     ("allow_gaps", "regimeshift/sweep/spec.py"): "`--allow-gaps` absent: no override of data.allow_gaps",
 }
 

@@ -22,7 +22,7 @@ DIGESTS = {
     "backtests/configs/next_open_2020.toml": "290931a277ef",
     "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "6f05603838dd",
     "backtests/configs/shu_yu_mulvey_2024_jm.toml": "6157ddf0580f",
-    "examples/momentum_tilt.toml": "cae195604560",
+    "examples/momentum_tilt.toml": "37ffab93d632",  # strategy.path by its modules, not where it is
 }
 
 #: the cache key with the engine's code version pinned (the real one changes with every edit of the engine's
@@ -68,3 +68,13 @@ def test_a_shipped_config_keeps_its_regime_cache_key(path, monkeypatch, tmp_path
     with pytest.raises(_Captured):
         walk_forward(features, spec, cache=tmp_path, returns=returns)
     assert keys == [CACHE_KEYS[path]]
+
+
+def test_a_config_with_a_strategy_folder_has_one_digest_wherever_it_is_checked_out(tmp_path):
+    import shutil
+
+    shutil.copytree(REPO / "examples", tmp_path / "elsewhere")
+    moved = load_config(tmp_path / "elsewhere" / "momentum_tilt.toml").digest()
+    assert moved == load_config(REPO / "examples" / "momentum_tilt.toml").digest()
+    (tmp_path / "elsewhere" / "my_strategies" / "momentum_tilt.py").write_text("# edited\n", encoding="utf-8")
+    assert load_config(tmp_path / "elsewhere" / "momentum_tilt.toml").digest() != moved  # the code is the strategy
