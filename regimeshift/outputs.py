@@ -88,6 +88,9 @@ def write_outputs(
         trips.to_csv(
             tmp / "round_trips.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
+        if result.member_weights is not None:  # rule sleeves only: fixed-sleeve runs keep their file list
+            result.member_weights.to_csv(tmp / "member_weights.csv", index=False, float_format="%.10g",
+                                         date_format="%Y-%m-%d", lineterminator="\n")
         (tmp / "config.toml").write_text(result.config.to_toml(), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(json_safe(result.metrics), indent=2, sort_keys=False) + "\n")
         if render_report is not None:

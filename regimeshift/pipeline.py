@@ -34,7 +34,7 @@ from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
 from regimeshift.strategies.registry import check_strategy, resolve_strategy, strategy_file, where_raised
-from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
+from regimeshift.strategies.sleeves import MemberBook, has_rules, members_of, sleeve_returns, symbol_weights
 
 T = TypeVar("T")
 
@@ -52,6 +52,8 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     risk_free: RiskFree = field(default_factory=RiskFree.zero)  # what every ratio is measured over
     round_trips: pd.DataFrame | None = None  # the fills as FIFO round trips (round_trips.csv)
+    # rule sleeves only: member weights on each decision date (member_weights.csv); None for fixed sleeves
+    member_weights: pd.DataFrame | None = None
 
 
 # -- stages --------------------------------------------------------------------------------------------------
@@ -166,8 +168,8 @@ def _check_synthetic_names(cfg: RunConfig, prices: pd.DataFrame, macro: pd.DataF
     """Every symbol a synthetic run names must be one the generator makes (a config written for real data
     would otherwise fail deep in the allocation)."""
     assets, series = ", ".join(prices.columns), ", ".join(macro.columns)
-    for sleeve, members in cfg.sleeves.items():
-        for sym in members:
+    for sleeve, spec in cfg.sleeves.items():
+        for sym in members_of(spec):
             if sym not in prices.columns:
                 raise ConfigError(f"sleeves.{sleeve}: {sym!r} is not in the synthetic market (its assets: {assets})")
     if cfg.data.benchmark not in prices.columns:
@@ -215,15 +217,44 @@ def trading_probabilities(regimes: RegimeResult, market: MarketData) -> pd.DataF
     return probs.loc[probs.index.isin(market.prices.index)]
 
 
-def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) -> pd.DataFrame:
+def member_book(cfg: RunConfig, market: MarketData) -> MemberBook | None:
+    """The member weights of the rule sleeves (strategies/sleeves.py), computed once per decision date and
+    shared by the allocation, the replay and its benchmarks; None when every sleeve is a fixed mapping."""
+    return MemberBook(market.prices, cfg.sleeves) if has_rules(cfg.sleeves) else None
+
+
+def run_decisions(cfg: RunConfig, index: pd.DatetimeIndex,
+                  regimes: RegimeResult | None) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(decision dates, forced dates) of the replay: the calendar checks and, with on_regime_change, the days
+    the most probable regime changes."""
+    ex = cfg.execution
+    regime = None
+    if ex.on_regime_change:
+        if regimes is None:
+            raise ConfigError("execution.on_regime_change: replay_stage needs the regimes")
+        regime = regimes.regime.reindex(index)
+    return decision_dates(index, ex.rebalance, regime)
+
+
+def _sleeve_returns(cfg: RunConfig, market: MarketData, regimes: RegimeResult | None, index: pd.DatetimeIndex,
+                    book: MemberBook | None) -> pd.DataFrame:
+    if book is None:
+        return sleeve_returns(market.prices, cfg.sleeves).loc[index]
+    return book.sleeve_returns(run_decisions(cfg, index, regimes)[0]).loc[index]
+
+
+def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult,
+                     book: MemberBook | None = None) -> pd.DataFrame:
     probs = trading_probabilities(regimes, market)
+    if book is None:
+        book = member_book(cfg, market)
     ctx = StrategyContext(
         probabilities=probs,
         prices=market.prices.loc[probs.index],
         sleeves=cfg.sleeves,
         regime_weights=cfg.strategy.weights,
         params=cfg.strategy.params,
-        sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
+        sleeve_returns=_sleeve_returns(cfg, market, regimes, probs.index, book),
         strategy_path=cfg.strategy.path,
     )
     where = f"strategy {cfg.strategy.name}"
@@ -254,7 +285,8 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
 
 
 def replay_stage(
-    cfg: RunConfig, market: MarketData, weights: pd.DataFrame, regimes: RegimeResult | None = None
+    cfg: RunConfig, market: MarketData, weights: pd.DataFrame, regimes: RegimeResult | None = None,
+    book: MemberBook | None = None,
 ) -> ReplayResult:
     """Replay the strategy (backtrader) and, beside it, the benchmarks (same execution, array replay).
 
@@ -264,18 +296,18 @@ def replay_stage(
     prices = market.prices.loc[weights.index]
     check_cash_buys_a_share(cfg, prices)
     opens = traded_opens(cfg, market, weights.index)
-    regime = None
-    if ex.on_regime_change:
-        if regimes is None:
-            raise ConfigError("execution.on_regime_change: replay_stage needs the regimes")
-        regime = regimes.regime.reindex(weights.index)
     rate = None
     if cfg.data.cash_rate is not None:
         rate = rate_per_bar(market, cfg.data.cash_rate, weights.index, "data.cash_rate").fillna(0.0)
-    candidates, forced = decision_dates(weights.index, ex.rebalance, regime)
-    targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
+    candidates, forced = run_decisions(cfg, weights.index, regimes)
+    if book is None:
+        book = member_book(cfg, market)
+    if book is None:
+        targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
+    else:  # each rule sleeve's members weighed on each decision's close
+        targets = book.targets(weights.loc[candidates])
     rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
-    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights)
+    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights, book=book)
     return dataclasses.replace(rep, beside=beside)
 
 
@@ -449,8 +481,9 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
         market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
     regimes = timed("regimes", lambda: regime_stage(cfg, features, cache=cache, market=market))
-    weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
-    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
+    book = member_book(cfg, market)
+    weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes, book))
+    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes, book))
     returns = daily_returns(cfg, market, rep)
     risk_free = risk_free_stage(cfg, market, returns.index)  # before the metrics: a rate that does not cover fails
     trips = round_trips(rep.trades)
@@ -458,4 +491,10 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     gaps = getattr(market, "gaps", ())
     if gaps:  # only when the run filled a gap (--allow-gaps): a run on whole data keeps its metrics as they were
         metrics["data_gaps"] = [g.as_dict() for g in gaps]
-    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips)
+    members = None
+    if book is not None:  # only with a rule sleeve: a run of fixed sleeves keeps its metrics as they were
+        decisions = run_decisions(cfg, weights.index, regimes)[0]
+        members = book.table(decisions)
+        metrics["sleeve_rules"] = book.fallback_summary(decisions)
+    return RunResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips,
+                     members)
