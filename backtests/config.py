@@ -376,17 +376,12 @@ class SleeveRule(_Frozen):
             raise ValueError("top_k applies to weigh = \"momentum\" only")
         return v
 
-    def describe(self) -> str:
-        """The rule as the tearsheet's config table says it."""
-        k = f", top {self.top_k if self.top_k is not None else (len(self.members) + 1) // 2}" \
-            if self.weigh == "momentum" else ""
-        how = "equal" if self.weigh == "equal" else f"{self.weigh} over {self.lookback} days{k}"
-        return f"{', '.join(self.members)} ({how})"
-
 
 def _sleeve_kind(value: Any) -> str:
-    return "rule" if isinstance(value, (dict, SleeveRule)) and ("members" in value if isinstance(value, dict)
-                                                               else True) else "fixed"
+    # a table with a members key is a rule; any other table is today's symbol -> weight mapping
+    if isinstance(value, SleeveRule) or (isinstance(value, dict) and "members" in value):
+        return "rule"
+    return "fixed"
 
 
 #: a sleeve: a fixed symbol -> weight mapping, or a rule over its members

@@ -223,6 +223,13 @@ def member_book(cfg: RunConfig, market: MarketData) -> MemberBook | None:
     return MemberBook(market.prices, cfg.sleeves) if has_rules(cfg.sleeves) else None
 
 
+def symbol_targets(cfg: RunConfig, market: MarketData, sleeve_weights: pd.DataFrame) -> pd.DataFrame:
+    """Date x symbol targets of date x sleeve weights: fixed sleeves split by their mapping, rule sleeves by
+    their members' weights on each row's date (closes up to that date only)."""
+    book = member_book(cfg, market)
+    return symbol_weights(sleeve_weights, cfg.sleeves) if book is None else book.targets(sleeve_weights)
+
+
 def run_decisions(cfg: RunConfig, index: pd.DatetimeIndex,
                   regimes: RegimeResult | None) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
     """(decision dates, forced dates) of the replay: the calendar checks and, with on_regime_change, the days
