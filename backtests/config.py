@@ -343,10 +343,6 @@ class ReportConfig(_Frozen):
         return v
 
 
-#: how a rule sleeve weighs its members (strategies/member_weights.py)
-WEIGHS = ("equal", "inverse_vol", "min_variance", "risk_parity", "momentum")
-
-
 class SleeveRule(_Frozen):
     """A sleeve whose members are weighed by a rule at every decision, from closes up to that decision only:
     ``[sleeves.growth] members = ["QQQ", "VUG", "IWF"]``, ``weigh = "inverse_vol"``, ``lookback = 63``.

@@ -24,7 +24,7 @@ from regimeshift.backtests.data import MarketData, SeriesSource, csv_source, loa
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
 from regimeshift.backtests.trade_log import round_trips, trade_stats
 from regimeshift.core.constants import CASH, TRADING_DAYS
-from regimeshift.core.errors import ConfigError, RegimeshiftError
+from regimeshift.core.errors import ConfigError, DataError, RegimeshiftError
 from regimeshift.core.versions import library_versions
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
@@ -34,7 +34,7 @@ from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
 from regimeshift.strategies.registry import check_strategy, resolve_strategy, strategy_file, where_raised
-from regimeshift.strategies.sleeves import MemberBook, has_rules, members_of, sleeve_returns, symbol_weights
+from regimeshift.strategies.sleeves import MemberBook, has_rules, is_rule, members_of, sleeve_returns, symbol_weights
 
 T = TypeVar("T")
 
@@ -115,7 +115,24 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         return _load_from(cfg, source, hist_start)
 
 
+def _member_named(cfg: RunConfig, err: DataError) -> DataError:
+    """A rule sleeve's member without data, named by the field that lists it (the loader names the file)."""
+    for name, spec in cfg.sleeves.items():
+        if is_rule(spec):
+            for sym in spec.members:
+                if str(err).startswith((f"{sym}.csv:", f"{sym.lower()}.csv:")):
+                    return DataError(f"sleeves.{name}.members: {sym} has no data ({err})")
+    return err
+
+
 def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketData:
+    try:
+        return _load(cfg, source, hist_start)
+    except DataError as err:
+        raise _member_named(cfg, err) from None
+
+
+def _load(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketData:
     market = load_market(
         source,
         feature_symbols(cfg),
@@ -171,7 +188,8 @@ def _check_synthetic_names(cfg: RunConfig, prices: pd.DataFrame, macro: pd.DataF
     for sleeve, spec in cfg.sleeves.items():
         for sym in members_of(spec):
             if sym not in prices.columns:
-                raise ConfigError(f"sleeves.{sleeve}: {sym!r} is not in the synthetic market (its assets: {assets})")
+                field = f"sleeves.{sleeve}.members" if is_rule(spec) else f"sleeves.{sleeve}"
+                raise ConfigError(f"{field}: {sym!r} is not in the synthetic market (its assets: {assets})")
     if cfg.data.benchmark not in prices.columns:
         raise ConfigError(f"data.benchmark: {cfg.data.benchmark!r} is not in the synthetic market (its assets: {assets})")
     for name in cfg.data.macro:

@@ -1,0 +1,141 @@
+"""Sleeves as rules (issue 23 item 1): members weighed at every decision from closes up to it only, by one pure
+function that the backtrader run, its array twin and the sweep screen all call."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from regimeshift.backtests.config import config_from_dict
+from regimeshift.pipeline import run_pipeline
+from regimeshift.strategies.member_weights import WEIGHS, member_weight_rows, member_weights
+from regimeshift.strategies.sleeves import MemberBook
+from regimeshift.sweep.screen import screen_with_twin
+from sklearn.covariance import LedoitWolf
+
+from tests.test_sweep_screen import WHOLE_SHARE_BOUND
+
+
+def _closes(n: int = 200, k: int = 4, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    vols = np.linspace(0.005, 0.03, k)
+    return 100 * np.exp(np.cumsum(rng.normal(0.0003, vols, (n, k)), axis=0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(weigh=st.sampled_from(WEIGHS), lookback=st.integers(2, 40), t=st.integers(0, 79), seed=st.integers(0, 2**16),
+       k=st.integers(1, 5), top_k=st.integers(1, 5))
+def test_prices_after_a_decision_change_nothing_at_or_before_it(weigh, lookback, t, seed, k, top_k) -> None:
+    closes = _closes(80, k, seed)
+    rows = np.arange(80)
+    top = min(top_k, k) if weigh == "momentum" else None
+    before, filled = member_weight_rows(closes, rows, weigh, lookback, top)
+    changed = closes.copy()
+    changed[t + 1:] *= np.random.default_rng(seed + 1).uniform(0.5, 2.0, changed[t + 1:].shape)
+    after, filled_after = member_weight_rows(changed, rows, weigh, lookback, top)
+    np.testing.assert_array_equal(after[: t + 1], before[: t + 1])
+    np.testing.assert_array_equal(filled_after[: t + 1], filled[: t + 1])
+    assert (before >= 0).all()
+    np.testing.assert_allclose(before.sum(axis=1), 1.0, rtol=1e-12)
+
+
+def test_until_the_lookback_is_filled_members_are_held_equally_and_it_says_so() -> None:
+    closes = _closes(30, 3)
+    short = member_weights(closes, "inverse_vol", lookback=30)  # 30 closes give 29 returns
+    full = member_weights(closes, "inverse_vol", lookback=29)
+    np.testing.assert_allclose(short.weights, [1 / 3] * 3, rtol=1e-15)
+    assert (short.filled, full.filled) == (False, True)
+
+
+def test_inverse_vol_weighs_each_member_by_one_over_its_window_volatility() -> None:
+    closes = _closes()
+    rets = closes[-64:][1:] / closes[-64:][:-1] - 1.0
+    expected = 1.0 / rets.std(axis=0, ddof=1)
+    np.testing.assert_allclose(member_weights(closes, "inverse_vol", 63).weights, expected / expected.sum(),
+                               rtol=1e-12)
+
+
+def test_min_variance_is_the_ledoit_wolf_minimum_variance_portfolio() -> None:
+    closes = _closes()  # four independent members: the unconstrained optimum is long-only, so it is the answer
+    rets = closes[-64:][1:] / closes[-64:][:-1] - 1.0
+    inv = np.linalg.inv(LedoitWolf().fit(rets).covariance_) @ np.ones(4)
+    np.testing.assert_allclose(member_weights(closes, "min_variance", 63).weights, inv / inv.sum(), rtol=1e-6)
+
+
+def test_risk_parity_gives_every_member_the_same_risk_contribution() -> None:
+    closes = _closes(k=6, seed=4)
+    rets = closes[-64:][1:] / closes[-64:][:-1] - 1.0
+    cov = LedoitWolf().fit(rets).covariance_
+    w = member_weights(closes, "risk_parity", 63).weights
+    contribution = w * (cov @ w)
+    np.testing.assert_allclose(contribution, contribution.mean(), rtol=1e-9)
+
+
+def test_momentum_holds_the_top_k_risers_of_the_window_equally() -> None:
+    days = np.arange(30.0)[:, None]
+    closes = 100 * (1 + days * np.array([0.001, 0.004, -0.002, 0.003]))
+    np.testing.assert_array_equal(member_weights(closes, "momentum", 20, top_k=2).weights, [0, 0.5, 0, 0.5])
+    np.testing.assert_array_equal(member_weights(closes, "momentum", 20).weights, [0, 0.5, 0, 0.5])  # half, up
+
+
+def test_the_book_splits_sleeve_weights_by_each_dates_member_weights() -> None:
+    idx = pd.bdate_range("2020-01-01", periods=120)
+    prices = pd.DataFrame(_closes(120, 3), index=idx, columns=["A", "B", "C"])
+    cfg = config_from_dict({"sleeves": {"growth": {"members": ["A", "B"], "weigh": "inverse_vol", "lookback": 20},
+                                        "bonds": {"C": 1.0}},
+                            "strategy": {"weights": {"abundant": {"growth": 1.0}, "tightening": {"bonds": 1.0},
+                                                     "crunch": {}}}})
+    book = MemberBook(prices, cfg.sleeves)
+    dates = idx[[10, 60, 119]]
+    sleeve_w = pd.DataFrame({"growth": [0.6, 0.5, 0.2], "bonds": [0.3, 0.5, 0.8], "cash": [0.1, 0.0, 0.0]},
+                            index=dates)
+    targets = book.targets(sleeve_w)
+    inner = book.weights("growth", dates)
+    np.testing.assert_allclose(targets[["A", "B"]].to_numpy(), inner.to_numpy() * sleeve_w[["growth"]].to_numpy(),
+                               rtol=1e-15)
+    np.testing.assert_allclose(targets["C"], sleeve_w["bonds"], rtol=1e-15)
+    np.testing.assert_allclose(inner.iloc[0], [0.5, 0.5])  # day 10: 20 days of returns do not exist yet
+    assert book.filled("growth", dates).tolist() == [False, True, True]
+
+
+# -- the backtrader run, its array twin and the sweep screen run the same rules ------------------------------------
+TINY = {
+    "name": "rules",
+    "features": ["ret:GROWTH:2", "ret:MARKET:2", "level:VOLINDEX", "level:CREDITSPREAD"],
+    "data": {"source": "synthetic", "benchmark": "MARKET", "macro": ["VOLINDEX", "CREDITSPREAD"],
+             "synthetic_years": 4.0},
+    "regimes": {"n_init": 1, "refit": "yearly", "min_train_days": 252},
+}
+
+
+def _rule_config(weigh: str) -> object:
+    rule = {"members": ["GROWTH", "VALUE", "MARKET"], "weigh": weigh, "lookback": 42}
+    if weigh == "momentum":
+        rule["top_k"] = 2
+    return config_from_dict({**TINY, "sleeves": {"growth": rule, "value": {"VALUE": 1.0},
+                                                 "bonds": {"members": ["SHORTBOND", "GOLD"], "weigh": "min_variance"},
+                                                 "gold": {"GOLD": 1.0}}})
+
+
+@pytest.mark.parametrize("weigh", WEIGHS)
+def test_the_screen_and_the_array_twin_agree_with_the_backtrader_run_on_every_rule(weigh: str) -> None:
+    cfg = _rule_config(weigh)
+    run = run_pipeline(cfg)
+    _, screened, twin = screen_with_twin(cfg)
+    value = run.replay.value.to_numpy()
+    assert np.max(np.abs(screened.value / value - 1.0)) <= WHOLE_SHARE_BOUND
+    assert screened.n_orders == run.replay.n_orders
+    static_twin = run.replay.beside["static_twin"]
+    assert np.max(np.abs(twin.value / static_twin.value.to_numpy() - 1.0)) <= WHOLE_SHARE_BOUND
+    # and the run did weigh by the rule: member_weights.csv holds the book's weights on every decision
+    table = run.member_weights
+    assert set(table["sleeve"]) == {"growth", "bonds"}
+    np.testing.assert_allclose(table.groupby(["date", "sleeve"])["weight"].sum(), 1.0, rtol=1e-12)
+    assert run.metrics["sleeve_rules"]["growth"]["weigh"] == weigh
+
+
+def test_a_rule_sleeve_differs_from_holding_its_members_equally() -> None:
+    ruled = run_pipeline(_rule_config("inverse_vol"))
+    equal = run_pipeline(_rule_config("equal"))
+    assert abs(ruled.replay.value.iloc[-1] / equal.replay.value.iloc[-1] - 1.0) > 1e-4
