@@ -169,3 +169,52 @@ def test_a_sweep_varies_how_a_sleeve_weighs_which_members_over_what_window(tmp_p
     assert out.n_screened == 12 and (out.table["status"] == "ok").all()
     # the rules make different portfolios (the equal-weight ones ignore the window: 2 of their 4 are repeats)
     assert out.table["sharpe"].nunique() >= 8
+
+
+# -- bad input: one line naming the field, exit 2, nothing written -------------------------------------------------
+def _run_with_growth(tmp_path, env, growth: dict):
+    import tomli_w
+
+    from tests.test_failures import TINY as FAILURE_TINY
+    from tests.test_failures import run_cli
+
+    raw = {**FAILURE_TINY, "sleeves": {**FAILURE_TINY["sleeves"], "growth": growth}}
+    (tmp_path / "tiny.toml").write_text(tomli_w.dumps(raw), encoding="utf-8")
+    return run_cli(["run", str(tmp_path / "tiny.toml"), "--out", str(tmp_path / "out")], tmp_path, env)
+
+
+@pytest.mark.parametrize(("growth", "expected"), [
+    ({"members": ["GROWTH", "VALUE"], "weigh": "magic"},
+     "field 'sleeves.growth.weigh': Input should be 'equal', 'inverse_vol', 'min_variance', 'risk_parity' or "
+     "'momentum'"),
+    ({"members": ["GROWTH", "VALUE"], "weigh": "momentum", "top_k": 3},
+     "field 'sleeves.growth.top_k': top_k = 3 is above the member count (2: GROWTH, VALUE)"),
+    ({"members": ["GROWTH", "NOPE"], "weigh": "inverse_vol"},
+     "sleeves.growth.members: 'NOPE' is not in the synthetic market"),
+    ({"members": ["GROWTH", "VALUE"], "weigh": "risk_parity", "lookback": 5000},
+     "sleeves.growth.lookback: 5000 trading days is longer than the history (1008 days of prices"),
+], ids=["unknown weigh", "top_k above the members", "member without data", "lookback beyond the history"])
+def test_a_bad_rule_is_one_line_naming_the_field_exit_2_nothing_written(tmp_path, growth, expected) -> None:
+    from tests.test_failures import _env, assert_no_output, assert_one_error
+
+    ran = _run_with_growth(tmp_path, _env(tmp_path / "cache"), growth)
+    assert_one_error(ran, 2, expected)
+    assert_no_output(tmp_path / "out")
+
+
+def test_a_member_without_a_price_file_names_the_field_and_the_file(tmp_path) -> None:
+    import tomli_w
+
+    from tests.test_failures import _env, _prices, assert_no_output, assert_one_error, run_cli
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "AAA.csv").write_text("Date,Close\n" + "".join(f"{d},{p}\n" for d, p in _prices()), encoding="utf-8")
+    cfg = {"name": "csv", "features": ["ret:AAA:2"], "data": {"dir": str(data), "benchmark": "AAA", "min_rows": 60},
+           "sleeves": {"growth": {"members": ["AAA", "BBB"], "weigh": "inverse_vol", "lookback": 20}},
+           "strategy": {"weights": {"abundant": {"growth": 1.0}, "tightening": {"growth": 0.5}, "crunch": {}}},
+           "regimes": {"n_init": 1, "refit": "yearly", "min_train_days": 60}}
+    (tmp_path / "csv.toml").write_text(tomli_w.dumps(cfg), encoding="utf-8")
+    ran = run_cli(["run", str(tmp_path / "csv.toml"), "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
+    assert_one_error(ran, 2, "sleeves.growth.members: BBB has no data (BBB.csv: file not found in ")
+    assert_no_output(tmp_path / "out")
