@@ -17,7 +17,7 @@ import pandas as pd
 from regimeshift.core.atomic import atomic_dir, atomic_write_text  # noqa: F401  (re-exported for the commands)
 from regimeshift.core.constants import CASH
 from regimeshift.core.jsonsafe import json_safe
-from regimeshift.backtests.trade_log import round_trips
+from regimeshift.backtests.trade_log import round_trips, trade_log
 from regimeshift.pipeline import RunResult
 
 OUTPUT_FILES = (
@@ -81,7 +81,7 @@ def write_outputs(
         returns = result.returns.copy()
         returns.index.name = "date"
         _csv(returns, tmp / "returns.csv")
-        result.replay.trades.to_csv(
+        trade_log(result.replay.trades).to_csv(
             tmp / "trades.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
         trips = result.round_trips if result.round_trips is not None else round_trips(result.replay.trades)
