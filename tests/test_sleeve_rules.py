@@ -2,6 +2,8 @@
 function that the backtrader run, its array twin and the sweep screen all call."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from regimeshift.strategies.sleeves import MemberBook
 from regimeshift.sweep.screen import screen_with_twin
 from sklearn.covariance import LedoitWolf
 
+from tests.conftest import requires_shared
 from tests.test_sweep_screen import WHOLE_SHARE_BOUND
 
 
@@ -218,3 +221,31 @@ def test_a_member_without_a_price_file_names_the_field_and_the_file(tmp_path) ->
     ran = run_cli(["run", str(tmp_path / "csv.toml"), "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
     assert_one_error(ran, 2, "sleeves.growth.members: BBB has no data (BBB.csv: file not found in ")
     assert_no_output(tmp_path / "out")
+
+
+# -- the README's worked example -------------------------------------------------------------------------------------
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "rule_sleeves.toml"
+
+
+def test_the_rule_sleeve_example_is_what_the_readme_shows_on_the_ten_etfs() -> None:
+    from regimeshift.backtests.config import load_config
+
+    assert EXAMPLE.read_text() in (EXAMPLE.parents[1] / "README.md").read_text()
+    cfg = load_config(EXAMPLE)
+    assert sorted(s for spec in cfg.sleeves.values() for s in spec.members) == sorted(
+        ["QQQ", "VUG", "IWF", "DVY", "VYM", "SCHD", "SHY", "VGSH", "GLD", "IAU"])
+    assert [spec.weigh for spec in cfg.sleeves.values()] == ["momentum", "inverse_vol", "min_variance", "equal"]
+
+
+@requires_shared
+@pytest.mark.realdata
+def test_the_rule_sleeve_example_runs_and_writes_each_decisions_member_weights(tmp_path, shared_data) -> None:
+    import regimeshift as rs
+
+    out = rs.run(EXAMPLE, data_dir=shared_data).write(tmp_path / "run", report=False)
+    table = pd.read_csv(out / "member_weights.csv")
+    assert list(table.columns) == ["date", "sleeve", "symbol", "weight", "rule"]
+    assert set(table["sleeve"]) == {"growth", "value", "bonds", "gold"}
+    np.testing.assert_allclose(table.groupby(["date", "sleeve"])["weight"].sum(), 1.0, rtol=1e-12)
+    growth = table[table["sleeve"] == "growth"].groupby("date")["weight"].apply(lambda w: int((w > 0).sum()))
+    assert set(growth) == {2}  # momentum holds its top two on every decision (the 2012 start has 126 days behind)
