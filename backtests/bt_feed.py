@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from regimeshift.backtests.bt_engine import bt
-from backtrader.utils import date2num
+
+date2num = bt.utils.date2num
 
 
 def day_numbers(index: Any) -> list[float]:
