@@ -2,6 +2,7 @@
 function that the backtrader run, its array twin and the sweep screen all call."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -247,5 +248,12 @@ def test_the_rule_sleeve_example_runs_and_writes_each_decisions_member_weights(t
     assert list(table.columns) == ["date", "sleeve", "symbol", "weight", "rule"]
     assert set(table["sleeve"]) == {"growth", "value", "bonds", "gold"}
     np.testing.assert_allclose(table.groupby(["date", "sleeve"])["weight"].sum(), 1.0, rtol=1e-12)
-    growth = table[table["sleeve"] == "growth"].groupby("date")["weight"].apply(lambda w: int((w > 0).sum()))
-    assert set(growth) == {2}  # momentum holds its top two on every decision (the 2012 start has 126 days behind)
+    growth = table[table["sleeve"] == "growth"]
+    held = growth.groupby(["date", "rule"])["weight"].apply(lambda w: int((w > 0).sum())).reset_index()
+    # the prices start on 2012-01-03: until 126 days of returns exist the three are held equally, and it says so;
+    # from then on momentum holds its top two
+    assert set(held.loc[held["rule"] == "momentum", "weight"]) == {2}
+    early = held[held["rule"] == "equal (lookback not filled)"]
+    assert set(early["weight"]) == {3} and early["date"].max() < held.loc[held["rule"] == "momentum", "date"].min()
+    metrics = json.loads((out / "metrics.json").read_text())["sleeve_rules"]["growth"]
+    assert metrics["equal_fallback_decisions"] == len(early) > 0
