@@ -21,10 +21,12 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import ReplayResult, rebalance_dates, replay_arrays
+from regimeshift.strategies.sleeves import MemberBook, sleeve_symbols
 
 BENCHMARKS = ("static_twin", "equal_weight", "sixty_forty", "buy_hold")
 
@@ -35,11 +37,13 @@ def average_weights(weights: pd.DataFrame) -> pd.Series:
 
 
 def benchmark_schedules(
-    cfg: RunConfig, index: pd.DatetimeIndex, weights: pd.DataFrame | None = None
+    cfg: RunConfig, index: pd.DatetimeIndex, weights: pd.DataFrame | None = None, book: MemberBook | None = None
 ) -> dict[str, pd.DataFrame | str]:
     """Decision date x symbol target weights of each benchmark, or a string saying why it is skipped.
 
     ``weights`` (date x sleeve, the strategy's daily targets) gives the static twin; without them it is skipped.
+    ``book`` (rule sleeves): the members of every sleeve are weighed on each benchmark decision by the same
+    function, on the same closes, as the strategy's (the twin differs in sleeve weights only).
     """
     bench = cfg.data.benchmark
     monthly = rebalance_dates(index, "monthly")
@@ -56,6 +60,9 @@ def benchmark_schedules(
 
     def held(weights_: dict[str, float], dates: pd.DatetimeIndex) -> pd.DataFrame:
         return pd.DataFrame([weights_] * len(dates), index=dates)
+
+    if book is not None:
+        mix, held = _ruled(cfg, book)  # type: ignore[assignment]
 
     out: dict[str, pd.DataFrame | str] = {}
     if weights is not None and not weights.empty:
@@ -76,17 +83,37 @@ def benchmark_schedules(
     return out
 
 
+def _ruled(cfg: RunConfig, book: MemberBook) -> tuple[Any, Any]:
+    """``mix`` and ``held`` of :func:`benchmark_schedules` for rule sleeves: a mix is kept as sleeve weights
+    (plus extra symbol weights) and split over the members on each decision date when it is held."""
+
+    def mix(sleeve_weights: Mapping[str, float], extra: Mapping[str, float] | None = None) -> Any:
+        return dict(sleeve_weights), dict(extra or {})
+
+    def held(mixed: Any, dates: pd.DatetimeIndex) -> pd.DataFrame:
+        sleeve_weights, extra = mixed
+        w = np.array([[float(sleeve_weights.get(n, 0.0)) for n in cfg.sleeves]] * len(dates)).reshape(
+            len(dates), len(cfg.sleeves))
+        frame = pd.DataFrame(book.symbol_rows(w, dates), index=dates, columns=list(sleeve_symbols(cfg.sleeves)))
+        for sym, x in extra.items():
+            frame[sym] = (frame[sym] if sym in frame else 0.0) + x
+        return frame
+
+    return mix, held
+
+
 def replay_benchmarks(
     cfg: RunConfig,
     prices: pd.DataFrame,
     opens: pd.DataFrame | None = None,
     cash_rate: pd.Series | None = None,
     weights: pd.DataFrame | None = None,
+    book: MemberBook | None = None,
 ) -> dict[str, ReplayResult | str]:
     """Each benchmark replayed over ``prices`` (the strategy's dates) with ``cfg.execution``; ``weights``, the
-    strategy's daily sleeve targets, give the static twin."""
+    strategy's daily sleeve targets, give the static twin; ``book`` weighs rule sleeves' members."""
     out: dict[str, ReplayResult | str] = {}
-    scheds = benchmark_schedules(cfg, prices.index, weights)
+    scheds = benchmark_schedules(cfg, prices.index, weights, book)
     for name in BENCHMARKS:
         sched = scheds[name]
         if isinstance(sched, str):

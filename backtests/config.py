@@ -14,11 +14,14 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
+    Discriminator,
     Field,
+    Tag,
+    ValidationInfo,
     StrictFloat,
     StrictInt,
     ValidationError,
@@ -238,12 +241,61 @@ class ReportConfig(_Frozen):
         return v
 
 
+class SleeveRule(_Frozen):
+    """A sleeve whose members are weighed by a rule at every decision, from closes up to that decision only:
+    ``[sleeves.growth] members = ["QQQ", "VUG", "IWF"]``, ``weigh = "inverse_vol"``, ``lookback = 63``.
+    Until ``lookback`` days of returns exist the members are held equally (member_weights.csv says so)."""
+
+    members: Array[Name] = Field(min_length=1)
+    weigh: Literal["equal", "inverse_vol", "min_variance", "risk_parity", "momentum"] = "equal"
+    lookback: int = Field(strict=True, default=63, ge=2)  # trading days of returns the rule reads
+    # momentum: how many of the strongest members are held (equally); None: half of them, rounded up
+    top_k: int | None = Field(strict=True, default=None, ge=1)
+
+    @field_validator("members")
+    @classmethod
+    def _members_distinct(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        twice = sorted({m for m in v if v.count(m) > 1})
+        if twice:
+            raise ValueError(f"{', '.join(twice)} listed more than once")
+        return v
+
+    @field_validator("top_k")
+    @classmethod
+    def _top_k_fits(cls, v: int | None, info: ValidationInfo) -> int | None:
+        members = info.data.get("members")
+        if v is not None and members is not None and v > len(members):
+            raise ValueError(f"top_k = {v} is above the member count ({len(members)}: {', '.join(members)})")
+        if v is not None and info.data.get("weigh") != "momentum":
+            raise ValueError("top_k applies to weigh = \"momentum\" only")
+        return v
+
+
+def _sleeve_kind(value: Any) -> str:
+    # a table with a members key is a rule; any other table is today's symbol -> weight mapping
+    if isinstance(value, SleeveRule) or (isinstance(value, dict) and "members" in value):
+        return "rule"
+    return "fixed"
+
+
+#: a sleeve: a fixed symbol -> weight mapping, or a rule over its members
+Sleeve = Annotated[
+    Annotated[dict[str, StrictFloat], Tag("fixed")] | Annotated[SleeveRule, Tag("rule")],
+    Discriminator(_sleeve_kind),
+]
+
+
+def sleeve_members(spec: Any) -> tuple[str, ...]:
+    """The symbols a sleeve holds, fixed or rule."""
+    return tuple(spec.members) if isinstance(spec, SleeveRule) else tuple(spec)
+
+
 class RunConfig(_Frozen):
     name: str = "default"
     # numpy's legacy RandomState (hmmlearn, k-means) takes seeds below 2**32, and restarts use seed + i
     seed: int = Field(strict=True, default=7, ge=0, lt=2**31)
     data: DataConfig = DataConfig()
-    sleeves: dict[str, dict[str, StrictFloat]] = Field(
+    sleeves: dict[str, Sleeve] = Field(
         default_factory=lambda: {
             "growth": {"QQQ": 1.0},
             "value": {"DVY": 1.0},
@@ -266,10 +318,12 @@ class RunConfig(_Frozen):
 
     @field_validator("sleeves")
     @classmethod
-    def _valid_sleeves(cls, v: dict[str, dict[str, StrictFloat]]) -> dict[str, dict[str, StrictFloat]]:
+    def _valid_sleeves(cls, v: dict[str, Any]) -> dict[str, Any]:
         if CASH in v:
             raise ValueError(f"'{CASH}' is implicit and cannot be a sleeve")
         for sleeve, members in v.items():
+            if isinstance(members, SleeveRule):
+                continue  # checked by its own model
             if not members:
                 raise ValueError(f"sleeve {sleeve} holds no symbol")
             if any(not w > 0 for w in members.values()):
@@ -314,8 +368,8 @@ class RunConfig(_Frozen):
     def symbols(self) -> tuple[str, ...]:
         """Every price series the run needs: sleeve members, the benchmark, then feature-only symbols."""
         seen: dict[str, None] = {}
-        for members in self.sleeves.values():
-            seen.update(dict.fromkeys(members))
+        for spec in self.sleeves.values():
+            seen.update(dict.fromkeys(sleeve_members(spec)))
         seen[self.data.benchmark] = None
         return tuple(seen)
 
@@ -395,6 +449,8 @@ _UNION_BRANCH = re.compile(r"^(?:int|float|str|bool|constrained-\w+|strict-\w+|[
 
 def _field_path(loc: tuple[Any, ...]) -> str:
     parts = list(loc)
+    if len(parts) > 2 and parts[0] == "sleeves" and parts[2] in ("fixed", "rule"):
+        del parts[2]  # the tag of the sleeve's kind (fixed mapping or rule): not a field the user wrote
     while parts and isinstance(parts[-1], str) and _UNION_BRANCH.match(parts[-1]):
         parts.pop()
     return ".".join(str(p) for p in parts) or "(top level)"

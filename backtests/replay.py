@@ -204,6 +204,7 @@ def replay(
     """
     # backtrader (and the global state it needs) only when a replay actually runs
     from regimeshift.backtests.bt_engine import BpsCommission, ScheduleFollower, bt
+    from regimeshift.backtests.bt_feed import day_numbers, list_feed  # PandasData read from lists: same values
 
     t0 = time.perf_counter()
     prices, opens, positions = check_inputs(prices, targets, opens)
@@ -212,13 +213,14 @@ def replay(
 
     same_bar = execution.timing == "same_bar"
     cerebro = bt.Cerebro(stdstats=False, maxcpus=1, cheat_on_open=not same_bar)
+    dates, feed = day_numbers(prices.index), list_feed()
     for sym in prices.columns:
         close = prices[sym].astype(float)
         op = close if opens is None else opens[sym].astype(float)
         frame = pd.DataFrame(
             {"open": op, "high": np.maximum(op, close), "low": np.minimum(op, close), "close": close, "volume": 0.0}
         )
-        cerebro.adddata(bt.feeds.PandasData(dataname=frame, openinterest=None), name=sym)
+        cerebro.adddata(feed(dataname=frame, openinterest=None, dates=dates), name=sym)
     broker = cerebro.broker
     broker.setcash(execution.initial_cash)
     # a sell's proceeds only exist once it fills, so judge cash at execution, not at submission

@@ -18,6 +18,20 @@ ROUND_TRIP_COLUMNS = ["symbol", "entry_date", "entry_price", "exit_date", "exit_
                       "pnl", "return"]
 
 
+#: trades.csv: the replay's fill columns first, in their order (other tools read them), then what a quant reads
+#: without recomputing it: ``side`` (buy / sell) and the order's ``value`` (|size| x fill price, before commission)
+TRADE_LOG_COLUMNS = ["date", "symbol", "size", "price", "commission", "side", "value"]
+
+
+def trade_log(trades: pd.DataFrame) -> pd.DataFrame:
+    """trades.csv: the fills (date, symbol, signed size, price, commission) with ``side`` and ``value`` appended."""
+    size = trades["size"].to_numpy(dtype=float)
+    out = trades.copy()
+    out["side"] = np.where(size > 0, "buy", "sell")
+    out["value"] = np.abs(size) * trades["price"].to_numpy(dtype=float)
+    return out
+
+
 def round_trips(trades: pd.DataFrame) -> pd.DataFrame:
     """FIFO round trips of ``trades`` (columns date, symbol, size signed: + buy, - sell; price; commission)."""
     rows: list[dict[str, Any]] = []

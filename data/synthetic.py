@@ -337,3 +337,46 @@ def generate_market(seed: int = 7, years: float = 20.0, start: str = "2006-01-02
     prices, raw_macro, regimes, params = _simulate(seed=seed, years=years, start=start)
     macro = raw_macro.shift(MACRO_LAG).ffill()
     return SyntheticMarket(prices=prices, macro=macro, true_regimes=regimes, params=params)
+
+
+#: the sleeves of :func:`generate_universe`: each member follows its sleeve's base asset of the synthetic market
+UNIVERSE_BASES = {"growth": "GROWTH", "value": "VALUE", "bonds": "SHORTBOND", "gold": "GOLD"}
+
+
+def generate_universe(n_assets: int = 60, seed: int = 7, years: float = 20.0,
+                      start: str = "2006-01-02") -> tuple[SyntheticMarket, dict[str, tuple[str, ...]]]:
+    """A universe of ``n_assets`` members in four sleeves on :func:`generate_market`'s regimes, and the sleeves.
+
+    Member ``j`` of a sleeve (named ``GROWTH01``, ``VALUE07``, ...) has the daily log return
+    ``beta_j * base + idio_j``: ``base`` the sleeve's base asset of the market (``UNIVERSE_BASES``), ``beta_j``
+    uniform in [0.7, 1.3], and ``idio_j`` Gaussian noise with a daily volatility of 25-60 % of the base's own
+    (so members are alike but not the same, and their risk differs). The base assets, the benchmark and the
+    macro series are the market's own; everything is drawn from ``default_rng(seed + 1)`` after the market, so
+    the universe is as deterministic as the market.
+    """
+    if n_assets < len(UNIVERSE_BASES):
+        raise ValueError(f"n_assets={n_assets}: a universe needs at least one member per sleeve")
+    market = generate_market(seed=seed, years=years, start=start)
+    base_rets = np.log(market.prices).diff().fillna(0.0)
+    rng = np.random.default_rng(seed + 1)
+    names = list(UNIVERSE_BASES)
+    counts = [n_assets // len(names) + (i < n_assets % len(names)) for i in range(len(names))]
+    columns: dict[str, np.ndarray] = {}
+    sleeves: dict[str, tuple[str, ...]] = {}
+    for sleeve, count in zip(names, counts):
+        base = base_rets[UNIVERSE_BASES[sleeve]].to_numpy()
+        sd = float(base.std())
+        members = []
+        for j in range(count):
+            beta = rng.uniform(0.7, 1.3)
+            idio = rng.normal(0.0, rng.uniform(0.25, 0.6) * sd, len(base))
+            rets = beta * base + idio
+            rets[0] = 0.0  # every member starts at exactly 100, like the market
+            name = f"{UNIVERSE_BASES[sleeve]}{j + 1:02d}"
+            columns[name] = 100.0 * np.exp(np.cumsum(rets))
+            members.append(name)
+        sleeves[sleeve] = tuple(members)
+    prices = pd.concat([market.prices, pd.DataFrame(columns, index=market.prices.index)], axis=1)
+    universe = SyntheticMarket(prices=prices, macro=market.macro, true_regimes=market.true_regimes,
+                               params=market.params)
+    return universe, sleeves

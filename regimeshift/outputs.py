@@ -17,7 +17,7 @@ import pandas as pd
 from regimeshift.core.atomic import atomic_dir, atomic_write_text  # noqa: F401  (re-exported for the commands)
 from regimeshift.core.constants import CASH
 from regimeshift.core.jsonsafe import json_safe
-from regimeshift.backtests.trade_log import round_trips
+from regimeshift.backtests.trade_log import round_trips, trade_log
 from regimeshift.pipeline import PipelineResult
 
 OUTPUT_FILES = (
@@ -81,13 +81,16 @@ def write_outputs(
         returns = result.returns.copy()
         returns.index.name = "date"
         _csv(returns, tmp / "returns.csv")
-        result.replay.trades.to_csv(
+        trade_log(result.replay.trades).to_csv(
             tmp / "trades.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
         trips = result.round_trips if result.round_trips is not None else round_trips(result.replay.trades)
         trips.to_csv(
             tmp / "round_trips.csv", index=False, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n"
         )
+        if result.member_weights is not None:  # rule sleeves only: fixed-sleeve runs keep their file list
+            result.member_weights.to_csv(tmp / "member_weights.csv", index=False, float_format="%.10g",
+                                         date_format="%Y-%m-%d", lineterminator="\n")
         (tmp / "config.toml").write_text(result.config.to_toml(), encoding="utf-8")
         (tmp / "metrics.json").write_text(json.dumps(json_safe(result.metrics), indent=2, sort_keys=False) + "\n")
         if render_report is not None:

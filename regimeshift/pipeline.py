@@ -25,7 +25,7 @@ from regimeshift.data.sources import SeriesSource, csv_source
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
 from regimeshift.backtests.trade_log import round_trips, trade_stats
 from regimeshift.core.constants import CASH, TRADING_DAYS
-from regimeshift.core.errors import ConfigError, RegimeshiftError
+from regimeshift.core.errors import ConfigError, DataError, RegimeshiftError
 from regimeshift.core.versions import library_versions
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
@@ -35,7 +35,7 @@ from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
 from regimeshift.strategies.registry import check_strategy, resolve_strategy, strategy_file, where_raised
-from regimeshift.strategies.sleeves import sleeve_returns, symbol_weights
+from regimeshift.strategies.sleeves import MemberBook, has_rules, is_rule, members_of, sleeve_returns, symbol_weights
 
 T = TypeVar("T")
 
@@ -55,6 +55,8 @@ class PipelineResult:
     timings: dict[str, float] = field(default_factory=dict)
     risk_free: RiskFree = field(default_factory=RiskFree.zero)  # what every ratio is measured over
     round_trips: pd.DataFrame | None = None  # the fills as FIFO round trips (round_trips.csv)
+    # rule sleeves only: member weights on each decision date (member_weights.csv); None for fixed sleeves
+    member_weights: pd.DataFrame | None = None
 
 
 # -- stages --------------------------------------------------------------------------------------------------
@@ -116,7 +118,24 @@ def load_stage(cfg: RunConfig, data_dir: str | Path | None = None) -> MarketData
         return _load_from(cfg, source, hist_start)
 
 
+def _member_named(cfg: RunConfig, err: DataError) -> DataError:
+    """A rule sleeve's member without data, named by the field that lists it (the loader names the file)."""
+    for name, spec in cfg.sleeves.items():
+        if is_rule(spec):
+            for sym in spec.members:
+                if str(err).startswith((f"{sym}.csv:", f"{sym.lower()}.csv:")):
+                    return DataError(f"sleeves.{name}.members: {sym} has no data ({err})")
+    return err
+
+
 def _load_from(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketData:
+    try:
+        return _load(cfg, source, hist_start)
+    except DataError as err:
+        raise _member_named(cfg, err) from None
+
+
+def _load(cfg: RunConfig, source: Any, hist_start: str | None) -> MarketData:
     market = load_market(
         source,
         feature_symbols(cfg),
@@ -169,10 +188,11 @@ def _check_synthetic_names(cfg: RunConfig, prices: pd.DataFrame, macro: pd.DataF
     """Every symbol a synthetic run names must be one the generator makes (a config written for real data
     would otherwise fail deep in the allocation)."""
     assets, series = ", ".join(prices.columns), ", ".join(macro.columns)
-    for sleeve, members in cfg.sleeves.items():
-        for sym in members:
+    for sleeve, spec in cfg.sleeves.items():
+        for sym in members_of(spec):
             if sym not in prices.columns:
-                raise ConfigError(f"sleeves.{sleeve}: {sym!r} is not in the synthetic market (its assets: {assets})")
+                field = f"sleeves.{sleeve}.members" if is_rule(spec) else f"sleeves.{sleeve}"
+                raise ConfigError(f"{field}: {sym!r} is not in the synthetic market (its assets: {assets})")
     if cfg.data.benchmark not in prices.columns:
         raise ConfigError(f"data.benchmark: {cfg.data.benchmark!r} is not in the synthetic market (its assets: {assets})")
     for name in cfg.data.macro:
@@ -218,15 +238,51 @@ def trading_probabilities(regimes: RegimeResult, market: MarketData) -> pd.DataF
     return probs.loc[probs.index.isin(market.prices.index)]
 
 
-def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) -> pd.DataFrame:
+def member_book(cfg: RunConfig, market: MarketData) -> MemberBook | None:
+    """The member weights of the rule sleeves (strategies/sleeves.py), computed once per decision date and
+    shared by the allocation, the replay and its benchmarks; None when every sleeve is a fixed mapping."""
+    return MemberBook(market.prices, cfg.sleeves) if has_rules(cfg.sleeves) else None
+
+
+def symbol_targets(cfg: RunConfig, market: MarketData, sleeve_weights: pd.DataFrame) -> pd.DataFrame:
+    """Date x symbol targets of date x sleeve weights: fixed sleeves split by their mapping, rule sleeves by
+    their members' weights on each row's date (closes up to that date only)."""
+    book = member_book(cfg, market)
+    return symbol_weights(sleeve_weights, cfg.sleeves) if book is None else book.targets(sleeve_weights)
+
+
+def run_decisions(cfg: RunConfig, index: pd.DatetimeIndex,
+                  regimes: RegimeResult | None) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(decision dates, forced dates) of the replay: the calendar checks and, with on_regime_change, the days
+    the most probable regime changes."""
+    ex = cfg.execution
+    regime = None
+    if ex.on_regime_change:
+        if regimes is None:
+            raise ConfigError("execution.on_regime_change: replay_stage needs the regimes")
+        regime = regimes.regime.reindex(index)
+    return decision_dates(index, ex.rebalance, regime)
+
+
+def _sleeve_returns(cfg: RunConfig, market: MarketData, regimes: RegimeResult | None, index: pd.DatetimeIndex,
+                    book: MemberBook | None) -> pd.DataFrame:
+    if book is None:
+        return sleeve_returns(market.prices, cfg.sleeves).loc[index]
+    return book.sleeve_returns(run_decisions(cfg, index, regimes)[0]).loc[index]
+
+
+def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult,
+                     book: MemberBook | None = None) -> pd.DataFrame:
     probs = trading_probabilities(regimes, market)
+    if book is None:
+        book = member_book(cfg, market)
     ctx = StrategyContext(
         probabilities=probs,
         prices=market.prices.loc[probs.index],
         sleeves=cfg.sleeves,
         regime_weights=cfg.strategy.weights,
         params=cfg.strategy.params,
-        sleeve_returns=sleeve_returns(market.prices, cfg.sleeves).loc[probs.index],
+        sleeve_returns=_sleeve_returns(cfg, market, regimes, probs.index, book),
         strategy_path=cfg.strategy.path,
     )
     where = f"strategy {cfg.strategy.name}"
@@ -257,7 +313,8 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult) 
 
 
 def replay_stage(
-    cfg: RunConfig, market: MarketData, weights: pd.DataFrame, regimes: RegimeResult | None = None
+    cfg: RunConfig, market: MarketData, weights: pd.DataFrame, regimes: RegimeResult | None = None,
+    book: MemberBook | None = None,
 ) -> ReplayResult:
     """Replay the strategy (backtrader) and, beside it, the benchmarks (same execution, array replay).
 
@@ -267,18 +324,18 @@ def replay_stage(
     prices = market.prices.loc[weights.index]
     check_cash_buys_a_share(cfg, prices)
     opens = traded_opens(cfg, market, weights.index)
-    regime = None
-    if ex.on_regime_change:
-        if regimes is None:
-            raise ConfigError("execution.on_regime_change: replay_stage needs the regimes")
-        regime = regimes.regime.reindex(weights.index)
     rate = None
     if cfg.data.cash_rate is not None:
         rate = rate_per_bar(market, cfg.data.cash_rate, weights.index, "data.cash_rate").fillna(0.0)
-    candidates, forced = decision_dates(weights.index, ex.rebalance, regime)
-    targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
+    candidates, forced = run_decisions(cfg, weights.index, regimes)
+    if book is None:
+        book = member_book(cfg, market)
+    if book is None:
+        targets = symbol_weights(weights.loc[candidates], cfg.sleeves)
+    else:  # each rule sleeve's members weighed on each decision's close
+        targets = book.targets(weights.loc[candidates])
     rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
-    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights)
+    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights, book=book)
     return dataclasses.replace(rep, beside=beside)
 
 
@@ -452,8 +509,9 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
         market = timed("load", lambda: load_stage(cfg, data_dir))
     features = timed("features", lambda: feature_stage(cfg, market))
     regimes = timed("regimes", lambda: regime_stage(cfg, features, cache=cache, market=market))
-    weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes))
-    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes))
+    book = member_book(cfg, market)
+    weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes, book))
+    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes, book))
     returns = daily_returns(cfg, market, rep)
     risk_free = risk_free_stage(cfg, market, returns.index)  # before the metrics: a rate that does not cover fails
     trips = round_trips(rep.trades)
@@ -461,4 +519,10 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     gaps = getattr(market, "gaps", ())
     if gaps:  # only when the run filled a gap (--allow-gaps): a run on whole data keeps its metrics as they were
         metrics["data_gaps"] = [g.as_dict() for g in gaps]
-    return PipelineResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips)
+    members = None
+    if book is not None:  # only with a rule sleeve: a run of fixed sleeves keeps its metrics as they were
+        decisions = run_decisions(cfg, weights.index, regimes)[0]
+        members = book.table(decisions)
+        metrics["sleeve_rules"] = book.fallback_summary(decisions)
+    return PipelineResult(cfg, market, features, regimes, weights, rep, returns, metrics, timings, risk_free, trips,
+                     members)

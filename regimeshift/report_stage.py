@@ -5,6 +5,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pandas as pd
@@ -14,7 +15,8 @@ from regimeshift.pipeline import PipelineResult, data_warnings
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.tearsheet import write_tearsheet
-from regimeshift.strategies.sleeves import sleeve_returns
+from regimeshift.strategies.member_weights import default_top_k
+from regimeshift.strategies.sleeves import MemberBook, has_rules, is_rule, sleeve_returns
 
 
 def run_warnings(result: PipelineResult) -> tuple[str, ...]:
@@ -103,12 +105,51 @@ def smoothing_text(rg: RegimeConfig) -> str:
     return f"; signal smoothed over {rg.smooth_days} days" if int(rg.smooth_days) > 1 else ""
 
 
+def sleeve_text(spec: Any) -> str:
+    """One sleeve in the config table: its mapping, or its rule (a long member list is left to the members
+    table, so the header stays readable with a universe of any size)."""
+    if not is_rule(spec):
+        if len(spec) > 6:
+            return f"{len(spec)} members, fixed weights (members table below)"
+        return ", ".join(f"{s} {w:g}" for s, w in spec.items())
+    if spec.weigh == "equal":
+        how = "weighed equally"
+    else:
+        top = f", top {spec.top_k or default_top_k(len(spec.members))}" if spec.weigh == "momentum" else ""
+        how = f"weighed by {spec.weigh} over {spec.lookback} days{top} at each decision"
+    members = ", ".join(spec.members) if len(spec.members) <= 6 else f"{len(spec.members)} members"
+    return f"{members} ({how})"
+
+
+def members_table(result: PipelineResult) -> pd.DataFrame | None:
+    """The tearsheet's members table: per sleeve its rule and each member's weight at the last decision (and how
+    many decisions fell back to equal weights); None when every sleeve holds one symbol at a fixed weight."""
+    cfg = result.config
+    if not has_rules(cfg.sleeves) and all(len(spec) == 1 for spec in cfg.sleeves.values()):
+        return None
+    table = result.member_weights
+    rules = (result.metrics or {}).get("sleeve_rules", {})
+    rows = []
+    for name, spec in cfg.sleeves.items():
+        if is_rule(spec) and table is not None and len(table):
+            last = table[table["sleeve"] == name]
+            last = last[last["date"] == last["date"].max()]
+            weights = dict(zip(last["symbol"], last["weight"]))
+            fallback = rules.get(name, {}).get("equal_fallback_decisions", 0)
+            rule = spec.weigh + (f" ({fallback} early decisions equal: lookback not filled)" if fallback else "")
+        else:
+            total = sum(spec.values())
+            weights = {s: w / total for s, w in spec.items()}
+            rule = "fixed"
+        members = ", ".join(f"{s} {100 * w:.1f}%" for s, w in weights.items())
+        rows.append({"Sleeve": name, "Rule": rule, "Members (weight in the sleeve, last decision)": members})
+    return pd.DataFrame(rows)
+
+
 def config_summary(result: PipelineResult) -> dict[str, str]:
     cfg = result.config
     ex, rg = cfg.execution, cfg.regimes
-    sleeves = "; ".join(
-        f"{name}: " + ", ".join(f"{s} {w:g}" for s, w in members.items()) for name, members in cfg.sleeves.items()
-    )
+    sleeves = "; ".join(f"{name}: {sleeve_text(spec)}" for name, spec in cfg.sleeves.items())
     data = "synthetic (seeded)" if cfg.data.source == "synthetic" else str(cfg.data.dir)
     if cfg.data.source != "synthetic" and cfg.data.price_dir is not None:
         data += f" (prices from {cfg.data.price_dir})"
@@ -136,6 +177,15 @@ def config_summary(result: PipelineResult) -> dict[str, str]:
     }
 
 
+def _sleeve_returns(result: PipelineResult) -> pd.DataFrame:
+    cfg = result.config
+    if not has_rules(cfg.sleeves):
+        return sleeve_returns(result.market.prices, cfg.sleeves)
+    decisions = pd.DatetimeIndex(pd.to_datetime(result.member_weights["date"]).unique()) \
+        if result.member_weights is not None else result.returns.index[:1]
+    return MemberBook(result.market.prices, cfg.sleeves).sleeve_returns(decisions)
+
+
 def report_data(result: PipelineResult) -> ReportData:
     idx = result.returns.index
     model = result.regimes.model
@@ -157,7 +207,8 @@ def report_data(result: PipelineResult) -> ReportData:
         shock_date=result.config.report.shock_date or None,
         # the built-in windows (2008, Covid, 2022) are dates of the real market: meaningless on a synthetic one
         default_stress_windows=result.config.data.source != "synthetic",
-        sleeve_returns=sleeve_returns(result.market.prices, result.config.sleeves).loc[idx],
+        sleeve_returns=_sleeve_returns(result).loc[idx],
+        members=members_table(result),
         risk_free=result.risk_free,
     )
 

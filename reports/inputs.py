@@ -33,3 +33,6 @@ class ReportData:
     default_stress_windows: bool = True
     # the rate the run's ratios are measured over (metrics.json's "risk_free"); None: a zero rate
     risk_free: RiskFree | None = None
+    # sleeve -> rule -> members with their weights at the last decision (a universe of any size stays readable:
+    # the weights figure draws sleeves, this table lists members); None: one symbol per sleeve
+    members: pd.DataFrame | None = None

@@ -338,6 +338,19 @@ def _stress_html(data: ReportData, returns: pd.Series, benchmark: pd.Series) -> 
     return "\n".join(parts)
 
 
+def _members_html(data: ReportData) -> str:
+    """Each sleeve's rule and members (their weights at the last decision): the weights figure draws sleeves, so
+    sixty members stay readable here rather than as sixty lines."""
+    if data.members is None or data.members.empty:
+        return ""
+    cols = list(data.members.columns)
+    rows = [[_esc(v) for v in row] for row in data.members.itertuples(index=False)]
+    head = "".join(f"<th>{_esc(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in r) + "</tr>" for r in rows)
+    return (f'<h3 id="members-title">Sleeve members</h3><table id="members-table" class="members">'
+            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
 def build_regime_section(data: ReportData, returns: pd.Series | None = None,
                          benchmark: pd.Series | None = None) -> str:
     """The `<section id="regime-story">` HTML (with its CSS); user strings escaped."""
@@ -365,6 +378,7 @@ def build_regime_section(data: ReportData, returns: pd.Series | None = None,
         f'<figure id="fig-cumulative">{fig1}</figure>',
         f'<figure id="fig-probabilities">{fig2}</figure>',
         f'<figure id="fig-weights">{fig3}</figure>',
+        _members_html(data),
         regimes,
         _transmat_html(data),
         stress,

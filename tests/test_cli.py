@@ -70,7 +70,8 @@ def test_output_csvs_follow_the_contract(small_config, tmp_path):
     assert list(pd.read_csv(r / "returns.csv").columns) == ["date", "strategy", "benchmark"]
     assert list(pd.read_csv(r / "regimes.csv").columns) == ["date", "regime", "abundant", "tightening", "crunch"]
     assert list(pd.read_csv(r / "weights.csv").columns) == ["date", "growth", "value", "bonds", "gold", "cash"]
-    assert list(pd.read_csv(r / "trades.csv").columns) == ["date", "symbol", "size", "price", "commission"]
+    assert list(pd.read_csv(r / "trades.csv").columns) == ["date", "symbol", "size", "price", "commission", "side",
+                                                           "value"]
     w = pd.read_csv(r / "weights.csv", index_col="date")
     assert (w.sum(axis=1) - 1).abs().max() < 1e-9 and (w >= 0).all().all()
 

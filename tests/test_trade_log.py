@@ -67,3 +67,23 @@ def test_a_runs_round_trips_match_an_independent_fifo_from_its_trades_csv(tmp_pa
     assert m["trades"]["count"] == len(trips)
     assert m["trades"]["win_rate"] == pytest.approx((trips["pnl"] > 0).mean())
     assert not math.isnan(m["trades"]["profit_factor"])
+
+
+@pytest.mark.parametrize("name", ["default", "liquidity_rotation", "next_open_2020"])
+def test_trades_csv_gained_side_and_value_at_the_end_and_kept_every_old_column_as_it_was(name: str):
+    """The golden trades.csv files were re-recorded when side and value were appended; trades_v1.csv.gz is the
+    content they had before, and every old column is still there, first, with the very same text."""
+    import gzip
+    import io
+
+    golden = Path(__file__).parent / "golden" / name
+
+    def read(file: str) -> pd.DataFrame:
+        return pd.read_csv(io.BytesIO(gzip.decompress((golden / file).read_bytes())), dtype=str)
+
+    new, old = read("trades.csv.gz"), read("trades_v1.csv.gz")
+    assert list(new.columns) == [*old.columns, "side", "value"]
+    pd.testing.assert_frame_equal(new[list(old.columns)], old)
+    size, price = new["size"].astype(float), new["price"].astype(float)
+    assert (new["side"] == size.gt(0).map({True: "buy", False: "sell"})).all()
+    pd.testing.assert_series_equal(new["value"].astype(float), size.abs() * price, rtol=1e-9, check_names=False)

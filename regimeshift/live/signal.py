@@ -36,9 +36,8 @@ def run_signal(cfg: Any, out_dir: Path, *, log: bool = True, holdings: Path | No
 
     account = read_holdings(holdings, cfg.symbols) if holdings is not None else None  # bad holdings: exit 2 early
     from regimeshift.backtests.costs import sizing_rules
-    from regimeshift.pipeline import run_pipeline
+    from regimeshift.pipeline import run_pipeline, symbol_targets
     from regimeshift.live.registry import registry_files
-    from regimeshift.strategies.sleeves import symbol_weights
     from regimeshift.live.ticket import band_waived, build_ticket, log_update
 
     stamp = (now or datetime.datetime.now(datetime.UTC).replace(tzinfo=None)).isoformat(timespec="seconds")
@@ -62,7 +61,7 @@ def run_signal(cfg: Any, out_dir: Path, *, log: bool = True, holdings: Path | No
             import pandas as pd
 
             as_of = pd.Timestamp(ticket.as_of)
-            targets = symbol_weights(result.weights.loc[[as_of]], cfg.sleeves).iloc[0]
+            targets = symbol_targets(cfg, result.market, result.weights.loc[[as_of]]).iloc[0]
             prices = result.market.prices.loc[as_of]
             ex = cfg.execution
             rules = sizing_rules(ex)

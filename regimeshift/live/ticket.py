@@ -24,8 +24,7 @@ from regimeshift.backtests.replay import decision_dates
 from regimeshift.core.constants import CASH
 from regimeshift.core.errors import DataError
 from regimeshift.outputs import atomic_write_text
-from regimeshift.pipeline import PipelineResult
-from regimeshift.strategies.sleeves import symbol_weights
+from regimeshift.pipeline import PipelineResult, symbol_targets
 
 LOG_TOLERANCE = 1e-6  # a logged probability or weight that moved by more than this counts as revised
 
@@ -189,7 +188,7 @@ def decision_rows(result: PipelineResult) -> pd.DataFrame:
     cfg = result.config
     index = result.returns.index
     probs = result.regimes.probabilities.reindex(index)
-    targets = symbol_weights(result.weights.loc[index], cfg.sleeves)
+    targets = symbol_targets(cfg, result.market, result.weights.loc[index])
     rows = pd.concat(
         [probs.idxmax(axis=1).rename("regime"), probs.add_prefix("p_"), targets.add_prefix("w_")], axis=1
     )

@@ -27,6 +27,7 @@ from regimeshift.pipeline import (
 )
 from regimeshift.reports.metrics import RiskFree, cagr_of, max_drawdown_of, sharpe_ratio, sortino_ratio
 from regimeshift.reports.overfitting import moments
+from regimeshift.strategies.sleeves import MemberBook, has_rules, sleeve_symbols
 
 _MEMO: dict[str, Any] = {}
 _MEMO_LIMIT = 8  # distinct market/regime settings kept per process
@@ -40,12 +41,16 @@ def _remember(key: str, make: Any) -> Any:
     return _MEMO[key]
 
 
-def market_and_regimes(cfg: RunConfig) -> tuple[Any, Any]:
+def _setting(cfg: RunConfig, keys: tuple[str, ...]) -> str:
+    """A market/regime setting's memo key: how members are weighed changes neither the market nor the fit, only
+    which symbols the sleeves hold does (a sweep over ``sleeves.growth.weigh`` then loads and fits once)."""
     dump = cfg.model_dump(mode="json")
-    data_key = json.dumps({"data": dump["data"], "sleeves": dump["sleeves"], "features": dump["features"],
-                           "seed": dump["seed"]}, sort_keys=True)
-    market = _remember("market:" + data_key, lambda: load_stage(cfg))
-    regime_key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
+    return json.dumps({**{k: dump[k] for k in keys}, "sleeves": sleeve_symbols(cfg.sleeves)}, sort_keys=True)
+
+
+def market_and_regimes(cfg: RunConfig) -> tuple[Any, Any]:
+    market = _remember("market:" + _setting(cfg, ("data", "features", "seed")), lambda: load_stage(cfg))
+    regime_key = _setting(cfg, ("seed", "data", "features", "regimes"))
 
     def fit() -> Any:
         return regime_stage(cfg, feature_stage(cfg, market), market=market)  # a "cv" choice reads its returns
@@ -144,9 +149,7 @@ def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndar
 
 def prepared(cfg: RunConfig) -> Prepared:
     """The shared arrays of ``cfg``'s market/regime setting, built once per process."""
-    dump = cfg.model_dump(mode="json")
-    key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
-    return _remember("prepared:" + key, lambda: Prepared(cfg))
+    return _remember("prepared:" + _setting(cfg, ("seed", "data", "features", "regimes")), lambda: Prepared(cfg))
 
 
 def sweep_risk_free(cfg: RunConfig) -> RiskFree:
@@ -156,7 +159,7 @@ def sweep_risk_free(cfg: RunConfig) -> RiskFree:
 
 def _symbol_matrix(cfg: RunConfig) -> tuple[tuple[str, ...], np.ndarray]:
     """The traded symbols and the sleeve -> symbol weight matrix (members at their in-sleeve weights)."""
-    symbols = tuple(dict.fromkeys(s for members in cfg.sleeves.values() for s in members))
+    symbols = sleeve_symbols(cfg.sleeves)
     to_symbols = np.zeros((len(cfg.sleeves), len(symbols)))
     for i, members in enumerate(cfg.sleeves.values()):
         total = sum(members.values())
@@ -175,6 +178,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
         weights = allocation_stage(cfg, prep.market, prep.regimes)
         sleeve_w = weights.loc[cands, [*cfg.sleeves, CASH]].to_numpy(dtype=float)
         daily_w = weights[list(cfg.sleeves)].to_numpy(dtype=float)
+    if has_rules(cfg.sleeves):
+        return _screen_rules(cfg, prep, rows, forced, cands, sleeve_w, daily_w, twin)
     symbols, to_symbols = _symbol_matrix(cfg)
     targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
     close, opens, accrual = prep.arrays(cfg, symbols)
@@ -190,6 +195,37 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
         daily_w = _sleeve_targets(cfg, prep, all_rows)[:, : len(cfg.sleeves)]  # type: ignore[index]
     twin_rows, _, _ = prep.decisions(ex.rebalance, False)
     held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
+                                    fill_rows=fill_rows)
+
+
+def _member_book(cfg: RunConfig, prep: Prepared) -> MemberBook:
+    """The run's member weights (strategies/sleeves.py: the same function on the same closes as the backtrader
+    run and its array twin), one book per distinct sleeve rules of a setting, so variants that differ elsewhere
+    weigh each decision's members once."""
+    key = json.dumps(cfg.model_dump(mode="json")["sleeves"], sort_keys=True)
+    return prep.get(("member_book", key), lambda: MemberBook(prep.market.prices, cfg.sleeves))
+
+
+def _screen_rules(cfg: RunConfig, prep: Prepared, rows: np.ndarray, forced: np.ndarray, cands: pd.DatetimeIndex,
+                  sleeve_w: np.ndarray, daily_w: np.ndarray | None,
+                  twin: bool) -> tuple[Prepared, ScreenResult, ScreenResult | None]:
+    """:func:`_screen` with rule sleeves: per-asset targets on each decision row (sleeve weights split by the
+    members' weights of that row), fed to the same screening engine."""
+    ex = cfg.execution
+    book = _member_book(cfg, prep)
+    symbols = sleeve_symbols(cfg.sleeves)
+    targets = book.symbol_rows(sleeve_w, cands)
+    close, opens, accrual = prep.arrays(cfg, symbols)
+    close_rows, fill_rows = prep.price_rows(cfg, symbols)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, close_rows=close_rows,
+                        fill_rows=fill_rows)
+    if not twin:
+        return prep, res, None
+    if daily_w is None:
+        daily_w = _sleeve_targets(cfg, prep, np.arange(len(prep.index)))[:, : len(cfg.sleeves)]  # type: ignore[index]
+    twin_rows, _, twin_dates = prep.decisions(ex.rebalance, False)
+    held = book.symbol_rows(np.tile(daily_w.mean(axis=0), (len(twin_rows), 1)), twin_dates)
     return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
                                     fill_rows=fill_rows)
 
