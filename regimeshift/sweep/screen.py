@@ -15,7 +15,7 @@ import pandas as pd
 
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import cash_accrual, decision_dates
-from regimeshift.backtests.screen import ScreenResult, screen_arrays
+from regimeshift.backtests.screen import ScreenResult, decision_prices, screen_arrays
 from regimeshift.core.constants import CASH
 from regimeshift.pipeline import (
     allocation_stage,
@@ -96,13 +96,17 @@ class Prepared:
 
         return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
 
-    def price_rows(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[list[list[float]], Any]:
-        """:meth:`arrays`' closes and opens as Python lists, converted once for every variant of the setting."""
-        def make() -> tuple[list[list[float]], Any]:
+    def decision_prices(self, cfg: RunConfig, symbols: tuple[str, ...], rule: str,
+                        on_regime_change: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`arrays`' closes and fill prices on the decision rows only, sliced once for every variant of
+        the setting (``backtests.screen.decision_prices``)."""
+        def make() -> tuple[np.ndarray, np.ndarray]:
             close, opens, _ = self.arrays(cfg, symbols)
-            return close.tolist(), None if opens is None else opens.tolist()
+            rows = self.decisions(rule, on_regime_change)[0]
+            return decision_prices(close, opens, rows, cfg.execution)
 
-        return self.get(("rows", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
+        return self.get(("decision_prices", symbols, cfg.execution.timing, cfg.data.cash_rate, rule,
+                         on_regime_change), make)
 
     def risk_free(self, cfg: RunConfig) -> tuple[RiskFree, np.ndarray]:
         """The run's risk-free rate (pipeline.risk_free_stage: ``report.risk_free``, else ``data.cash_rate``,
@@ -178,9 +182,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
     symbols, to_symbols = _symbol_matrix(cfg)
     targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
     close, opens, accrual = prep.arrays(cfg, symbols)
-    close_rows, fill_rows = prep.price_rows(cfg, symbols)
-    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, close_rows=close_rows,
-                        fill_rows=fill_rows)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced,
+                        decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, ex.on_regime_change))
     if not twin:
         return prep, res, None
     # the static twin (backtests/benchmarks_beside.py): the strategy's daily sleeve weights averaged over the
@@ -190,8 +193,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
         daily_w = _sleeve_targets(cfg, prep, all_rows)[:, : len(cfg.sleeves)]  # type: ignore[index]
     twin_rows, _, _ = prep.decisions(ex.rebalance, False)
     held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
-    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
-                                    fill_rows=fill_rows)
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual,
+                                    decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, False))
 
 
 def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
