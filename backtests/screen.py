@@ -85,10 +85,12 @@ def screen_arrays(
     else:
         raise ValueError(f"engine: expected 'compiled' or 'python', got {engine!r}")
 
+    # every bar of a segment holds the segment's cash (grown by the cash rate) and shares: repeated rows
     starts = np.asarray(seg_start)
-    seg_id = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n_bars]))
-    cashes = np.asarray(seg_cash)[seg_id] * (cum / cum[starts][seg_id])
-    values = cashes + np.einsum("tk,tk->t", np.asarray(seg_held).reshape(len(starts), k)[seg_id], close)
+    lengths = np.diff(np.append(starts, n_bars))
+    cashes = np.repeat(np.asarray(seg_cash), lengths) * (cum / np.repeat(cum[starts], lengths))
+    held = np.repeat(np.asarray(seg_held, dtype=float).reshape(len(starts), k), lengths, axis=0)
+    values = cashes + np.einsum("tk,tk->t", held, close)
     interest = float(np.sum(cashes[:-1] * (growth[1:] - 1.0))) if n_bars > 1 else 0.0
     return ScreenResult(values, cashes, int(n_orders), int(n_rebalances), float(traded), float(commission_paid),
                         float(slippage_paid), interest)

@@ -209,3 +209,11 @@ def plan_orders_compiled(cash: float, held: np.ndarray, prices: np.ndarray, targ
                   float(buffer), float(slippage), float(commission_bps), float(min_commission), bool(fractional),
                   out_asset, out_size)
     return [(int(out_asset[o]), float(out_size[o])) for o in range(n)]
+
+
+def warm() -> None:
+    """Load the compiled kernels (numba's on-disk cache, ~1 s) in this process: a sweep calls it before its
+    workers fork, so each of them inherits them instead of loading them again."""
+    one = np.ones((2, 1))
+    decide(np.zeros(1, np.int64), one, one, np.ones(2), np.ones(2), np.full((1, 1), 0.5), np.zeros(1, np.bool_),
+           -1.0, False, 1.0, 0.0, 0.0, 0.0, 0.0, True)

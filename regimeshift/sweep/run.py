@@ -23,6 +23,7 @@ from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.sweep import leaderboard as lb
+from regimeshift.backtests.screen_kernel import warm
 from regimeshift.sweep.screen import fit_regimes, screen_chunk
 from regimeshift.backtests.config import RunConfig
 from regimeshift.sweep.spec import SweepSpec, Variant
@@ -245,6 +246,7 @@ def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: st
         first = next(chunks, None)
         if first is None:
             return 0
+        warm()  # before the workers fork: they inherit the compiled screen instead of each loading it
         ex = _Executor(workers, cluster, scheduler)
         try:
             # the distinct regime fits in parallel before the screening needs them, when they are few; the

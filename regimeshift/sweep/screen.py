@@ -189,8 +189,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
     # the static twin (backtests/benchmarks_beside.py): the strategy's daily sleeve weights averaged over the
     # run, held on the strategy's calendar with nothing forced, same execution -- the allocation without timing
     if daily_w is None:
-        all_rows = np.arange(len(prep.index))
-        daily_w = _sleeve_targets(cfg, prep, all_rows)[:, : len(cfg.sleeves)]  # type: ignore[index]
+        every_row = slice(None)  # the whole probability array itself, not a copy of it
+        daily_w = _sleeve_targets(cfg, prep, every_row)[:, : len(cfg.sleeves)]  # type: ignore[arg-type,index]
     twin_rows, _, _ = prep.decisions(ex.rebalance, False)
     held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
     return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual,
@@ -213,7 +213,7 @@ def screen_with_twin(cfg: RunConfig) -> tuple[Prepared, ScreenResult, ScreenResu
 def daily_returns_of(value: np.ndarray) -> np.ndarray:
     """Daily simple returns of a value path, the first day's 0 (like ``ReplayResult.returns``)."""
     v = np.asarray(value, dtype=float)
-    return np.r_[0.0, v[1:] / v[:-1] - 1.0]
+    return np.concatenate(([0.0], v[1:] / v[:-1] - 1.0))
 
 
 def path_metrics(value: np.ndarray, rf: np.ndarray | float = 0.0) -> dict[str, float]:
@@ -221,12 +221,20 @@ def path_metrics(value: np.ndarray, rf: np.ndarray | float = 0.0) -> dict[str, f
     max_drawdown of the total daily returns, sharpe and sortino of the daily excess returns over ``rf``
     (a fraction per day, one per value), total_return from the first value."""
     r = daily_returns_of(value)
-    excess = r - rf
-    mdd = max_drawdown_of(r)
-    cagr = cagr_of(r)
+    return _return_metrics(r, r - rf, value)
+
+
+def _timing_metrics(r: np.ndarray, excess: np.ndarray) -> dict[str, float]:
+    """The figures a static twin is compared on (path_metrics' cagr, sharpe and max_drawdown)."""
+    return {"cagr": cagr_of(r), "sharpe": sharpe_ratio(excess), "max_drawdown": max_drawdown_of(r)}
+
+
+def _return_metrics(r: np.ndarray, excess: np.ndarray, value: np.ndarray) -> dict[str, float]:
+    m = _timing_metrics(r, excess)
+    cagr, mdd = m["cagr"], m["max_drawdown"]
     return {
         "cagr": cagr,
-        "sharpe": sharpe_ratio(excess),
+        "sharpe": m["sharpe"],
         "sortino": sortino_ratio(excess),
         "max_drawdown": mdd,
         "volatility": float(np.std(r, ddof=1)) * math.sqrt(252) if r.size > 1 else math.nan,
@@ -243,9 +251,12 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     value = res.value
     cash0 = cfg.execution.initial_cash
     rf, rf_daily = prep.risk_free(cfg)
-    metrics: dict[str, Any] = path_metrics(value, rf_daily)
+    r = daily_returns_of(value)
+    excess = r - rf_daily
+    metrics: dict[str, Any] = _return_metrics(r, excess, value)
     metrics["total_return"] = float(value[-1] / cash0 - 1.0)
-    twin_m = path_metrics(twin.value, rf_daily)
+    twin_r = daily_returns_of(twin.value)
+    twin_m = _timing_metrics(twin_r, twin_r - rf_daily)
     # the value of timing as a point difference (strategy minus twin); the bootstrap interval is the top N's
     metrics.update(twin_sharpe=twin_m["sharpe"], timing_sharpe=metrics["sharpe"] - twin_m["sharpe"],
                    timing_cagr=metrics["cagr"] - twin_m["cagr"],
@@ -261,7 +272,7 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
         risk_free=rf.value,
     )
     # the deflated Sharpe ratio reads the same daily excess returns as the Sharpe it deflates
-    metrics.update({f"daily_{k}": v for k, v in moments(daily_returns_of(value) - rf_daily).items()})
+    metrics.update({f"daily_{k}": v for k, v in moments(excess).items()})
     month_end = value[prep.month_ends()]
     monthly = np.empty(len(month_end))
     monthly[0] = month_end[0] / cash0 - 1.0
