@@ -282,6 +282,17 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     return {"key": key, "status": "ok", "metrics": metrics, "monthly": monthly}
 
 
+def prepare_once(cfg: RunConfig) -> None:
+    """Build ``cfg``'s market/regime setting in this process if it can be; a setting that fails is left for
+    the screening to record, variant by variant, as it records any failure."""
+    from regimeshift.core.errors import RegimeshiftError
+
+    try:
+        prepared(cfg)
+    except (RegimeshiftError, ValueError, KeyError):
+        pass
+
+
 def screen_chunk(items: list[tuple[str, RunConfig]]) -> list[dict[str, Any]]:
     """Screen a chunk; a variant that fails at run time is recorded as failed with its one-line reason."""
     from regimeshift.core.errors import RegimeshiftError
