@@ -52,6 +52,7 @@ def screen_arrays(
     accrual: np.ndarray | None = None,
     forced: np.ndarray | None = None,
     decision_prices: tuple[np.ndarray, np.ndarray] | None = None,
+    growth: tuple[np.ndarray, np.ndarray] | None = None,
     engine: str = "compiled",
 ) -> ScreenResult:
     """Replay target ``weights`` (one row per decision bar ``positions``, ascending) over ``close`` (T x K).
@@ -60,13 +61,12 @@ def screen_arrays(
     interest factor (entry t = rate known at close t-1; see ``replay.cash_accrual``). ``forced``: one flag per
     decision that a drift band does not filter. ``decision_prices``: :func:`decision_prices` of these
     arguments when the caller already has them -- a sweep screens every variant (and its static twin) on the
-    same decision rows. ``engine``: ``"compiled"`` (:mod:`screen_kernel`) or ``"python"`` (the reference the
+    same decision rows; ``growth``: :func:`cash_growth` of ``accrual``, likewise. ``engine``: ``"compiled"`` (:mod:`screen_kernel`) or ``"python"`` (the reference the
     compiled one is tested against; also what runs on non-finite weights, so they fail as they always have).
     """
     close = np.asarray(close, dtype=float)
     n_bars, k = close.shape
-    growth = np.ones(n_bars) if accrual is None else 1.0 + np.asarray(accrual, dtype=float)
-    cum = np.cumprod(growth)  # cash held from the close of a to the close of t grows by cum[t] / cum[a]
+    growth, cum = growth or cash_growth(accrual, n_bars)
     weights = np.asarray(weights, dtype=float)
     positions = np.asarray(positions, dtype=np.int64)
     forced_flags = np.zeros(len(positions), bool) if forced is None else np.asarray(forced, bool)
@@ -94,6 +94,13 @@ def screen_arrays(
     interest = float(np.sum(cashes[:-1] * (growth[1:] - 1.0))) if n_bars > 1 else 0.0
     return ScreenResult(values, cashes, int(n_orders), int(n_rebalances), float(traded), float(commission_paid),
                         float(slippage_paid), interest)
+
+
+def cash_growth(accrual: np.ndarray | None, n_bars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each bar's cash growth factor and their running product: cash held from the close of bar a to the close
+    of bar t grows by ``cum[t] / cum[a]``."""
+    growth = np.ones(n_bars) if accrual is None else 1.0 + np.asarray(accrual, dtype=float)
+    return growth, np.cumprod(growth)
 
 
 def decision_prices(close: np.ndarray, open_: np.ndarray | None, positions: np.ndarray,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import cash_accrual, decision_dates
-from regimeshift.backtests.screen import ScreenResult, decision_prices, screen_arrays
+from regimeshift.backtests.screen import ScreenResult, cash_growth, decision_prices, screen_arrays
 from regimeshift.core.constants import CASH
 from regimeshift.pipeline import (
     allocation_stage,
@@ -68,6 +68,7 @@ class Prepared:
         self.probs = trading_probabilities(self.regimes, self.market)
         self.index = self.probs.index
         self.probs_np = self.probs.to_numpy(dtype=float)
+        self.regime_names = list(self.probs.columns)
         self._memo: dict[Any, Any] = {}
 
     def get(self, key: Any, make: Any) -> Any:
@@ -108,6 +109,11 @@ class Prepared:
         return self.get(("decision_prices", symbols, cfg.execution.timing, cfg.data.cash_rate, rule,
                          on_regime_change), make)
 
+    def cash_growth(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """``backtests.screen.cash_growth`` of :meth:`arrays`' accrual, computed once for every variant."""
+        return self.get(("cash_growth", cfg.data.cash_rate),
+                        lambda: cash_growth(self.arrays(cfg, symbols)[2], len(self.index)))
+
     def risk_free(self, cfg: RunConfig) -> tuple[RiskFree, np.ndarray]:
         """The run's risk-free rate (pipeline.risk_free_stage: ``report.risk_free``, else ``data.cash_rate``,
         else 0, read on the run's days) and its daily values on the trading calendar."""
@@ -137,7 +143,7 @@ def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndar
     if cfg.strategy.name != "liquidity_rotation" or cfg.strategy.params:
         return None
     sleeves = [*cfg.sleeves, CASH]
-    names = list(prep.probs.columns)
+    names = prep.regime_names
     m = np.zeros((len(names), len(sleeves)))
     for r, regime in enumerate(names):
         for sleeve, w in cfg.strategy.weights.get(regime, {}).items():
@@ -146,11 +152,19 @@ def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndar
     return np.clip(prep.probs_np[rows] @ m, 0.0, None)
 
 
+_LAST: list[Any] = []  # (setting, Prepared) of the previous call: a chunk's variants share their setting
+
+
 def prepared(cfg: RunConfig) -> Prepared:
     """The shared arrays of ``cfg``'s market/regime setting, built once per process."""
+    setting = (cfg.seed, cfg.data, cfg.features, cfg.regimes, cfg.sleeves)
+    if _LAST and _LAST[0] == setting:  # equal models: equal dumps, without dumping the whole config again
+        return _LAST[1]
     dump = cfg.model_dump(mode="json")
     key = json.dumps({k: dump[k] for k in ("seed", "data", "features", "regimes", "sleeves")}, sort_keys=True)
-    return _remember("prepared:" + key, lambda: Prepared(cfg))
+    prep = _remember("prepared:" + key, lambda: Prepared(cfg))
+    _LAST[:] = [setting, prep]
+    return prep
 
 
 def sweep_risk_free(cfg: RunConfig) -> RiskFree:
@@ -182,7 +196,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
     symbols, to_symbols = _symbol_matrix(cfg)
     targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
     close, opens, accrual = prep.arrays(cfg, symbols)
-    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced,
+    growth = prep.cash_growth(cfg, symbols)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, growth=growth,
                         decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, ex.on_regime_change))
     if not twin:
         return prep, res, None
@@ -193,7 +208,7 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
         daily_w = _sleeve_targets(cfg, prep, every_row)[:, : len(cfg.sleeves)]  # type: ignore[arg-type,index]
     twin_rows, _, _ = prep.decisions(ex.rebalance, False)
     held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
-    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual,
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, growth=growth,
                                     decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, False))
 
 
