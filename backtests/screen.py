@@ -75,9 +75,10 @@ def screen_arrays(
     same_bar = execution.timing == "same_bar"
     if engine == "compiled" and np.isfinite(weights).all():
         close_d, fill_d = decision_prices or _decision_prices(close, open_, positions, same_bar)
+        targets = np.ascontiguousarray(weights.reshape(len(positions), k))  # one compiled layout, not one per caller
         seg_start, seg_cash, seg_held, n_orders, n_rebalances, traded, commission_paid, slippage_paid = decide(
-            positions, close_d, fill_d, cum, growth, weights.reshape(len(positions), k), forced_flags, band,
-            same_bar, float(execution.initial_cash), float(sizing["buffer"]), float(sizing["slippage"]),
+            positions, close_d, fill_d, cum, growth, targets, forced_flags, band, same_bar,
+            float(execution.initial_cash), float(sizing["buffer"]), float(sizing["slippage"]),
             float(sizing["commission_bps"]), float(sizing["min_commission"]), bool(sizing["fractional"]))
     elif engine in ("compiled", "python"):
         seg_start, seg_cash, seg_held, n_orders, n_rebalances, traded, commission_paid, slippage_paid = (
