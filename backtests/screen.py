@@ -27,7 +27,7 @@ import pandas as pd
 from regimeshift.backtests.config import ExecutionConfig
 from regimeshift.backtests.costs import fill_cost, plan_orders, sizing_rules
 from regimeshift.backtests.replay import check_inputs, cash_accrual
-
+from regimeshift.backtests.screen_kernel import decide
 
 
 @dataclass(frozen=True)
@@ -51,36 +51,95 @@ def screen_arrays(
     *,
     accrual: np.ndarray | None = None,
     forced: np.ndarray | None = None,
-    close_rows: list[list[float]] | None = None,
-    fill_rows: list[list[float]] | None = None,
+    decision_prices: tuple[np.ndarray, np.ndarray] | None = None,
+    growth: tuple[np.ndarray, np.ndarray] | None = None,
+    engine: str = "compiled",
 ) -> ScreenResult:
     """Replay target ``weights`` (one row per decision bar ``positions``, ascending) over ``close`` (T x K).
 
     ``open_``: fill prices (T x K) for next-bar timing, ``None`` = fill at the next close. ``accrual``: per-bar
     interest factor (entry t = rate known at close t-1; see ``replay.cash_accrual``). ``forced``: one flag per
-    decision that a drift band does not filter. ``close_rows`` / ``fill_rows``: ``close.tolist()`` and
-    ``open_.tolist()`` when the caller already has them -- a sweep screens every variant (and its static twin)
-    on one market, and converting 21 years of prices costs ~4 ms, ~40% of a screen.
+    decision that a drift band does not filter. ``decision_prices``: :func:`decision_prices` of these
+    arguments when the caller already has them -- a sweep screens every variant (and its static twin) on the
+    same decision rows; ``growth``: :func:`cash_growth` of ``accrual``, likewise. ``engine``: ``"compiled"`` (:mod:`screen_kernel`) or ``"python"`` (the reference the
+    compiled one is tested against; also what runs on non-finite weights, so they fail as they always have).
     """
     close = np.asarray(close, dtype=float)
     n_bars, k = close.shape
-    fills_at = close if open_ is None else np.asarray(open_, dtype=float)
+    growth, cum = growth or cash_growth(accrual, n_bars)
+    weights = np.asarray(weights, dtype=float)
+    positions = np.asarray(positions, dtype=np.int64)
+    forced_flags = np.zeros(len(positions), bool) if forced is None else np.asarray(forced, bool)
+    sizing = sizing_rules(execution)
+    band = -1.0 if execution.drift_band is None else float(execution.drift_band)
+    same_bar = execution.timing == "same_bar"
+    if engine == "compiled" and np.isfinite(weights).all():
+        close_d, fill_d = decision_prices or _decision_prices(close, open_, positions, same_bar)
+        targets = np.ascontiguousarray(weights.reshape(len(positions), k))  # one compiled layout, not one per caller
+        seg_start, seg_cash, seg_held, n_orders, n_rebalances, traded, commission_paid, slippage_paid = decide(
+            positions, close_d, fill_d, cum, growth, targets, forced_flags, band, same_bar,
+            float(execution.initial_cash), float(sizing["buffer"]), float(sizing["slippage"]),
+            float(sizing["commission_bps"]), float(sizing["min_commission"]), bool(sizing["fractional"]))
+    elif engine in ("compiled", "python"):
+        seg_start, seg_cash, seg_held, n_orders, n_rebalances, traded, commission_paid, slippage_paid = (
+            _decide_python(close, open_, positions, weights, execution, cum.tolist(), growth, forced_flags))
+    else:
+        raise ValueError(f"engine: expected 'compiled' or 'python', got {engine!r}")
+
+    # every bar of a segment holds the segment's cash (grown by the cash rate) and shares: repeated rows
+    starts = np.asarray(seg_start)
+    lengths = np.diff(np.append(starts, n_bars))
+    cashes = np.repeat(np.asarray(seg_cash), lengths) * (cum / np.repeat(cum[starts], lengths))
+    held = np.repeat(np.asarray(seg_held, dtype=float).reshape(len(starts), k), lengths, axis=0)
+    values = cashes + np.einsum("tk,tk->t", held, close)
+    interest = float(np.sum(cashes[:-1] * (growth[1:] - 1.0))) if n_bars > 1 else 0.0
+    return ScreenResult(values, cashes, int(n_orders), int(n_rebalances), float(traded), float(commission_paid),
+                        float(slippage_paid), interest)
+
+
+def cash_growth(accrual: np.ndarray | None, n_bars: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each bar's cash growth factor and their running product: cash held from the close of bar a to the close
+    of bar t grows by ``cum[t] / cum[a]``."""
     growth = np.ones(n_bars) if accrual is None else 1.0 + np.asarray(accrual, dtype=float)
+    return growth, np.cumprod(growth)
+
+
+def decision_prices(close: np.ndarray, open_: np.ndarray | None, positions: np.ndarray,
+                    execution: ExecutionConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The closes of the decision bars and the prices their orders fill at, sliced once for every screen on
+    the same rows (``screen_arrays``' ``decision_prices``)."""
+    return _decision_prices(np.asarray(close, dtype=float), open_, np.asarray(positions, dtype=np.int64),
+                            execution.timing == "same_bar")
+
+
+def _decision_prices(close: np.ndarray, open_: np.ndarray | None, positions: np.ndarray,
+                     same_bar: bool) -> tuple[np.ndarray, np.ndarray]:
+    close_d = np.ascontiguousarray(close[positions])
+    if same_bar:
+        return close_d, close_d
+    fills = close if open_ is None else np.asarray(open_, dtype=float)
+    # a decision on the last bar has no next bar: its row is never read (the walk stops there)
+    return close_d, np.ascontiguousarray(fills[np.minimum(positions + 1, len(close) - 1)])
+
+
+def _decide_python(close: np.ndarray, open_: np.ndarray | None, positions: np.ndarray, weights: np.ndarray,
+                   execution: ExecutionConfig, cum: list[float], growth: np.ndarray,
+                   forced_flags: np.ndarray) -> tuple[list[int], list[float], list[list[float]], int, int, float,
+                                                      float, float]:
+    """The walk from decision to decision in Python, calling :func:`costs.plan_orders` itself: the reference
+    :func:`screen_kernel.decide` is held to."""
+    n_bars, k = close.shape
     sizing = sizing_rules(execution)
     slip, bps, minimum = sizing["slippage"], sizing["commission_bps"], sizing["min_commission"]
     band, same_bar = execution.drift_band, execution.timing == "same_bar"
-    forced_flags = np.zeros(len(positions), bool) if forced is None else np.asarray(forced, bool)
-
-    cum = np.cumprod(growth).tolist()  # cash held from the close of a to the close of t grows by cum[t] / cum[a]
     seg_start = [0]  # segments: bars from a fill bar (or 0) to the next, holdings fixed
     seg_cash = [float(execution.initial_cash)]  # cash at the close of the segment's first bar
     seg_held: list[list[float]] = [[0.0] * k]
     n_orders = n_rebalances = 0
     traded = commission_paid = slippage_paid = 0.0
     started = False
-
-    close_rows = close.tolist() if close_rows is None else close_rows
-    fill_rows = close_rows if open_ is None else (fills_at.tolist() if fill_rows is None else fill_rows)
+    close_rows = close.tolist()
+    fill_rows = close_rows if open_ is None else np.asarray(open_, dtype=float).tolist()
     held_list = [0.0] * k
     for j in range(len(positions)):
         d = int(positions[j])
@@ -116,14 +175,7 @@ def screen_arrays(
         seg_start.append(d + 1)
         seg_cash.append(cash * float(growth[d + 1]) + delta)
         seg_held.append(held_list)
-
-    starts = np.asarray(seg_start)
-    seg_id = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, n_bars]))
-    cum_a = np.asarray(cum)
-    cashes = np.asarray(seg_cash)[seg_id] * (cum_a / cum_a[starts][seg_id])
-    values = cashes + np.einsum("tk,tk->t", np.asarray(seg_held)[seg_id], close)
-    interest = float(np.sum(cashes[:-1] * (growth[1:] - 1.0))) if n_bars > 1 else 0.0
-    return ScreenResult(values, cashes, n_orders, n_rebalances, traded, commission_paid, slippage_paid, interest)
+    return seg_start, seg_cash, seg_held, n_orders, n_rebalances, traded, commission_paid, slippage_paid
 
 
 def screen_frames(

@@ -4,15 +4,18 @@
 Prints, from one run:
 - engine: the screening engine's asset-bars per second side by side with vectorbt's
   ``Portfolio.from_orders(size_type="targetpercent")`` on the same weights and prices (optional:
-  ``pip install -e ".[bench]"``), ``replay_arrays`` (the per-bar twin it builds on) and a bare numpy loop that
-  marks the same holdings every bar (the practical floor), with the ratios, and a check that vectorbt's final
-  equity agrees with ours on the same inputs;
-- sweep: variants per minute screened by ``run_sweep`` (regime fit cached, allocation and metrics included),
-  with N worker processes (default 2);
-- memory: the sweep driver's peak traced memory (tracemalloc) and peak RSS, each size in a fresh process, for
-  a small and a large sweep (default 500 and 4000 variants): flat when the ratio is ~1.
+  ``pip install -e ".[bench]"``; target: the screen >= 4x its orders alone), ``replay_arrays`` (the per-bar
+  twin it builds on) and a per-bar Python loop that marks the same holdings with no costs, with the ratios, and
+  a check that vectorbt's final equity agrees with ours on the same inputs;
+- sweep: variants per minute screened by ``screen_all`` (regime fit cached, allocation and metrics included),
+  with N worker processes (default 2), measured in a fresh process; also the CPU time a variant costs (driver
+  and workers), which a loaded machine does not change, and the rate it would give on 2 idle cores;
+- memory: the same, with the driver's peak traced memory (tracemalloc) and the peak RSS of the driver and of
+  its workers, each size in a fresh process started through a small launcher (a child of this process would
+  inherit its peak RSS), for a small and a large sweep (default 500 and 4000 variants): flat when the ratio
+  is ~1.
 
-    python benchmarks/sweep_speed.py [--parts engine,sweep,memory] [--variants 2000] [--memory-sizes 500,4000]
+    python benchmarks/sweep_speed.py [--parts engine,sweep,memory] [--variants 10000] [--memory-sizes 500,4000]
                                      [--workers 2] [--data-dir ../shared/data]
 """
 from __future__ import annotations
@@ -180,8 +183,9 @@ def engine_speed(data_dir: Path | None) -> None:
     if t_vbt is None:
         print('  vectorbt: not installed, row skipped (pip install -e ".[bench]" or pip install "vectorbt>=0.26")')
         return
-    print(f"  screen / vectorbt speed: {t_sim / t_screen:.2f}x against its orders alone, {t_vbt / t_screen:.2f}x with "
-          f"the value path (vectorbt's first call, numba compile: {t_compile:.1f}s, excluded)")
+    print(f"  screen / vectorbt speed: {t_sim / t_screen:.2f}x against its orders alone (target >= 4x), "
+          f"{t_vbt / t_screen:.2f}x with the value path (vectorbt's first call, numba compile: {t_compile:.1f}s, "
+          "excluded)")
     for label, scale, tol in CHECKS:
         ex_k = ex if label.startswith("costs") else ex.model_copy(update={"commission_bps": 0.0, "slippage_bps": 0.0})
         ours = float(screen_frames(prices, targets * scale, ex_k).value[-1])
@@ -191,7 +195,7 @@ def engine_speed(data_dir: Path | None) -> None:
               f"({'within' if rel <= tol else 'OUTSIDE'} the stated {tol:.0e})")
 
 
-# -- sweep speed ----------------------------------------------------------------------------------------------------
+# -- sweep speed and memory, each size in a fresh process ------------------------------------------------------------
 def warm_regime_cache(tmp: Path, base: Path | None, data_dir: Path | None) -> None:
     """One variant run, so the walk-forward fit is in the regime cache (a fit is not what is measured)."""
     from regimeshift.sweep.run import run_sweep
@@ -202,101 +206,144 @@ def warm_regime_cache(tmp: Path, base: Path | None, data_dir: Path | None) -> No
     run_sweep(load_spec(sweep, data_dir), tmp / "warm", workers=1, top=0, progress=False, report=False)
 
 
-def sweep_speed(n_variants: int, workers: int, base: Path | None, data_dir: Path | None) -> None:
-    from regimeshift.sweep.run import build_leaderboard, screen_all
-    from regimeshift.sweep.spec import load_spec
-    from regimeshift.sweep.store import ResultStore
+def sweep_child(n_variants: int, workers: int, base: Path | None, data_dir: Path | None, tmp: Path,
+                traced: bool) -> None:
+    """In a fresh process: read the spec, screen every variant (timed: wall, and CPU of this process and its
+    workers), build the leaderboard with the walk-forward; print the figures and the peak memory as JSON.
 
-    with tempfile.TemporaryDirectory() as tmp:
-        warm_regime_cache(Path(tmp), base, data_dir)
-        sweep = Path(tmp) / "SWEEP.toml"
-        sweep.write_text(sweep_toml(base, n_variants))
-        t0 = time.perf_counter()
-        spec = load_spec(sweep, data_dir)
-        t_spec = time.perf_counter() - t0
-        out_dir = Path(tmp) / "out"
-        out_dir.mkdir()
-        with ResultStore(out_dir / "results.sqlite") as store:
-            t0 = time.perf_counter()
-            n = screen_all(spec, store, workers=workers, progress=False)
-            dt = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            _, summary, _ = build_leaderboard(spec, store, out_dir, 3, "yearly")
-            t_board = time.perf_counter() - t0
-    print(f"sweep: {len(spec.variants)} variants ({n} screened, {summary['impossible']} impossible) "
-          f"in {dt:.1f}s with {workers} workers (+{t_spec:.1f}s to read the spec, "
-          f"+{t_board:.1f}s for the leaderboard: DSR, PBO over {summary['_pbo']['n_splits']} splits, pictures, page)")
-    print(f"  {n / dt * 60:,.0f} variants/minute screened (target >= 2,000 on 2 cores); "
-          f"{n / (dt + t_board + t_spec) * 60:,.0f} per minute including the spec and the leaderboard; "
-          f"PBO {summary['_pbo']['pbo']:.3f}")
-
-
-# -- memory -------------------------------------------------------------------------------------------------------
-def memory_child(n_variants: int, workers: int, base: Path | None, data_dir: Path | None, tmp: Path) -> None:
-    """In a fresh process: the whole sweep (spec, screening, leaderboard with walk-forward), peak memory as JSON.
-    The libraries are imported before tracing starts: what is traced is what the sweep itself holds."""
+    The libraries are imported before anything is measured. With ``traced`` the driver's Python allocations
+    are traced (tracemalloc, stopped in the forked workers: they would inherit it, and its copy of every trace)."""
     import resource
     import tracemalloc
 
     import matplotlib.figure  # noqa: F401
     import pandas  # noqa: F401
     from regimeshift.sweep import leaderboard, screen  # noqa: F401
-    from regimeshift.sweep.run import run_sweep
+    from regimeshift.sweep.run import build_leaderboard, screen_all
     from regimeshift.sweep.spec import load_spec
+    from regimeshift.sweep.store import ResultStore
 
     sweep = tmp / f"SWEEP{n_variants}.toml"
     sweep.write_text(sweep_toml(base, n_variants))
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
+    if traced:
+        os.register_at_fork(after_in_child=tracemalloc.stop)
+        tracemalloc.start()
+    out_dir = tmp / f"out{n_variants}{'t' if traced else ''}"
+    out_dir.mkdir()
     t0 = time.perf_counter()
     spec = load_spec(sweep, data_dir)
-    out = run_sweep(spec, tmp / f"out{n_variants}", workers=workers, top=0, walk_forward="yearly",
-                    progress=False, report=False)
+    with ResultStore(out_dir / "results.sqlite") as store:
+        self0, kids0 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        t1 = time.perf_counter()
+        n = screen_all(spec, store, workers=workers, progress=False)
+        t_screen = time.perf_counter() - t1
+        self1, kids1 = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+        screen_peak = tracemalloc.get_traced_memory()[1] if traced else 0
+        t1 = time.perf_counter()
+        _, summary, _ = build_leaderboard(spec, store, out_dir, 3, "yearly", report=False)
+        t_board = time.perf_counter() - t1
     seconds = time.perf_counter() - t0
-    peak = tracemalloc.get_traced_memory()[1]
+    peak = tracemalloc.get_traced_memory()[1] if traced else 0
     tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"variants": len(out.table), "traced_peak": peak, "maxrss_kb": rss, "maxrss_start_kb": rss0,
-                      "seconds": seconds}))
+
+    def cpu(a: Any, b: Any) -> float:
+        return (b.ru_utime - a.ru_utime) + (b.ru_stime - a.ru_stime)
+
+    print(json.dumps({
+        "variants": len(spec.variants), "screened": n, "screen_seconds": t_screen, "board_seconds": t_board,
+        "seconds": seconds, "driver_cpu": cpu(self0, self1), "workers_cpu": cpu(kids0, kids1),
+        "traced_peak": peak, "screen_traced_peak": screen_peak, "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "workers_maxrss_kb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "maxrss_start_kb": rss0,
+        "pbo": summary["_pbo"]["pbo"], "load": os.getloadavg()[0],
+    }))
 
 
-def memory_profile(sizes: list[int], workers: int, base: Path | None, data_dir: Path | None) -> None:
+# A child started by this process would inherit its peak RSS (Linux keeps the high-water mark of the memory
+# it replaces at exec; this process has loaded pandas, the fits and perhaps vectorbt): each measured process is
+# started by a small launcher instead, whose own peak is what its child inherits.
+LAUNCH = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
+
+
+def run_fresh(n: int, workers: int, data_dir: Path | None, tmp: str, traced: bool) -> dict[str, Any]:
+    cmd = [sys.executable, "-c", LAUNCH, sys.executable, __file__, "--child", str(n), "--tmp", tmp,
+           "--workers", str(workers)]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    if traced:
+        cmd.append("--traced")
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        sys.exit(f"sweep child ({n} variants) failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def warmed(tmp: str, data_dir: Path | None) -> None:
+    """The regime fit in the cache, from a child process (this one stays as small as it was)."""
+    cmd = [sys.executable, __file__, "--warm-cache", "--tmp", tmp]
+    if data_dir is not None:
+        cmd += ["--data-dir", str(data_dir)]
+    subprocess.run(cmd, check=True, capture_output=True)
+
+
+def _rates(r: dict[str, Any]) -> str:
+    n = r["screened"]
+    cpu = r["driver_cpu"] + r["workers_cpu"]
+    return (f"{n / r['screen_seconds'] * 60:,.0f} variants/minute screened ({r['screen_seconds']:.1f}s wall, load "
+            f"{r['load']:.1f}); CPU {1000 * cpu / n:.2f} ms a variant ({1000 * r['driver_cpu'] / n:.2f} driver + "
+            f"{1000 * r['workers_cpu'] / n:.2f} workers) = {n / cpu * 2 * 60:,.0f} a minute on 2 cores' CPU time")
+
+
+def sweep_speed(n_variants: int, workers: int, data_dir: Path | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        warmed(tmp, data_dir)
+        r = run_fresh(n_variants, workers, data_dir, tmp, traced=False)
+    print(f"sweep: {r['variants']} variants in a fresh process, {workers} workers (regime fit cached; "
+          f"+{r['board_seconds']:.1f}s for the leaderboard with the yearly walk-forward, PBO {r['pbo']:.3f}):")
+    print(f"  {_rates(r)} (target >= 20,000 a minute on 2 workers)")
+
+
+def memory_profile(sizes: list[int], workers: int, data_dir: Path | None) -> None:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        warm_regime_cache(Path(tmp), base, data_dir)
-        for n in sizes:
-            cmd = [sys.executable, __file__, "--memory-child", str(n), "--tmp", tmp, "--workers", str(workers)]
-            if data_dir is not None:
-                cmd += ["--data-dir", str(data_dir)]
-            res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-            if res.returncode != 0:
-                sys.exit(f"memory child ({n} variants) failed:\n{res.stderr[-3000:]}")
-            results.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    print(f"memory of the sweep driver (fresh process per size, {workers} workers; traced = tracemalloc peak "
-          f"after imports, RSS = peak resident set):")
+        warmed(tmp, data_dir)
+        results = [run_fresh(n, workers, data_dir, tmp, traced=True) for n in sizes]
+    print(f"memory of a whole sweep (screen + leaderboard + walk-forward), each size in a fresh process, {workers} "
+          f"workers; traced = the driver's tracemalloc peak after imports (while screening, and in all), RSS = "
+          f"peak resident set:")
     for r in results:
-        print(f"  {r['variants']:6d} variants: traced peak {r['traced_peak'] / 2**20:7.1f} MiB, peak RSS "
-              f"{r['maxrss_kb'] / 1024:7.1f} MiB ({r['seconds']:.0f}s)")
+        print(f"  {r['variants']:6d} variants: traced peak screening {r['screen_traced_peak'] / 2**20:6.1f} MiB, in all "
+              f"{r['traced_peak'] / 2**20:7.1f} MiB, peak RSS driver "
+              f"{r['maxrss_kb'] / 1024:7.1f} MiB (after imports {r['maxrss_start_kb'] / 1024:.1f}), workers "
+              f"{r['workers_maxrss_kb'] / 1024:7.1f} MiB; {r['seconds']:.0f}s in all")
+        print(f"         {_rates(r)} (driver traced)")
     a, b = results[0], results[-1]
     per = (b["traced_peak"] - a["traced_peak"]) / max(1, b["variants"] - a["variants"])
-    print(f"  ratio {b['variants']} / {a['variants']} variants: traced {b['traced_peak'] / a['traced_peak']:.2f}x, "
-          f"RSS {b['maxrss_kb'] / a['maxrss_kb']:.2f}x; {per / 1024:.1f} KiB traced per extra variant")
+    print(f"  ratio {b['variants']} / {a['variants']} variants: traced while screening "
+          f"{b['screen_traced_peak'] / a['screen_traced_peak']:.2f}x, in all {b['traced_peak'] / a['traced_peak']:.2f}x, "
+          f"RSS driver {b['maxrss_kb'] / a['maxrss_kb']:.2f}x, workers "
+          f"{b['workers_maxrss_kb'] / a['workers_maxrss_kb']:.2f}x; {per / 1024:.1f} KiB traced per extra variant")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", default="engine,sweep,memory", help="comma-separated: engine, sweep, memory")
-    ap.add_argument("--variants", type=int, default=2000)
+    ap.add_argument("--variants", type=int, default=10000)
     ap.add_argument("--memory-sizes", default="500,4000")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
-    ap.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--warm-cache", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     data_dir = args.data_dir if has_data(args.data_dir) else None
     base = SHIPPED if data_dir is not None else None
-    if args.memory_child:
-        memory_child(args.memory_child, args.workers, base, data_dir, args.tmp)
+    if args.child:
+        sweep_child(args.child, args.workers, base, data_dir, args.tmp, args.traced)
+        return
+    if args.warm_cache:
+        warm_regime_cache(args.tmp, base, data_dir)
         return
     if data_dir is None:
         print(f"no data at {args.data_dir}: the embedded synthetic market instead")
@@ -304,9 +351,9 @@ def main() -> None:
     if "engine" in parts:
         engine_speed(data_dir)
     if "sweep" in parts:
-        sweep_speed(args.variants, args.workers, base, data_dir)
+        sweep_speed(args.variants, args.workers, data_dir)
     if "memory" in parts:
-        memory_profile([int(s) for s in args.memory_sizes.split(",")], args.workers, base, data_dir)
+        memory_profile([int(s) for s in args.memory_sizes.split(",")], args.workers, data_dir)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 

@@ -181,7 +181,11 @@ def performance_metrics(
 
 def max_drawdown_of(returns: pd.Series | np.ndarray) -> float:
     """Max drawdown of the compounded path of `returns`, starting from 1 before the first return (<= 0)."""
-    r = np.asarray(pd.Series(returns, dtype=float).dropna(), dtype=float)
+    if isinstance(returns, np.ndarray):  # the sweep's path: the same values as the Series route, ~10x sooner
+        r = np.asarray(returns, dtype=float)
+        r = r[~np.isnan(r)]
+    else:
+        r = np.asarray(pd.Series(returns, dtype=float).dropna(), dtype=float)
     if r.size == 0:
         return math.nan
     wealth = np.concatenate(([1.0], np.cumprod(1.0 + r)))

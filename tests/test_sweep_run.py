@@ -245,6 +245,16 @@ def test_the_shipped_blend_shortcut_equals_the_allocation_stage(tmp_path: Path, 
         assert np.max(np.abs(a / b - 1.0)) < 1e-12
 
 
+def test_pool_workers_inheriting_the_drivers_setting_screen_what_one_process_screens(tmp_path: Path,
+                                                                                    cache_dir: Path) -> None:
+    # one regime setting: the driver loads it (and the compiled screen) before the pool forks
+    spec = load_spec(_write(tmp_path, GRID))
+    assert spec.variants.n_regime_settings() == 1
+    run_sweep(spec, tmp_path / "one", workers=1, top=0, progress=False, report=False)
+    run_sweep(spec, tmp_path / "pool", workers=2, top=0, progress=False, report=False)
+    assert (tmp_path / "pool" / "leaderboard.csv").read_bytes() == (tmp_path / "one" / "leaderboard.csv").read_bytes()
+
+
 def test_walk_forward_tearsheet_has_the_run_tearsheets_fixes(tmp_path: Path, cache_dir: Path) -> None:
     # QuantStats' EOY bar chart (labels smeared), its EOY multiplier and benchmark-first columns are fixed on
     # run tearsheets; the walk-forward page is QuantStats' page too and goes through the same fixes

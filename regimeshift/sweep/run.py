@@ -23,7 +23,8 @@ from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.sweep import leaderboard as lb
-from regimeshift.sweep.screen import prefit_regimes, screen_chunk
+from regimeshift.backtests.screen_kernel import warm
+from regimeshift.sweep.screen import prefit_regimes, prepare_once, screen_chunk
 from regimeshift.backtests.config import RunConfig
 from regimeshift.sweep.spec import SweepSpec, Variant
 from regimeshift.sweep.store import ResultStore
@@ -245,12 +246,18 @@ def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: st
         first = next(chunks, None)
         if first is None:
             return 0
+        # before the workers fork, so that they inherit them instead of each loading them again: the compiled
+        # screen, and the market and regime fit when every variant shares one (they are loaded once either way)
+        warm()
+        inherited = not (cluster or scheduler) and spec.variants.n_regime_settings() == 1
+        if inherited:
+            prepare_once(first[0][1])
         ex = _Executor(workers, cluster, scheduler)
         try:
             # the distinct regime fits in parallel before the screening needs them, when they are few; the
             # walk over them touches the regime keys only, never every variant
             parallel = workers > 1 or cluster or scheduler
-            if parallel and spec.variants.n_regime_settings() <= PREFIT_LIMIT:
+            if parallel and not inherited and spec.variants.n_regime_settings() <= PREFIT_LIMIT:
                 for _ in ex.map_unordered(prefit_regimes, spec.variants.regime_settings(), ex.slots(workers)):
                     pass
             eta.start = time.monotonic()

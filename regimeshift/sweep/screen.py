@@ -15,7 +15,7 @@ import pandas as pd
 
 from regimeshift.backtests.config import RunConfig
 from regimeshift.backtests.replay import cash_accrual, decision_dates
-from regimeshift.backtests.screen import ScreenResult, screen_arrays
+from regimeshift.backtests.screen import ScreenResult, cash_growth, decision_prices, screen_arrays
 from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.pipeline import (
     allocation_stage,
@@ -73,6 +73,7 @@ class Prepared:
         self.probs = trading_probabilities(self.regimes, self.market)
         self.index = self.probs.index
         self.probs_np = self.probs.to_numpy(dtype=float)
+        self.regime_names = list(self.probs.columns)
         self._memo: dict[Any, Any] = {}
 
     def get(self, key: Any, make: Any) -> Any:
@@ -101,13 +102,22 @@ class Prepared:
 
         return self.get(("arrays", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
 
-    def price_rows(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[list[list[float]], Any]:
-        """:meth:`arrays`' closes and opens as Python lists, converted once for every variant of the setting."""
-        def make() -> tuple[list[list[float]], Any]:
+    def decision_prices(self, cfg: RunConfig, symbols: tuple[str, ...], rule: str,
+                        on_regime_change: bool) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`arrays`' closes and fill prices on the decision rows only, sliced once for every variant of
+        the setting (``backtests.screen.decision_prices``)."""
+        def make() -> tuple[np.ndarray, np.ndarray]:
             close, opens, _ = self.arrays(cfg, symbols)
-            return close.tolist(), None if opens is None else opens.tolist()
+            rows = self.decisions(rule, on_regime_change)[0]
+            return decision_prices(close, opens, rows, cfg.execution)
 
-        return self.get(("rows", symbols, cfg.execution.timing, cfg.data.cash_rate), make)
+        return self.get(("decision_prices", symbols, cfg.execution.timing, cfg.data.cash_rate, rule,
+                         on_regime_change), make)
+
+    def cash_growth(self, cfg: RunConfig, symbols: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """``backtests.screen.cash_growth`` of :meth:`arrays`' accrual, computed once for every variant."""
+        return self.get(("cash_growth", cfg.data.cash_rate),
+                        lambda: cash_growth(self.arrays(cfg, symbols)[2], len(self.index)))
 
     def risk_free(self, cfg: RunConfig) -> tuple[RiskFree, np.ndarray]:
         """The run's risk-free rate (pipeline.risk_free_stage: ``report.risk_free``, else ``data.cash_rate``,
@@ -138,7 +148,7 @@ def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndar
     if cfg.strategy.name != "liquidity_rotation" or cfg.strategy.params:
         return None
     sleeves = [*cfg.sleeves, CASH]
-    names = list(prep.probs.columns)
+    names = prep.regime_names
     m = np.zeros((len(names), len(sleeves)))
     for r, regime in enumerate(names):
         for sleeve, w in cfg.strategy.weights.get(regime, {}).items():
@@ -147,9 +157,18 @@ def _sleeve_targets(cfg: RunConfig, prep: Prepared, rows: np.ndarray) -> np.ndar
     return np.clip(prep.probs_np[rows] @ m, 0.0, None)
 
 
+_LAST: list[Any] = []  # (setting, Prepared) of the previous call: a chunk's variants share their setting
+
+
 def prepared(cfg: RunConfig) -> Prepared:
     """The shared arrays of ``cfg``'s market/regime setting, built once per process."""
-    return _remember("prepared:" + _setting(cfg, ("seed", "data", "features", "regimes")), lambda: Prepared(cfg))
+    # equal models: the same setting as the previous call, without dumping the whole config again
+    setting = (cfg.seed, cfg.data, cfg.features, cfg.regimes, sleeve_symbols(cfg.sleeves))
+    if _LAST and _LAST[0] == setting:
+        return _LAST[1]
+    prep = _remember("prepared:" + _setting(cfg, ("seed", "data", "features", "regimes")), lambda: Prepared(cfg))
+    _LAST[:] = [setting, prep]
+    return prep
 
 
 def sweep_risk_free(cfg: RunConfig) -> RiskFree:
@@ -183,20 +202,20 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
     symbols, to_symbols = _symbol_matrix(cfg)
     targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
     close, opens, accrual = prep.arrays(cfg, symbols)
-    close_rows, fill_rows = prep.price_rows(cfg, symbols)
-    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, close_rows=close_rows,
-                        fill_rows=fill_rows)
+    growth = prep.cash_growth(cfg, symbols)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, growth=growth,
+                        decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, ex.on_regime_change))
     if not twin:
         return prep, res, None
     # the static twin (backtests/benchmarks_beside.py): the strategy's daily sleeve weights averaged over the
     # run, held on the strategy's calendar with nothing forced, same execution -- the allocation without timing
     if daily_w is None:
-        all_rows = np.arange(len(prep.index))
-        daily_w = _sleeve_targets(cfg, prep, all_rows)[:, : len(cfg.sleeves)]  # type: ignore[index]
+        every_row = slice(None)  # the whole probability array itself, not a copy of it
+        daily_w = _sleeve_targets(cfg, prep, every_row)[:, : len(cfg.sleeves)]  # type: ignore[arg-type,index]
     twin_rows, _, _ = prep.decisions(ex.rebalance, False)
     held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
-    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
-                                    fill_rows=fill_rows)
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, growth=growth,
+                                    decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, False))
 
 
 def _member_book(cfg: RunConfig, prep: Prepared) -> MemberBook:
@@ -246,7 +265,7 @@ def screen_with_twin(cfg: RunConfig) -> tuple[Prepared, ScreenResult, ScreenResu
 def daily_returns_of(value: np.ndarray) -> np.ndarray:
     """Daily simple returns of a value path, the first day's 0 (like ``ReplayResult.returns``)."""
     v = np.asarray(value, dtype=float)
-    return np.r_[0.0, v[1:] / v[:-1] - 1.0]
+    return np.concatenate(([0.0], v[1:] / v[:-1] - 1.0))
 
 
 def path_metrics(value: np.ndarray, rf: np.ndarray | float = 0.0) -> dict[str, float]:
@@ -254,12 +273,20 @@ def path_metrics(value: np.ndarray, rf: np.ndarray | float = 0.0) -> dict[str, f
     max_drawdown of the total daily returns, sharpe and sortino of the daily excess returns over ``rf``
     (a fraction per day, one per value), total_return from the first value."""
     r = daily_returns_of(value)
-    excess = r - rf
-    mdd = max_drawdown_of(r)
-    cagr = cagr_of(r)
+    return _return_metrics(r, r - rf, value)
+
+
+def _timing_metrics(r: np.ndarray, excess: np.ndarray) -> dict[str, float]:
+    """The figures a static twin is compared on (path_metrics' cagr, sharpe and max_drawdown)."""
+    return {"cagr": cagr_of(r), "sharpe": sharpe_ratio(excess), "max_drawdown": max_drawdown_of(r)}
+
+
+def _return_metrics(r: np.ndarray, excess: np.ndarray, value: np.ndarray) -> dict[str, float]:
+    m = _timing_metrics(r, excess)
+    cagr, mdd = m["cagr"], m["max_drawdown"]
     return {
         "cagr": cagr,
-        "sharpe": sharpe_ratio(excess),
+        "sharpe": m["sharpe"],
         "sortino": sortino_ratio(excess),
         "max_drawdown": mdd,
         "volatility": float(np.std(r, ddof=1)) * math.sqrt(TRADING_DAYS) if r.size > 1 else math.nan,
@@ -276,9 +303,12 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     value = res.value
     cash0 = cfg.execution.initial_cash
     rf, rf_daily = prep.risk_free(cfg)
-    metrics: dict[str, Any] = path_metrics(value, rf_daily)
+    r = daily_returns_of(value)
+    excess = r - rf_daily
+    metrics: dict[str, Any] = _return_metrics(r, excess, value)
     metrics["total_return"] = float(value[-1] / cash0 - 1.0)
-    twin_m = path_metrics(twin.value, rf_daily)
+    twin_r = daily_returns_of(twin.value)
+    twin_m = _timing_metrics(twin_r, twin_r - rf_daily)
     # the value of timing as a point difference (strategy minus twin); the bootstrap interval is the top N's
     metrics.update(twin_sharpe=twin_m["sharpe"], timing_sharpe=metrics["sharpe"] - twin_m["sharpe"],
                    timing_cagr=metrics["cagr"] - twin_m["cagr"],
@@ -294,7 +324,7 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
         risk_free=rf.value,
     )
     # the deflated Sharpe ratio reads the same daily excess returns as the Sharpe it deflates
-    metrics.update({f"daily_{k}": v for k, v in moments(daily_returns_of(value) - rf_daily).items()})
+    metrics.update({f"daily_{k}": v for k, v in moments(excess).items()})
     month_end = value[prep.month_ends()]
     monthly = np.empty(len(month_end))
     monthly[0] = month_end[0] / cash0 - 1.0
@@ -302,6 +332,17 @@ def variant_row(key: str, cfg: RunConfig) -> dict[str, Any]:
     metrics["start"] = str(index[0].date())
     metrics["end"] = str(index[-1].date())
     return {"key": key, "status": "ok", "metrics": metrics, "monthly": monthly}
+
+
+def prepare_once(cfg: RunConfig) -> None:
+    """Build ``cfg``'s market/regime setting in this process if it can be; a setting that fails is left for
+    the screening to record, variant by variant, as it records any failure."""
+    from regimeshift.core.errors import RegimeshiftError
+
+    try:
+        prepared(cfg)
+    except (RegimeshiftError, ValueError, KeyError):
+        pass
 
 
 def screen_chunk(items: list[tuple[str, RunConfig]]) -> list[dict[str, Any]]:

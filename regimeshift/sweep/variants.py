@@ -80,6 +80,20 @@ def draws(rnd: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield draw
 
 
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy_tree(tree: Any) -> Any:
+    """A copy of a JSON-like tree (a model_dump(mode="json") or a swept value): copy.deepcopy's result, several
+    times sooner -- a sweep copies the base config once per variant."""
+    kind = type(tree)
+    if kind is dict:
+        return {k: _copy_tree(v) for k, v in tree.items()}
+    if kind is list:
+        return [_copy_tree(v) for v in tree]
+    return tree if kind in _ATOMS else copy.deepcopy(tree)
+
+
 def _normalize_weights(raw: dict[str, Any]) -> tuple[str, ...]:
     scaled = []
     for regime, row in raw.get("strategy", {}).get("weights", {}).items():
@@ -147,9 +161,9 @@ class VariantSpace(Sequence[Variant]):
         """The base config with ``params`` set; an impossible variant carries the config's reason instead."""
         if self._dump is None:
             self._dump = self.base.model_dump(mode="json")
-        raw = copy.deepcopy(self._dump)
+        raw = _copy_tree(self._dump)
         for key, value in params.items():
-            assign_creating(raw, key, copy.deepcopy(value))
+            assign_creating(raw, key, _copy_tree(value))
         normalized: tuple[str, ...] = ()
         if self.weights == "normalize":
             normalized = _normalize_weights(raw)
