@@ -236,17 +236,17 @@ def _screen_rules(cfg: RunConfig, prep: Prepared, rows: np.ndarray, forced: np.n
     symbols = sleeve_symbols(cfg.sleeves)
     targets = book.symbol_rows(sleeve_w, cands)
     close, opens, accrual = prep.arrays(cfg, symbols)
-    close_rows, fill_rows = prep.price_rows(cfg, symbols)
-    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, close_rows=close_rows,
-                        fill_rows=fill_rows)
+    growth = prep.cash_growth(cfg, symbols)
+    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, growth=growth,
+                        decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, ex.on_regime_change))
     if not twin:
         return prep, res, None
     if daily_w is None:
         daily_w = _sleeve_targets(cfg, prep, np.arange(len(prep.index)))[:, : len(cfg.sleeves)]  # type: ignore[index]
     twin_rows, _, twin_dates = prep.decisions(ex.rebalance, False)
     held = book.symbol_rows(np.tile(daily_w.mean(axis=0), (len(twin_rows), 1)), twin_dates)
-    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, close_rows=close_rows,
-                                    fill_rows=fill_rows)
+    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, growth=growth,
+                                    decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, False))
 
 
 def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
