@@ -30,7 +30,6 @@ from regimeshift.core.versions import library_versions
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
-from regimeshift.regimes.walkforward import walk_forward
 from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
@@ -192,6 +191,8 @@ def regime_stage(
     reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py). ``market`` gives
     the benchmark's returns to a jump penalty or a smoothing chosen by cross-validation (``regimes.jump_penalty`` or
     ``regimes.smooth_days = "cv"``)."""
+    from regimeshift.regimes.walkforward import walk_forward  # its fitting code loads only on a cache miss
+
     r = cfg.regimes
     spec = r.spec([stress_sign(c) for c in features.columns], cfg.seed)
     cv = (r.model != "hmm" and r.jump_penalty == "cv") or r.smooth_days == "cv"

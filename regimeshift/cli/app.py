@@ -157,7 +157,6 @@ def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool)
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
         from regimeshift.outputs import check_out_dir, write_outputs
         from regimeshift.pipeline import run_pipeline
-        from regimeshift.report_stage import render_run
 
         out_dir = source.out or Path("runs") / cfg.name
         check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
