@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from regimeshift.core import progress
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.regimes import naming
@@ -264,9 +265,11 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     daily = np.full(T, np.nan)
     rows = []
     model: LiquidityHMM | None = None
+    refits_bar = progress.bar(len(positions), "walk-forward refits", unit="refit", leave=False)
     try:
         with single_blas_thread():
             for k, r in enumerate(positions):
+                refits_bar.update(1)
                 end = positions[k + 1] if k + 1 < len(positions) else T
                 lo = _window_start(r, window)
                 data = design.window(lo, r + 1)
@@ -335,6 +338,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                 if p.is_student_t:  # the dof each refit estimated (a Gaussian walk's refits keep their columns)
                     rows[-1]["dof"] = float(p.dof)
     finally:
+        refits_bar.close()
         source.close()
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
     refits = pd.DataFrame(rows).set_index("date")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from regimeshift.data.market import MarketData, load_market
 from regimeshift.data.sources import SeriesSource, csv_source
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
 from regimeshift.backtests.trade_log import round_trips, trade_stats
+from regimeshift.core import progress as progress_lines
 from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.core.errors import ConfigError, RegimeshiftError
 from regimeshift.core.versions import library_versions
@@ -440,9 +440,8 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     def timed(stage: str, fn: Callable[[], T]) -> T:
         if progress is not None:
             progress(f"{stage}: {STAGE_WORDS.get(stage, stage)} ...")
-        t0 = time.perf_counter()
-        out = fn()
-        timings[stage] = time.perf_counter() - t0
+        with progress_lines.stage(stage, STAGE_WORDS.get(stage, stage), timings):  # stderr, when the CLI asks
+            out = fn()
         if progress is not None:
             progress(f"{stage}: done in {timings[stage]:.2f} s")
         return out

@@ -100,6 +100,52 @@ def svg_backend() -> Iterator[None]:
         plt.switch_backend(old)
 
 
+# ----------------------------------------------------------------------------------------------- shared work
+_DD_MEMO: dict[str, pd.DataFrame] = {}
+_DD_MEMO_SIZE = 8  # a page asks for 2 series (strategy, benchmark); a watch re-run keeps the benchmark's
+
+
+def _series_key(s: pd.Series) -> str:
+    import hashlib  # noqa: PLC0415
+
+    h = hashlib.sha256(np.ascontiguousarray(s.to_numpy(dtype=float)).tobytes())
+    h.update(np.ascontiguousarray(pd.DatetimeIndex(s.index).asi8).tobytes())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def shared_drawdown_details() -> Iterator[None]:
+    """QuantStats computes the table of every drawdown (start, valley, end, 99% depth: a quantile per drawdown)
+    of the same series three times for one page (the metrics table, the worst-drawdowns table, the drawdown
+    periods figure), and it is the most expensive step of the page. For the duration of the block its
+    ``stats.drawdown_details`` answers a series it has seen, by content, with a copy of its first answer (a
+    pure function of the series: the same table, the same bytes)."""
+    quantstats, _ = _qs()
+    stats = quantstats.stats
+    original = stats.drawdown_details
+
+    def one(dd: pd.Series) -> pd.DataFrame:
+        key = _series_key(dd)
+        if key not in _DD_MEMO:
+            if len(_DD_MEMO) >= _DD_MEMO_SIZE:
+                _DD_MEMO.pop(next(iter(_DD_MEMO)))
+            _DD_MEMO[key] = original(dd)
+        return _DD_MEMO[key].copy()
+
+    def drawdown_details(drawdown):  # type: ignore[no-untyped-def]
+        if isinstance(drawdown, pd.DataFrame):  # QuantStats' own DataFrame branch, column by column
+            return stats.safe_concat({col: one(drawdown[col]) for col in drawdown.columns}, axis=1)
+        if isinstance(drawdown, pd.Series):
+            return one(drawdown)
+        return original(drawdown)
+
+    stats.drawdown_details = drawdown_details
+    try:
+        yield
+    finally:
+        stats.drawdown_details = original
+
+
 # ----------------------------------------------------------------------------------------------- the pieces
 @dataclass(frozen=True)
 class QSInputs:
@@ -325,7 +371,7 @@ def _init_worker(settings: dict[str, str | None], parent_pid: int | None = None)
 def _worker_piece(key: str, inputs: QSInputs) -> tuple[dict[str, str], float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        with quiet():
+        with quiet(), shared_drawdown_details():
             out = render_piece(key, inputs)
     finally:
         gc.collect()  # the piece's closed figures (reference cycles); the frozen heap is not scanned
@@ -347,8 +393,10 @@ class QuantStatsPage:
             page = qs_page.html()
     """
 
-    def __init__(self, inputs: QSInputs, workers: int | None = None) -> None:
+    def __init__(self, inputs: QSInputs, workers: int | None = None, skip: frozenset[str] = frozenset()) -> None:
         self.inputs = inputs
+        self.skip = frozenset(skip)  # pieces left empty (the finished page drops them: not drawn at all)
+        self.pieces = [k for k in PIECES if k not in self.skip]
         self.workers = worker_count(workers)
         self.timings: dict[str, float] = {}  # wall seconds per piece
         self.cpu_timings: dict[str, float] = {}  # CPU seconds per piece (less sensitive to a busy machine)
@@ -358,11 +406,11 @@ class QuantStatsPage:
             try:
                 with warnings.catch_warnings():  # Python >= 3.12 warns about fork() in a threaded process;
                     warnings.filterwarnings("ignore", message=r".*fork\(\)", category=DeprecationWarning)
-                    self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(PIECES)),
+                    self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(self.pieces)),
                                                      mp_context=multiprocessing.get_context("fork"),
                                                      initializer=_init_worker,
                                                      initargs=(_reproducibility(), os.getpid()))
-                    self._futures = {key: self._pool.submit(_worker_piece, key, inputs) for key in PIECES}
+                    self._futures = {key: self._pool.submit(_worker_piece, key, inputs) for key in self.pieces}
             except (OSError, BrokenProcessPool) as err:  # e.g. no process slots left: render in-process
                 log.warning("QuantStats workers unavailable (%s); rendering on one core", err)
                 self.close()
@@ -386,11 +434,11 @@ class QuantStatsPage:
             except BrokenProcessPool as err:  # a worker died (e.g. killed): finish the rest here
                 log.warning("QuantStats worker failed (%s); finishing on one core", err)
                 break
-        todo = [k for k in PIECES if k not in done]
+        todo = [k for k in self.pieces if k not in done]
         if todo:
             with quiet():
                 _qs()  # imported before the first figure, as in a worker: its import restyles matplotlib
-            with quiet(), svg_backend():
+            with quiet(), svg_backend(), shared_drawdown_details():
                 for key in todo:
                     t0, c0 = time.perf_counter(), time.process_time()
                     done[key] = render_piece(key, self.inputs)
@@ -406,15 +454,15 @@ class QuantStatsPage:
             return plain_html(self.inputs)
         finally:
             self.close()
-        parts: dict[str, str] = {}
+        parts: dict[str, str] = dict.fromkeys(self.skip, "")
         for piece in done.values():
             parts.update(piece)
         return assemble(parts.pop(""), parts)
 
 
-def render_page(inputs: QSInputs, workers: int | None = None) -> str:
-    """QuantStats' full tearsheet page for `inputs` (see the module docstring)."""
-    with QuantStatsPage(inputs, workers) as page:
+def render_page(inputs: QSInputs, workers: int | None = None, skip: frozenset[str] = frozenset()) -> str:
+    """QuantStats' full tearsheet page for `inputs` (see the module docstring); the pieces in `skip` empty."""
+    with QuantStatsPage(inputs, workers, skip) as page:
         return page.html()
 
 

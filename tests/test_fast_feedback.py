@@ -75,3 +75,79 @@ def test_a_cached_fit_names_its_states_and_transitions_as_the_fitted_model_did(t
     np.testing.assert_allclose(got.scores, want.scores, rtol=1e-12)
     np.testing.assert_allclose(got.standard_errors, want.standard_errors, rtol=1e-12)
     np.testing.assert_allclose(stored.means_, fitted.means_, rtol=1e-12)  # anything else: the restored model's
+
+
+def _lines(stream, sink: list[str]) -> None:  # type: ignore[no-untyped-def]
+    for line in iter(stream.readline, ""):
+        sink.append(line.rstrip("\n"))
+
+
+def _wait_for(lines: list[str], text: str, proc: subprocess.Popen, timeout: float = 240.0) -> str:
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        hit = next((x for x in lines if text in x), None)
+        if hit is not None:
+            return hit
+        if proc.poll() is not None and not any(text in x for x in lines):
+            break
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} not seen; stdout so far: {lines}")
+
+
+def test_watch_reruns_on_an_edit_says_what_changed_and_survives_a_bad_edit(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    cfg = _config(tmp_path, execution={"commission_bps": 5.0})
+    out = tmp_path / "run"
+    cmd = [*BASE_CMD, "run", str(cfg), "--out", str(out), "--no-report", "--watch", "--max-runs", "4"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=_env(tmp_path / "cache"))
+    stdout: list[str] = []
+    stderr: list[str] = []
+    threads = [threading.Thread(target=_lines, args=(proc.stdout, stdout), daemon=True),
+               threading.Thread(target=_lines, args=(proc.stderr, stderr), daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        _wait_for(stdout, "run 1 at", proc)
+        first = json.loads((out / "metrics.json").read_text())
+        time.sleep(0.3)
+        _config(tmp_path, execution={"commission_bps": 50.0})  # an edit: re-run
+        _wait_for(stdout, "run 2 at", proc)
+        changed = _wait_for(stdout, "changed settings:", proc)
+        assert "execution.commission_bps: 5.0 -> 50.0" in changed
+        assert "CAGR" in _wait_for(stdout, "moved:", proc)
+        second = json.loads((out / "metrics.json").read_text())
+        assert second["strategy"]["commission_paid"] > first["strategy"]["commission_paid"]
+        time.sleep(0.3)
+        cfg.write_text('name = "tiny"\n[data\n', encoding="utf-8")  # a bad edit: one error line, still watching
+        _wait_for(stderr, "error:", proc)
+        assert proc.poll() is None
+        assert json.loads((out / "metrics.json").read_text()) == second  # the last good run's folder stays
+        time.sleep(0.3)
+        _config(tmp_path, execution={"commission_bps": 5.0})
+        _wait_for(stdout, "run 3 at", proc)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert [x for x in stderr if x.startswith("error:")] and not any("Traceback" in x for x in stderr)
+    assert json.loads((out / "metrics.json").read_text())["strategy"] == first["strategy"]
+
+
+def test_a_watched_tearsheet_reloads_itself_and_a_plain_one_does_not(tmp_path: Path) -> None:
+    from regimeshift.watch import VERSION_FILE, with_reload
+
+    def render(result: object, path: Path) -> None:
+        path.write_text("<html><body>page</body></html>", encoding="utf-8")
+
+    page = tmp_path / "tearsheet.html"
+    with_reload(render, "123.5")(None, page)
+    text = page.read_text()
+    assert text.startswith("<html><body>page<script id=\"regimeshift-watch\">") and text.endswith("</body></html>")
+    assert 'var v="123.5"' in text and VERSION_FILE in text
+    assert (tmp_path / VERSION_FILE).read_text() == 'window.REGIMESHIFT_RUN="123.5";\n'
