@@ -151,3 +151,50 @@ def test_a_watched_tearsheet_reloads_itself_and_a_plain_one_does_not(tmp_path: P
     assert text.startswith("<html><body>page<script id=\"regimeshift-watch\">") and text.endswith("</body></html>")
     assert 'var v="123.5"' in text and VERSION_FILE in text
     assert (tmp_path / VERSION_FILE).read_text() == 'window.REGIMESHIFT_RUN="123.5";\n'
+
+
+# -- sweeps: every phase shows progress, no font warnings, a finished sweep re-run reuses its outputs -------------
+@pytest.fixture(scope="module")
+def finished_sweep(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A small sweep run once through the CLI with its top run and walk-forward tearsheet, then run again."""
+    from tests.conftest import small_synthetic_toml
+    from tests.test_sweep_run import GRID
+
+    folder = tmp_path_factory.mktemp("sweep")
+    (folder / "base.toml").write_text(small_synthetic_toml(6.0))
+    (folder / "SWEEP.toml").write_text('base = "base.toml"\n' + GRID)
+    out = folder / "out"
+    cmd = [*BASE_CMD, "sweep", str(folder / "SWEEP.toml"), "--out", str(out), "--top", "1", "--workers", "1",
+           "--walk-forward", "yearly"]
+    env = _env(folder / "cache")
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert first.returncode == 0, first.stderr
+    pages = [*out.glob("top/*/tearsheet.html"), out / "walk_forward_tearsheet.html"]
+    written = {p: p.stat().st_mtime_ns for p in pages}
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    assert again.returncode == 0, again.stderr
+    return first, again, written
+
+
+def test_every_sweep_phase_says_what_it_does_and_no_font_warning_appears(finished_sweep) -> None:  # type: ignore[no-untyped-def]
+    first, _, _ = finished_sweep
+    err = first.stderr
+    for phase in ("screening", "regimeshift: leaderboard: ", "regimeshift: walk-forward: ",
+                  "regimeshift: walk-forward tearsheet: ", "regimeshift: top-N replays and tearsheets"):
+        assert phase in err, phase
+    assert "findfont" not in err
+
+
+def test_a_finished_sweep_run_again_reuses_its_top_runs_and_walk_forward_tearsheet(finished_sweep) -> None:  # type: ignore[no-untyped-def]
+    first, again, written = finished_sweep
+    assert len(written) == 2
+    assert {p: p.stat().st_mtime_ns for p in written} == written  # not one page drawn again
+    import re
+
+    def seconds_out(text: str) -> str:
+        return re.sub(r"\(\d+\.\d+s\)", "", text)
+
+    # the same report, but for how much was screened now and the seconds it took
+    assert "(0 now, the rest resumed)" in again.stdout.splitlines()[0]
+    assert seconds_out(again.stdout).splitlines()[1:] == seconds_out(first.stdout).splitlines()[1:]
+    assert "walk-forward tearsheet" not in again.stderr

@@ -394,7 +394,10 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
         if not chosen:
             raise RegimeshiftError(f"--reproduce: no decision as of {as_of} (recorded: "
                                    f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
-        diffs = reproduce(live_dir, chosen[-1], store)
+        from regimeshift.core import progress
+
+        with progress.reporting(_progress_on(False, False)):  # the refits' bar and the stages, on a terminal
+            diffs = reproduce(live_dir, chosen[-1], store)
     except RegimeshiftError as err:
         _fail(err)
     if diffs:
