@@ -91,6 +91,37 @@ def changes(before: WatchState, settings: dict[str, Any], figures: dict[str, flo
     return lines
 
 
+class MarketMemo:
+    """The market a watched run read, kept for the next run while the data settings and every data file
+    (name, size, modification time) are unchanged: an edited weight re-runs without reading the CSVs again."""
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.market: Any = None
+
+    @staticmethod
+    def key_of(cfg: Any) -> str:
+        from regimeshift.pipeline import feature_symbols
+        from regimeshift.sweep.reuse import folder_stats
+
+        files = [] if cfg.data.source == "synthetic" else [folder_stats(cfg.data.dir), folder_stats(cfg.data.price_dir)]
+        return json.dumps([cfg.data.model_dump(mode="json"), cfg.regimes.history_start, feature_symbols(cfg),
+                           cfg.seed, files], default=str)
+
+    def load(self, cfg: Any) -> Any:
+        from regimeshift.pipeline import STAGE_WORDS, load_stage
+
+        key = self.key_of(cfg)
+        if key == self.key:
+            progress.say("load: no data setting or file changed: the prices read before")
+            return self.market
+        self.key = None
+        with progress.stage("load", STAGE_WORDS["load"]):
+            self.market = load_stage(cfg)
+        self.key = key
+        return self.market
+
+
 def with_reload(render: Callable[[Any, Path], object], version: str) -> Callable[[Any, Path], object]:
     """``render`` whose page reloads itself when a newer watched run replaces it (its version file beside it)."""
 

@@ -143,15 +143,17 @@ def _progress_on(quiet: bool, forced: bool) -> bool:
     return not quiet and (forced or sys.stderr.isatty())
 
 
-def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = None) -> tuple[Any, dict[str, float]]:
-    """The pipeline, then the run folder (and the tearsheet) written atomically; the stage timings."""
+def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = None,
+             market: Any = None) -> tuple[Any, dict[str, float]]:
+    """The pipeline (on ``market`` when given), then the run folder (and the tearsheet) written atomically; the
+    stage timings."""
     from regimeshift.core import progress
     from regimeshift.outputs import check_out_dir, write_outputs
     from regimeshift.pipeline import run_pipeline
 
     check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
     t0 = time.perf_counter()
-    result = run_pipeline(cfg)
+    result = run_pipeline(cfg, market=market)
     timings = dict(result.timings)
     render = None
     if report:
@@ -187,11 +189,16 @@ def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool,
 
     with progress.reporting(_progress_on(quiet, show_progress)):
         if watch:
-            from regimeshift.watch import watch_runs
+            from regimeshift.watch import MarketMemo, watch_runs
+
+            markets = MarketMemo()
 
             def execute(cfg: Any, version: str) -> tuple[Any, dict[str, float]]:
-                return _execute(cfg, source.out or Path("runs") / cfg.name, not no_report and cfg.report.enabled,
-                                version)
+                out_dir = source.out or Path("runs") / cfg.name
+                from regimeshift.outputs import check_out_dir
+
+                check_out_dir(out_dir)
+                return _execute(cfg, out_dir, not no_report and cfg.report.enabled, version, markets.load(cfg))
 
             def show(result: Any, timings: dict[str, float], first: bool) -> None:
                 if first:

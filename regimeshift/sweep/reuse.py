@@ -39,7 +39,8 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
-def _folder_stats(folder: Any) -> list[tuple[str, int, int]]:
+def folder_stats(folder: Any) -> list[tuple[str, int, int]]:
+    """(name, size, mtime) of every file in ``folder`` (none when it is not a folder)."""
     if folder is None or not Path(str(folder)).is_dir():
         return []
     out = []
@@ -55,9 +56,9 @@ def config_digest(cfg: Any, *extra: Any) -> str:
     h = hashlib.sha256(code_digest().encode())
     h.update(cfg.to_toml().encode())
     if cfg.data.source != "synthetic":
-        h.update(json.dumps([_folder_stats(cfg.data.dir), _folder_stats(cfg.data.price_dir)]).encode())
+        h.update(json.dumps([folder_stats(cfg.data.dir), folder_stats(cfg.data.price_dir)]).encode())
     if cfg.strategy.path is not None:
-        h.update(json.dumps(_folder_stats(cfg.strategy.path)).encode())
+        h.update(json.dumps(folder_stats(cfg.strategy.path)).encode())
     for part in extra:
         h.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())
     return h.hexdigest()
