@@ -140,7 +140,7 @@ def main() -> None:
             print(_line(label, walls, cpus, target, stages))
         report = results["warm run with tearsheet"][2].get("report")
         if report is not None:
-            print(f"{'tearsheet (the run''s report stage)':34} {report:6.2f} s; target 1.5 s -> {report / 1.5:4.2f}")
+            print(f"{'tearsheet (the run report stage)':34} {report:6.2f} s; target 1.5 s -> {report / 1.5:4.2f}")
         heavy = _heavy_imports(base + ["--no-report", "-q"], env)
         print(f"{'heavy modules of a warm --no-report':34} {', '.join(heavy) or 'none'} "
               f"({'hmmlearn/sklearn NOT imported: ok' if not {'hmmlearn', 'sklearn'} & set(heavy) else 'FAIL'})")

@@ -88,6 +88,18 @@ def quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def quantstats_style() -> Iterator[None]:
+    """matplotlib styled as QuantStats' import styled it, for the block (see ``_qs``)."""
+    _qs()
+    if not _STYLE:  # imported before this module could see it (another caller): the style is the current one
+        _STYLE.update({k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_STYLE})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated rc keys round-tripped through rcParams
+        with matplotlib.rc_context(_STYLE):
+            yield
+
+
+@contextlib.contextmanager
 def svg_backend() -> Iterator[None]:
     """pyplot on the SVG canvas without the post-savefig redraw, for the duration of the block only."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
@@ -162,9 +174,20 @@ class QSInputs:
     risk_free_label: str | None = None
 
 
+_STYLE: dict[str, object] = {}  # matplotlib's settings as QuantStats' import left them (its seaborn theme)
+_NOT_STYLE = ("backend", "svg.hashsalt")  # the backend is chosen per call; the salt by reproducible_svg
+
+
 def _qs():
+    first = "quantstats" not in __import__("sys").modules
     import quantstats  # noqa: PLC0415  (slow import: only where the pieces are rendered)
     from quantstats import reports  # noqa: PLC0415
+
+    if first and not _STYLE:
+        # QuantStats styles matplotlib once, when imported; an rc_context that was open then (the caller's
+        # reproducible_svg) takes that style away again on exit, and the next page drawn in this process would
+        # be laid out differently. The style is kept here and applied around every in-process drawing.
+        _STYLE.update({k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_STYLE})
 
     # QuantStats asks for Arial by name (fontname="Arial"), which a Linux machine rarely has; matplotlib then
     # falls back to its own DejaVu Sans and logs one "findfont" line per text (73 in a sweep). Every caller of
@@ -379,8 +402,25 @@ def _worker_piece(key: str, inputs: QSInputs) -> tuple[dict[str, str], float, fl
 
 
 def worker_count(workers: int | None = None) -> int:
-    """Processes to use: `workers`, else $REGIMESHIFT_REPORT_WORKERS, else the usable cores (at most 4)."""
-    return shared_worker_count(workers, WORKERS_ENV, default_cap=4)
+    """Processes to use: `workers`, else $REGIMESHIFT_REPORT_WORKERS, else the cores the machine's load leaves
+    idle (at most 4). Forked workers import QuantStats and draw on cores of their own: on a machine whose cores
+    are busy they queue behind each other and only add their start-up, so there the page is drawn in this
+    process (the same bytes either way: tests/test_reports.py)."""
+    chosen = shared_worker_count(workers, WORKERS_ENV, default_cap=4)
+    if workers is None and not os.environ.get(WORKERS_ENV, "").strip() and chosen > 1:
+        chosen = min(chosen, idle_cores())
+    return max(1, chosen)
+
+
+def idle_cores() -> int:
+    """Usable cores minus the one-minute load average, plus this process's own core, rounded down."""
+    from regimeshift.core.workers import usable_cores  # noqa: PLC0415
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform: count every core as idle
+        return usable_cores()
+    return int(usable_cores() - load + 1.0)
 
 
 class QuantStatsPage:
@@ -438,7 +478,7 @@ class QuantStatsPage:
         if todo:
             with quiet():
                 _qs()  # imported before the first figure, as in a worker: its import restyles matplotlib
-            with quiet(), svg_backend(), shared_drawdown_details():
+            with quiet(), quantstats_style(), svg_backend(), shared_drawdown_details():
                 for key in todo:
                     t0, c0 = time.perf_counter(), time.process_time()
                     done[key] = render_piece(key, self.inputs)
