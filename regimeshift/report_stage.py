@@ -13,7 +13,6 @@ from regimeshift.backtests.config import RegimeConfig
 from regimeshift.pipeline import RunResult, data_warnings
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
-from regimeshift.reports.tearsheet import write_tearsheet
 from regimeshift.strategies.sleeves import sleeve_returns
 
 
@@ -179,5 +178,7 @@ def reproducible_svg() -> Iterator[None]:
 
 
 def render_run(result: RunResult, path: Path) -> Path:
+    from regimeshift.reports.tearsheet import write_tearsheet  # the page's modules: only when a page is drawn
+
     with reproducible_svg():
         return write_tearsheet(report_data(result), path)
