@@ -62,8 +62,18 @@ def _line(label: str, walls: list[float], cpus: list[float], target: float | Non
     return text + f"  (load {os.getloadavg()[0]:.1f})"
 
 
-def _watch_rerun(cfg_text: str, data_dir: str, env: dict[str, str], tmp: Path) -> tuple[float, float]:
-    """Seconds of run 1 and of run 2 of ``run --watch`` when one strategy weight is edited in between."""
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds of a live process and its waited-for children (Linux /proc; nan elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def _watch_rerun(cfg_text: str, data_dir: str, env: dict[str, str], tmp: Path) -> tuple[float, float, float]:
+    """Seconds of run 1 and of run 2 of ``run --watch`` when one strategy weight is edited in between, and the
+    CPU seconds of run 2 (workers of the tearsheet, when it uses them, not included)."""
     cfg = tmp / "watched.toml"
     cfg.write_text(cfg_text)
     proc = subprocess.Popen([*CLI, "run", str(cfg), "--data-dir", data_dir, "--out", str(tmp / "watched"),
@@ -83,6 +93,7 @@ def _watch_rerun(cfg_text: str, data_dir: str, env: dict[str, str], tmp: Path) -
         raise SystemExit(f"watch: run {run} never finished: {lines}")
 
     first = seconds_of(1)
+    cpu0 = _proc_cpu(proc.pid)
     # a tenth of the calm regime's growth weight moved to value: the quant's "change one weight and look again"
     edited = cfg_text.replace("abundant = { growth = 0.80, value = 0.10", "abundant = { growth = 0.70, value = 0.20")
     if edited == cfg_text:
@@ -90,8 +101,9 @@ def _watch_rerun(cfg_text: str, data_dir: str, env: dict[str, str], tmp: Path) -
     time.sleep(0.5)
     cfg.write_text(edited)
     second = seconds_of(2)
+    cpu = _proc_cpu(proc.pid) - cpu0
     proc.wait(timeout=60)
-    return first, second
+    return first, second, cpu
 
 
 def _heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
@@ -145,8 +157,9 @@ def main() -> None:
         print(f"{'heavy modules of a warm --no-report':34} {', '.join(heavy) or 'none'} "
               f"({'hmmlearn/sklearn NOT imported: ok' if not {'hmmlearn', 'sklearn'} & set(heavy) else 'FAIL'})")
         if not args.skip_watch:
-            first, second = _watch_rerun(CONFIG.read_text(), args.data_dir, env, tmp)
-            print(f"{'run --watch: first run, re-run':34} {first:6.2f} s, {second:6.2f} s after a weight edit; "
+            first, second, cpu = _watch_rerun(CONFIG.read_text(), args.data_dir, env, tmp)
+            print(f"{'run --watch: first run, re-run':34} {first:6.2f} s, {second:6.2f} s after a weight edit "
+                  f"(cpu {cpu:.2f} s); "
                   f"target 2.0 s -> {second / 2.0:4.2f}  (load {os.getloadavg()[0]:.1f})")
 
 
