@@ -187,6 +187,15 @@ def watch_runs(config: Path | None, resolve: Callable[[], Any], execute: Callabl
     """Run, then re-run on every relevant change until interrupted (or ``max_runs`` runs, for tests).
 
     ``execute(cfg, version)`` runs and writes the outputs; ``show(result, timings, first)`` prints them."""
+    try:
+        return _watch(config, resolve, execute, show, echo, echo_err, max_runs, stop)
+    except KeyboardInterrupt:  # Ctrl-C during a run ends the watch as quietly as Ctrl-C while waiting
+        return 0
+
+
+def _watch(config: Path | None, resolve: Callable[[], Any], execute: Callable[[Any, str], tuple[Any, dict[str, float]]],
+           show: Callable[[Any, dict[str, float], bool], None], echo: Callable[[str], None],
+           echo_err: Callable[[str], None], max_runs: int | None, stop: Any) -> int:
     import watchfiles
 
     state = WatchState()
@@ -223,14 +232,11 @@ def watch_runs(config: Path | None, resolve: Callable[[], Any], execute: Callabl
             echo_err("error: --watch: nothing to watch (no config file, strategy module or data folder)")
             return 2
         progress.say(f"watching {len(files)} file(s) and {len(folders)} folder(s) for changes (Ctrl-C stops)")
-        try:
-            for changed in watchfiles.watch(*roots, watch_filter=_relevant(files, folders), debounce=DEBOUNCE_MS,
-                                            stop_event=stop, raise_interrupt=False, yield_on_timeout=False):
-                names = sorted({Path(p).name for _, p in changed})
-                echo(f"changed: {', '.join(names)}: running again")
-                break
-            else:
-                return 0  # interrupted (Ctrl-C) or stopped
-        except KeyboardInterrupt:
-            return 0
+        for changed in watchfiles.watch(*roots, watch_filter=_relevant(files, folders), debounce=DEBOUNCE_MS,
+                                        stop_event=stop, raise_interrupt=False, yield_on_timeout=False):
+            names = sorted({Path(p).name for _, p in changed})
+            echo(f"changed: {', '.join(names)}: running again")
+            break
+        else:
+            return 0  # interrupted (Ctrl-C) or stopped
 
