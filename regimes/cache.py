@@ -303,9 +303,9 @@ def _model_from_state(arrays: dict[str, np.ndarray], scalars: dict[str, Any]) ->
         from regimeshift.regimes.gmmhmm import GMMRegimeModel
 
         return GMMRegimeModel.from_state(arrays, scalars)
-    from regimeshift.regimes.model import LiquidityHMM
+    from regimeshift.regimes.stored_hmm import StoredHMM  # the real LiquidityHMM (hmmlearn...) only on demand
 
-    return LiquidityHMM.from_state(arrays, scalars)
+    return StoredHMM(arrays, scalars)
 
 
 def series_digest(s: pd.Series) -> str:

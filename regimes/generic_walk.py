@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from regimeshift.core import progress
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.spec import RegimeSpec, default
@@ -109,7 +110,9 @@ def generic_walk_forward(
     rows = []
     model: Any = None
     penalty: float | None = None
+    refits_bar = progress.bar(len(positions), "walk-forward refits", unit="refit", leave=False)
     for k, r in enumerate(positions):
+        refits_bar.update(1)
         end = positions[k + 1] if k + 1 < len(positions) else T
         lo = window_start(r, window)
         scheduled = k % cold_every == 0
@@ -153,6 +156,7 @@ def generic_walk_forward(
                 "jump_penalty": float(penalty) if penalty is not None else float(getattr(model, "jump_penalty", np.nan)),
             }
         )
+    refits_bar.close()
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
     refits = pd.DataFrame(rows).set_index("date")
     path = pd.Series(daily, index=index, name="loglik").iloc[positions[0] + 1 :]

@@ -44,7 +44,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 RISK = "risk"
 SIGNED_MEAN = "signed_mean"
@@ -266,6 +265,8 @@ def overrules(order: np.ndarray, scores: np.ndarray, errors: np.ndarray | None) 
 def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """``order[j]`` = the new (raw) state matched to previous named state j, by the Hungarian assignment
     (``scipy.optimize.linear_sum_assignment``) minimising the total squared scaled distance between means."""
+    from scipy.optimize import linear_sum_assignment  # ~0.9 s of scipy imports: only where states are matched
+
     diff = (new_means[:, None, :] - prev_named_means[None, :, :]) / scale
     cost = (diff**2).sum(axis=-1)  # cost[i, j]: raw state i named as previous state j
     cost[~np.isfinite(cost)] = np.nanmax(cost, initial=0.0) * 10 + 1  # a state without a mean takes what is left

@@ -34,15 +34,14 @@ import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from regimeshift.core import progress
 from regimeshift.core.errors import RegimeshiftError
 from regimeshift.core.workers import die_with_parent, worker_count
 from regimeshift.regimes import naming
-from regimeshift.regimes.fast_hmm import Design, forward, outlier_distances
-from regimeshift.regimes.model import Candidate, LiquidityHMM, single_blas_thread
 from regimeshift.regimes.result import RegimeResult
 from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
     window_start,
@@ -54,12 +53,19 @@ from regimeshift.regimes.schedule import (  # noqa: F401  (re-exported)
 )
 from regimeshift.regimes.spec import RegimeSpec, default
 
+if TYPE_CHECKING:  # the fitting code (hmmlearn, scikit-learn, scipy: ~1 s of imports) loads only when a walk fits:
+    # a run whose walk comes from the cache never pays for it
+    from regimeshift.regimes.fast_hmm import Design
+    from regimeshift.regimes.model import Candidate, LiquidityHMM
+
 
 # -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------
 def _cold_candidates(
     U: np.ndarray, center: np.ndarray, scale: np.ndarray, model_params: dict[str, Any], seeds: Sequence[int]
 ) -> list[Candidate]:
     """Seeded k-means EM starts on one training window (rows ``U`` in design units)."""
+    from regimeshift.regimes.model import LiquidityHMM, single_blas_thread
+
     proto = LiquidityHMM(**model_params)
     data = _design_from_rows(U, proto.covariance_type, center, scale)
     with single_blas_thread():
@@ -68,6 +74,8 @@ def _cold_candidates(
 
 def _design_from_rows(U: np.ndarray, covariance_type: str, center: np.ndarray, scale: np.ndarray) -> Design:
     """A Design on rows already in design units (a fresh copy: the same bits in any process)."""
+    from regimeshift.regimes.fast_hmm import Design
+
     d = Design(np.array(U, dtype=float, order="C"), covariance_type, center=np.zeros(U.shape[1]), scale=np.ones(U.shape[1]))
     d.center, d.scale = center, scale  # the rows are already mapped; keep the run's map for unit conversions
     return d
@@ -148,6 +156,8 @@ def unexplained_share(logf: np.ndarray, p: Any) -> float:
     """Share of rows whose Mahalanobis distance to EVERY state exceeds that state's 99.9 % quantile (``logf``:
     the rows' log emission densities under ``p``). Under the model this is at most ~0.1 %; a regime the model
     has no state for (the first crunch in the data, say) pushes it far higher."""
+    from regimeshift.regimes.fast_hmm import outlier_distances
+
     maha, limit = outlier_distances(logf, p)
     return float(np.mean(maha.min(axis=1) > limit))
 
@@ -217,6 +227,9 @@ def _dispatch_generic(
 
 
 def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:
+    from regimeshift.regimes.fast_hmm import Design, forward
+    from regimeshift.regimes.model import LiquidityHMM, single_blas_thread
+
     t0 = time.perf_counter()
     names = spec.names
     window = spec.window
@@ -251,9 +264,11 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     daily = np.full(T, np.nan)
     rows = []
     model: LiquidityHMM | None = None
+    refits_bar = progress.bar(len(positions), "walk-forward refits", unit="refit", leave=False)
     try:
         with single_blas_thread():
             for k, r in enumerate(positions):
+                refits_bar.update(1)
                 end = positions[k + 1] if k + 1 < len(positions) else T
                 lo = window_start(r, window)
                 data = design.window(lo, r + 1)
@@ -322,6 +337,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                 if p.is_student_t:  # the dof each refit estimated (a Gaussian walk's refits keep their columns)
                     rows[-1]["dof"] = float(p.dof)
     finally:
+        refits_bar.close()
         source.close()
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
     refits = pd.DataFrame(rows).set_index("date")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,13 +23,13 @@ from regimeshift.data.market import MarketData, load_market
 from regimeshift.data.sources import SeriesSource, csv_source
 from regimeshift.backtests.replay import ReplayResult, cash_accrual, decision_dates, replay
 from regimeshift.backtests.trade_log import round_trips, trade_stats
+from regimeshift.core import progress as progress_lines
 from regimeshift.core.constants import CASH, TRADING_DAYS
 from regimeshift.core.errors import ConfigError, DataError, RegimeshiftError
 from regimeshift.core.versions import library_versions
 from regimeshift.regimes.diagnostics import switches_per_year
 from regimeshift.regimes.features import build_features, feature_series, stress_sign
 from regimeshift.regimes.result import RegimeResult
-from regimeshift.regimes.walkforward import walk_forward
 from regimeshift.reports.metrics import RiskFree, performance_metrics
 from regimeshift.reports.timing import timing_value
 from regimeshift.strategies.base import StrategyContext, check_weights
@@ -214,6 +213,8 @@ def regime_stage(
     reuses the stored result ($REGIMESHIFT_CACHE, ``off`` to disable; see regimes/cache.py). ``market`` gives
     the benchmark's returns to a jump penalty or a smoothing chosen by cross-validation (``regimes.jump_penalty`` or
     ``regimes.smooth_days = "cv"``)."""
+    from regimeshift.regimes.walkforward import walk_forward  # its fitting code loads only on a cache miss
+
     r = cfg.regimes
     spec = r.spec([stress_sign(c) for c in features.columns], cfg.seed)
     cv = (r.model != "hmm" and r.jump_penalty == "cv") or r.smooth_days == "cv"
@@ -498,9 +499,8 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
     def timed(stage: str, fn: Callable[[], T]) -> T:
         if progress is not None:
             progress(f"{stage}: {STAGE_WORDS.get(stage, stage)} ...")
-        t0 = time.perf_counter()
-        out = fn()
-        timings[stage] = time.perf_counter() - t0
+        with progress_lines.stage(stage, STAGE_WORDS.get(stage, stage), timings):  # stderr, when the CLI asks
+            out = fn()
         if progress is not None:
             progress(f"{stage}: done in {timings[stage]:.2f} s")
         return out

@@ -14,7 +14,6 @@ from regimeshift.backtests.config import RegimeConfig
 from regimeshift.pipeline import PipelineResult, data_warnings
 from regimeshift.regimes.occupancy import occupancy_warnings
 from regimeshift.reports.inputs import ReportData
-from regimeshift.reports.tearsheet import write_tearsheet
 from regimeshift.strategies.member_weights import default_top_k
 from regimeshift.strategies.sleeves import MemberBook, has_rules, is_rule, sleeve_returns
 
@@ -230,5 +229,7 @@ def reproducible_svg() -> Iterator[None]:
 
 
 def render_run(result: PipelineResult, path: Path) -> Path:
+    from regimeshift.reports.tearsheet import write_tearsheet  # the page's modules: only when a page is drawn
+
     with reproducible_svg():
         return write_tearsheet(report_data(result), path)

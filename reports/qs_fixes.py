@@ -38,6 +38,8 @@ import pandas as pd
 DROPPED_METRICS = ("Treynor Ratio", "Risk-Free Rate", "Sharpe", "Prob. Sharpe Ratio", "Smart Sharpe", "Sortino",
                    "Smart Sortino", "Sortino/√2", "Smart Sortino/√2", "Omega")
 DROPPED_EOY_COLUMNS = ("Multiplier",)
+# QuantStats pieces the finished page replaces whole (the EOY chart, by _EOY_NOTE): never drawn for it
+DROPPED_PIECES = frozenset({"eoy_returns"})
 STRATEGY_NAME = "Strategy"  # QuantStats' column title for the strategy (qs_report.STRATEGY_NAME)
 # A calendar year counts as covered when the data starts within this many days of 1 January and ends within
 # this many days of 31 December (holidays and weekends: 2 January can be a year's first trading day).

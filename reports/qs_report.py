@@ -89,6 +89,18 @@ def quiet() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def quantstats_style() -> Iterator[None]:
+    """matplotlib styled as QuantStats' import styled it, for the block (see ``_qs``)."""
+    _qs()
+    if not _STYLE:  # imported before this module could see it (another caller): the style is the current one
+        _STYLE.update({k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_STYLE})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # deprecated rc keys round-tripped through rcParams
+        with matplotlib.rc_context(_STYLE):
+            yield
+
+
+@contextlib.contextmanager
 def svg_backend() -> Iterator[None]:
     """pyplot on the SVG canvas without the post-savefig redraw, for the duration of the block only."""
     import matplotlib.pyplot as plt  # noqa: PLC0415
@@ -99,6 +111,52 @@ def svg_backend() -> Iterator[None]:
         yield
     finally:
         plt.switch_backend(old)
+
+
+# ----------------------------------------------------------------------------------------------- shared work
+_DD_MEMO: dict[str, pd.DataFrame] = {}
+_DD_MEMO_SIZE = 8  # a page asks for 2 series (strategy, benchmark); a watch re-run keeps the benchmark's
+
+
+def _series_key(s: pd.Series) -> str:
+    import hashlib  # noqa: PLC0415
+
+    h = hashlib.sha256(np.ascontiguousarray(s.to_numpy(dtype=float)).tobytes())
+    h.update(np.ascontiguousarray(pd.DatetimeIndex(s.index).asi8).tobytes())
+    return h.hexdigest()
+
+
+@contextlib.contextmanager
+def shared_drawdown_details() -> Iterator[None]:
+    """QuantStats computes the table of every drawdown (start, valley, end, 99% depth: a quantile per drawdown)
+    of the same series three times for one page (the metrics table, the worst-drawdowns table, the drawdown
+    periods figure), and it is the most expensive step of the page. For the duration of the block its
+    ``stats.drawdown_details`` answers a series it has seen, by content, with a copy of its first answer (a
+    pure function of the series: the same table, the same bytes)."""
+    quantstats, _ = _qs()
+    stats = quantstats.stats
+    original = stats.drawdown_details
+
+    def one(dd: pd.Series) -> pd.DataFrame:
+        key = _series_key(dd)
+        if key not in _DD_MEMO:
+            if len(_DD_MEMO) >= _DD_MEMO_SIZE:
+                _DD_MEMO.pop(next(iter(_DD_MEMO)))
+            _DD_MEMO[key] = original(dd)
+        return _DD_MEMO[key].copy()
+
+    def drawdown_details(drawdown):  # type: ignore[no-untyped-def]
+        if isinstance(drawdown, pd.DataFrame):  # QuantStats' own DataFrame branch, column by column
+            return stats.safe_concat({col: one(drawdown[col]) for col in drawdown.columns}, axis=1)
+        if isinstance(drawdown, pd.Series):
+            return one(drawdown)
+        return original(drawdown)
+
+    stats.drawdown_details = drawdown_details
+    try:
+        yield
+    finally:
+        stats.drawdown_details = original
 
 
 # ----------------------------------------------------------------------------------------------- the pieces
@@ -117,9 +175,20 @@ class QSInputs:
     risk_free_label: str | None = None
 
 
+_STYLE: dict[str, object] = {}  # matplotlib's settings as QuantStats' import left them (its seaborn theme)
+_NOT_STYLE = ("backend", "svg.hashsalt")  # the backend is chosen per call; the salt by reproducible_svg
+
+
 def _qs():
+    first = "quantstats" not in __import__("sys").modules
     import quantstats  # noqa: PLC0415  (slow import: only where the pieces are rendered)
     from quantstats import reports  # noqa: PLC0415
+
+    if first and not _STYLE:
+        # QuantStats styles matplotlib once, when imported; an rc_context that was open then (the caller's
+        # reproducible_svg) takes that style away again on exit, and the next page drawn in this process would
+        # be laid out differently. The style is kept here and applied around every in-process drawing.
+        _STYLE.update({k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_STYLE})
 
     # QuantStats asks for Arial by name (fontname="Arial"), which a Linux machine rarely has; matplotlib then
     # falls back to its own DejaVu Sans and logs one "findfont" line per text (73 in a sweep). Every caller of
@@ -326,7 +395,7 @@ def _init_worker(settings: dict[str, str | None], parent_pid: int | None = None)
 def _worker_piece(key: str, inputs: QSInputs) -> tuple[dict[str, str], float, float]:
     t0, c0 = time.perf_counter(), time.process_time()
     try:
-        with quiet():
+        with quiet(), shared_drawdown_details():
             out = render_piece(key, inputs)
     finally:
         gc.collect()  # the piece's closed figures (reference cycles); the frozen heap is not scanned
@@ -334,8 +403,25 @@ def _worker_piece(key: str, inputs: QSInputs) -> tuple[dict[str, str], float, fl
 
 
 def worker_count(workers: int | None = None) -> int:
-    """Processes to use: `workers`, else $REGIMESHIFT_REPORT_WORKERS, else the usable cores (at most 4)."""
-    return shared_worker_count(workers, WORKERS_ENV, default_cap=4)
+    """Processes to use: `workers`, else $REGIMESHIFT_REPORT_WORKERS, else the cores the machine's load leaves
+    idle (at most 4). Forked workers import QuantStats and draw on cores of their own: on a machine whose cores
+    are busy they queue behind each other and only add their start-up, so there the page is drawn in this
+    process (the same bytes either way: tests/test_reports.py)."""
+    chosen = shared_worker_count(workers, WORKERS_ENV, default_cap=4)
+    if workers is None and not os.environ.get(WORKERS_ENV, "").strip() and chosen > 1:
+        chosen = min(chosen, idle_cores())
+    return max(1, chosen)
+
+
+def idle_cores() -> int:
+    """Usable cores minus the one-minute load average, plus this process's own core, rounded down."""
+    from regimeshift.core.workers import usable_cores  # noqa: PLC0415
+
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform: count every core as idle
+        return usable_cores()
+    return int(usable_cores() - load + 1.0)
 
 
 class QuantStatsPage:
@@ -348,8 +434,10 @@ class QuantStatsPage:
             page = qs_page.html()
     """
 
-    def __init__(self, inputs: QSInputs, workers: int | None = None) -> None:
+    def __init__(self, inputs: QSInputs, workers: int | None = None, skip: frozenset[str] = frozenset()) -> None:
         self.inputs = inputs
+        self.skip = frozenset(skip)  # pieces left empty (the finished page drops them: not drawn at all)
+        self.pieces = [k for k in PIECES if k not in self.skip]
         self.workers = worker_count(workers)
         self.timings: dict[str, float] = {}  # wall seconds per piece
         self.cpu_timings: dict[str, float] = {}  # CPU seconds per piece (less sensitive to a busy machine)
@@ -359,11 +447,11 @@ class QuantStatsPage:
             try:
                 with warnings.catch_warnings():  # Python >= 3.12 warns about fork() in a threaded process;
                     warnings.filterwarnings("ignore", message=r".*fork\(\)", category=DeprecationWarning)
-                    self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(PIECES)),
+                    self._pool = ProcessPoolExecutor(max_workers=min(self.workers, len(self.pieces)),
                                                      mp_context=multiprocessing.get_context("fork"),
                                                      initializer=_init_worker,
                                                      initargs=(_reproducibility(), os.getpid()))
-                    self._futures = {key: self._pool.submit(_worker_piece, key, inputs) for key in PIECES}
+                    self._futures = {key: self._pool.submit(_worker_piece, key, inputs) for key in self.pieces}
             except (OSError, BrokenProcessPool) as err:  # e.g. no process slots left: render in-process
                 log.warning("QuantStats workers unavailable (%s); rendering on one core", err)
                 self.close()
@@ -387,11 +475,11 @@ class QuantStatsPage:
             except BrokenProcessPool as err:  # a worker died (e.g. killed): finish the rest here
                 log.warning("QuantStats worker failed (%s); finishing on one core", err)
                 break
-        todo = [k for k in PIECES if k not in done]
+        todo = [k for k in self.pieces if k not in done]
         if todo:
             with quiet():
                 _qs()  # imported before the first figure, as in a worker: its import restyles matplotlib
-            with quiet(), svg_backend():
+            with quiet(), quantstats_style(), svg_backend(), shared_drawdown_details():
                 for key in todo:
                     t0, c0 = time.perf_counter(), time.process_time()
                     done[key] = render_piece(key, self.inputs)
@@ -407,15 +495,15 @@ class QuantStatsPage:
             return plain_html(self.inputs)
         finally:
             self.close()
-        parts: dict[str, str] = {}
+        parts: dict[str, str] = dict.fromkeys(self.skip, "")
         for piece in done.values():
             parts.update(piece)
         return assemble(parts.pop(""), parts)
 
 
-def render_page(inputs: QSInputs, workers: int | None = None) -> str:
-    """QuantStats' full tearsheet page for `inputs` (see the module docstring)."""
-    with QuantStatsPage(inputs, workers) as page:
+def render_page(inputs: QSInputs, workers: int | None = None, skip: frozenset[str] = frozenset()) -> str:
+    """QuantStats' full tearsheet page for `inputs` (see the module docstring); the pieces in `skip` empty."""
+    with QuantStatsPage(inputs, workers, skip) as page:
         return page.html()
 
 

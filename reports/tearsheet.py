@@ -16,7 +16,7 @@ import pandas as pd
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.compat import headless_matplotlib
 from regimeshift.reports import plots
-from regimeshift.reports.qs_fixes import fix_quantstats_page
+from regimeshift.reports.qs_fixes import DROPPED_PIECES, fix_quantstats_page
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.comparison import comparison_rows
 from regimeshift.reports.metrics import (
@@ -421,7 +421,8 @@ def finish_quantstats_page(page: str, dates: pd.DatetimeIndex) -> str:
 
 def write_quantstats_tearsheet(inputs: QSInputs, path: Path, workers: int | None = None) -> Path:
     """QuantStats' tearsheet alone (no regime story), finished like a run's, written atomically to `path`."""
-    page = finish_quantstats_page(render_page(inputs, workers), pd.DatetimeIndex(inputs.returns.index))
+    page = finish_quantstats_page(render_page(inputs, workers, skip=DROPPED_PIECES),
+                                  pd.DatetimeIndex(inputs.returns.index))
     return atomic_write_text(Path(path), page)
 
 
@@ -463,7 +464,7 @@ def write_tearsheet(data: ReportData, path: Path, workers: int | None = None) ->
     inputs = QSInputs(returns, benchmark, data.title, data.benchmark_name,
                       risk_free=None if rf is None else pd.Series(rf.on(returns.index), index=returns.index),
                       risk_free_label=None if rf is None else rf.label)
-    with QuantStatsPage(inputs, workers) as qs_page:
+    with QuantStatsPage(inputs, workers, skip=DROPPED_PIECES) as qs_page:
         section = build_regime_section(data)
         t1 = time.perf_counter()
         page = qs_page.html()

@@ -205,3 +205,10 @@ def check_strategy(name: str, params: Mapping[str, Any], path: str | Path | None
     declared = declared_params(name, params, path)
     if declared is not None:
         check_params(f"strategy {name}", declared, params)
+
+
+def forget_loaded_files() -> None:
+    """Load strategy files afresh on their next use (``run --watch`` re-runs after the user edits one)."""
+    for file, module in list(_LOADED.items()):
+        sys.modules.pop(module.__name__, None)
+        del _LOADED[file]

@@ -136,13 +136,39 @@ def main() -> None:
     """regimeshift: test liquidity-regime rotation ideas honestly."""
 
 
-def _stderr_progress(quiet: bool, forced: bool) -> Any:
-    """One stderr line as each stage starts and ends, so nothing is silent for long: on a terminal by default,
+def _progress_on(quiet: bool, forced: bool) -> bool:
+    """Stage lines and progress bars on stderr, so nothing is silent for long: on a terminal by default,
     anywhere with --progress, never with --quiet. A script or scheduler reading stderr gets only the one error
     line of a failure (the contract every command keeps) unless it asks for progress."""
-    if quiet or not (forced or sys.stderr.isatty()):
-        return None
-    return lambda line: click.echo(f"regimeshift: {line}", err=True)
+    return not quiet and (forced or sys.stderr.isatty())
+
+
+def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = None,
+             market: Any = None) -> tuple[Any, dict[str, float]]:
+    """The pipeline (on ``market`` when given), then the run folder (and the tearsheet) written atomically; the
+    stage timings."""
+    from regimeshift.core import progress
+    from regimeshift.outputs import check_out_dir, write_outputs
+    from regimeshift.pipeline import run_pipeline
+
+    check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
+    t0 = time.perf_counter()
+    result = run_pipeline(cfg, market=market)
+    timings = dict(result.timings)
+    render = None
+    if report:
+        from regimeshift.report_stage import render_run
+
+        render = render_run
+        if watch_version is not None:
+            from regimeshift.watch import with_reload
+
+            render = with_reload(render_run, watch_version)
+    words = "writing the run folder" + (" and the tearsheet (QuantStats)" if report else "")
+    with progress.stage("outputs", words):
+        timings.update(write_outputs(result, out_dir, render))
+    timings["total"] = time.perf_counter() - t0
+    return result, timings
 
 
 @main.command()
@@ -151,27 +177,40 @@ def _stderr_progress(quiet: bool, forced: bool) -> Any:
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines on stderr (errors still print).")
 @click.option("--progress", "show_progress", is_flag=True,
               help="Progress lines on stderr even when it is not a terminal (a log file, a scheduler).")
-def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool) -> None:
+@click.option("--watch", is_flag=True,
+              help="Stay running: run again on every change to the config, the strategy module or a data file "
+                   "(the open tearsheet reloads itself).")
+@click.option("--max-runs", type=COUNT, hidden=True, envvar="REGIMESHIFT_WATCH_MAX_RUNS",
+              help="With --watch: stop after this many runs (tests).")
+def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool, watch: bool,
+        max_runs: int | None) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
-    cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
-    from regimeshift.outputs import check_out_dir, write_outputs
-    from regimeshift.pipeline import run_pipeline
-    from regimeshift.report_stage import render_run
+    from regimeshift.core import progress
 
-    out_dir = source.out or Path("runs") / cfg.name
-    check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
-    progress = _stderr_progress(quiet, show_progress)
-    t0 = time.perf_counter()
-    result = run_pipeline(cfg, progress=progress)
-    timings = dict(result.timings)
-    report = not no_report and cfg.report.enabled
-    if progress is not None:
-        progress("outputs: writing the run folder" + (" and the tearsheet (QuantStats) ..." if report else " ..."))
-    t1 = time.perf_counter()
-    timings.update(write_outputs(result, out_dir, render_run if report else None))
-    if progress is not None:
-        progress(f"outputs: done in {time.perf_counter() - t1:.2f} s")
-    timings["total"] = time.perf_counter() - t0
+    with progress.reporting(_progress_on(quiet, show_progress)):
+        if watch:
+            from regimeshift.watch import MarketMemo, watch_runs
+
+            markets = MarketMemo()
+
+            def execute(cfg: Any, version: str) -> tuple[Any, dict[str, float]]:
+                out_dir = source.out or Path("runs") / cfg.name
+                from regimeshift.outputs import check_out_dir
+
+                check_out_dir(out_dir)
+                return _execute(cfg, out_dir, not no_report and cfg.report.enabled, version, markets.load(cfg))
+
+            def show(result: Any, timings: dict[str, float], first: bool) -> None:
+                if first:
+                    out = source.out or Path("runs") / result.config.name
+                    click.echo(_summary(result, timings, out, not no_report and result.config.report.enabled))
+
+            sys.exit(watch_runs(source.config, source.resolve, execute, show, click.echo,
+                                lambda line: click.echo(line, err=True), max_runs=max_runs))
+        cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
+        out_dir = source.out or Path("runs") / cfg.name
+        report = not no_report and cfg.report.enabled
+        result, timings = _execute(cfg, out_dir, report)
     click.echo(_summary(result, timings, out_dir, report))
 
 
@@ -346,7 +385,10 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
     if not chosen:
         raise RegimeshiftError(f"--reproduce: no decision as of {as_of} (recorded: "
                                f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
-    diffs = reproduce(live_dir, chosen[-1], store)
+    from regimeshift.core import progress
+
+    with progress.reporting(_progress_on(False, False)):  # the refits' bar and the stages, on a terminal
+        diffs = reproduce(live_dir, chosen[-1], store)
     if diffs:
         click.echo(f"differs: {', '.join(diffs)}")
         sys.exit(1)

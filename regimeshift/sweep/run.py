@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from regimeshift.core import progress as progress_lines
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.workers import die_with_parent, worker_count
@@ -258,8 +259,11 @@ def screen_all(spec: SweepSpec, store: ResultStore, *, workers: int, cluster: st
             # walk over them touches the regime keys only, never every variant
             parallel = workers > 1 or cluster or scheduler
             if parallel and not inherited and spec.variants.n_regime_settings() <= PREFIT_LIMIT:
+                fits = progress_lines.bar(spec.variants.n_regime_settings(), "regime fits (shared by the variants)",
+                                          unit="fit", leave=False)
                 for _ in ex.map_unordered(prefit_regimes, spec.variants.regime_settings(), ex.slots(workers)):
-                    pass
+                    fits.update(1)
+                fits.close()
             eta.start = time.monotonic()
             for rows in ex.map_unordered(screen_chunk, chain([first], chunks), ex.slots(workers)):
                 store.add(rows)  # committed: a kill after this line loses nothing of this chunk
@@ -327,10 +331,14 @@ def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: i
             links.append((f"#{int(row.rank)}: variant {int(row.variant)}", href))
             row_links[int(row.variant)] = href
     if walk_forward == "yearly" and monthly.shape[1] >= 1:
-        wf = lb.walk_forward_selection(monthly)
+        with progress_lines.stage("walk-forward", "yearly selection, its daily track re-screened"):
+            wf = lb.walk_forward_selection(monthly)
+            track = None
+            if len(wf):
+                winner = int(table.iloc[0]["variant"])
+                track = wfm.daily_track(spec, wf, winner if winner in monthly else None)
         if len(wf):
-            winner = int(table.iloc[0]["variant"])
-            track = wfm.daily_track(spec, wf, winner if winner in monthly else None)
+            assert track is not None
             oos = wfm.track_figures(track.track, track.risk_free)
             summary["walk-forward selection (out of sample)"] = (
                 f"{track.track.index[0]:%Y-%m-%d} .. {track.track.index[-1]:%Y-%m-%d}: {wfm.figures_line(oos)}")
@@ -369,20 +377,35 @@ def _track_svg(track: pd.Series, winner: pd.Series | None) -> str:
 
 
 def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, report: bool = True) -> list[Path]:
-    """Replay the top N in backtrader with full run folders (and tearsheets)."""
+    """Replay the top N in backtrader with full run folders (and tearsheets). A folder written before from the
+    same inputs (``sweep/reuse.py``: config, data files, code) is kept as it is."""
     from regimeshift.outputs import write_outputs
     from regimeshift.pipeline import run_pipeline
     from regimeshift.report_stage import render_run
+    from regimeshift.sweep import reuse
 
+    rows = list(table[table["status"] == "ok"].head(top).itertuples())
     dirs = []
-    for row in table[table["status"] == "ok"].head(top).itertuples():
-        v = spec.variants[int(row.variant)]
-        assert v.config is not None
-        cfg = v.config.model_copy(update={"name": f"{spec.name}-{int(row.rank):02d}-v{v.index}"})
-        result = run_pipeline(cfg)
-        folder = out_dir / "top" / f"{int(row.rank):02d}-v{v.index}"
-        write_outputs(result, folder, render_run if report and cfg.report.enabled else None)
-        dirs.append(folder)
+    bar = progress_lines.bar(len(rows), "top-N replays" + (" and tearsheets" if report else ""), unit="run")
+    try:
+        for row in rows:
+            v = spec.variants[int(row.variant)]
+            assert v.config is not None
+            cfg = v.config.model_copy(update={"name": f"{spec.name}-{int(row.rank):02d}-v{v.index}"})
+            folder = out_dir / "top" / f"{int(row.rank):02d}-v{v.index}"
+            render = report and cfg.report.enabled
+            name, digest = folder.relative_to(out_dir).as_posix(), reuse.config_digest(cfg, {"report": render})
+            needs = ("metrics.json", "tearsheet.html") if render else ("metrics.json",)
+            if not reuse.is_fresh(out_dir, name, digest, folder, needs):
+                reuse.forget(out_dir, name)
+                with progress_lines.muted():
+                    result = run_pipeline(cfg)
+                    write_outputs(result, folder, render_run if render else None)
+                reuse.remember(out_dir, name, digest)
+            dirs.append(folder)
+            bar.update(1)
+    finally:
+        bar.close()
     return dirs
 
 
@@ -412,18 +435,38 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, clu
     out_dir.mkdir(parents=True, exist_ok=True)
     n_workers = worker_count(workers, "REGIMESHIFT_WORKERS", 2) if not (cluster or scheduler) else (workers or 2)
     top_n = top if top is not None else (spec.top if spec.top is not None else 3)
-    with ResultStore(out_dir / DB_NAME) as store:
-        n = screen_all(spec, store, workers=n_workers, cluster=cluster, scheduler=scheduler, progress=progress,
-                       chunk_size=chunk_size, announce=announce)
-        table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward, report=report)
-    if "_walk_forward" in summary and report:
-        from regimeshift.sweep.walk_forward import write_tearsheet
-
-        write_tearsheet(spec, summary["_walk_forward"], out_dir / "walk_forward_tearsheet.html")
-    dirs = replay_top(spec, table, out_dir, top_n, report=report) if top_n else []
+    with progress_lines.reporting(progress or progress_lines.enabled()):
+        with ResultStore(out_dir / DB_NAME) as store:
+            n = screen_all(spec, store, workers=n_workers, cluster=cluster, scheduler=scheduler, progress=progress,
+                           chunk_size=chunk_size, announce=announce)
+            with progress_lines.stage("leaderboard", "ranking, overfitting statistics, leaderboard.html"):
+                table, summary, wf = build_leaderboard(spec, store, out_dir, top_n, walk_forward, report=report)
+        if "_walk_forward" in summary and report:
+            _walk_forward_page(spec, summary["_walk_forward"], out_dir)
+        dirs = replay_top(spec, table, out_dir, top_n, report=report) if top_n else []
     if dirs and summary.get("_page", {}).get("links"):
         _add_top_timing(summary["_page"], dirs, out_dir)
     return SweepOutcome(out_dir, table, summary, n, time.perf_counter() - t0, wf, dirs)
+
+
+def _walk_forward_page(spec: SweepSpec, track: Any, out_dir: Path) -> None:
+    """walk_forward_tearsheet.html, unless the one there was written from the same track (sweep/reuse.py)."""
+    from regimeshift.sweep import reuse
+    from regimeshift.sweep.walk_forward import write_tearsheet
+
+    def series(s: pd.Series | None) -> list[Any]:
+        return [] if s is None else [s.name, s.index.asi8.tolist(), s.to_numpy(dtype=float).tobytes().hex()]
+
+    path = out_dir / "walk_forward_tearsheet.html"
+    digest = reuse.config_digest(spec.base, spec.name, series(track.track), series(track.benchmark),
+                                 series(track.winner), track.benchmark_name, track.winner_variant,
+                                 track.risk_free.describe())
+    if reuse.is_fresh(out_dir, path.name, digest, path):
+        return
+    reuse.forget(out_dir, path.name)
+    with progress_lines.stage("walk-forward tearsheet", "QuantStats page of the out-of-sample track"):
+        write_tearsheet(spec, track, path)
+    reuse.remember(out_dir, path.name, digest)
 
 
 def walk_forward_tearsheet(spec: SweepSpec, selection: pd.DataFrame, path: Path) -> Path:
