@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from regimeshift.backtests.config import config_from_dict, load_config  # noqa: E402
-from regimeshift.sweep.screen import fit_regimes, screen_chunk  # noqa: E402
+from regimeshift.sweep.screen import prefit_regimes, screen_chunk  # noqa: E402
 
 TEN = {"growth": ["QQQ", "VUG", "IWF"], "value": ["DVY", "VYM", "SCHD"], "bonds": ["SHY", "VGSH"],
        "gold": ["GLD", "IAU"]}
@@ -48,7 +48,7 @@ def variants(base: dict, sleeves: dict, n: int) -> list[tuple[str, object]]:
 
 
 def per_minute(items: list[tuple[str, object]]) -> tuple[float, int]:
-    fit_regimes(items[0][1])  # the setting's market and fit: once per sweep, outside the clock
+    prefit_regimes(items[0][1])  # the setting's market and fit: once per sweep, outside the clock
     t0 = time.perf_counter()
     rows = screen_chunk(items)
     seconds = time.perf_counter() - t0
