@@ -73,8 +73,14 @@ def member_weights(closes: np.ndarray, weigh: str, lookback: int, top_k: int | N
     # scaled to unit average variance: the optimisers' tolerances then mean the same for any price level
     cov = LedoitWolf().fit(rets).covariance_
     cov = cov / np.mean(np.diag(cov))
+    if not np.linalg.eigvalsh(cov)[0] > 1e-10:
+        # a window too short for its members (a couple of returns) leaves the shrunk covariance singular: the
+        # optimum is then not defined, so the decision holds members equally and says so, as before a full window
+        return MemberWeights(equal.weights, False)
     w = _min_variance(cov) if weigh == "min_variance" else _risk_parity(cov)
     w = np.clip(w, 0.0, None)
+    if not (np.isfinite(w).all() and w.sum() > 0):
+        return MemberWeights(equal.weights, False)
     return MemberWeights(w / w.sum(), True)
 
 

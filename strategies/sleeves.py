@@ -65,6 +65,7 @@ class MemberBook:
         self._closes = {name: prices[list(spec.members)].to_numpy(dtype=float)
                         for name, spec in sleeves.items() if is_rule(spec)}
         self._memo: dict[tuple[str, int], MemberWeights] = {}
+        self._matrices: dict[bytes, np.ndarray] = {}
         for name, spec in sleeves.items():
             if is_rule(spec) and spec.weigh != "equal" and spec.lookback >= len(prices):
                 span = f"{prices.index[0].date()} .. {prices.index[-1].date()}" if len(prices) else "none"
@@ -99,15 +100,28 @@ class MemberBook:
             return np.ones(len(dates), dtype=bool)
         return np.array([self._at(name, int(r)).filled for r in self._rows(dates)], dtype=bool)
 
+    def member_matrix(self, dates: pd.DatetimeIndex) -> np.ndarray:
+        """Date x sleeve x symbol (``sleeve_symbols`` order): each symbol's share of each sleeve on each date.
+        Kept per set of dates, because a sweep's variants ask for the same decision dates thousands of times."""
+        key = np.asarray(dates.asi8).tobytes()  # the dates themselves: equal keys are equal dates
+        matrix = self._matrices.get(key)
+        if matrix is None:
+            symbols = sleeve_symbols(self.sleeves)
+            matrix = np.zeros((len(dates), len(self.sleeves), len(symbols)))
+            for i, name in enumerate(self.sleeves):
+                members = self.weights(name, dates)
+                matrix[:, i, [symbols.index(s) for s in members.columns]] = members.to_numpy()
+            matrix.setflags(write=False)
+            self._matrices[key] = matrix
+        return matrix
+
     def symbol_rows(self, sleeve_weights: np.ndarray, dates: pd.DatetimeIndex) -> np.ndarray:
         """Date x symbol (``sleeve_symbols`` order) targets of ``sleeve_weights`` (date x sleeve, the sleeves'
         order; a cash column after them is ignored): each sleeve's weight split by its members' weights."""
-        symbols = sleeve_symbols(self.sleeves)
-        out = np.zeros((len(dates), len(symbols)))
-        for i, name in enumerate(self.sleeves):
-            members = self.weights(name, dates)
-            for sym in members.columns:
-                out[:, symbols.index(sym)] += sleeve_weights[:, i] * members[sym].to_numpy()
+        matrix = self.member_matrix(dates)
+        out = np.zeros(matrix.shape[::2])
+        for i in range(len(self.sleeves)):  # sleeve by sleeve, so a symbol in two sleeves sums in one order
+            out += sleeve_weights[:, i : i + 1] * matrix[:, i, :]
         return out
 
     def targets(self, sleeve_weights: pd.DataFrame) -> pd.DataFrame:

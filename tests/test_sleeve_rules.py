@@ -293,3 +293,11 @@ def test_a_60_asset_universe_runs_end_to_end_and_its_tearsheet_lists_members_by_
     members = members[: members.index("</table>")]
     assert all(f"{sym} " in members for names in sleeves.values() for sym in names)
     assert len(pd.read_csv(out / "member_weights.csv")["symbol"].unique()) == 60
+
+
+@pytest.mark.parametrize("weigh", ["min_variance", "risk_parity"])
+def test_a_window_too_short_for_a_covariance_holds_members_equally_and_says_so(weigh) -> None:
+    closes = _closes(80, 2, 0)
+    two_returns = member_weights(closes[:3], weigh, lookback=2)  # rank-one covariance: no optimum
+    assert two_returns.weights.tolist() == [0.5, 0.5] and not two_returns.filled
+    assert member_weights(closes[:40], weigh, lookback=30).filled
