@@ -33,7 +33,6 @@ from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE, DEFAULT_SHOCK_DAT
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.toml_files import parse_toml, read_toml
 from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
-from regimeshift.regimes.naming import check_order_by
 from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSettings, RegimeSpec
 
 DEFAULT_REGIMES: tuple[str, ...] = DEFAULT_NAMES
@@ -346,6 +345,8 @@ class RunConfig(_Frozen):
         missing = [r for r in self.regimes.names if r not in self.strategy.weights]
         if missing:
             raise ValueError(f"strategy.weights has no row for regime(s) {', '.join(missing)}")
+        from regimeshift.regimes.naming import check_order_by  # numpy: loaded only once a config is checked
+
         check_order_by(self.regimes.order_by, [_as_the_frame_spells(f) for f in self.features])
         hist, start = self.regimes.history_start, self.data.start
         if hist is not None and start is not None and hist > str(start)[:10]:

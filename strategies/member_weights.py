@@ -21,8 +21,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize, root
-from sklearn.covariance import LedoitWolf
 
 WEIGHS = ("equal", "inverse_vol", "min_variance", "risk_parity", "momentum")
 
@@ -71,6 +69,8 @@ def member_weights(closes: np.ndarray, weigh: str, lookback: int, top_k: int | N
         w = 1.0 / vol
         return MemberWeights(w / w.sum(), True)
     # scaled to unit average variance: the optimisers' tolerances then mean the same for any price level
+    from sklearn.covariance import LedoitWolf  # only a rule that needs a covariance loads scikit-learn
+
     cov = LedoitWolf().fit(rets).covariance_
     cov = cov / np.mean(np.diag(cov))
     if not np.linalg.eigvalsh(cov)[0] > 1e-10:
@@ -86,6 +86,8 @@ def member_weights(closes: np.ndarray, weigh: str, lookback: int, top_k: int | N
 
 def _min_variance(cov: np.ndarray) -> np.ndarray:
     """argmin w'Cw subject to sum(w) = 1, w >= 0 (SLSQP from equal weights: deterministic)."""
+    from scipy.optimize import minimize
+
     k = len(cov)
     res = minimize(lambda w: w @ cov @ w, np.full(k, 1.0 / k), jac=lambda w: 2.0 * cov @ w, method="SLSQP",
                    bounds=[(0.0, 1.0)] * k, constraints=({"type": "eq", "fun": lambda w: w.sum() - 1.0,
@@ -99,6 +101,8 @@ def _risk_parity(cov: np.ndarray) -> np.ndarray:
     strictly convex 0.5 y'Cy - mean(log y) (Spinu 2013); w = y / sum(y). MINPACK's hybrid root finder with the
     exact Jacobian from the inverse-volatility start takes a few steps; should it leave the positive orthant the
     convex problem is solved by L-BFGS-B instead."""
+    from scipy.optimize import minimize, root
+
     k = len(cov)
     b = 1.0 / k
     y0 = 1.0 / np.sqrt(np.diag(cov))

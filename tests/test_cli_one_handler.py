@@ -23,13 +23,13 @@ def _handlers_of_our_errors(path: Path) -> list[str]:
 
 def test_no_command_handler_re_catches_what_the_group_catches():
     found = []
-    for name in ("cli.py", "data_cli.py", "regimes_cli.py", "new_strategy.py"):
+    for name in ("cli/app.py", "cli/data.py", "cli/regimes.py", "cli/new_strategy.py"):
         found += _handlers_of_our_errors(REPO / "regimeshift" / name)
     assert found == []
 
 
 def test_the_group_still_catches_them():
-    tree = ast.parse((REPO / "regimeshift" / "cli.py").read_text(encoding="utf-8"))
+    tree = ast.parse((REPO / "regimeshift" / "cli" / "app.py").read_text(encoding="utf-8"))
     group = next(n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name == "OneLineGroup")
     caught = {h.type.id for h in ast.walk(group) if isinstance(h, ast.ExceptHandler) and isinstance(h.type, ast.Name)}
     assert "RegimeshiftError" in caught
