@@ -197,10 +197,8 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
         weights = allocation_stage(cfg, prep.market, prep.regimes)
         sleeve_w = weights.loc[cands, [*cfg.sleeves, CASH]].to_numpy(dtype=float)
         daily_w = weights[list(cfg.sleeves)].to_numpy(dtype=float)
-    if has_rules(cfg.sleeves):
-        return _screen_rules(cfg, prep, rows, forced, cands, sleeve_w, daily_w, twin)
-    symbols, to_symbols = _symbol_matrix(cfg)
-    targets = sleeve_w[:, : len(cfg.sleeves)] @ to_symbols
+    symbols, split = _splitter(cfg, prep)
+    targets = split(sleeve_w, cands)
     close, opens, accrual = prep.arrays(cfg, symbols)
     growth = prep.cash_growth(cfg, symbols)
     res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, growth=growth,
@@ -212,10 +210,25 @@ def _screen(cfg: RunConfig, twin: bool) -> tuple[Prepared, ScreenResult, ScreenR
     if daily_w is None:
         every_row = slice(None)  # the whole probability array itself, not a copy of it
         daily_w = _sleeve_targets(cfg, prep, every_row)[:, : len(cfg.sleeves)]  # type: ignore[arg-type,index]
-    twin_rows, _, _ = prep.decisions(ex.rebalance, False)
-    held = np.tile(daily_w.mean(axis=0) @ to_symbols, (len(twin_rows), 1))
+    twin_rows, _, twin_dates = prep.decisions(ex.rebalance, False)
+    mean = daily_w.mean(axis=0)
+    # fixed sleeves: one row, split once (a member's weight in a rule sleeve moves with the dates)
+    held = split(np.tile(mean, (len(twin_rows), 1)), twin_dates) if has_rules(cfg.sleeves) else \
+        np.tile(split(mean, twin_dates), (len(twin_rows), 1))
     return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, growth=growth,
                                     decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, False))
+
+
+def _splitter(cfg: RunConfig, prep: Prepared) -> tuple[tuple[str, ...], Any]:
+    """The traded symbols and how a date x sleeve weight array becomes date x symbol targets: fixed sleeves by
+    one matrix; rule sleeves by their members' weights on each row's date (strategies/sleeves.py: the same
+    function on the same closes as the backtrader run and its array twin)."""
+    n = len(cfg.sleeves)
+    if not has_rules(cfg.sleeves):
+        symbols, to_symbols = _symbol_matrix(cfg)
+        return symbols, lambda w, dates: w[..., :n] @ to_symbols
+    book = _member_book(cfg, prep)
+    return sleeve_symbols(cfg.sleeves), book.symbol_rows
 
 
 def _member_book(cfg: RunConfig, prep: Prepared) -> MemberBook:
@@ -224,29 +237,6 @@ def _member_book(cfg: RunConfig, prep: Prepared) -> MemberBook:
     weigh each decision's members once."""
     key = json.dumps(cfg.model_dump(mode="json")["sleeves"], sort_keys=True)
     return prep.get(("member_book", key), lambda: MemberBook(prep.market.prices, cfg.sleeves))
-
-
-def _screen_rules(cfg: RunConfig, prep: Prepared, rows: np.ndarray, forced: np.ndarray, cands: pd.DatetimeIndex,
-                  sleeve_w: np.ndarray, daily_w: np.ndarray | None,
-                  twin: bool) -> tuple[Prepared, ScreenResult, ScreenResult | None]:
-    """:func:`_screen` with rule sleeves: per-asset targets on each decision row (sleeve weights split by the
-    members' weights of that row), fed to the same screening engine."""
-    ex = cfg.execution
-    book = _member_book(cfg, prep)
-    symbols = sleeve_symbols(cfg.sleeves)
-    targets = book.symbol_rows(sleeve_w, cands)
-    close, opens, accrual = prep.arrays(cfg, symbols)
-    growth = prep.cash_growth(cfg, symbols)
-    res = screen_arrays(close, opens, rows, targets, ex, accrual=accrual, forced=forced, growth=growth,
-                        decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, ex.on_regime_change))
-    if not twin:
-        return prep, res, None
-    if daily_w is None:
-        daily_w = _sleeve_targets(cfg, prep, np.arange(len(prep.index)))[:, : len(cfg.sleeves)]  # type: ignore[index]
-    twin_rows, _, twin_dates = prep.decisions(ex.rebalance, False)
-    held = book.symbol_rows(np.tile(daily_w.mean(axis=0), (len(twin_rows), 1)), twin_dates)
-    return prep, res, screen_arrays(close, opens, twin_rows, held, ex, accrual=accrual, growth=growth,
-                                    decision_prices=prep.decision_prices(cfg, symbols, ex.rebalance, False))
 
 
 def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
