@@ -40,7 +40,7 @@ _ENGINE_FILES = (
     "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py",
 )
 _OFF = {"off", "0", "false", "no", "none"}
-_PACKAGES = ("regimeshift", "core", "regimes", "backtests", "strategies", "reports", "baselines")
+_PACKAGES = ("regimeshift", "core", "data", "regimes", "backtests", "strategies", "reports")
 DEFAULT_MAX_MB = 512.0
 log = logging.getLogger(__name__)
 _STALE_TMP_SECONDS = 3600.0
