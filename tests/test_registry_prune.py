@@ -61,6 +61,13 @@ def test_prune_keeps_the_newest_and_every_logged_fit_and_each_logged_decision_re
         load_fit(live, row["fit_id"])
         assert reproduce(live, entry) == []
 
+    shown = CliRunner().invoke(main, ["registry", str(live), "--reproduce", "2020-12-11", "--progress"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.startswith("2020-12-11: reproduced bit for bit")
+    assert "load:" in shown.stderr and "regimes:" in shown.stderr  # a scheduler's log sees the re-run's stages
+    quiet = CliRunner().invoke(main, ["registry", str(live), "--reproduce", "2020-12-11", "--progress", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
     again = CliRunner().invoke(main, ["registry", str(live), "--prune", "--keep", "1"])  # nothing more to do
     assert again.exit_code == 0 and again.output.startswith("pruned 0 fit(s), 0 decision(s), 0 config(s)")
     assert not list(live.glob(".journal*"))

@@ -351,8 +351,11 @@ def schedule(config: Path, cron: str, timezone: str, store: Path | None, out: Pa
 @click.option("--keep", type=int, help="With --prune: how many of the most recently recorded fits to keep.")
 @click.option("--wait", type=SECONDS, default=0.0, show_default=True,
               help="With --prune: seconds to wait for a signal holding the live folder's lock (0: exit 3 at once).")
+@click.option("--quiet", "-q", is_flag=True, help="With --reproduce: no progress lines on stderr (errors still print).")
+@click.option("--progress", "show_progress", is_flag=True,
+              help="With --reproduce: the refits' bar and stage lines on stderr even when it is not a terminal.")
 def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prune: bool, keep: int | None,
-                     wait: float) -> None:
+                     wait: float, quiet: bool, show_progress: bool) -> None:
     """The decisions a live folder recorded (day, regime, fit, data) or, with --reproduce, one re-run bit for bit
     (exit 1 when anything differs), or with --prune --keep N, the registry trimmed to the N newest fits plus every
     fit signals.csv names (so each logged decision stays traceable and reproducible)."""
@@ -387,7 +390,7 @@ def registry_command(live_dir: Path, as_of: str | None, store: Path | None, prun
                                f"{', '.join(dict.fromkeys(e['as_of'] for e in entries))})")
     from regimeshift.core import progress
 
-    with progress.reporting(_progress_on(False, False)):  # the refits' bar and the stages, on a terminal
+    with progress.reporting(_progress_on(quiet, show_progress)):  # the refits' bar and the stages
         diffs = reproduce(live_dir, chosen[-1], store)
     if diffs:
         click.echo(f"differs: {', '.join(diffs)}")
