@@ -235,8 +235,8 @@ def _member_book(cfg: RunConfig, prep: Prepared) -> MemberBook:
     """The run's member weights (strategies/sleeves.py: the same function on the same closes as the backtrader
     run and its array twin), one book per distinct sleeve rules of a setting, so variants that differ elsewhere
     weigh each decision's members once."""
-    key = json.dumps(cfg.model_dump(mode="json")["sleeves"], sort_keys=True)
-    return prep.get(("member_book", key), lambda: MemberBook(prep.market.prices, cfg.sleeves))
+    # the sleeves' own repr (frozen models and plain mappings), not a dump of the whole config for every variant
+    return prep.get(("member_book", repr(cfg.sleeves)), lambda: MemberBook(prep.market.prices, cfg.sleeves))
 
 
 def screen_config(cfg: RunConfig) -> tuple[Prepared, ScreenResult]:
