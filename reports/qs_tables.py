@@ -352,7 +352,7 @@ def _format(m: dict[str, object], cols: list[str], strategy_title: str, benchmar
             pass
         if "*int" in col:
             metrics[col] = metrics[col].str.replace(".0", "", regex=False)
-            metrics.rename({col: col.replace("*int", "")}, axis=1, inplace=True)
+            metrics = metrics.rename({col: col.replace("*int", "")}, axis=1)
         if "%" in col:
             metrics[col] = metrics[col] + "%"
     metrics["Longest DD Days"] = pd.to_numeric(metrics["Longest DD Days"]).astype("int").astype(str)

@@ -335,10 +335,10 @@ def test_eoy_won_column_says_whether_the_strategy_beat_the_benchmark_that_year(r
 
 
 def _heatmap_cells(page: str) -> list[float]:
-    """The numbers written in QuantStats' monthly heatmap (matplotlib's SVG keeps each text as a comment)."""
+    """The numbers written in the monthly heatmap's cells (each cell's value is a text with two decimals)."""
     start = page.index('<div id="monthly_heatmap">')
     figure = page[start: page.index("</svg>", start)]
-    return [float(x) for x in re.findall(r"<!-- (-?\d+\.\d\d) -->", figure)]
+    return [float(x) for x in re.findall(r">(-?\d+\.\d\d)</text>", figure)]
 
 
 def test_monthly_heatmap_leaves_the_months_without_data_blank(report):
@@ -701,7 +701,7 @@ def test_real_data_heatmap_and_eoy_table_end_with_the_strategy_in_april_2026(rea
     # the prices run to 2026-07-31, the strategy to 2026-04-10: May-Dec 2026 are blank, not 0.00
     start = real_tearsheet.index('<div id="monthly_heatmap">')
     figure = real_tearsheet[start: real_tearsheet.index("</svg>", start)]
-    assert figure.count("<!-- 2026 -->") == 1
+    assert figure.count(">2026</text>") == 1  # one row for 2026
     assert len(_heatmap_cells(real_tearsheet)) == 12 * (2026 - 2005) + 4  # Jan 2005 .. Apr 2026
     head, rows = _eoy_table(real_tearsheet)
     assert head == ["Year", STRATEGY, "SPY", "Won"]

@@ -127,17 +127,14 @@ the table above has the track's.</p>
 def write_tearsheet(spec: SweepSpec, wf: WalkForwardTrack, path: Path, workers: int | None = 1) -> Path:
     """QuantStats' tearsheet of the daily track beside the benchmark, through the run tearsheet's page
     pipeline (the same QSInputs with the risk-free series, qs_fixes, offline), headed by the track's figures."""
-    from regimeshift.core.compat import headless_matplotlib
-    from regimeshift.reports.qs_report import QSInputs, QuantStatsPage
-    from regimeshift.reports.tearsheet import finish_quantstats_page, inject
+    from regimeshift.reports.qs_report import QSInputs
+    from regimeshift.reports.tearsheet import finish_quantstats_page, inject, quantstats_page
 
-    headless_matplotlib()
     title = f"{spec.name}: walk-forward selection (out of sample)"
     rf = pd.Series(wf.risk_free.on(pd.DatetimeIndex(wf.track.index)), index=wf.track.index)
     inputs = QSInputs(wf.track, wf.benchmark, title, wf.benchmark_name, risk_free=rf,
                       risk_free_label=wf.risk_free.label)
-    with QuantStatsPage(inputs, workers) as qs_page:
-        page = qs_page.html()
+    page = quantstats_page(inputs, workers)
     # the run tearsheets' path: QuantStats' defects (the EOY bar chart, blank months, ...) fixed the same way
     page = inject(finish_quantstats_page(page, pd.DatetimeIndex(wf.track.index)), summary_section(spec, wf), title)
     return atomic_write_text(path, page)
