@@ -1,8 +1,7 @@
-"""Regime figures rendered to inline SVG strings (matplotlib, no pyplot, no global figure state).
-
-(1) cumulative return of strategy and benchmark over the most probable regime, refit dates as ticks;
-(2) stacked filtered regime probabilities; (3) stacked target weights per sleeve.
-All three share the x range and the left/right margins so they line up on the page.
+"""Regime figures as matplotlib Figures (no pyplot, no global figure state), for notebooks (``RunResult.plot()``)
+and the comparison pages: (1) cumulative return of strategy and benchmark over the most probable regime, refit
+dates as ticks; (2) stacked filtered regime probabilities. The tearsheet draws the same figures without
+matplotlib (``reports.regime_svg``), in milliseconds.
 """
 
 from __future__ import annotations
@@ -25,20 +24,13 @@ from matplotlib.ticker import PercentFormatter
 from regimeshift.core.compat import quiet_matplotlib_fonts
 from regimeshift.core.palette import KNOWN_REGIME_COLOURS, regime_colours  # noqa: F401  (re-exported)
 from regimeshift.reports.metrics import most_probable_regime
+# one definition of the runs and the sleeve colours for both drawings (the tearsheet's SVG, the notebook's Figure)
+from regimeshift.reports.regime_svg import KNOWN_SLEEVE_COLOURS, regime_runs, sleeve_colours  # noqa: F401
 
 MAX_POINTS = 2000  # per line; 20 years of daily data is ~5,000 rows
 MAX_AREA_POINTS = 1000  # per stacked layer (the plot is ~900 px wide)
 FIG_WIDTH = 10.0  # inches; the page is 960 px wide and the SVG is scaled to 100 %
 MARGIN_IN = {"left": 0.85, "right": 0.15, "bottom": 0.55, "top": 0.62}  # inches, same for every figure
-
-KNOWN_SLEEVE_COLOURS = {
-    "growth": "#1f77b4",
-    "value": "#8c564b",
-    "bonds": "#17becf",
-    "gold": "#d4a017",
-    "cash": "#9e9e9e",
-}
-_FALLBACK = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 
 _RC = {
     "svg.fonttype": "path",  # no dependence on the viewer's fonts
@@ -61,16 +53,6 @@ def plot_style():
         mpl.rcdefaults()
         mpl.rcParams.update(_RC)
         yield
-
-
-def sleeve_colours(names: Sequence[str]) -> dict[str, str]:
-    out, k = {}, 0
-    for name in names:
-        known = KNOWN_SLEEVE_COLOURS.get(str(name).lower())
-        if known is None:
-            known, k = _FALLBACK[k % len(_FALLBACK)], k + 1
-        out[str(name)] = known
-    return out
 
 
 def mpl_text(s: str) -> str:
@@ -119,37 +101,6 @@ def to_svg(fig: Figure) -> str:
     svg = buf.getvalue()
     start = svg.find("<svg")
     return svg[start:] if start >= 0 else svg
-
-
-def regime_runs(regime: pd.Series, end: pd.Timestamp | None = None) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
-    """Contiguous runs (name, start, end) of a label series; a run ends where the next one starts.
-
-    NaN labels break runs and are not returned. The last run ends at `end` (default: its last date + 1 day).
-    """
-    labels = regime.sort_index()
-    if labels.empty:
-        return []
-    vals = labels.to_numpy(dtype=object)
-    isna = pd.isna(vals)
-    change = np.ones(len(vals), dtype=bool)
-    change[1:] = (vals[1:] != vals[:-1]) | (isna[1:] != isna[:-1])
-    starts = np.flatnonzero(change)
-    bounds = list(labels.index[starts]) + [end if end is not None else labels.index[-1] + pd.Timedelta(days=1)]
-    return [(vals[s], bounds[i], bounds[i + 1]) for i, s in enumerate(starts) if not isna[s]]
-
-
-def cumulative_regime_svg(
-    returns: pd.Series,
-    benchmark: pd.Series,
-    probabilities: pd.DataFrame,
-    refit_dates: Sequence[pd.Timestamp] = (),
-    benchmark_name: str = "Benchmark",
-    strategy_name: str = "Strategy",
-) -> str:
-    """:func:`cumulative_regime_figure` as inline SVG (the tearsheet's first figure)."""
-    with plot_style():
-        return to_svg(cumulative_regime_figure(returns, benchmark, probabilities, refit_dates, benchmark_name,
-                                               strategy_name))
 
 
 def cumulative_regime_figure(
@@ -209,12 +160,6 @@ def cumulative_regime_figure(
         return fig
 
 
-def _stacked_svg(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
-                 x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> str:
-    with plot_style():
-        return to_svg(_stacked_figure(frame, colours, title, ylabel, x0, x1, step))
-
-
 def _stacked_figure(frame: pd.DataFrame, colours: dict[str, str], title: str, ylabel: str,
                     x0: pd.Timestamp, x1: pd.Timestamp, step: str | None) -> Figure:
     with plot_style():
@@ -245,31 +190,8 @@ def _probability_frame(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Tim
     return p
 
 
-def probabilities_svg(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:
-    p = _probability_frame(probabilities, x0, x1)
-    return _stacked_svg(p, regime_colours(list(p.columns)), "Filtered regime probabilities",
-                        "Probability", x0, x1, step=None)
-
-
 def probabilities_figure(probabilities: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> Figure:
     """The filtered regime probabilities, stacked (the tearsheet's second figure), as a matplotlib Figure."""
     p = _probability_frame(probabilities, x0, x1)
     return _stacked_figure(p, regime_colours(list(p.columns)), "Filtered regime probabilities",
                            "Probability", x0, x1, step=None)
-
-
-def weights_svg(weights: pd.DataFrame, x0: pd.Timestamp, x1: pd.Timestamp) -> str:
-    w = weights.sort_index()
-    w.columns = [str(c) for c in w.columns]
-    w = w.loc[w.index <= x1].ffill().fillna(0.0).clip(lower=0.0)
-    before, after = w.loc[w.index <= x0], w.loc[w.index > x0]
-    if not before.empty:  # the target in force at the start of the run
-        after = pd.concat([before.iloc[[-1]].set_axis([x0]), after])
-    w = after
-    if not w.empty:  # a step chart only needs the rows where a target changes
-        keep = np.r_[True, (w.to_numpy()[1:] != w.to_numpy()[:-1]).any(axis=1)]
-        w = w.loc[keep]
-        if w.index[-1] < x1:  # targets hold until the end of the run
-            w = pd.concat([w, w.iloc[[-1]].set_axis([x1])])
-    return _stacked_svg(w, sleeve_colours(list(w.columns)), "Target weights per sleeve", "Weight",
-                        x0, x1, step="post")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from regimeshift.core.atomic import atomic_write_text
-from regimeshift.reports import plots
+from regimeshift.reports import regime_svg
 from regimeshift.reports.qs_fixes import DROPPED_PIECES, fix_quantstats_page
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.comparison import comparison_rows
@@ -368,10 +368,10 @@ def build_regime_section(data: ReportData, returns: pd.Series | None = None,
     if n_missing:
         banners.append(f"Benchmark has no return on {n_missing} strategy date(s); counted as 0")
     with _quiet():
-        fig1 = plots.cumulative_regime_svg(returns, benchmark, data.probabilities, data.refit_dates,
-                                           benchmark_name=data.benchmark_name, strategy_name=STRATEGY_NAME)
-        fig2 = plots.probabilities_svg(data.probabilities, x0, x1)
-        fig3 = plots.weights_svg(data.weights, x0, x1)
+        fig1 = regime_svg.cumulative_regime_svg(returns, benchmark, data.probabilities, data.refit_dates,
+                                                benchmark_name=data.benchmark_name, strategy_name=STRATEGY_NAME)
+        fig2 = regime_svg.probabilities_svg(data.probabilities, x0, x1)
+        fig3 = regime_svg.weights_svg(data.weights, x0, x1)
         regimes = _regime_table_html(data, returns, benchmark)
         stress = _stress_html(data, returns, benchmark)
     parts = [

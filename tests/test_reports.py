@@ -356,7 +356,7 @@ def test_regime_figures_use_the_one_regime_palette(report):
     figure = page[page.index('<figure id="fig-probabilities">'):]
     figure = figure[: figure.index("</figure>")]
     for colour in regime_colours(REGIMES).values():
-        assert f"fill: {colour}" in figure, colour
+        assert f'fill="{colour}"' in figure, colour
 
 
 # ------------------------------------------------------------------------------------------------- QuantStats part
