@@ -19,10 +19,12 @@ CALM_TO_STRESS = ("#2e9e4f", "#f0a202", "#d62828")
 
 def regime_colours(names: Sequence[str]) -> dict[str, str]:
     """Colour per regime; known names get fixed colours, others are spread calm (green) -> stressed (red)."""
-    from matplotlib.colors import LinearSegmentedColormap, to_hex  # noqa: PLC0415  (matplotlib only when drawing)
+    names = [str(n) for n in names]
+    if all(name.lower() in KNOWN_REGIME_COLOURS for name in names):  # the shipped names: no matplotlib needed
+        return {name: KNOWN_REGIME_COLOURS[name.lower()] for name in names}
+    from matplotlib.colors import LinearSegmentedColormap, to_hex  # noqa: PLC0415  (only for names of one's own)
 
     ramp = LinearSegmentedColormap.from_list("calm_to_stress", list(CALM_TO_STRESS))
-    names = [str(n) for n in names]
     n = len(names)
     return {name: KNOWN_REGIME_COLOURS.get(name.lower()) or to_hex(ramp(i / (n - 1) if n > 1 else 0.0))
             for i, name in enumerate(names)}

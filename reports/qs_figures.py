@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from regimeshift.reports.svg_chart import Chart, date_num, esc, nice_ticks, num_label, pct_label, tick_decimals, _f
+from regimeshift.reports.svg_chart import Chart, coord, date_num, esc, nice_ticks, num_label, pct_label, tick_decimals
 
 STRATEGY_COLOUR = "#348dc1"  # QuantStats' colours: strategy blue, benchmark yellow, accents red and green
 BENCHMARK_COLOUR = "#fedd78"
@@ -305,10 +305,10 @@ def monthly_heatmap(fi: FigureInputs, ident: str = "monthly_heatmap") -> str:
     width = 576.0
     height = top + bottom + cell_h * len(years)
     cw = (width - left - 10.0) / 12
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_f(width)}pt" height="{_f(height)}pt" '
-           f'viewBox="0 0 {_f(width)} {_f(height)}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif">',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{coord(width)}pt" height="{coord(height)}pt" '
+           f'viewBox="0 0 {coord(width)} {coord(height)}" font-family="DejaVu Sans, Arial, Helvetica, sans-serif">',
            '<rect width="100%" height="100%" fill="#ffffff"/>',
-           f'<text x="{_f(left)}" y="16" font-size="12" font-weight="bold" fill="#333333">'
+           f'<text x="{coord(left)}" y="16" font-size="12" font-weight="bold" fill="#333333">'
            f'{esc(fi.strategy_name)} - Monthly Returns (%, compounded)</text>']
     cells, labels = [], []
     for i, yr in enumerate(years):
@@ -317,15 +317,15 @@ def monthly_heatmap(fi: FigureInputs, ident: str = "monthly_heatmap") -> str:
             x = left + m * cw
             v = values.get((yr, m + 1))
             fill = "none" if v is None else _heat(v, vmax)
-            cells.append(f'<path d="M{_f(x)},{_f(y)}h{_f(cw)}v{_f(cell_h)}h{_f(-cw)}Z" fill="{fill}" '
+            cells.append(f'<path d="M{coord(x)},{coord(y)}h{coord(cw)}v{coord(cell_h)}h{coord(-cw)}Z" fill="{fill}" '
                          f'stroke="#ffffff" stroke-width="0.5"/>')
             if v is not None:
-                labels.append(f'<text x="{_f(x + cw / 2)}" y="{_f(y + cell_h * 0.7)}" font-size="8.5" '
+                labels.append(f'<text x="{coord(x + cw / 2)}" y="{coord(y + cell_h * 0.7)}" font-size="8.5" '
                               f'text-anchor="middle" fill="#222222">{100 * v:.2f}</text>')
-        labels.append(f'<g id="ytick_{i + 1}"><g id="text_y{i + 1}"><text x="{_f(left - 5)}" '
-                      f'y="{_f(y + cell_h * 0.7)}" font-size="9" text-anchor="end" fill="#333333">{yr}</text></g></g>')
-    heads = "".join(f'<g id="xtick_{m + 1}"><g id="text_x{m + 1}"><text x="{_f(left + (m + 0.5) * cw)}" '
-                    f'y="{_f(top - 5)}" font-size="9" text-anchor="middle" fill="#333333">{name}</text></g></g>'
+        labels.append(f'<g id="ytick_{i + 1}"><g id="text_y{i + 1}"><text x="{coord(left - 5)}" '
+                      f'y="{coord(y + cell_h * 0.7)}" font-size="9" text-anchor="end" fill="#333333">{yr}</text></g></g>')
+    heads = "".join(f'<g id="xtick_{m + 1}"><g id="text_x{m + 1}"><text x="{coord(left + (m + 0.5) * cw)}" '
+                    f'y="{coord(top - 5)}" font-size="9" text-anchor="middle" fill="#333333">{name}</text></g></g>'
                     for m, name in enumerate(MONTHS))
     out.append('<g id="QuadMesh_1">' + "".join(cells) + "</g>")
     out.append('<g id="yaxis_1">' + "".join(labels) + "</g>")
@@ -359,16 +359,16 @@ def return_quantiles(fi: FigureInputs, ident: str = "returns_dist") -> str:
         xm = chart.px(k + 0.5)
         py = chart.py
         chart.parts.append(
-            f'<line x1="{_f(xm)}" x2="{_f(xm)}" y1="{_f(py(lo))}" y2="{_f(py(hi))}" stroke="#444444"/>'
-            f'<rect x="{_f(xa)}" y="{_f(py(q3))}" width="{_f(xb - xa)}" height="{_f(max(py(q1) - py(q3), 0.5))}" '
+            f'<line x1="{coord(xm)}" x2="{coord(xm)}" y1="{coord(py(lo))}" y2="{coord(py(hi))}" stroke="#444444"/>'
+            f'<rect x="{coord(xa)}" y="{coord(py(q3))}" width="{coord(xb - xa)}" height="{coord(max(py(q1) - py(q3), 0.5))}" '
             f'fill="{colour}" stroke="#444444" stroke-width="0.8"/>'
-            f'<line x1="{_f(xa)}" x2="{_f(xb)}" y1="{_f(py(med))}" y2="{_f(py(med))}" stroke="#222222" '
+            f'<line x1="{coord(xa)}" x2="{coord(xb)}" y1="{coord(py(med))}" y2="{coord(py(med))}" stroke="#222222" '
             f'stroke-width="1.2"/>')
         out = v[(v < lo) | (v > hi)]
         if out.size:
             ys = np.unique(np.round(py(out), 1))
             chart.parts.append('<g fill="none" stroke="#444444" stroke-width="0.6">' + "".join(
-                f'<circle cx="{_f(xm)}" cy="{_f(y)}" r="1.6"/>' for y in ys.tolist()) + "</g>")
+                f'<circle cx="{coord(xm)}" cy="{coord(y)}" r="1.6"/>' for y in ys.tolist()) + "</g>")
     ticks, fmt = _pct_axis(allv, chart)
     return chart.svg(xaxis=[(k + 0.5, name) for k, (name, _) in enumerate(groups)], yfmt=fmt, yticks=ticks)
 

@@ -40,7 +40,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
 from regimeshift.core.constants import TRADING_DAYS
@@ -91,6 +90,8 @@ def quiet() -> Iterator[None]:
 @contextlib.contextmanager
 def quantstats_style() -> Iterator[None]:
     """matplotlib styled as QuantStats' import styled it, for the block (see ``_qs``)."""
+    import matplotlib  # noqa: PLC0415  (only where QuantStats itself draws)
+
     _qs()
     if not _STYLE:  # imported before this module could see it (another caller): the style is the current one
         _STYLE.update({k: v for k, v in matplotlib.rcParams.items() if k not in _NOT_STYLE})
@@ -103,6 +104,8 @@ def quantstats_style() -> Iterator[None]:
 @contextlib.contextmanager
 def svg_backend() -> Iterator[None]:
     """pyplot on the SVG canvas without the post-savefig redraw, for the duration of the block only."""
+    import matplotlib  # noqa: PLC0415  (only where QuantStats itself draws)
+
     import matplotlib.pyplot as plt  # noqa: PLC0415
 
     old = matplotlib.rcParams._get("backend")  # without triggering backend resolution
@@ -180,6 +183,8 @@ _NOT_STYLE = ("backend", "svg.hashsalt")  # the backend is chosen per call; the 
 
 
 def _qs():
+    import matplotlib  # noqa: PLC0415  (only where QuantStats itself draws)
+
     first = "quantstats" not in __import__("sys").modules
     import quantstats  # noqa: PLC0415  (slow import: only where the pieces are rendered)
     from quantstats import reports  # noqa: PLC0415
@@ -360,11 +365,15 @@ def assemble(template: str, parts: dict[str, str]) -> str:
 
 # ----------------------------------------------------------------------------------------------- running
 def _reproducibility() -> dict[str, str | None]:
+    import matplotlib  # noqa: PLC0415  (only where QuantStats itself draws)
+
     return {"SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH"),
             "svg.hashsalt": matplotlib.rcParams["svg.hashsalt"]}
 
 
 def _apply_reproducibility(settings: dict[str, str | None]) -> None:
+    import matplotlib  # noqa: PLC0415  (only where QuantStats itself draws)
+
     epoch = settings.get("SOURCE_DATE_EPOCH")
     if epoch is None:
         os.environ.pop("SOURCE_DATE_EPOCH", None)
@@ -557,8 +566,8 @@ def native_pieces(inputs: QSInputs, skip: frozenset[str] = frozenset()) -> dict[
     returns = inputs.returns.rename(STRATEGY_NAME).astype(float)
     benchmark = inputs.benchmark.rename(inputs.benchmark_name).astype(float)
     name = inputs.benchmark_name
-    dd = qs_tables.drawdown_details(qs_tables._drawdown(pd.DataFrame({"returns": returns}))["returns"])
-    bench_dd = qs_tables.drawdown_details(qs_tables._drawdown(pd.DataFrame({"b": benchmark}))["b"])
+    dd = qs_tables.drawdown_details(qs_tables.drawdown_series(pd.DataFrame({"returns": returns}))["returns"])
+    bench_dd = qs_tables.drawdown_details(qs_tables.drawdown_series(pd.DataFrame({"b": benchmark}))["b"])
     metrics = qs_tables.metrics_table(returns, benchmark, STRATEGY_NAME, name, PERIODS_PER_YEAR,
                                       drawdowns={"returns": dd, "benchmark": bench_dd})
     parts = {"metrics": qs_tables.html_table(metrics),

@@ -69,7 +69,8 @@ def _prices(df: pd.DataFrame) -> pd.DataFrame:
     return ext.sort_index()
 
 
-def _drawdown(df: pd.DataFrame) -> pd.DataFrame:
+def drawdown_series(df: pd.DataFrame) -> pd.DataFrame:
+    """``stats.to_drawdown_series``: each column's loss from its running peak (0 at a new high)."""
     ext = _prices(df)
     dd = ext / np.maximum.accumulate(ext) - 1.0
     dd = dd.drop(ext.index[0])
@@ -175,7 +176,7 @@ def _value_at_risk(r: pd.Series) -> float:
 
 
 def _ulcer(df: pd.DataFrame) -> pd.Series:
-    dd = _drawdown(df)
+    dd = drawdown_series(df)
     return np.sqrt(np.divide((dd ** 2).sum(), df.shape[0] - 1))
 
 
@@ -299,7 +300,7 @@ def metrics_table(returns: pd.Series, benchmark: pd.Series, strategy_title: str,
         m[f"Worst {name} %"] = agg.min() * PCT
     # QuantStats' order: Best Day, Worst Day, Best Month, ...
     m["~~~~"] = blank
-    dd = _drawdown(df)
+    dd = drawdown_series(df)
     details = drawdowns or {c: drawdown_details(dd[c]) for c in cols}
     stats = {c: _dd_stats(details[c]) for c in cols}
     for key in stats["returns"]:

@@ -26,7 +26,7 @@ AXIS = "#888888"
 TEXT = "#333333"
 
 
-def _f(x: float) -> str:
+def coord(x: float) -> str:
     """A coordinate with two decimals, no trailing zeros (compact and deterministic)."""
     s = f"{x:.2f}".rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
@@ -179,17 +179,17 @@ class Chart:
               label: str | None = None) -> None:
         if not math.isfinite(y) or not (self.y0 <= y <= self.y1):
             return
-        py = _f(float(self.py(y)))
+        py = coord(float(self.py(y)))
         extra = f' stroke-dasharray="{dash}"' if dash else ""
-        self.parts.append(f'<line x1="{_f(self.left)}" x2="{_f(self.left + self.pw)}" y1="{py}" y2="{py}" '
+        self.parts.append(f'<line x1="{coord(self.left)}" x2="{coord(self.left + self.pw)}" y1="{py}" y2="{py}" '
                           f'stroke="{colour}" stroke-width="{width:g}"{extra}/>')
         if label is not None:
             self.legend.append((label, colour, "line"))
 
     def vline(self, x: float, colour: str = "#000000", width: float = 0.8, dash: str | None = None) -> None:
-        px = _f(float(self.px(x)))
+        px = coord(float(self.px(x)))
         extra = f' stroke-dasharray="{dash}"' if dash else ""
-        self.parts.append(f'<line x1="{px}" x2="{px}" y1="{_f(self.top)}" y2="{_f(self.top + self.ph)}" '
+        self.parts.append(f'<line x1="{px}" x2="{px}" y1="{coord(self.top)}" y2="{coord(self.top + self.ph)}" '
                           f'stroke="{colour}" stroke-width="{width:g}"{extra}/>')
 
     def area(self, x: np.ndarray, y: np.ndarray, colour: str, base: float = 0.0, opacity: float = 0.5,
@@ -197,10 +197,10 @@ class Chart:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         x, y = thin(x, y, self.px(x))
         if len(x):
-            b = _f(float(self.py(base)))
+            b = coord(float(self.py(base)))
             pts = self._points(x, y)
             self.parts.append(f'<path fill="{colour}" fill-opacity="{opacity:g}" stroke="none" '
-                              f'd="M{_f(float(self.px(x[0])))},{b} L{pts} L{_f(float(self.px(x[-1])))},{b} Z"/>')
+                              f'd="M{coord(float(self.px(x[0])))},{b} L{pts} L{coord(float(self.px(x[-1])))},{b} Z"/>')
         if label is not None:
             self.legend.append((label, colour, "box"))
 
@@ -228,14 +228,14 @@ class Chart:
         """Short vertical marks rising from the bottom of the plot (e.g. model refits)."""
         base = self.top + self.ph
         h = self.ph * frac
-        d = "".join(f"M{_f(float(self.px(x)))},{_f(base)}v{_f(-h)}" for x in xs)
+        d = "".join(f"M{coord(float(self.px(x)))},{coord(base)}v{coord(-h)}" for x in xs)
         if d:
             self.parts.append(f'<path d="{d}" stroke="{colour}" stroke-width="0.5" stroke-opacity="0.8"/>')
 
     def span(self, xa: float, xb: float, colour: str, opacity: float = 0.15) -> None:
         a, b = float(self.px(max(xa, self.x0))), float(self.px(min(xb, self.x1)))
-        self.parts.append(f'<rect x="{_f(a)}" y="{_f(self.top)}" width="{_f(max(b - a, 0.5))}" '
-                          f'height="{_f(self.ph)}" fill="{colour}" fill-opacity="{opacity:g}"/>')
+        self.parts.append(f'<rect x="{coord(a)}" y="{coord(self.top)}" width="{coord(max(b - a, 0.5))}" '
+                          f'height="{coord(self.ph)}" fill="{colour}" fill-opacity="{opacity:g}"/>')
 
     def bars(self, left: np.ndarray, right: np.ndarray, height: np.ndarray, colour: str, opacity: float = 0.6,
              label: str | None = None) -> None:
@@ -244,7 +244,7 @@ class Chart:
         for a, b, h in zip(self.px(left).tolist(), self.px(right).tolist(), np.asarray(height, float).tolist()):
             top = float(self.py(h))
             y, hh = min(top, base), abs(base - top)
-            out.append(f'<rect x="{_f(a)}" y="{_f(y)}" width="{_f(max(b - a, 0.5))}" height="{_f(hh)}"/>')
+            out.append(f'<rect x="{coord(a)}" y="{coord(y)}" width="{coord(max(b - a, 0.5))}" height="{coord(hh)}"/>')
         self.parts.append(f'<g fill="{colour}" fill-opacity="{opacity:g}">' + "".join(out) + "</g>")
         if label is not None:
             self.legend.append((label, colour, "box"))
@@ -252,7 +252,7 @@ class Chart:
     def text(self, x: float, y: float, s: str, size: float | None = None, anchor: str = "middle",
              colour: str = TEXT, bold: bool = False) -> str:
         weight = ' font-weight="bold"' if bold else ""
-        return (f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size or self.font:g}" text-anchor="{anchor}" '
+        return (f'<text x="{coord(x)}" y="{coord(y)}" font-size="{size or self.font:g}" text-anchor="{anchor}" '
                 f'fill="{colour}"{weight}>{esc(s)}</text>')
 
     # ------------------------------------------------------------------------------------------- axes
@@ -266,9 +266,9 @@ class Chart:
             fmt = num_label(d)
         out = ['<g id="yaxis_1">']
         for i, t in enumerate(ticks):
-            y = _f(float(self.py(t)))
+            y = coord(float(self.py(t)))
             label = labels[i] if labels is not None else fmt(t)
-            out.append(f'<line x1="{_f(self.left)}" x2="{_f(self.left + self.pw)}" y1="{y}" y2="{y}" '
+            out.append(f'<line x1="{coord(self.left)}" x2="{coord(self.left + self.pw)}" y1="{y}" y2="{y}" '
                        f'stroke="{GRID}" stroke-width="0.8"/>')
             out.append(f'<g id="ytick_{i + 1}"><g id="text_y{i + 1}">'
                        + self.text(self.left - 5, float(self.py(t)) + self.font * 0.35, label, anchor="end")
@@ -303,7 +303,7 @@ class Chart:
         base = self.top + self.ph
         for i, (x, label) in enumerate(ticks):
             px = float(self.px(x))
-            out.append(f'<line x1="{_f(px)}" x2="{_f(px)}" y1="{_f(base)}" y2="{_f(base + 4)}" stroke="{AXIS}" '
+            out.append(f'<line x1="{coord(px)}" x2="{coord(px)}" y1="{coord(base)}" y2="{coord(base + 4)}" stroke="{AXIS}" '
                        f'stroke-width="0.8"/>')
             out.append(f'<g id="xtick_{i + 1}"><g id="text_x{i + 1}">'
                        + self.text(px, base + 6 + self.font, label) + "</g></g>")
@@ -339,10 +339,10 @@ class Chart:
             for i in row:
                 label, colour, kind = self.legend[i]
                 if kind == "line":
-                    out.append(f'<line x1="{_f(x)}" x2="{_f(x + 16)}" y1="{_f(y - 3.5)}" y2="{_f(y - 3.5)}" '
+                    out.append(f'<line x1="{coord(x)}" x2="{coord(x + 16)}" y1="{coord(y - 3.5)}" y2="{coord(y - 3.5)}" '
                                f'stroke="{colour}" stroke-width="2"/>')
                 else:
-                    out.append(f'<rect x="{_f(x)}" y="{_f(y - 8)}" width="12" height="9" fill="{colour}" '
+                    out.append(f'<rect x="{coord(x)}" y="{coord(y - 8)}" width="12" height="9" fill="{colour}" '
                                f'fill-opacity="0.7"/>')
                 out.append(self.text(x + 20, y, label, size=self.font - 0.5, anchor="start"))
                 x += 28 + len(label) * CHAR_W * (self.font - 0.5)
@@ -352,13 +352,13 @@ class Chart:
             yfmt: Callable[[float], str] | None = None, yticks: np.ndarray | None = None,
             ylabels: Sequence[str] | None = None, ylabel: str | None = None, clip: bool = True) -> str:
         """The finished figure (an inline ``<svg>`` element, no XML prolog)."""
-        w, h = _f(self.width), _f(self.height)
+        w, h = coord(self.width), coord(self.height)
         cid = f"clip-{self.ident}"
         head = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" '
                 f'font-family="{FONT}">')
-        defs = (f'<defs><clipPath id="{cid}"><rect x="{_f(self.left)}" y="{_f(self.top)}" width="{_f(self.pw)}" '
-                f'height="{_f(self.ph)}"/></clipPath></defs>') if clip else ""
-        frame = (f'<rect x="{_f(self.left)}" y="{_f(self.top)}" width="{_f(self.pw)}" height="{_f(self.ph)}" '
+        defs = (f'<defs><clipPath id="{cid}"><rect x="{coord(self.left)}" y="{coord(self.top)}" width="{coord(self.pw)}" '
+                f'height="{coord(self.ph)}"/></clipPath></defs>') if clip else ""
+        frame = (f'<rect x="{coord(self.left)}" y="{coord(self.top)}" width="{coord(self.pw)}" height="{coord(self.ph)}" '
                  f'fill="none" stroke="{AXIS}" stroke-width="0.8"/>')
         title = self.text(self.left, 16, self.title, size=self.font + 2, anchor="start", bold=True)
         yaxis = self._yaxis(yfmt, yticks, ylabels)
@@ -371,7 +371,7 @@ class Chart:
         ylab = ""
         if ylabel:
             cy = self.top + self.ph / 2
-            ylab = (f'<text transform="translate(12,{_f(cy)}) rotate(-90)" font-size="{self.font:g}" '
+            ylab = (f'<text transform="translate(12,{coord(cy)}) rotate(-90)" font-size="{self.font:g}" '
                     f'text-anchor="middle" fill="{TEXT}">{esc(ylabel)}</text>')
         body = f'<g clip-path="url(#{cid})">' + "".join(self.parts) + "</g>" if clip else "".join(self.parts)
         return (head + defs + '<rect width="100%" height="100%" fill="#ffffff"/>' + title + self._legend()

@@ -387,19 +387,6 @@ def test_walk_forward_workers_die_with_a_killed_run(tmp_path):
     assert _gone_within(workers, 5.0), "walk-forward workers outlived the killed run"
 
 
-def test_report_workers_die_with_a_killed_run_and_the_next_run_cleans_up(tmp_path, cache):
-    cfg = tiny_config(tmp_path)
-    env = _env(cache, REGIMESHIFT_REPORT_WORKERS="2")
-    out = tmp_path / "out"
-    _, workers = _kill_once_workers_run(["run", str(cfg), "--out", str(out)], tmp_path, env)
-    assert _gone_within(workers, 5.0), "report workers outlived the killed run"
-    assert list(tmp_path.glob(".out.tmp-*")) and not out.exists()  # what the kill left
-    ran = run_cli(["run", str(cfg), "--out", str(out), "--no-report"], tmp_path, _env(cache))
-    assert ran.rc == 0, ran.stderr
-    assert (out / "metrics.json").is_file()
-    assert not list(tmp_path.glob(".out.tmp-*")) and not list(tmp_path.glob(".out.old-*"))
-
-
 # A writer of a folder through core.atomic.atomic_dir that kills itself (-9) at a chosen step of the swap:
 # "write" (while filling the temporary folder), "first" (after the old folder is moved aside), "second" (after
 # the new folder is in place, before the old one is deleted).

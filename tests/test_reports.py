@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from regimeshift.reports.inputs import ReportData
 from regimeshift.reports.metrics import performance_metrics, regime_table, stress_table
-from regimeshift.reports.plots import regime_runs
+from regimeshift.reports.regime_svg import regime_runs
 from regimeshift.reports.tearsheet import build_regime_section, write_tearsheet
 
 from tests.conftest import requires_shared
@@ -421,6 +421,30 @@ def test_tearsheet_leaves_the_pyplot_backend_as_it_was(tmp_path):
     before = matplotlib.get_backend()
     write_tearsheet(make_report_data(years=1, seed=2), tmp_path / "t.html", workers=1)
     assert matplotlib.get_backend() == before
+
+
+def test_the_tearsheet_is_drawn_in_the_calling_process_without_quantstats_or_matplotlib(tmp_path):
+    """Importing QuantStats costs ~1.2 s and a forked worker more than it saves: a run's page needs neither
+    (nor matplotlib: every figure is written as SVG directly)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    heavy = ("quantstats", "matplotlib", "seaborn", "scipy.stats")
+    code = (
+        "import multiprocessing, sys\n"
+        "from tests.test_reports import make_report_data\n"
+        "from regimeshift.reports.tearsheet import write_tearsheet\n"
+        "data = make_report_data(years=2, seed=1)\n"
+        "before = set(sys.modules)\n"
+        f"write_tearsheet(data, {str(tmp_path / 't.html')!r})\n"
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules and m not in before),"
+        " len(multiprocessing.active_children()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "0"], out.stdout + out.stderr
+    assert "findfont" not in out.stderr
 
 
 def test_report_workers_follow_the_environment(monkeypatch):
