@@ -6,7 +6,8 @@ Runs the embedded synthetic default pipeline once (long enough for `--years` of 
 model's warm-up; ``--synthetic`` builds the seeded ReportData of tests/test_reports.py instead, no pipeline),
 then, in this same process and alternating the order on each repeat:
 
-- new:   ``backtests.report_stage.render_run`` (or ``write_tearsheet``): the whole tearsheet file;
+- new:   ``backtests.report_stage.render_run`` (or ``write_tearsheet``): the whole tearsheet file, drawn in this
+         process without QuantStats or matplotlib;
 - plain: ``quantstats.reports.html`` alone on the same series (what the tearsheet used to call, on Agg);
 - old:   the previous tearsheet path: the regime section, then plain ``quantstats.reports.html``.
 
@@ -32,8 +33,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from regimeshift.reports import tearsheet  # noqa: E402
-from regimeshift.reports.qs_report import worker_count  # noqa: E402
-
 from regimeshift.report_stage import reproducible_svg  # noqa: E402
 
 
@@ -53,7 +52,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--years", type=float, default=20.0, help="years of daily returns in the report")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--workers", type=int, default=None, help="report worker processes (default: one per core)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="passed to write_tearsheet (only used when QuantStats has to draw its part itself)")
     ap.add_argument("--synthetic", action="store_true", help="seeded ReportData instead of a pipeline run")
     args = ap.parse_args()
 
@@ -88,7 +88,7 @@ def main() -> None:
     print(f"report_speed: {source}: {len(returns)} daily returns "
           f"({returns.index[0].date()} .. {returns.index[-1].date()}), prepared in {time.perf_counter() - t0:.1f}s")
     print(f"cores usable: {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()}, "
-          f"report workers: {worker_count(args.workers)}, load average: {os.getloadavg()[0]:.2f}")
+          f"new drawn in this process, load average: {os.getloadavg()[0]:.2f}")
 
     def plain() -> None:
         tearsheet.quantstats_html(returns, benchmark, data.title, data.benchmark_name)
