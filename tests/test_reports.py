@@ -415,6 +415,84 @@ def test_unknown_quantstats_layout_falls_back_to_quantstats_reports_html(qs_inpu
     assert "Key Performance Metrics" in page and "{{" not in page
 
 
+@pytest.mark.parametrize("years, seed", [(2, 5), (18, 3), (1, 2)])
+def test_quantstats_tables_computed_here_equal_quantstats_own(years, seed):
+    """The page's metrics, EOY and worst-drawdown tables come from reports.qs_tables, not QuantStats: the same
+    figures as QuantStats' reports.metrics / stats.compare / drawdown_details, to the byte, once the page's fixes
+    (dropped rows, column order) are applied to both."""
+    from regimeshift.reports.qs_fixes import fix_quantstats_page
+    from regimeshift.reports.qs_report import QSInputs, native_pieces, quiet, render_piece
+    from regimeshift.reports.tearsheet import align_inputs
+
+    returns, benchmark, _ = align_inputs(make_report_data(years=years, seed=seed))
+    inputs = QSInputs(returns, benchmark, "t", "SPY")
+    mine = native_pieces(inputs, skip=frozenset(FIGURE_KEYS))
+    with quiet():
+        theirs = {**render_piece("metrics", inputs), **render_piece("eoy", inputs), **render_piece("dd_info", inputs)}
+
+    def fixed(table: str) -> str:
+        return fix_quantstats_page('<div id="right">' + table + "</div>")
+
+    assert fixed(mine["metrics"]) == fixed(theirs["metrics"])
+    assert mine["eoy_table"] == theirs["eoy_table"] and mine["eoy_title"] == theirs["eoy_title"]
+    assert mine["dd_info"] == theirs["dd_info"]
+
+
+FIGURE_KEYS = ("returns", "log_returns", "vol_returns", "monthly_dist", "daily_returns", "rolling_beta",
+               "rolling_vol", "rolling_sharpe", "rolling_sortino", "dd_periods", "dd_plot", "monthly_heatmap",
+               "returns_dist")
+
+
+def test_every_quantstats_figure_is_drawn_once_and_names_its_basis(report):
+    page = report[2]
+    for key in FIGURE_KEYS[1:]:  # (QuantStats' template puts the first figure in a <div> without an id)
+        start = page.index(f'<div id="{key}">')
+        assert page.count(f'<div id="{key}">') == 1 and "<svg" in page[start: start + 300], key
+    titles = re.findall(r'font-weight="bold">([^<]*)</text>', page)
+    # the rolling ratios over the run's rate (no rate in this ReportData: a 0% rate), windows in trading days
+    assert "Rolling Sharpe (126 trading days, over a 0% rate)" in titles
+    assert "Rolling Sortino (126 trading days, over a 0% rate)" in titles
+    assert "Rolling Volatility (126 trading days, annualised x sqrt(252))" in titles
+    assert "Distribution of Monthly Returns (calendar months, compounded)" in titles
+    assert "Cumulative Returns vs Benchmark (compounded daily)" in titles
+
+
+def test_rolling_ratios_are_over_the_runs_rate_when_it_has_one():
+    from regimeshift.reports.qs_figures import FigureInputs, rolling_sharpe
+
+    data = make_report_data(years=2, seed=5)
+    rf = pd.Series(0.0001, index=data.returns.index)
+    svg = rolling_sharpe(FigureInputs(data.returns, data.benchmark.reindex(data.returns.index).fillna(0.0), "SPY",
+                                      risk_free=rf, risk_free_label="IRX"))
+    assert "Rolling Sharpe (126 trading days, excess over IRX)" in svg
+
+
+def test_a_line_keeps_every_pixel_columns_lowest_and_highest_point():
+    from regimeshift.reports.svg_chart import thin
+
+    rng = np.random.default_rng(0)
+    x = np.arange(10_000, dtype=float)
+    y = rng.normal(size=x.size)
+    px = x / 20.0  # 20 points per pixel column
+    tx, ty = thin(x, y, px)
+    assert len(tx) < len(x) / 4
+    cols = np.floor(px).astype(int)
+    kept = np.floor(tx / 20.0).astype(int)
+    for c in (0, 17, 499):
+        assert ty[kept == c].min() == y[cols == c].min() and ty[kept == c].max() == y[cols == c].max()
+    assert tx[0] == x[0] and tx[-1] == x[-1]
+
+
+def test_an_unknown_quantstats_template_falls_back_to_quantstats_drawing_the_page(qs_inputs, monkeypatch):
+    from regimeshift.reports import qs_report, tearsheet
+
+    monkeypatch.setattr(qs_report, "TEMPLATE_KEYS", frozenset({"not_in_this_template"}))
+    with pytest.raises(qs_report.UnsupportedQuantStats):
+        qs_report.native_page(qs_inputs)
+    page = tearsheet.quantstats_page(qs_inputs, workers=1)
+    assert "Key Performance Metrics" in page and "{{" not in page
+
+
 def test_tearsheet_leaves_the_pyplot_backend_as_it_was(tmp_path):
     import matplotlib
 
