@@ -136,7 +136,8 @@ def monthly_distribution(fi: FigureInputs, ident: str = "monthly_dist") -> str:
     chart.bars(edges[:-1], edges[1:], hs, STRATEGY_COLOUR, 0.55, fi.strategy_name)
     chart.vline(float(b.mean()), "#c9a227", 1.2, "4,3")
     chart.vline(float(s.mean()), RED, 1.2, "4,3")
-    chart.legend.append(("Average", RED, "line"))
+    chart.legend.append((f"{fi.benchmark_name} average", "#c9a227", "line"))
+    chart.legend.append((f"{fi.strategy_name} average", RED, "line"))
     xt = nice_ticks(edges[0], edges[-1], 6)
     fmt = pct_label(tick_decimals(xt, 100))
     xticks = [(float(t), fmt(t)) for t in xt if edges[0] <= t <= edges[-1]]
@@ -228,41 +229,25 @@ def rolling_sortino(fi: FigureInputs, ident: str = "rolling_sortino") -> str:
 
 
 def drawdown_series(r: pd.Series) -> pd.Series:
-    """Loss from the running peak of the compounded value (0 at a new high)."""
-    wealth = np.cumprod(1.0 + r.to_numpy(float))
-    peak = np.maximum.accumulate(np.r_[1.0, wealth])[1:]
-    return pd.Series(wealth / peak - 1.0, index=r.index)
+    """Loss from the running peak of the compounded value (0 at a new high), as the drawdown table measures it."""
+    from regimeshift.reports.qs_tables import drawdown_series as table_drawdowns  # noqa: PLC0415
 
-
-def drawdown_periods(dd: pd.Series) -> pd.DataFrame:
-    """Each drawdown: start (first day under water), valley, end (the day it is recovered, else the last day),
-    calendar days start to end inclusive, and its depth (as a negative fraction)."""
-    v = dd.to_numpy(float)
-    under = v < 0
-    idx = pd.DatetimeIndex(dd.index)
-    if not under.any():
-        return pd.DataFrame(columns=["start", "valley", "end", "days", "depth"])
-    edges = np.diff(np.r_[0, under.astype(np.int8), 0])
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # stop: first day back at 0
-    rows = []
-    for a, z in zip(starts.tolist(), stops.tolist()):
-        end = z if z < len(v) else len(v) - 1
-        valley = a + int(np.argmin(v[a:z]))
-        rows.append((idx[a], idx[valley], idx[end], (idx[end] - idx[a]).days + 1, float(v[a:z].min())))
-    return pd.DataFrame(rows, columns=["start", "valley", "end", "days", "depth"])
+    return table_drawdowns(pd.DataFrame({"r": r.astype(float)}))["r"]
 
 
 def worst_drawdown_periods(fi: FigureInputs, ident: str = "dd_periods", periods: int = 5) -> str:
     """Cumulative returns with the longest drawdown periods shaded (QuantStats' "Worst 5 Drawdown Periods")."""
-    dd = drawdown_series(fi.returns)
-    table = drawdown_periods(dd).sort_values("days", ascending=False, kind="mergesort").head(periods)
+    from regimeshift.reports.qs_tables import drawdown_details  # noqa: PLC0415  (the table's drawdowns, shaded)
+
+    table = drawdown_details(drawdown_series(fi.returns))
+    table = table.sort_values("days", ascending=False, kind="mergesort").head(periods)
     chart, x = _time_chart(fi, f"{fi.strategy_name} - Worst {periods} Drawdown Periods (longest, calendar days)",
                            288.0, ident)
     s = _cumulative(fi.returns)
     chart.fit_y(s, include=[0.0])
     for row in table.itertuples():
-        chart.span(float(date_num(pd.DatetimeIndex([row.start]))[0]), float(date_num(pd.DatetimeIndex([row.end]))[0]),
-                   RED, 0.15)
+        a, z = date_num(pd.DatetimeIndex([row.start, row.end]))
+        chart.span(float(a), float(z), RED, 0.15)
     chart.hline(0.0, "#000000", 0.8)
     chart.line(x, s, STRATEGY_COLOUR, fi.strategy_name, 1.4)
     chart.legend.append(("Drawdown period", RED, "box"))
