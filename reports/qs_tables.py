@@ -9,6 +9,9 @@ last shown digit; ``tests/test_reports.py`` compares the three tables with Quant
 The normal quantile and density come from the standard library (``statistics.NormalDist``), the correlation
 behind R^2 from scipy's ``linregress`` formula.
 
+Where QuantStats fails on degenerate input (a constant strategy: its regression raises) or writes a bare '%' (no
+series ever recovers from a first-day drawdown), these tables show '-' instead.
+
 Rows the finished page drops (``reports.qs_fixes.DROPPED_METRICS``: QuantStats' zero-rate Sharpe, Sortino,
 Omega, Treynor and the risk-free rate) are not computed.
 """
@@ -172,6 +175,8 @@ def _expected_shortfall(series: pd.Series, alpha: float = ALPHA) -> float:
 
 def _value_at_risk(r: pd.Series) -> float:
     mu, sigma = r.mean(), r.std()
+    if not sigma > 0:  # scipy's norm.ppf is NaN for a zero (or NaN) scale
+        return np.nan
     return _NORMAL.inv_cdf(ALPHA) * sigma + mu  # scipy's norm.ppf(q, loc, scale), in its order
 
 
@@ -188,17 +193,21 @@ def _consecutive(flags: pd.Series) -> int:
 def _r_squared(a: pd.Series, b: pd.Series) -> float:
     """scipy.stats.linregress's r, squared: covariances with bias=1, clipped to [-1, 1]."""
     ssxm, ssxym, _, ssym = np.cov(a.to_numpy(float), b.to_numpy(float), bias=1).flat
-    if ssxm == 0.0 or ssym == 0.0:
-        r = 0.0
-    else:
-        r = ssxym / np.sqrt(ssxm * ssym)
-        r = 1.0 if r > 1.0 else (-1.0 if r < -1.0 else r)
+    if ssxm == 0.0 or ssym == 0.0:  # a constant series: no correlation (scipy: NaN, or an error for x)
+        return np.nan
+    r = ssxym / np.sqrt(ssxm * ssym)
+    r = 1.0 if r > 1.0 else (-1.0 if r < -1.0 else r)
     return r ** 2
 
 
 # ----------------------------------------------------------------------------------------------- the metrics table
 def _dd_stats(dd_info: pd.DataFrame) -> dict[str, object]:
-    """``reports._calc_dd`` for one series."""
+    """``reports._calc_dd`` for one series (a series that never left its first drawdown has no drawdown row in
+    QuantStats' table: its figures are NaN, as QuantStats reads them from the other series' rows)."""
+    if dd_info.empty:
+        return {"Max Drawdown %": np.nan, "Max DD Date": np.nan, "Max DD Period Start": np.nan,
+                "Max DD Period End": np.nan, "Longest DD Days": str(np.round(np.nan)), "Avg. Drawdown %": np.nan,
+                "Avg. Drawdown Days": str(np.round(np.nan))}
     max_dd = dd_info.sort_values(by="max drawdown", ascending=True)
     return {
         "Max Drawdown %": max_dd["max drawdown"].values[0] / 100,
@@ -356,8 +365,13 @@ def _format(m: dict[str, object], cols: list[str], strategy_title: str, benchmar
             metrics = metrics.rename({col: col.replace("*int", "")}, axis=1)
         if "%" in col:
             metrics[col] = metrics[col] + "%"
-    metrics["Longest DD Days"] = pd.to_numeric(metrics["Longest DD Days"]).astype("int").astype(str)
-    metrics["Avg. Drawdown Days"] = pd.to_numeric(metrics["Avg. Drawdown Days"]).astype("int").astype(str)
+    try:
+        longest = pd.to_numeric(metrics["Longest DD Days"]).astype("int").astype(str)
+        average = pd.to_numeric(metrics["Avg. Drawdown Days"]).astype("int").astype(str)
+        metrics["Longest DD Days"], metrics["Avg. Drawdown Days"] = longest, average
+    except (ValueError, TypeError):  # a NaN among them: QuantStats shows '-' for both series
+        metrics["Longest DD Days"] = "-"
+        metrics["Avg. Drawdown Days"] = "-"
     metrics.columns = [col if "~" not in col else "" for col in metrics.columns]
     metrics.columns = [col[:-1] if "%" in col else col for col in metrics.columns]
     metrics = metrics.T
