@@ -438,6 +438,29 @@ def test_quantstats_tables_computed_here_equal_quantstats_own(years, seed):
     assert mine["dd_info"] == theirs["dd_info"]
 
 
+@pytest.mark.parametrize("case", ["never_recovers", "flat_benchmark", "mostly_flat_strategy"])
+def test_quantstats_tables_computed_here_equal_quantstats_own_on_awkward_series(case):
+    from regimeshift.reports.qs_fixes import fix_quantstats_page
+    from regimeshift.reports.qs_report import QSInputs, native_pieces, quiet, render_piece
+
+    rng = np.random.default_rng(1)
+    n = 800
+    r, b = rng.normal(0.0005, 0.01, n), rng.normal(0.0003, 0.012, n)
+    if case == "never_recovers":  # below water from the first day to the last: no drawdown row of its own
+        r = rng.normal(-0.002, 0.01, n)
+    elif case == "flat_benchmark":
+        b = np.zeros(n)
+    else:
+        r[rng.random(n) < 0.5] = 0.0
+    idx = pd.bdate_range("2015-03-02", periods=n)
+    inputs = QSInputs(pd.Series(r, idx), pd.Series(b, idx), "t", "SPY")
+    mine = native_pieces(inputs, skip=frozenset(FIGURE_KEYS))
+    with quiet():
+        theirs = {**render_piece("metrics", inputs), **render_piece("dd_info", inputs)}
+    assert fix_quantstats_page(mine["metrics"]) == fix_quantstats_page(theirs["metrics"])
+    assert mine["dd_info"] == theirs["dd_info"]
+
+
 FIGURE_KEYS = ("returns", "log_returns", "vol_returns", "monthly_dist", "daily_returns", "rolling_beta",
                "rolling_vol", "rolling_sharpe", "rolling_sortino", "dd_periods", "dd_plot", "monthly_heatmap",
                "returns_dist")
