@@ -24,6 +24,7 @@ finished page (``reports.qs_fixes.fix_quantstats_page``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import html
 import logging
@@ -517,6 +518,7 @@ def render_page(inputs: QSInputs, workers: int | None = None, skip: frozenset[st
 
 
 # ----------------------------------------------------------------------------------------------- native page
+@functools.lru_cache(maxsize=1)
 def _native_template_path() -> Path:
     """QuantStats' page template, found without importing QuantStats (its import alone is ~1.2 s)."""
     import importlib.util  # noqa: PLC0415
@@ -530,7 +532,8 @@ def _native_template_path() -> Path:
     return path
 
 
-def _quantstats_version() -> str:
+@functools.lru_cache(maxsize=1)
+def _quantstats_version() -> str:  # (reading the installed packages' metadata takes ~40 ms: once per process)
     from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
 
     try:
