@@ -37,6 +37,7 @@ class FigureInputs:
     risk_free: pd.Series | None = None
     risk_free_label: str | None = None
     periods_per_year: int = 252
+    drawdowns: pd.DataFrame | None = None  # the strategy's drawdown table (qs_tables.drawdown_details), if known
 
     @property
     def half_year(self) -> int:
@@ -239,7 +240,7 @@ def worst_drawdown_periods(fi: FigureInputs, ident: str = "dd_periods", periods:
     """Cumulative returns with the longest drawdown periods shaded (QuantStats' "Worst 5 Drawdown Periods")."""
     from regimeshift.reports.qs_tables import drawdown_details  # noqa: PLC0415  (the table's drawdowns, shaded)
 
-    table = drawdown_details(drawdown_series(fi.returns))
+    table = fi.drawdowns if fi.drawdowns is not None else drawdown_details(drawdown_series(fi.returns))
     table = table.sort_values("days", ascending=False, kind="mergesort").head(periods)
     chart, x = _time_chart(fi, f"{fi.strategy_name} - Worst {periods} Drawdown Periods (longest, calendar days)",
                            288.0, ident)

@@ -549,7 +549,7 @@ def native_template(inputs: QSInputs) -> str:
     if keys != TEMPLATE_KEYS:
         raise UnsupportedQuantStats(f"quantstats {_quantstats_version()} template placeholders differ: "
                                     f"{sorted(keys ^ TEMPLATE_KEYS)}")
-    dates = pd.DatetimeIndex(inputs.returns.index).strftime("%e %b, %Y")
+    dates = pd.DatetimeIndex(inputs.returns.index)[[0, -1]].strftime("%e %b, %Y")  # (not all 5,000 dates)
     tpl = tpl.replace("{{date_range}}", dates[0] + " - " + dates[-1])
     tpl = tpl.replace("{{title}}", f"{html.escape(inputs.title)} (Compounded)")
     tpl = tpl.replace("{{v}}", _quantstats_version())
@@ -578,7 +578,8 @@ def native_pieces(inputs: QSInputs, skip: frozenset[str] = frozenset()) -> dict[
              "eoy_table": qs_tables.html_table(qs_tables.eoy_table(returns, benchmark, STRATEGY_NAME, name)),
              "dd_info": qs_tables.html_table(qs_tables.worst_drawdowns_table(dd), False)}
     fi = qs_figures.FigureInputs(returns, benchmark, name, STRATEGY_NAME, risk_free=inputs.risk_free,
-                                 risk_free_label=inputs.risk_free_label, periods_per_year=PERIODS_PER_YEAR)
+                                 risk_free_label=inputs.risk_free_label, periods_per_year=PERIODS_PER_YEAR,
+                                 drawdowns=dd)
     for key, draw in qs_figures.FIGURES.items():
         parts[key] = "" if key in skip else draw(fi)
     for key in PIECE_KEYS:
