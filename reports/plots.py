@@ -24,8 +24,8 @@ from matplotlib.ticker import PercentFormatter
 from regimeshift.core.compat import quiet_matplotlib_fonts
 from regimeshift.core.palette import KNOWN_REGIME_COLOURS, regime_colours  # noqa: F401  (re-exported)
 from regimeshift.reports.metrics import most_probable_regime
-# one definition of the runs and the sleeve colours for both drawings (the tearsheet's SVG, the notebook's Figure)
-from regimeshift.reports.regime_svg import KNOWN_SLEEVE_COLOURS, regime_runs, sleeve_colours  # noqa: F401
+# one definition of the regime runs for both drawings (the tearsheet's SVG, the notebook's Figure)
+from regimeshift.reports.regime_svg import regime_runs
 
 MAX_POINTS = 2000  # per line; 20 years of daily data is ~5,000 rows
 MAX_AREA_POINTS = 1000  # per stacked layer (the plot is ~900 px wide)

@@ -157,10 +157,6 @@ def daily_returns(fi: FigureInputs, ident: str = "daily_returns") -> str:
     return chart.svg(yfmt=fmt, yticks=ticks)
 
 
-def _rolling(values: pd.Series, window: int, fn: Callable) -> np.ndarray:
-    return fn(values.rolling(window)).to_numpy(dtype=float)
-
-
 def rolling_beta(fi: FigureInputs, ident: str = "rolling_beta") -> str:
     """Beta to the benchmark over the last half year and year of trading days (covariance / variance)."""
     r, b = fi.returns, fi.benchmark
