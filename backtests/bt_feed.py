@@ -44,6 +44,28 @@ def list_feed() -> type:
             self._tick0 = "tick_" + self._getlinealias(0)
             self._line0 = getattr(self.lines, self._getlinealias(0))
 
+        def preload(self) -> None:
+            # backtrader's preload calls load() once per bar (forward every line, _load, date and filter
+            # checks): a fifth of a replay. With no filter, date bound or time-zone input (as the replay builds
+            # its feeds) that loop only appends each bar to every line; append the columns whole instead, then
+            # end where the loop ends (every line full, its index on the last bar) and rewind the same way.
+            if (self._filters or self._ffilters or self._tzinput or self.fromdate != float("-inf")
+                    or self.todate != float("inf") or self._idx != -1 or len(self) or not self._rows):
+                super().preload()
+                return
+            n = len(self._rows)
+            columns = list(zip(*self._rows))
+            values = {id(line): columns[col] for line, col in self._fields}
+            values[id(self.lines.datetime)] = self._dates[:n]
+            nan = float("nan")
+            for line in self.lines.lines:
+                line.array.extend(values.get(id(line), (nan,) * n))
+                line.idx = n - 1
+                line.lencount = n
+            self._idx = n  # where _load's last call (the one that found no row) leaves it
+            self._last()
+            self.home()
+
         def _load(self) -> bool:
             self._idx += 1
             if self._idx >= len(self._rows):
