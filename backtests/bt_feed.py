@@ -43,6 +43,8 @@ def list_feed() -> type:
             self._ticks = [("tick_" + a, getattr(self.lines, a)) for a in aliases]
             self._tick0 = "tick_" + self._getlinealias(0)
             self._line0 = getattr(self.lines, self._getlinealias(0))
+            self._line_list = list(self.lines.lines)  # the buffers persist across reset() (only their arrays change)
+            self._dt_line = self.lines.datetime
 
         def preload(self) -> None:
             # backtrader's preload calls load() once per bar (forward every line, _load, date and filter
@@ -65,6 +67,31 @@ def list_feed() -> type:
             self._idx = n  # where _load's last call (the one that found no row) leaves it
             self._last()
             self.home()
+
+        def advance_peek(self) -> float:
+            # backtrader's, read from the buffers directly: len(self) and buflen() are each three proxy calls,
+            # and cerebro asks every feed on every bar
+            first, dt = self._line_list[0], self._dt_line
+            if first.lencount < len(first.array) - first.extension:
+                return dt.array[dt._idx + 1] if dt.mode == 0 else dt[1]
+            return float("inf")
+
+        def advance(self, size: int = 1, datamaster: Any = None, ticks: bool = True) -> None:
+            # backtrader's advance of one bar with no data master (what cerebro's preloaded loop calls on every
+            # feed, every bar), with each line's index and length moved directly (unbounded buffers: the
+            # property setter only assigns); the last bar gets no ticks, as in backtrader
+            lines = self._line_list
+            if datamaster is not None or size != 1 or any(line.mode != 0 for line in lines):
+                super().advance(size, datamaster, ticks)
+                return
+            if ticks:
+                self._tick_nullify()
+            for line in lines:
+                line._idx += 1
+                line.lencount += 1
+            first = lines[0]
+            if ticks and first.lencount < len(first.array) - first.extension:
+                self._tick_fill()
 
         def _load(self) -> bool:
             self._idx += 1
