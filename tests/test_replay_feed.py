@@ -28,3 +28,30 @@ def _preloaded(bulk: bool) -> tuple[list, dict, int, int]:
 
 def test_bulk_preload_leaves_every_line_and_counter_as_the_bar_by_bar_preload_does() -> None:
     assert _preloaded(bulk=True) == _preloaded(bulk=False)
+
+
+def test_advancing_bar_by_bar_gives_backtraders_peeks_ticks_and_indices() -> None:
+    from regimeshift.backtests.bt_engine import bt
+    from regimeshift.backtests.bt_feed import day_numbers, list_feed
+
+    index = pd.bdate_range("2021-01-01", periods=60)
+    close = pd.Series(50.0 + np.arange(60.0), index=index)
+    frame = pd.DataFrame({"open": close - 0.5, "high": close + 1, "low": close - 1, "close": close, "volume": 0.0})
+
+    def walk(ours: bool) -> list[tuple]:
+        feed = list_feed()(dataname=frame, openinterest=None, dates=day_numbers(index))
+        bt.Cerebro(stdstats=False).adddata(feed, name="X")
+        feed.reset()
+        feed._start()
+        feed.preload()
+        base = bt.feeds.PandasData
+        steps = []
+        while True:
+            peek = feed.advance_peek() if ours else base.advance_peek(feed)
+            if peek == float("inf"):
+                return steps
+            feed.advance() if ours else base.advance(feed)
+            ticks = tuple(getattr(feed, f"tick_{a}", None) for a in ("open", "high", "low", "close", "last"))
+            steps.append((peek, ticks, tuple((line.idx, line.lencount) for line in feed.lines.lines)))
+
+    assert walk(ours=True) == walk(ours=False)
