@@ -29,6 +29,47 @@ class BpsCommission(bt.CommInfoBase):
         return commission(abs(size) * price, self.p.bps, self.p.min_per_order)
 
 
+class LongOnlyBroker(bt.brokers.BackBroker):
+    """backtrader's broker minus two per-bar loops that cannot change anything in a long-only stock replay.
+
+    On every bar ``BackBroker.next`` walks the held positions twice: once to charge credit interest (it reads
+    each position's date as a datetime first, whatever the charge) and once to settle futures-style cash
+    adjustments. A long position pays no credit interest unless ``interest_long`` is set, and a stock-like
+    commission's cash adjustment is 0.0, so both loops add 0.0 to the cash; they only stamp bookkeeping fields
+    that only they read (``pos.datetime`` for the next charge, ``pos.adjbase`` for the next adjustment). When
+    any position is short, or any commission charges longs or is not stock-like, backtrader's own ``next``
+    runs. Everything else (order activation, submission checks, the pending queue, the value) is unchanged.
+    """
+
+    def next(self) -> None:
+        if (any(pos.size < 0 for pos in self.positions.values())
+                or any(not info._stocklike or info.p.interest_long for info in self.comminfo.values())):
+            return super().next()
+        while self._toactivate:
+            self._toactivate.popleft().activate()
+        if self.p.checksubmit:
+            self.check_submitted()
+        self._process_order_history()
+        self.pending.append(None)  # iterate once over the pending queue, as BackBroker.next does
+        while True:
+            order = self.pending.popleft()
+            if order is None:
+                break
+            if order.expire():
+                self.notify(order)
+                self._ococheck(order)
+                self._bracketize(order, cancel=True)
+            elif not order.active():
+                self.pending.append(order)
+            else:
+                self._try_exec(order)
+                if order.alive():
+                    self.pending.append(order)
+                elif order.status == bt.Order.Completed:
+                    self._bracketize(order)
+        self._get_value()
+
+
 class ScheduleFollower(bt.Strategy):
     """Reads the precomputed target weights of the bar, if any, and trades towards them."""
 

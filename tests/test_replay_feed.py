@@ -55,3 +55,24 @@ def test_advancing_bar_by_bar_gives_backtraders_peeks_ticks_and_indices() -> Non
             steps.append((peek, ticks, tuple((line.idx, line.lencount) for line in feed.lines.lines)))
 
     assert walk(ours=True) == walk(ours=False)
+
+
+def test_the_long_only_broker_replays_exactly_as_backtraders_own_broker(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from regimeshift.backtests.bt_engine import LongOnlyBroker, bt
+    from regimeshift.backtests.config import ExecutionConfig
+    from regimeshift.backtests.replay import replay
+
+    rng = np.random.default_rng(4)
+    index = pd.bdate_range("2015-01-01", periods=400)
+    prices = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (400, 3)), axis=0)), index=index,
+                          columns=["A", "B", "C"])
+    w = rng.dirichlet(np.ones(4), size=20)[:, :3]
+    targets = pd.DataFrame(w, index=index[::20], columns=prices.columns)
+    rate = pd.Series(0.02 / 252, index=index)
+    ex = ExecutionConfig(commission_bps=5.0, slippage_bps=5.0, min_commission=1.0)
+    ours = replay(prices, targets, ex, cash_rate=rate)
+    monkeypatch.setattr(LongOnlyBroker, "next", bt.brokers.BackBroker.next)
+    theirs = replay(prices, targets, ex, cash_rate=rate)
+    assert ours.value.equals(theirs.value) and ours.cash.equals(theirs.cash)
+    assert ours.trades.equals(theirs.trades) and ours.interest == theirs.interest
+    assert len(ours.trades) > 40
