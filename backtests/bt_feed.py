@@ -45,6 +45,7 @@ def list_feed() -> type:
             self._line0 = getattr(self.lines, self._getlinealias(0))
             self._line_list = list(self.lines.lines)  # the buffers persist across reset() (only their arrays change)
             self._dt_line = self.lines.datetime
+            self._plain_lines: bool | None = None  # every line an unbounded buffer (see advance)
 
         def preload(self) -> None:
             # backtrader's preload calls load() once per bar (forward every line, _load, date and filter
@@ -81,7 +82,10 @@ def list_feed() -> type:
             # feed, every bar), with each line's index and length moved directly (unbounded buffers: the
             # property setter only assigns); the last bar gets no ticks, as in backtrader
             lines = self._line_list
-            if datamaster is not None or size != 1 or any(line.mode != 0 for line in lines):
+            plain = self._plain_lines
+            if plain is None:  # buffer modes are set before a run starts: judged once, at its first bar
+                plain = self._plain_lines = all(line.mode == 0 for line in lines)
+            if datamaster is not None or size != 1 or not plain:
                 super().advance(size, datamaster, ticks)
                 return
             if ticks:
