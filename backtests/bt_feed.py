@@ -39,9 +39,6 @@ def list_feed() -> type:
             self._dates = self.p.dates if self.p.dates is not None else day_numbers(frame.index)
             self._fields = [(getattr(self.lines, f), c) for f, c in self._colmapping.items()
                             if f != "datetime" and c is not None]
-            aliases = [a for a in self.getlinealiases() if a != "datetime"]
-            self._ticks = [("tick_" + a, getattr(self.lines, a)) for a in aliases]
-            self._tick0 = "tick_" + self._getlinealias(0)
             self._line0 = getattr(self.lines, self._getlinealias(0))
             self._line_list = list(self.lines.lines)  # the buffers persist across reset() (only their arrays change)
             self._dt_line = self.lines.datetime
@@ -107,17 +104,27 @@ def list_feed() -> type:
             self.lines.datetime[0] = self._dates[self._idx]
             return True
 
+        # The broker reads a bar's tick_open/high/low/close only when it has an order to fill (a few hundred
+        # bars of thousands), yet backtrader sets all seven tick_* attributes on every bar of every feed. Here
+        # nullifying and filling only record which bar the ticks are of (its buffer position, or None), and
+        # the tick_* properties below read that bar's values when asked: the same values, read when needed.
         def _tick_nullify(self) -> None:
-            d = self.__dict__
-            for name, _ in self._ticks:
-                d[name] = None
-            d["tick_last"] = None
+            self.__dict__["_tick_at"] = None
 
         def _tick_fill(self, force: bool = False) -> None:
             d = self.__dict__
-            if force or d.get(self._tick0) is None:
-                for name, line in self._ticks:
-                    d[name] = line[0]
-                d["tick_last"] = self._line0[0]
+            if force or d.get("_tick_at") is None:
+                d["_tick_at"] = self._line0.idx
 
+    def tick(line_of: Any) -> property:
+        def read(self: Any) -> Any:
+            at = self.__dict__.get("_tick_at")
+            return None if at is None else line_of(self).array[at]
+
+        return property(read)
+
+    aliases = [a for a in ListFeed.lines.getlinealiases() if a != "datetime"]
+    for alias in aliases:
+        setattr(ListFeed, f"tick_{alias}", tick(lambda self, a=alias: getattr(self.lines, a)))
+    ListFeed.tick_last = tick(lambda self: self._line0)  # type: ignore[attr-defined]
     return ListFeed

@@ -54,7 +54,12 @@ def test_advancing_bar_by_bar_gives_backtraders_peeks_ticks_and_indices() -> Non
             ticks = tuple(getattr(feed, f"tick_{a}", None) for a in ("open", "high", "low", "close", "last"))
             steps.append((peek, ticks, tuple((line.idx, line.lencount) for line in feed.lines.lines)))
 
-    assert walk(ours=True) == walk(ours=False)
+    ours = walk(ours=True)
+    assert ours == walk(ours=False)
+    # every bar's ticks are that bar's open, high, low and close (tick_last: the close), the last bar's none,
+    # as backtrader's own tick filling leaves them
+    bars = [(o, h, lo, c, c) for o, h, lo, c in frame[["open", "high", "low", "close"]].itertuples(index=False)]
+    assert [ticks for _, ticks, _ in ours] == [*bars[:-1], (None,) * 5]
 
 
 def test_the_long_only_broker_replays_exactly_as_backtraders_own_broker(monkeypatch) -> None:  # type: ignore[no-untyped-def]
