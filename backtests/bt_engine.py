@@ -41,9 +41,50 @@ class LongOnlyBroker(bt.brokers.BackBroker):
     runs. Everything else (order activation, submission checks, the pending queue, the value) is unchanged.
     """
 
+    def _stock_book(self) -> bool:
+        """Every commission scheme is stock-like and charges longs nothing."""
+        return not any(not info._stocklike or info.p.interest_long for info in self.comminfo.values())
+
+    def _get_value(self, datas: object = None, lever: bool = False) -> float:
+        """BackBroker's valuation of the whole book (called on every bar), for stock-like commissions with
+        ``shortcash`` and no fund history: the same sums in the same order (each position's value, unrealised
+        profit, unlevered value), with the commission scheme's calls written out (``getvaluesize`` is
+        size x price, ``profitandloss`` size x (price - cost) x mult, ``get_leverage`` its leverage)."""
+        if datas is not None or self._fundhist or not self.p.shortcash or not self._stock_book():
+            return super()._get_value(datas, lever)
+        pos_value = 0.0
+        pos_value_unlever = 0.0
+        unrealized = 0.0
+        while self._cash_addition:
+            c = self._cash_addition.popleft()
+            self._fundshares += c / self._fundval
+            self.cash += c
+        schemes = self.comminfo
+        for data, position in self.positions.items():
+            info = schemes[data._name] if data._name in schemes else schemes[None]
+            price = data.close[0]
+            size = position.size
+            dvalue = size * price
+            dunrealized = size * (price - position.price) * info.p.mult
+            pos_value += dvalue
+            unrealized += dunrealized
+            if dvalue > 0:  # long position - unlever
+                dvalue -= dunrealized
+                pos_value_unlever += (dvalue / info.p.leverage)
+                pos_value_unlever += dunrealized
+            else:
+                pos_value_unlever += dvalue
+        self._value = self.cash + pos_value_unlever
+        self._fundval = self._value / self._fundshares
+        self._valuemkt = pos_value_unlever
+        self._valuelever = self.cash + pos_value
+        self._valuemktlever = pos_value
+        self._leverage = pos_value / (pos_value_unlever or 1.0)
+        self._unrealized = unrealized
+        return self._value if not lever else self._valuelever
+
     def next(self) -> None:
-        if (any(pos.size < 0 for pos in self.positions.values())
-                or any(not info._stocklike or info.p.interest_long for info in self.comminfo.values())):
+        if any(pos.size < 0 for pos in self.positions.values()) or not self._stock_book():
             return super().next()
         while self._toactivate:
             self._toactivate.popleft().activate()

@@ -77,6 +77,7 @@ def test_the_long_only_broker_replays_exactly_as_backtraders_own_broker(monkeypa
     ex = ExecutionConfig(commission_bps=5.0, slippage_bps=5.0, min_commission=1.0)
     ours = replay(prices, targets, ex, cash_rate=rate)
     monkeypatch.setattr(LongOnlyBroker, "next", bt.brokers.BackBroker.next)
+    monkeypatch.setattr(LongOnlyBroker, "_get_value", bt.brokers.BackBroker._get_value)
     theirs = replay(prices, targets, ex, cash_rate=rate)
     assert ours.value.equals(theirs.value) and ours.cash.equals(theirs.cash)
     assert ours.trades.equals(theirs.trades) and ours.interest == theirs.interest
