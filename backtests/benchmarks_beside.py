@@ -109,18 +109,53 @@ def replay_benchmarks(
     cash_rate: pd.Series | None = None,
     weights: pd.DataFrame | None = None,
     book: MemberBook | None = None,
+    memo: dict[str, Any] | None = None,
 ) -> dict[str, ReplayResult | str]:
     """Each benchmark replayed over ``prices`` (the strategy's dates) with ``cfg.execution``; ``weights``, the
-    strategy's daily sleeve targets, give the static twin; ``book`` weighs rule sleeves' members."""
+    strategy's daily sleeve targets, give the static twin; ``book`` weighs rule sleeves' members.
+
+    ``memo`` (kept by the caller between runs: ``run --watch``): a replay whose inputs have the same content as
+    one of the previous call's is taken from it instead of replayed (an edited strategy weight moves only the
+    static twin); afterwards it holds this call's replays."""
     out: dict[str, ReplayResult | str] = {}
     scheds = benchmark_schedules(cfg, prices.index, weights, book)
+    common = None if memo is None else _digest_of(prices, opens, cash_rate, cfg.execution.model_dump_json())
+    kept: dict[str, Any] = {}
     for name in BENCHMARKS:
         sched = scheds[name]
         if isinstance(sched, str):
             out[name] = sched
             continue
-        out[name] = replay_arrays(prices, sched, cfg.execution, opens, cash_rate=cash_rate)
+        if memo is None:
+            out[name] = replay_arrays(prices, sched, cfg.execution, opens, cash_rate=cash_rate)
+            continue
+        key = _digest_of(common, sched)
+        rep = memo.get(key)
+        out[name] = kept[key] = rep if rep is not None else replay_arrays(prices, sched, cfg.execution, opens,
+                                                                          cash_rate=cash_rate)
+    if memo is not None:
+        memo.clear()
+        memo.update(kept)
     return out
+
+
+def _digest_of(*parts: Any) -> str:
+    """A digest of the exact content of frames, series and strings (values to the bit, index, column names)."""
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    for part in parts:
+        if isinstance(part, (pd.DataFrame, pd.Series)):
+            names = list(part.columns) if isinstance(part, pd.DataFrame) else [part.name]
+            h.update(repr((type(part).__name__, part.shape, names,
+                           str(part.to_numpy().dtype), str(part.index.dtype))).encode())
+            h.update(np.ascontiguousarray(part.to_numpy(dtype=float)).tobytes())
+            h.update(part.index.asi8.tobytes() if isinstance(part.index, pd.DatetimeIndex) else
+                     repr(list(part.index)).encode())
+        else:
+            h.update(repr(part).encode())
+        h.update(b"\x00")
+    return h.hexdigest()
 
 
 def execution_metrics(rep: ReplayResult, initial_cash: float) -> dict[str, Any]:

@@ -29,6 +29,88 @@ class BpsCommission(bt.CommInfoBase):
         return commission(abs(size) * price, self.p.bps, self.p.min_per_order)
 
 
+class LongOnlyBroker(bt.brokers.BackBroker):
+    """backtrader's broker minus two per-bar loops that cannot change anything in a long-only stock replay.
+
+    On every bar ``BackBroker.next`` walks the held positions twice: once to charge credit interest (it reads
+    each position's date as a datetime first, whatever the charge) and once to settle futures-style cash
+    adjustments. A long position pays no credit interest unless ``interest_long`` is set, and a stock-like
+    commission's cash adjustment is 0.0, so both loops add 0.0 to the cash; they only stamp bookkeeping fields
+    that only they read (``pos.datetime`` for the next charge, ``pos.adjbase`` for the next adjustment). When
+    any position is short, or any commission charges longs or is not stock-like, backtrader's own ``next``
+    runs. Everything else (order activation, submission checks, the pending queue, the value) is unchanged.
+    """
+
+    def _stock_book(self) -> bool:
+        """Every commission scheme is stock-like and charges longs nothing."""
+        return not any(not info._stocklike or info.p.interest_long for info in self.comminfo.values())
+
+    def _get_value(self, datas: object = None, lever: bool = False) -> float:
+        """BackBroker's valuation of the whole book (called on every bar), for stock-like commissions with
+        ``shortcash`` and no fund history: the same sums in the same order (each position's value, unrealised
+        profit, unlevered value), with the commission scheme's calls written out (``getvaluesize`` is
+        size x price, ``profitandloss`` size x (price - cost) x mult, ``get_leverage`` its leverage)."""
+        if datas is not None or self._fundhist or not self.p.shortcash or not self._stock_book():
+            return super()._get_value(datas, lever)
+        pos_value = 0.0
+        pos_value_unlever = 0.0
+        unrealized = 0.0
+        while self._cash_addition:
+            c = self._cash_addition.popleft()
+            self._fundshares += c / self._fundval
+            self.cash += c
+        schemes = self.comminfo
+        for data, position in self.positions.items():
+            info = schemes[data._name] if data._name in schemes else schemes[None]
+            price = data.close[0]
+            size = position.size
+            dvalue = size * price
+            dunrealized = size * (price - position.price) * info.p.mult
+            pos_value += dvalue
+            unrealized += dunrealized
+            if dvalue > 0:  # long position - unlever
+                dvalue -= dunrealized
+                pos_value_unlever += (dvalue / info.p.leverage)
+                pos_value_unlever += dunrealized
+            else:
+                pos_value_unlever += dvalue
+        self._value = self.cash + pos_value_unlever
+        self._fundval = self._value / self._fundshares
+        self._valuemkt = pos_value_unlever
+        self._valuelever = self.cash + pos_value
+        self._valuemktlever = pos_value
+        self._leverage = pos_value / (pos_value_unlever or 1.0)
+        self._unrealized = unrealized
+        return self._value if not lever else self._valuelever
+
+    def next(self) -> None:
+        if any(pos.size < 0 for pos in self.positions.values()) or not self._stock_book():
+            return super().next()
+        while self._toactivate:
+            self._toactivate.popleft().activate()
+        if self.p.checksubmit:
+            self.check_submitted()
+        self._process_order_history()
+        self.pending.append(None)  # iterate once over the pending queue, as BackBroker.next does
+        while True:
+            order = self.pending.popleft()
+            if order is None:
+                break
+            if order.expire():
+                self.notify(order)
+                self._ococheck(order)
+                self._bracketize(order, cancel=True)
+            elif not order.active():
+                self.pending.append(order)
+            else:
+                self._try_exec(order)
+                if order.alive():
+                    self.pending.append(order)
+                elif order.status == bt.Order.Completed:
+                    self._bracketize(order)
+        self._get_value()
+
+
 class ScheduleFollower(bt.Strategy):
     """Reads the precomputed target weights of the bar, if any, and trades towards them."""
 

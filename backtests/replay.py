@@ -203,7 +203,7 @@ def replay(
     value without regard to costs; ``filler`` (tests) is a backtrader volume filler for partial fills.
     """
     # backtrader (and the global state it needs) only when a replay actually runs
-    from regimeshift.backtests.bt_engine import BpsCommission, ScheduleFollower, bt
+    from regimeshift.backtests.bt_engine import BpsCommission, LongOnlyBroker, ScheduleFollower, bt
     from regimeshift.backtests.bt_feed import day_numbers, list_feed  # PandasData read from lists: same values
 
     t0 = time.perf_counter()
@@ -213,6 +213,7 @@ def replay(
 
     same_bar = execution.timing == "same_bar"
     cerebro = bt.Cerebro(stdstats=False, maxcpus=1, cheat_on_open=not same_bar)
+    cerebro.broker = LongOnlyBroker()  # BackBroker without its two no-op loops per bar (bt_engine.py)
     dates, feed = day_numbers(prices.index), list_feed()
     for sym in prices.columns:
         close = prices[sym].astype(float)

@@ -33,10 +33,10 @@ def headless_matplotlib() -> None:
 
 
 def backtrader() -> ModuleType:
-    """backtrader, imported with its two compatibility needs met."""
-    headless_matplotlib()
-    import matplotlib.pyplot  # noqa: F401  (imported before backtrader, so its plot module finds a backend set)
-
+    """backtrader, imported with its compatibility need met. Its plot module (the one that forces TkAgg) is
+    imported only by ``Cerebro.plot``, which no replay calls: ``import backtrader`` loads no matplotlib, so
+    neither does a replay (pyplot alone was ~0.4 s of a warm run's start-up). Whoever plots a cerebro calls
+    :func:`headless_matplotlib` first."""
     if not hasattr(collections, "Iterable"):
         collections.Iterable = collections.abc.Iterable  # type: ignore[attr-defined]
     import backtrader as bt

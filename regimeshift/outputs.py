@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from regimeshift.core.atomic import atomic_dir, atomic_write_text  # noqa: F401  (re-exported for the commands)
@@ -54,6 +55,12 @@ def check_out_dir(out_dir: Path) -> None:
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex) and index.tz is None and not index.hasnans:
+        # the dates as date_format="%Y-%m-%d" writes them, formatted by numpy at once: pandas' strftime per
+        # row was half the time of writing these files
+        frame = frame.set_axis(pd.Index(np.datetime_as_string(index.values, unit="D"), name=index.name,
+                                        dtype=object), axis=0)
     frame.to_csv(path, float_format="%.10g", date_format="%Y-%m-%d", lineterminator="\n")
 
 

@@ -58,6 +58,41 @@ class PipelineResult:
     member_weights: pd.DataFrame | None = None
 
 
+@dataclass
+class StageReuse:
+    """What a later run in the same process may take from the earlier ones (``run --watch``): the features and
+    the regime fits while their inputs are unchanged, and the benchmark replays by the content of their inputs,
+    so an edited weight re-runs only the allocation, the replay, the metrics and the report.
+
+    Inputs are compared by what they are, never by a file's age: the features are reused for the same market
+    object (``watch.MarketMemo`` hands the same one back only while no data setting or file changed) and the same
+    ``features`` list; the regimes for the same features object and the same regime settings, seed and benchmark;
+    a benchmark replay for the same digest of its prices, opens, cash rate, schedule and execution settings.
+    """
+
+    features: tuple[Any, ...] | None = None  # (market, features settings, features)
+    regimes: tuple[Any, ...] | None = None  # (features, regime settings, regimes)
+    replays: dict[str, Any] = field(default_factory=dict)  # input digest -> ReplayResult (the last run's only)
+
+    def reused_features(self, cfg: RunConfig, market: MarketData) -> pd.DataFrame | None:
+        hit = self.features
+        return hit[2] if hit is not None and hit[0] is market and hit[1] == _features_key(cfg) else None
+
+    def reused_regimes(self, cfg: RunConfig, features: pd.DataFrame, cache: bool) -> RegimeResult | None:
+        hit = self.regimes
+        return hit[2] if hit is not None and hit[0] is features and hit[1] == _regimes_key(cfg, cache) else None
+
+
+def _features_key(cfg: RunConfig) -> str:
+    return repr((tuple(cfg.features), cfg.regimes.history_start))
+
+
+def _regimes_key(cfg: RunConfig, cache: bool) -> str:
+    # everything regime_stage reads besides the features: the regime settings, the seed, the benchmark (a
+    # cross-validated penalty or smoothing reads its returns) and whether the cache was used
+    return repr((cfg.regimes.model_dump_json(), cfg.seed, cfg.data.benchmark, cache))
+
+
 # -- stages --------------------------------------------------------------------------------------------------
 def _feature_tokens(cfg: RunConfig) -> tuple[str, ...]:
     """Price symbols named by the features (the grammar's own record of what each kind reads, less macro)."""
@@ -315,11 +350,12 @@ def allocation_stage(cfg: RunConfig, market: MarketData, regimes: RegimeResult,
 
 def replay_stage(
     cfg: RunConfig, market: MarketData, weights: pd.DataFrame, regimes: RegimeResult | None = None,
-    book: MemberBook | None = None,
+    book: MemberBook | None = None, reuse: StageReuse | None = None,
 ) -> ReplayResult:
     """Replay the strategy (backtrader) and, beside it, the benchmarks (same execution, array replay).
 
-    ``regimes`` is needed only for ``execution.on_regime_change``.
+    ``regimes`` is needed only for ``execution.on_regime_change``; ``reuse`` keeps the benchmark replays whose
+    inputs did not change since the previous run (``run --watch``).
     """
     ex = cfg.execution
     prices = market.prices.loc[weights.index]
@@ -336,7 +372,8 @@ def replay_stage(
     else:  # each rule sleeve's members weighed on each decision's close
         targets = book.targets(weights.loc[candidates])
     rep = replay(prices, targets, ex, opens, cash_rate=rate, forced=forced)
-    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights, book=book)
+    beside = replay_benchmarks(cfg, prices, opens, rate, weights=weights, book=book,
+                               memo=reuse.replays if reuse is not None else None)
     return dataclasses.replace(rep, beside=beside)
 
 
@@ -489,10 +526,12 @@ STAGE_WORDS = {
 
 def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = None,
                  market: MarketData | None = None, *, cache: bool = True,
-                 progress: Callable[[str], None] | None = None) -> PipelineResult:
+                 progress: Callable[[str], None] | None = None, reuse: StageReuse | None = None) -> PipelineResult:
     """Run every stage; pass ``market`` to skip loading (tests and notebooks that build data themselves);
     ``cache=False`` re-fits every regime model instead of reusing the regime cache. ``progress`` receives one
-    line as each stage starts and one as it ends, with its time (the CLI prints them on stderr)."""
+    line as each stage starts and one as it ends, with its time (the CLI prints them on stderr). ``reuse``
+    (kept by the caller between runs, as ``run --watch`` does) skips the stages whose inputs did not change
+    since the run before (:class:`StageReuse`); the results are the same objects that run computed."""
     timings: dict[str, float] = {}
     check_strategy(cfg.strategy.name, cfg.strategy.params, cfg.strategy.path)  # a misspelt parameter fails now, not after the fits
 
@@ -507,11 +546,22 @@ def run_pipeline(cfg: RunConfig, data_dir: str | Path | SeriesSource | None = No
 
     if market is None:
         market = timed("load", lambda: load_stage(cfg, data_dir))
-    features = timed("features", lambda: feature_stage(cfg, market))
-    regimes = timed("regimes", lambda: regime_stage(cfg, features, cache=cache, market=market))
+    features = reuse.reused_features(cfg, market) if reuse is not None else None
+    if features is None:
+        features = timed("features", lambda: feature_stage(cfg, market))
+    else:
+        progress_lines.say("features: no feature setting or data changed: the features built before")
+    regimes = reuse.reused_regimes(cfg, features, cache) if reuse is not None else None
+    if regimes is None:
+        regimes = timed("regimes", lambda: regime_stage(cfg, features, cache=cache, market=market))
+    else:
+        progress_lines.say("regimes: no regime setting or feature changed: the regimes fitted before")
+    if reuse is not None:
+        reuse.features = (market, _features_key(cfg), features)
+        reuse.regimes = (features, _regimes_key(cfg, cache), regimes)
     book = member_book(cfg, market)
     weights = timed("allocation", lambda: allocation_stage(cfg, market, regimes, book))
-    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes, book))
+    rep = timed("replay", lambda: replay_stage(cfg, market, weights, regimes, book, reuse))
     returns = daily_returns(cfg, market, rep)
     risk_free = risk_free_stage(cfg, market, returns.index)  # before the metrics: a rate that does not cover fails
     trips = round_trips(rep.trades)

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import pandas as pd
 
 from regimeshift.backtests.config import RegimeConfig
@@ -216,6 +215,8 @@ def report_data(result: PipelineResult) -> ReportData:
 def reproducible_svg() -> Iterator[None]:
     """Same run, same bytes: matplotlib stamps SVGs with the wall-clock date and random element ids unless
     told otherwise (SOURCE_DATE_EPOCH and ``svg.hashsalt``)."""
+    import matplotlib  # only when a page is drawn: the console's warnings import this module too (--no-report)
+
     old = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = "0"
     try:

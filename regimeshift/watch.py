@@ -93,11 +93,16 @@ def changes(before: WatchState, settings: dict[str, Any], figures: dict[str, flo
 
 class MarketMemo:
     """The market a watched run read, kept for the next run while the data settings and every data file
-    (name, size, modification time) are unchanged: an edited weight re-runs without reading the CSVs again."""
+    (name, size, modification time) are unchanged: an edited weight re-runs without reading the CSVs again.
+    ``stages`` (``pipeline.StageReuse``) carries the features, the regime fits and the benchmark replays from
+    one run to the next while their inputs are unchanged."""
 
     def __init__(self) -> None:
+        from regimeshift.pipeline import StageReuse
+
         self.key: str | None = None
         self.market: Any = None
+        self.stages = StageReuse()
 
     @staticmethod
     def key_of(cfg: Any) -> str:

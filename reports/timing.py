@@ -3,7 +3,7 @@
 The differences (strategy minus twin) of excess Sharpe, CAGR and max drawdown come with a confidence interval
 from a stationary block bootstrap (Politis & Romano) of the *paired* daily returns: each resample draws the
 same days for both, so what the two share (the market) cancels and only the timing's effect varies. The mean
-block length is Politis & White's automatic choice (via ``arch``), the largest over the strategy's, the twin's
+block length is Politis & White's automatic choice (arch's estimator, ported), the largest over the strategy's, the twin's
 and their difference's returns and squared returns: returns alone barely autocorrelate (it picks ~2 days), but
 their squares do, and a drawdown or a Sharpe's spread depends on that volatility clustering staying in blocks. Seeded: the same
 inputs and seed give the same interval.
@@ -21,6 +21,7 @@ from regimeshift.reports.metrics import PERIODS_PER_YEAR, RiskFree, cagr_of, max
 
 N_BOOT = 2000
 CONFIDENCE = 0.90
+CHUNK = 50  # bootstrap resamples computed together
 
 
 @dataclass(frozen=True)
@@ -67,31 +68,97 @@ def _stats(r: np.ndarray, rf: np.ndarray) -> tuple[float, float, float]:
     return sharpe_ratio(r - rf), cagr_of(r, PERIODS_PER_YEAR), max_drawdown_of(r)
 
 
-def _stats_rows(r: np.ndarray, rf: np.ndarray) -> np.ndarray:
+def _stats_rows(r: np.ndarray, rf: np.ndarray, work: np.ndarray | None = None) -> np.ndarray:
     """:func:`_stats` of every row of ``r`` at once (resamples x days -> resamples x 3), the same definitions
-    as reports.metrics, vectorised: a Python loop over 2000 resamples cost ~3 s a run."""
+    as reports.metrics, vectorised: a Python loop over 2000 resamples cost ~3 s a run. ``work``: two scratch
+    arrays of ``r``'s shape (2 x rows x days), reused across calls: the same operations written into memory
+    already touched, instead of four fresh arrays of megabytes a call (their page faults were a third of it)."""
     n = r.shape[1]
-    x = r - rf
+    if work is None:
+        work = np.empty((2, *r.shape))
+    wealth, tmp = work[0], work[1]
+    x = np.subtract(r, rf, out=tmp)
     sd = x.std(axis=1, ddof=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         sharpe = np.where(sd > 0, x.mean(axis=1) / sd * math.sqrt(PERIODS_PER_YEAR), np.nan)
-        wealth = np.cumprod(1.0 + r, axis=1)
+        np.add(r, 1.0, out=tmp)
+        np.cumprod(tmp, axis=1, out=wealth)
         growth = wealth[:, -1]
         cagr = np.where(growth > 0, growth ** (PERIODS_PER_YEAR / n) - 1.0, np.nan)
-    peaks = np.maximum(np.maximum.accumulate(wealth, axis=1), 1.0)  # the path starts at 1 before day one
-    mdd = np.minimum((wealth / peaks - 1.0).min(axis=1), 0.0)
+    peaks = np.maximum.accumulate(wealth, axis=1, out=tmp)
+    np.maximum(peaks, 1.0, out=peaks)  # the path starts at 1 before day one
+    drawdown = np.divide(wealth, peaks, out=peaks)
+    drawdown -= 1.0
+    mdd = np.minimum(drawdown.min(axis=1), 0.0)
     return np.column_stack([sharpe, cagr, mdd])
+
+
+def _stationary_block_length(x: np.ndarray) -> float:
+    """Politis-White's (2004, with Patton-Politis-White's 2009 correction) optimal mean block length of the
+    stationary bootstrap for one series: ``arch.bootstrap.optimal_block_length(x)["stationary"]`` (arch 8.0's
+    ``_single_optimal_block``, NCSA licence) step for step, so the same bits, without importing arch (~0.6-2.5 s
+    of numba and statsmodels imports for twenty lines of numpy)."""
+    nobs = x.shape[0]
+    eps = x - x.mean(0)
+    b_max = np.ceil(min(3 * np.sqrt(nobs), nobs / 3))
+    kn = max(5, int(np.log10(nobs)))
+    m_max = int(np.ceil(np.sqrt(nobs))) + kn
+    # the first run of kn autocorrelations that are all insignificant sets the bandwidth m
+    cv = 2 * np.sqrt(np.log10(nobs) / nobs)
+    acv = np.zeros(m_max + 1)
+    abs_acorr = np.zeros(m_max + 1)
+    opt_m: int | None = None
+    for i in range(m_max + 1):
+        v1 = eps[i + 1:] @ eps[i + 1:]
+        v2 = eps[: -(i + 1)] @ eps[: -(i + 1)]
+        cross_prod = eps[i:] @ eps[: nobs - i]
+        acv[i] = cross_prod / nobs
+        abs_acorr[i] = np.abs(cross_prod) / np.sqrt(v1 * v2)
+        if i >= kn and opt_m is None and np.all(abs_acorr[i - kn: i] < cv):
+            opt_m = i - kn
+    m = 2 * max(opt_m, 1) if opt_m is not None else m_max
+    m = min(m, m_max)
+    g = 0.0
+    lr_acv = acv[0]
+    for k in range(1, m + 1):
+        lam = 1 if k / m <= 1 / 2 else 2 * (1 - k / m)
+        g += 2 * lam * k * acv[k]
+        lr_acv += 2 * lam * acv[k]
+    d_sb = 2 * lr_acv**2
+    b_sb = ((2 * g**2) / d_sb) ** (1 / 3) * nobs ** (1 / 3)
+    return float(min(b_sb, b_max))
 
 
 def block_length_for(*series: np.ndarray) -> float:
     """Politis-White's stationary-bootstrap block length, the largest over ``series`` (at least 1 day)."""
-    from arch.bootstrap import optimal_block_length  # noqa: PLC0415  (arch pulls in statsmodels-free scipy only)
-
     # a constant series (the difference of a strategy and itself) has no dependence to measure
-    lengths = [float(optimal_block_length(np.asarray(x, dtype=float))["stationary"].iloc[0])
+    lengths = [_stationary_block_length(np.asarray(x, dtype=float))
                for x in series if np.ptp(np.asarray(x, dtype=float)) > 0]
     finite = [x for x in lengths if math.isfinite(x)]
     return max([1.0, *finite])
+
+
+def stationary_indices(rng: np.random.Generator, n: int, block_length: float, rows: int) -> np.ndarray:
+    """``rows`` resamples (rows x n day indices) of Politis & Romano's stationary bootstrap with mean block
+    ``block_length``: the indices ``arch.bootstrap.StationaryBootstrap(block_length, ..., seed=rng)`` gives from
+    ``rows`` calls of ``update_indices`` (the same draws from ``rng``, in the same order: n integers then n
+    uniforms per resample), with arch's per-day loop (a day continues the previous day's block, wrapping at the
+    end, unless its uniform is <= 1 / block_length) done for every day of every row at once."""
+    p = 1.0 / block_length
+    draws = np.empty((rows, n), dtype=np.int64)
+    u = np.empty((rows, n))
+    for i in range(rows):
+        draws[i] = rng.integers(n, size=n, dtype=np.int64)
+        rng.random(out=u[i])
+    day = np.arange(n, dtype=np.int64)
+    fresh = u <= p
+    fresh[:, 0] = True  # the first day always starts a block
+    start = np.maximum.accumulate(np.where(fresh, day, 0), axis=1)  # the day each day's block began
+    out = np.take_along_axis(draws, start, axis=1)
+    out += day
+    out -= start
+    out[out >= n] -= n  # wrapped past the last day (a draw and an offset are each < n: one wrap at most)
+    return out
 
 
 def timing_value(
@@ -100,22 +167,24 @@ def timing_value(
 ) -> TimingValue:
     """Strategy minus twin on excess Sharpe, CAGR and max drawdown, each with a ``confidence`` interval
     (percentiles of the bootstrap distribution of the difference). The two series are read on their common dates."""
-    from arch.bootstrap import StationaryBootstrap  # noqa: PLC0415
-
     both = pd.concat([pd.Series(strategy, dtype=float), pd.Series(twin, dtype=float)], axis=1).dropna()
     a, b = both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
     rf = (risk_free or RiskFree.zero()).on(pd.DatetimeIndex(both.index))
     point = np.subtract(_stats(a, rf), _stats(b, rf))
     if block_length is None:
         block_length = block_length_for(a, b, a - b, a**2, b**2, (a - b) ** 2)
-    # the stationary bootstrap's block length is a mean (geometric block sizes): a fraction is meaningful, though
-    # arch's annotation says int
-    bs = StationaryBootstrap(block_length, np.arange(len(a)), seed=np.random.default_rng(seed))  # type: ignore[arg-type]
+    # the stationary bootstrap's block length is a mean (geometric block sizes): a fraction is meaningful
+    rng = np.random.default_rng(seed)
     draws = np.empty((n_boot, 3))
-    chunk = 250  # resamples per batch: bounds memory at ~250 x days x 8 bytes per array
+    # resamples per batch: ~CHUNK x days x 8 bytes per array, small enough to stay in cache (each row's
+    # figures do not depend on how many rows share a batch)
+    chunk = CHUNK
+    work = np.empty((2, min(chunk, n_boot), len(a)))
     for start in range(0, n_boot, chunk):
-        idx = np.array([bs.update_indices() for _ in range(min(chunk, n_boot - start))])
-        draws[start:start + len(idx)] = _stats_rows(a[idx], rf[idx]) - _stats_rows(b[idx], rf[idx])
+        idx = stationary_indices(rng, len(a), block_length, min(chunk, n_boot - start))
+        w = work[:, : len(idx)]
+        rfi = rf[idx]
+        draws[start:start + len(idx)] = _stats_rows(a[idx], rfi, w) - _stats_rows(b[idx], rfi, w)
     lo, hi = (1 - confidence) / 2, 1 - (1 - confidence) / 2
     q = np.nanquantile(draws, [lo, hi], axis=0)
     ci = [(float(q[0, j]), float(q[1, j])) for j in range(3)]

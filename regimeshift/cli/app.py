@@ -144,16 +144,16 @@ def _progress_on(quiet: bool, forced: bool) -> bool:
 
 
 def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = None,
-             market: Any = None) -> tuple[Any, dict[str, float]]:
-    """The pipeline (on ``market`` when given), then the run folder (and the tearsheet) written atomically; the
-    stage timings."""
+             market: Any = None, reuse: Any = None) -> tuple[Any, dict[str, float]]:
+    """The pipeline (on ``market`` when given, taking from ``reuse`` what an earlier run of the watch computed
+    from the same inputs), then the run folder (and the tearsheet) written atomically; the stage timings."""
     from regimeshift.core import progress
     from regimeshift.outputs import check_out_dir, write_outputs
     from regimeshift.pipeline import run_pipeline
 
     check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
     t0 = time.perf_counter()
-    result = run_pipeline(cfg, market=market)
+    result = run_pipeline(cfg, market=market, reuse=reuse)
     timings = dict(result.timings)
     render = None
     if report:
@@ -198,7 +198,8 @@ def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool,
                 from regimeshift.outputs import check_out_dir
 
                 check_out_dir(out_dir)
-                return _execute(cfg, out_dir, not no_report and cfg.report.enabled, version, markets.load(cfg))
+                return _execute(cfg, out_dir, not no_report and cfg.report.enabled, version, markets.load(cfg),
+                                markets.stages)
 
             def show(result: Any, timings: dict[str, float], first: bool) -> None:
                 if first:
