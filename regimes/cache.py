@@ -37,7 +37,7 @@ from regimeshift.core.errors import RegimeshiftError
 FORMAT = 2  # 2: entries carry a sha256 of their arrays, verified on load
 _ENGINE_FILES = (
     "fast_hmm.py", "model.py", "naming.py", "named_states.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py",
-    "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py",
+    "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py", "cold_fit.py",
 )
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimeshift", "core", "data", "regimes", "backtests", "strategies", "reports")
@@ -213,7 +213,9 @@ def save(path: Path, key: str, result: Any) -> None:
         "refits_index": _naive_values(pd.DatetimeIndex(refits.index)),
     }
     for col in refits.columns:
-        arrays[f"refit__{col}"] = refits[col].to_numpy()
+        values = refits[col].to_numpy()
+        # text columns (the family emission "auto" used) as fixed-width strings: object arrays would need pickle
+        arrays[f"refit__{col}"] = values.astype(str) if values.dtype == object else values
     model_arrays, model_scalars = result.model.to_state()
     for name, a in model_arrays.items():
         arrays[f"model__{name}"] = np.asarray(a)

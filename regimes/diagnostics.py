@@ -20,6 +20,7 @@ import pandas as pd
 from regimeshift.core.constants import TRADING_DAYS
 from regimeshift.core.palette import regime_colours
 from regimeshift.regimes.result import RegimeResult
+from regimeshift.regimes.spec import T_EVIDENCE
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,20 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
     }
     params = getattr(model, "params_", None)
     if params is not None and getattr(params, "is_student_t", False):
-        summary["emission"] = {"family": "student_t", "dof": float(params.dof),
-                               "estimated": getattr(model, "t_dof", None) == "auto"}
+        order = getattr(model, "order_", np.arange(params.n_states))
+        summary["emission"] = {"family": "student_t", "dof": float(np.min(params.dofs)),
+                               "dofs": {str(n): float(v) for n, v in zip(names, params.dofs[order])},
+                               "estimated": getattr(model, "t_dof", None) in ("auto", "per_state")}
+    if "emission" in refits:  # emission "auto": the family each refit used (chosen at the cold fits)
+        fam = refits["emission"].astype(str)
+        at_choice = refits["t_gain_per_day"].notna() if "t_gain_per_day" in refits else pd.Series(False, refits.index)
+        summary.setdefault("emission", {"family": fam.iloc[-1] if len(fam) else "gaussian"})
+        summary["emission"]["auto"] = {
+            "refits": {str(k): int(v) for k, v in fam.value_counts().sort_index().items()},
+            "choices": int(at_choice.sum()), "t_chosen": int((fam[at_choice] == "student_t").sum()),
+            "t_clear": int((refits.loc[at_choice, "t_evidence"] > T_EVIDENCE).sum()) if "t_evidence" in refits else 0,
+            "last": fam.iloc[-1] if len(fam) else None,
+        }
     chosen = result.meta.get("smoothing")
     if chosen is not None:  # smooth_days = "cv": how often each k won its month
         counts = chosen["smooth_days"].value_counts().sort_index()
@@ -118,8 +131,18 @@ def format_diagnostics(d: RegimeDiagnostics, title: str = "") -> str:
         lines.append(f"regime names: {d.naming.describe()}")
     if "emission" in s:
         e = s["emission"]
-        lines.append(f"emissions: Student-t, {e['dof']:.1f} degrees of freedom at the last refit"
-                     f"{' (estimated)' if e['estimated'] else ' (fixed)'}")
+        if "dofs" in e:
+            dofs = ", ".join(f"{n} {v:.1f}" for n, v in e["dofs"].items())
+            lines.append(f"emissions: Student-t at the last refit, degrees of freedom {dofs}"
+                         f"{' (estimated)' if e['estimated'] else ' (fixed)'}")
+        else:
+            lines.append("emissions: Gaussian at the last refit")
+        if "auto" in e:
+            a = e["auto"]
+            used = ", ".join(f"{k} {v}" for k, v in a["refits"].items())
+            lines.append(f"emission auto: chosen at {a['choices']} cold fits by held-out likelihood (Student-t "
+                         f"{a['t_chosen']} times, by more than {T_EVIDENCE} standard errors {a['t_clear']} times); "
+                         f"refits by family: {used}")
     if "smoothing" in s:
         sm = s["smoothing"]
         won = ", ".join(f"{k} days x{v}" for k, v in sm.get("chosen", {}).items())

@@ -106,7 +106,9 @@ class HMMState:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], scalars: dict[str, Any]) -> HMMState:
-        dof = float(arrays["dof"]) if "dof" in arrays else float("inf")  # fits stored before Student-t emissions
+        # fits stored before Student-t emissions have no dof; a shared dof is a scalar, per-state dofs a (K,) array
+        dof_arr = np.asarray(arrays["dof"], dtype=float) if "dof" in arrays else np.asarray(float("inf"))
+        dof: float | np.ndarray = float(dof_arr) if dof_arr.ndim == 0 else dof_arr
         params = HMMParams(arrays["startprob"], arrays["transmat"], arrays["means"], arrays["covars"],
                            str(scalars["covariance_type"]), dof)
         return cls(
@@ -137,9 +139,11 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
     kmeans_n_init: k-means initialisations per start (hmmlearn uses 10).
     order_by: how states are named calm -> stressed: "risk", "signed_mean" or a feature name (``regimes.naming``).
     feature_names: the features' spec texts (which are returns, which levels; stress signs if none are given).
-    emission: "gaussian" or "student_t" (every state a multivariate t with ``t_dof`` degrees of freedom, fitted
-        by ECM: robust to fat-tailed daily returns, see ``fast_hmm.student_t_log_density``); ``t_dof="auto"``
-        estimates the dof shared by the states in each fit (``fast_hmm.update_dof``).
+    emission: "gaussian", "student_t" (every state a multivariate t with ``t_dof`` degrees of freedom, fitted
+        by ECM: robust to fat-tailed daily returns, see ``fast_hmm.student_t_log_density``) or "auto" (at each
+        cold fit the family with the better held-out likelihood: ``regimes.cold_fit``). ``t_dof="auto"``
+        estimates the dof shared by the states in each fit (``fast_hmm.update_dof``), ``"per_state"`` each
+        state's own (``fast_hmm.update_dofs``; what the t of ``emission="auto"`` uses), a number pins it.
     """
 
     def __init__(
@@ -197,13 +201,24 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         raise AttributeError(f"'LiquidityHMM' object has no attribute '{name}'")
 
     @property
-    def dof(self) -> float:
-        """The emissions' degrees of freedom: ``t_dof`` for Student-t emissions, inf for Gaussian ones."""
+    def dof(self) -> float | np.ndarray:
+        """Where a cold start's degrees of freedom start: ``t_dof`` for Student-t emissions (one shared with
+        ``t_dof = "auto"``, one per state with ``"per_state"``, each then estimated), inf for Gaussian ones (and for ``emission = "auto"``, whose cold
+        starts run both families: ``regimes.cold_fit``)."""
         if self.emission == "student_t":
+            if self.t_dof == "per_state":
+                return np.full(self.n_states, AUTO_DOF_START)
             return AUTO_DOF_START if self.t_dof == "auto" else float(self.t_dof)
-        if self.emission != "gaussian":
-            raise ValueError(f"emission must be 'gaussian' or 'student_t', got {self.emission!r}")
+        if self.emission not in ("gaussian", "auto"):
+            raise ValueError(f"emission must be 'gaussian', 'student_t' or 'auto', got {self.emission!r}")
         return float("inf")
+
+    def family(self, family: str) -> LiquidityHMM:
+        """This estimator with emission ``family`` ("gaussian" or "student_t"): what ``emission = "auto"``
+        compares."""
+        # its t gives each state its own dof (a Gaussian calm and a fat-tailed crunch are both in the family)
+        t_dof = "per_state" if family == "student_t" and self.t_dof == "auto" else self.t_dof
+        return type(self)(**{**self.get_params(deep=False), "emission": family, "t_dof": t_dof})
 
     @property
     def transmat_prior(self) -> np.ndarray | float:
@@ -235,15 +250,29 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         cands = []
         if warm is not None:
             cands.append(self.run_start(design, None, warm))
-        cands.extend(self.run_start(design, s) for s in seeds)
+        if seeds:
+            from regimeshift.regimes.cold_fit import cold_candidates  # it builds on this class
+
+            cold, choice = cold_candidates(self, design, seeds)
+            if choice is not None:  # emission "auto": a warm start of the other family does not compete
+                cands = [c for c in cands if c.result is None or c.result.params.is_student_t == (choice.family == "student_t")]
+            cands.extend(cold)
         return self.adopt(design, cands, align_to=align_to if align_to is not None else warm_start)
+
+    @property
+    def emission_(self) -> str:
+        """The emission family of the fitted parameters: "gaussian" or "student_t" (what "auto" chose)."""
+        return "student_t" if self.params_.is_student_t else "gaussian"
 
     def _check_rows(self, X: np.ndarray) -> None:
         if X.ndim != 2 or len(X) < 10 * self.n_states:
             raise ValueError(f"need a 2-D training window with at least {10 * self.n_states} rows, got {X.shape}")
 
-    def run_start(self, data: Design, seed: int | None, init: HMMParams | None = None) -> Candidate:
-        """One EM start on ``data``: from ``init`` (design units) or, with ``seed``, hmmlearn's k-means start."""
+    def run_start(
+        self, data: Design, seed: int | None, init: HMMParams | None = None, n_iter: int | None = None
+    ) -> Candidate:
+        """One EM start on ``data``: from ``init`` (design units) or, with ``seed``, hmmlearn's k-means start;
+        ``n_iter`` caps EM's iterations (default ``self.n_iter``: a short screening run uses fewer)."""
         quiet_hmmlearn()
         with warnings.catch_warnings(), single_blas_thread():
             warnings.simplefilter("ignore")
@@ -253,14 +282,20 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
                     if method == "mixed":  # alternate k-means-faithful and hmmlearn starts across restarts
                         method = "kmeans" if (int(seed) - self.random_state) % 2 == 0 else "hmmlearn"  # type: ignore[arg-type]
                     init = cold_init(data, self.n_states, int(seed), self.min_covar, self.kmeans_n_init, method)  # type: ignore[arg-type]
-                if np.isfinite(init.dof) != np.isfinite(self.dof) or (init.dof != self.dof and self.t_dof != "auto"):
+                estimated = self.t_dof in ("auto", "per_state")
+                if self.emission != "auto" and (
+                    init.is_student_t != bool(np.isfinite(self.dof).all())
+                    or (not estimated and not np.array_equal(init.dofs, np.broadcast_to(self.dof, init.dofs.shape)))
+                    or (estimated and init.is_student_t and np.ndim(init.dof) != np.ndim(self.dof))
+                ):
                     # a cold start (or a fit of the other emission family) starts as this one; a warm start keeps
-                    # the dof it estimated
+                    # the dofs it estimated (with emission "auto" a start keeps its family: regimes.cold_fit)
                     init = dataclasses.replace(init, dof=self.dof)
                 res = em_fit(
                     data, init, transmat_prior=self.transmat_prior,
-                    cprior=covars_prior(data.scaler()[1], self.covariance_type), n_iter=self.n_iter, tol=self.tol,
-                    fit_dof=self.emission == "student_t" and self.t_dof == "auto",
+                    cprior=covars_prior(data.scaler()[1], self.covariance_type),
+                    n_iter=self.n_iter if n_iter is None else min(n_iter, self.n_iter), tol=self.tol,
+                    fit_dof=init.is_student_t and self.t_dof in ("auto", "per_state"),
                 )
             except (ValueError, FloatingPointError, np.linalg.LinAlgError):
                 res = None

@@ -76,10 +76,11 @@ class StoredHMM:
         covars = np.asarray(a["covars"])
         if self._params["covariance_type"] != "full":
             covars = np.stack([np.diag(c) for c in covars])
-        dof = float(a["dof"]) if "dof" in a else float("inf")
-        factor = dof / (dof - 2.0) if np.isfinite(dof) and dof > 2 else 1.0
+        dof = np.broadcast_to(np.asarray(a["dof"], dtype=float) if "dof" in a else np.inf, (len(covars),))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            factor = np.where(np.isfinite(dof) & (dof > 2), dof / (dof - 2.0), 1.0)  # a t state's covariance
         scale = np.asarray(a["design_scale"])
-        return covars * factor * np.outer(scale, scale)[None]
+        return covars * factor[:, None, None] * np.outer(scale, scale)[None]
 
     def naming_report(self) -> Any:
         """``LiquidityHMM.naming_report`` from the stored arrays."""

@@ -55,6 +55,7 @@ from regimeshift.regimes.spec import RegimeSpec, default
 
 if TYPE_CHECKING:  # the fitting code (hmmlearn, scikit-learn, scipy: ~1 s of imports) loads only when a walk fits:
     # a run whose walk comes from the cache never pays for it
+    from regimeshift.regimes.cold_fit import FamilyChoice
     from regimeshift.regimes.fast_hmm import Design
     from regimeshift.regimes.model import Candidate, LiquidityHMM
 
@@ -62,14 +63,16 @@ if TYPE_CHECKING:  # the fitting code (hmmlearn, scikit-learn, scipy: ~1 s of im
 # -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------
 def _cold_candidates(
     U: np.ndarray, center: np.ndarray, scale: np.ndarray, model_params: dict[str, Any], seeds: Sequence[int]
-) -> list[Candidate]:
-    """Seeded k-means EM starts on one training window (rows ``U`` in design units)."""
+) -> tuple[list[Candidate], FamilyChoice | None]:
+    """A cold fit's candidates on one training window (rows ``U`` in design units): ``regimes.cold_fit``'s
+    screened starts, and with ``emission = "auto"`` the family it chose."""
+    from regimeshift.regimes.cold_fit import cold_candidates
     from regimeshift.regimes.model import LiquidityHMM, single_blas_thread
 
     proto = LiquidityHMM(**model_params)
     data = _design_from_rows(U, proto.covariance_type, center, scale)
     with single_blas_thread():
-        return [proto.run_start(data, s) for s in seeds]
+        return cold_candidates(proto, data, seeds)
 
 
 def _design_from_rows(U: np.ndarray, covariance_type: str, center: np.ndarray, scale: np.ndarray) -> Design:
@@ -93,7 +96,7 @@ class _ColdSource:
         workers: int,
     ):
         self.design, self.windows, self.params, self.seeds = design, windows, model_params, list(seeds)
-        self.futures: dict[int, Future[list[Candidate]]] = {}
+        self.futures: dict[int, Future[tuple[list[Candidate], FamilyChoice | None]]] = {}
         self.pool: ProcessPoolExecutor | None = None
         later = sorted(windows)[1:]
         if workers > 1 and later:
@@ -109,7 +112,7 @@ class _ColdSource:
                 self.close()
                 self.futures.clear()
 
-    def get(self, k: int) -> list[Candidate]:
+    def get(self, k: int) -> tuple[list[Candidate], FamilyChoice | None]:
         fut = self.futures.pop(k, None)
         if fut is not None:
             try:
@@ -125,6 +128,16 @@ class _ColdSource:
                 f.cancel()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+def _compete(warm: list[Candidate], cold: list[Candidate], choice: FamilyChoice | None) -> list[Candidate]:
+    """The candidates of a cold competition: the warm start (if any) and the cold fits. When ``emission = "auto"``
+    chose a family, a warm start of the other family does not compete: the t nests the Gaussian, so on training
+    likelihood it would overrule the held-out choice."""
+    if choice is not None:
+        want_t = choice.family == "student_t"
+        warm = [c for c in warm if c.result is None or c.result.params.is_student_t == want_t]
+    return [*warm, *cold]
 
 
 def default_workers(workers: int | None = None) -> int:
@@ -159,7 +172,7 @@ def unexplained_share(logf: np.ndarray, p: Any) -> float:
     from regimeshift.regimes.fast_hmm import outlier_distances
 
     maha, limit = outlier_distances(logf, p)
-    return float(np.mean(maha.min(axis=1) > limit))
+    return float(np.mean((maha > limit[None, :]).all(axis=1)))
 
 
 # -- the walk-forward --------------------------------------------------------------------------------------------
@@ -276,11 +289,14 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                 if warm and model is not None:
                     cands.append(proto.run_start(data, None, model.params_))
                 scheduled = k in windows
+                choice: FamilyChoice | None = None
                 if scheduled:
-                    cands.extend(source.get(k))
+                    cold, choice = source.get(k)
+                    cands = _compete(cands, cold, choice)
                 elif surprised:
                     # the last period had days no state explains: fresh starts compete now
-                    cands.extend(_cold_candidates(data.U, design.center, design.scale, model_params, seeds))
+                    cold, choice = _cold_candidates(data.U, design.center, design.scale, model_params, seeds)
+                    cands = _compete(cands, cold, choice)
                 fit = LiquidityHMM(**model_params)
                 fallback, rescued = False, surprised and not scheduled
                 was_surprised = surprised
@@ -288,7 +304,8 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                     fit.adopt(data, cands, align_to=model)
                     if not fit.converged_ and not scheduled and not rescued:
                         # a warm fit that hit n_iter: let fresh starts compete now
-                        cands.extend(_cold_candidates(data.U, design.center, design.scale, model_params, seeds))
+                        cold, choice = _cold_candidates(data.U, design.center, design.scale, model_params, seeds)
+                        cands = _compete(cands, cold, choice)
                         fit.adopt(data, cands, align_to=model)
                         rescued = True
                     model = fit
@@ -334,8 +351,13 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                         "best_cold_loglik": max(cold_lls) if cold_lls else np.nan,
                     }
                 )
-                if p.is_student_t:  # the dof each refit estimated (a Gaussian walk's refits keep their columns)
-                    rows[-1]["dof"] = float(p.dof)
+                if spec.emission == "auto":  # the family in force, and what the held-out rows said at a choice
+                    rows[-1]["emission"] = "student_t" if p.is_student_t else "gaussian"
+                    rows[-1]["t_gain_per_day"] = choice.gain_per_day if choice is not None else np.nan
+                    rows[-1]["t_evidence"] = choice.evidence if choice is not None else np.nan
+                if p.is_student_t:  # the dofs each refit estimated (a Gaussian walk's refits keep their columns)
+                    rows[-1]["dof"] = float(np.min(p.dofs))  # the fattest-tailed state's
+                    rows[-1]["dof_max"] = float(np.max(p.dofs))
     finally:
         refits_bar.close()
         source.close()

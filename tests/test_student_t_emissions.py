@@ -50,15 +50,26 @@ def test_the_outlier_rule_recovers_the_mahalanobis_distance_under_either_emissio
     maha, limit = outlier_distances(emission_log_density(X, p), p)
     inv0 = np.linalg.inv(p.covars[0])
     np.testing.assert_allclose(maha[:, 0], [0.0, (X[1] - p.means[0]) @ inv0 @ (X[1] - p.means[0])], atol=1e-9)
-    assert limit == pytest.approx(quantile)
+    np.testing.assert_allclose(limit, [quantile, quantile])
+
+
+def test_each_state_may_have_its_own_dof_and_a_state_at_infinity_is_gaussian() -> None:
+    mixed = _params(np.array([np.inf, 4.0]))  # type: ignore[arg-type]
+    X = np.array([[0.0, 0.5], [3.0, 3.0]])
+    got = emission_log_density(X, mixed)
+    np.testing.assert_allclose(got[:, 0], emission_log_density(X, _params(float("inf")))[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(got[:, 1], emission_log_density(X, _params(4.0))[:, 1], rtol=1e-12)
+    _, limit = outlier_distances(got, mixed)
+    np.testing.assert_allclose(limit, [chi2.ppf(0.999, 2), 2 * f.ppf(0.999, 2, 4.0)])
 
 
 def test_the_estimated_dof_is_low_on_fat_tails_and_near_the_gaussian_cap_on_thin_ones() -> None:
-    fat = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=2).fit(_regime_sample(4.0))
-    thin = LiquidityHMM(names=("calm", "stress"), emission="student_t", n_init=2).fit(_regime_sample(200.0))
-    assert fat.params_.dof < 6.0
-    assert thin.params_.dof > 40.0
-    assert DOF_RANGE[0] <= fat.params_.dof and thin.params_.dof <= DOF_RANGE[1]
+    fat = LiquidityHMM(names=("calm", "stress"), emission="student_t", t_dof="per_state", n_init=2).fit(_regime_sample(4.0))
+    thin = LiquidityHMM(names=("calm", "stress"), emission="student_t", t_dof="per_state", n_init=2).fit(_regime_sample(200.0))
+    # t_dof "per_state": one dof per state, each estimated from its own days
+    assert fat.params_.dofs.max() < 6.0
+    assert thin.params_.dofs.min() > 40.0
+    assert DOF_RANGE[0] <= fat.params_.dofs.min() and thin.params_.dofs.max() <= DOF_RANGE[1]
 
 
 def test_a_fixed_dof_stays_fixed() -> None:
@@ -80,7 +91,7 @@ def test_a_t_fit_survives_its_state_round_trip() -> None:
     arrays, scalars = m.to_state()
     back = LiquidityHMM.from_state(arrays, scalars)
     X = _regime_sample(4.0, seed=9, n=200)
-    assert back.params_.dof == m.params_.dof
+    np.testing.assert_array_equal(back.params_.dofs, m.params_.dofs)
     np.testing.assert_array_equal(back.predict_filtered(X), m.predict_filtered(X))
 
 
@@ -101,8 +112,10 @@ def test_the_diagnostics_say_the_emissions_are_student_t_and_each_refit_records_
                           n_init=1, workers=1, feature_names=tuple(features.columns))
     assert result.refits["dof"].between(2.5, 100.0).all()
     text = format_diagnostics(diagnose(result, list(features.columns)))
-    last = result.refits["dof"].iloc[-1]
-    assert f"emissions: Student-t, {last:.1f} degrees of freedom at the last refit (estimated)" in text
+    dofs = result.model.params_.dofs[result.model.order_]
+    assert result.refits["dof"].iloc[-1] == pytest.approx(dofs.min())
+    assert ("emissions: Student-t at the last refit, degrees of freedom "
+            f"calm {dofs[0]:.1f}, stress {dofs[1]:.1f} (estimated)") in text
 
 
 def test_a_cached_t_walk_is_the_walk_it_stored(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -117,4 +130,4 @@ def test_a_cached_t_walk_is_the_walk_it_stored(tmp_path) -> None:  # type: ignor
     assert again.cached and not first.cached
     pd.testing.assert_frame_equal(again.probabilities, first.probabilities)
     pd.testing.assert_frame_equal(again.refits, first.refits)
-    assert again.model.params_.dof == first.model.params_.dof
+    np.testing.assert_array_equal(again.model.params_.dofs, first.model.params_.dofs)

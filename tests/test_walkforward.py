@@ -134,13 +134,13 @@ def test_filtered_probabilities_equal_a_full_forward_pass_of_the_model_in_force(
 
 
 def test_fast_engine_agrees_with_the_naive_hmmlearn_walk_forward(feats):
-    """Cold refits with hmmlearn's own k-means start (10 inits): the same fits, so the same probabilities
+    """Gaussian cold refits with hmmlearn's own k-means start (10 inits): the same fits, so the same probabilities
     (up to EM's stopping point, which differs by one M-step) and the same out-of-sample log-likelihood. Only
     the names may differ: the naive engine re-names by stress order at every refit, this one matches states."""
     kw = _kw(feats, tol=1e-7, n_iter=2000)  # converge fully: then one M-step more or less does not matter
     kw.pop("workers")
     ref = walk_forward_reference(feats, warm_start=False, **kw)
-    fast = walk_forward(feats, warm_start=False, kmeans_n_init=10, init="hmmlearn", workers=1, **kw)
+    fast = walk_forward(feats, warm_start=False, kmeans_n_init=10, init="hmmlearn", workers=1, emission="gaussian", **kw)
     assert fast.refits.index.equals(ref.refits.index)
     np.testing.assert_allclose(fast.refits["loglik"], ref.refits["loglik"], rtol=1e-8, atol=2e-3)
     np.testing.assert_allclose(

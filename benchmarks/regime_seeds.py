@@ -1,0 +1,86 @@
+"""Does the regime answer depend on the model seed? (issue 24; a measurement, not a test)
+
+    python benchmarks/regime_seeds.py [--markets NAME,NAME] [--seeds 1,2,3,4,5] [--emission auto|gaussian|student_t]
+        [--workers 2] [--days 5000]
+
+The plainest user config (``tests.markets_unlike.PLAIN``: the daily returns of the assets, the config defaults,
+monthly refits after three years) on markets built unlike the project's own battery (tests/markets_unlike.py:
+regimes that differ only in correlation, a rare crunch entered by a jump, a near-Gaussian abundant state with a
+Student-t(3) crunch, a sector tilt) and on the battery's markets without a stress index (``b-NAME``). Per market:
+balanced accuracy as named at each seed, its spread (target <= 1 point), the true-parameter filter's accuracy
+and the gap to it (targets: >= 0.83 at every seed where the filter is >= 0.87, mean gap <= 3 points), and the
+emission family at each refit (g/t) under ``--emission auto``. Each (market, seed) runs in its own process.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DEFAULT_MARKETS = ("corr-only", "rare-crunch-jump", "gauss-fat-crunch", "sector-tilt",
+                   "b-issue11", "b-vol-only", "b-corr-led", "b-rare-crunch", "b-fat-tails")
+
+
+def _market(name: str, days: int):  # type: ignore[no-untyped-def]
+    from tests import markets as battery
+    from tests import markets_unlike as unlike
+
+    if name.startswith("b-"):
+        return battery.generate(battery.by_name(name[2:]))
+    return unlike.generate_unlike(unlike.by_name(name).with_size(days))
+
+
+def _one(job: tuple[str, int, str, int]) -> tuple[str, int, float, float, float, str]:
+    name, seed, emission, days = job
+    from tests import markets_unlike as unlike
+
+    market = _market(name, days)
+    t0 = time.perf_counter()
+    rec, res = unlike.plain_score(market, seed, emission=emission)
+    fams = "".join("t" if e == "student_t" else "g" for e in res.refits.get("emission", []))
+    return name, seed, rec.named, rec.oracle, time.perf_counter() - t0, fams
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--markets", default=",".join(DEFAULT_MARKETS))
+    ap.add_argument("--seeds", default="1,2,3,4,5")
+    ap.add_argument("--emission", default="auto", choices=("auto", "gaussian", "student_t"))
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--days", type=int, default=5000, help="length of the unlike markets (the battery keeps its own)")
+    a = ap.parse_args()
+    markets = [m for m in a.markets.split(",") if m]
+    seeds = [int(s) for s in a.seeds.split(",")]
+    jobs = [(m, s, a.emission, a.days) for m in markets for s in seeds]
+    by_market: dict[str, list[tuple[int, float, float, float, str]]] = {m: [] for m in markets}
+    print(f"emission {a.emission}, seeds {a.seeds}, plain config, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    with ProcessPoolExecutor(a.workers) as pool:
+        for name, seed, named, oracle, secs, fams in pool.map(_one, jobs):
+            by_market[name].append((seed, named, oracle, secs, fams))
+            print(f"  {name:18} seed {seed}: {named:.3f} (filter {oracle:.3f}) {secs:6.1f} s  {fams}", flush=True)
+    gaps, ok = [], True
+    print(f"\n{'market':18} {'min':>6} {'max':>6} {'spread':>7} {'filter':>7} {'gap':>6}  targets")
+    for name, rows in by_market.items():
+        acc = [r[1] for r in rows]
+        oracle = rows[0][2]
+        spread, gap = 100 * (max(acc) - min(acc)), 100 * (oracle - statistics.mean(acc))
+        gaps.append(gap)
+        floor = oracle < 0.87 or min(acc) >= 0.83
+        ok &= spread <= 1.0 and floor
+        print(f"{name:18} {min(acc):6.3f} {max(acc):6.3f} {spread:6.1f}p {oracle:7.3f} {gap:5.1f}p  "
+              f"spread<=1 {'ok' if spread <= 1.0 else 'MISSED'}, >=0.83 where filter>=0.87 {'ok' if floor else 'MISSED'}")
+    mean_gap = statistics.mean(gaps)
+    print(f"mean gap to the true-parameter filter {mean_gap:.1f} points (target <= 3: {'ok' if mean_gap <= 3 else 'MISSED'});"
+          f" all per-market targets {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
