@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,11 @@ def _refits_summary(result: PipelineResult) -> str:
     before = int((reg.refits.index < idx[0]).sum())
     if before:
         text = f"{reg.n_refits}: {before} on the history before {idx[0].date()}, {reg.n_refits - before} during the backtest ({reg.n_nonconverged} not converged)"
+    if "emission" in reg.refits:  # emission "auto": the family each refit used
+        fams = reg.refits["emission"].astype(str)
+        words = {"gaussian": "Gaussian", "student_t": "Student-t"}
+        text += "; " + ", ".join(f"{words.get(k, k)} {v}" for k, v in fams.value_counts().sort_index().items())
+        text += f", {words.get(fams.iloc[-1], fams.iloc[-1])} at the last"
     return text
 
 
@@ -91,8 +96,11 @@ def model_family_text(rg: RegimeConfig) -> str:
     if rg.model == "gmmhmm":
         return f"GMM-HMM ({rg.n_mix} Gaussians per state, {rg.covariance_type} covariance)"
     if rg.emission == "student_t":
-        dof = "estimated" if rg.t_dof == "auto" else f"{float(rg.t_dof):g}"
+        dof = "estimated per state" if rg.t_dof == "auto" else f"{float(rg.t_dof):g}"
         return f"Student-t HMM ({dof} degrees of freedom), {rg.covariance_type} scatter"
+    if rg.emission == "auto":
+        return (f"HMM, Gaussian or Student-t (degrees of freedom per state) chosen at each cold fit by held-out "
+                f"likelihood, {rg.covariance_type} covariance")
     return f"GaussianHMM, {rg.covariance_type} covariance"
 
 
@@ -172,7 +180,18 @@ def config_summary(result: PipelineResult) -> dict[str, str]:
             f"(min {ex.min_commission:g}), slippage {ex.slippage_bps:g} bp, cash buffer {100 * ex.cash_buffer:g}%"
         ),
         "Seed / config hash": f"{cfg.seed} / {cfg.digest()}",
+        **({"Seed agreement": seed_agreement_text(result.metrics["seed_agreement"])}
+           if "seed_agreement" in result.metrics else {}),
     }
+
+
+def seed_agreement_text(a: Mapping[str, Any]) -> str:
+    """``run --seeds N``'s finding, one line: how often the seeds name the same regime and how far their Sharpe
+    ratios lie apart (seed_agreement.SeedAgreement.as_dict)."""
+    seeds = a["seeds"]
+    return (f"seeds {seeds[0]}-{seeds[-1]} name the same regime on {100 * a['agreement_overall']:.1f}% of "
+            f"{a['n_days']} days; Sharpe spread {a['spread']['sharpe']:.3f}, regime switches/yr spread "
+            f"{a['spread']['switches_per_year']:.2f} ({a['basis']})")
 
 
 def _sleeve_returns(result: PipelineResult) -> pd.DataFrame:

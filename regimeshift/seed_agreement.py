@@ -18,7 +18,7 @@ import pandas as pd
 from regimeshift.backtests.config import RunConfig
 from regimeshift.data.market import MarketData
 from regimeshift.core.errors import ConfigError
-from regimeshift.pipeline import run_pipeline
+from regimeshift.pipeline import PipelineResult, run_pipeline
 from regimeshift.regimes.diagnostics import switches_per_year
 
 
@@ -64,14 +64,17 @@ def seed_list(cfg: RunConfig, n: int) -> tuple[int, ...]:
     return tuple(cfg.seed + i for i in range(n))
 
 
-def seed_agreement(cfg: RunConfig, seeds: Sequence[int], market: MarketData) -> SeedAgreement:
-    """Run the whole pipeline once per seed on ``market`` (loaded once) and compare the regimes and results."""
+def seed_agreement(cfg: RunConfig, seeds: Sequence[int], market: MarketData,
+                   done: PipelineResult | None = None) -> SeedAgreement:
+    """Run the whole pipeline once per seed on ``market`` (loaded once) and compare the regimes and results;
+    ``done``: a finished run of one of the seeds (``run --seeds``), reused rather than run again."""
     names = list(cfg.regimes.names)
     labels: dict[int, pd.Series] = {}
     rows: dict[int, dict[str, float]] = {}
     basis = ""
     for seed in seeds:
-        res = run_pipeline(cfg.model_copy(update={"seed": int(seed)}), market=market)
+        res = done if done is not None and done.config.seed == int(seed) else (
+            run_pipeline(cfg.model_copy(update={"seed": int(seed)}), market=market))
         regime = res.regimes.regime.loc[res.returns.index]
         labels[int(seed)] = regime
         s = res.metrics["strategy"]

@@ -30,3 +30,33 @@ def test_one_seed_is_not_a_comparison(tmp_path: Path):
     ran = run_cli(["regimes", str(cfg), "--seeds", "1", "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
     assert ran.rc == 2 and ran.stderr.strip() == "error: --seeds: expected at least 2 seeds to compare (got 1)"
     assert not (tmp_path / "out").exists()
+
+
+def test_run_with_seeds_states_the_agreement_in_metrics_summary_and_tearsheet(tmp_path: Path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps({**TINY, "report": {"timing_resamples": 100}}))
+    ran = run_cli(["run", str(cfg), "--seeds", "2", "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
+    assert ran.rc == 0, ran.stderr
+    d = json.loads((tmp_path / "out" / "metrics.json").read_text())["seed_agreement"]
+    assert d["seeds"] == [7, 8]
+    line = f"seeds 7-8 name the same regime on {100 * d['agreement_overall']:.1f}% of {d['n_days']} days"
+    assert f"seed agreement: {line}" in ran.stdout
+    page = (tmp_path / "out" / "tearsheet.html").read_text(encoding="utf-8")
+    assert "Seed agreement" in page and line in page
+
+
+def test_a_run_without_seeds_says_nothing_about_them(tmp_path: Path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps({**TINY, "report": {"timing_resamples": 100}}))
+    ran = run_cli(["run", str(cfg), "--no-report", "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
+    assert ran.rc == 0, ran.stderr
+    assert "seed_agreement" not in json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert "seed agreement" not in ran.stdout
+
+
+def test_seeds_and_watch_do_not_combine(tmp_path: Path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps(TINY))
+    ran = run_cli(["run", str(cfg), "--seeds", "2", "--watch"], tmp_path, _env(tmp_path / "c"))
+    assert ran.rc != 0
+    assert ran.stderr.strip().splitlines() == ["error: --seeds: runs the config N times, so it does not combine with --watch"]

@@ -102,6 +102,12 @@ def _comparison_lines(m: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _seed_text(agreement: dict[str, Any]) -> str:
+    from regimeshift.report_stage import seed_agreement_text  # the page's words, one source
+
+    return seed_agreement_text(agreement)
+
+
 def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = True) -> str:
     m = result.metrics
     s = m["strategy"]
@@ -114,6 +120,7 @@ def _summary(result: Any, timings: dict[str, float], out: Path, report: bool = T
         + ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["regime_shares"].items())
         + f"; {m['regime_switches_per_year']:.1f} regime switches per year",
         _naming_line(m.get("regime_naming") or {}),
+        *([f"seed agreement: {_seed_text(m['seed_agreement'])}"] if "seed_agreement" in m else []),
         f"refits: {m['n_refits']} ({m['n_nonconverged']} not converged); "
         f"trades: {s['n_trades']}, rejected orders: {s['n_rejected_orders']}, turnover {s['turnover']:.2f}x/yr, "
         f"filled at {str(s.get('fill_price', 'n/a')).replace('_', ' ')}",
@@ -144,17 +151,31 @@ def _progress_on(quiet: bool, forced: bool) -> bool:
 
 
 def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = None,
-             market: Any = None, reuse: Any = None) -> tuple[Any, dict[str, float]]:
+             market: Any = None, reuse: Any = None, seeds: int | None = None) -> tuple[Any, dict[str, float]]:
     """The pipeline (on ``market`` when given, taking from ``reuse`` what an earlier run of the watch computed
-    from the same inputs), then the run folder (and the tearsheet) written atomically; the stage timings."""
+    from the same inputs), with ``seeds``: the same run with that many model seeds compared (metrics.json's
+    ``seed_agreement``, a line of the tearsheet), then the run folder (and the tearsheet) written atomically; the
+    stage timings."""
     from regimeshift.core import progress
     from regimeshift.outputs import check_out_dir, write_outputs
     from regimeshift.pipeline import run_pipeline
 
     check_out_dir(out_dir)  # a folder that cannot be written fails now, not after the fits
     t0 = time.perf_counter()
+    seed_run = None
+    if seeds is not None:
+        from regimeshift.seed_agreement import seed_list
+
+        seed_run = seed_list(cfg, seeds)  # fewer than two fails before any fit
     result = run_pipeline(cfg, market=market, reuse=reuse)
     timings = dict(result.timings)
+    if seed_run is not None:
+        from regimeshift.seed_agreement import seed_agreement
+
+        with progress.stage("seeds", f"{len(seed_run) - 1} more whole runs, seeds {seed_run[1]}..{seed_run[-1]}",
+                            timings):
+            agreement = seed_agreement(cfg, seed_run, result.market, done=result)
+        result.metrics["seed_agreement"] = agreement.as_dict()
     render = None
     if report:
         from regimeshift.report_stage import render_run
@@ -164,7 +185,7 @@ def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = 
             from regimeshift.watch import with_reload
 
             render = with_reload(render_run, watch_version)
-    words = "writing the run folder" + (" and the tearsheet (QuantStats)" if report else "")
+    words = "writing the run folder" + (" and the tearsheet" if report else "")
     with progress.stage("outputs", words):
         timings.update(write_outputs(result, out_dir, render))
     timings["total"] = time.perf_counter() - t0
@@ -182,11 +203,19 @@ def _execute(cfg: Any, out_dir: Path, report: bool, watch_version: str | None = 
                    "(the open tearsheet reloads itself).")
 @click.option("--max-runs", type=COUNT, hidden=True, envvar="REGIMESHIFT_WATCH_MAX_RUNS",
               help="With --watch: stop after this many runs (tests).")
+@click.option("--seeds", type=COUNT, default=None, metavar="N",
+              help="Also run the walk-forward and backtest with the next N-1 model seeds: metrics.json and the "
+                   "tearsheet state how often the seeds name the same regime and how far their Sharpe ratios lie "
+                   "apart (regimeshift regimes CONFIG --seeds N lists the days they disagree).")
 def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool, watch: bool,
-        max_runs: int | None) -> None:
+        max_runs: int | None, seeds: int | None) -> None:
     """Run a backtest: the embedded default market, or CONFIG.toml."""
     from regimeshift.core import progress
 
+    if watch and seeds is not None:
+        from regimeshift.core.errors import ConfigError
+
+        raise ConfigError("--seeds: runs the config N times, so it does not combine with --watch")
     with progress.reporting(_progress_on(quiet, show_progress)):
         if watch:
             from regimeshift.watch import MarketMemo, watch_runs
@@ -211,7 +240,7 @@ def run(source: ConfigSource, no_report: bool, quiet: bool, show_progress: bool,
         cfg = source.resolve()  # a bad config fails here, before the stages' heavy imports
         out_dir = source.out or Path("runs") / cfg.name
         report = not no_report and cfg.report.enabled
-        result, timings = _execute(cfg, out_dir, report)
+        result, timings = _execute(cfg, out_dir, report, seeds=seeds)
     click.echo(_summary(result, timings, out_dir, report))
 
 
