@@ -27,8 +27,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from regimeshift.regimes.fast_hmm import Design, EMResult, forward
-from regimeshift.regimes.model import Candidate, LiquidityHMM
+from typing import Protocol
+
+from regimeshift.regimes.fast_hmm import Design, EMResult, HMMParams, forward
+
+@dataclass(frozen=True, eq=False)
+class Candidate:
+    """One EM start's outcome (None result = diverged or degenerate)."""
+
+    seed: int | None  # None = warm start
+    result: EMResult | None
+
+
+class ColdFitted(Protocol):
+    """What a cold fit needs of its estimator (``regimes.model.LiquidityHMM``, which imports this module)."""
+
+    n_states: int
+    n_iter: int
+    emission: str
+
+    def run_start(self, data: Design, seed: int | None, init: HMMParams | None = None,
+                  n_iter: int | None = None) -> Candidate: ...
+
+    def family(self, family: str) -> ColdFitted: ...
+
 
 SCREEN_ITER = 30  # EM iterations every start runs before the best are chosen
 KEEP = 3  # starts run to convergence after the screening
@@ -58,7 +80,7 @@ def _loglik(c: Candidate) -> float:
     return float(c.result.loglik) if c.result is not None else -np.inf
 
 
-def multistart(proto: LiquidityHMM, data: Design, seeds: Sequence[int]) -> list[Candidate]:
+def multistart(proto: ColdFitted, data: Design, seeds: Sequence[int]) -> list[Candidate]:
     """The ``KEEP`` best of ``seeds`` screened by a short EM run, each continued to convergence (ties keep the
     earlier seed, so the order of ``seeds`` is the only order that matters). No more seeds than ``KEEP``: each
     runs to convergence at once (nothing to screen; the fits of configs with few starts stay as they were)."""
@@ -112,7 +134,7 @@ def t_evidence(gauss: np.ndarray, student: np.ndarray) -> float:
     return mean / np.sqrt(lrv / len(diff))
 
 
-def choose_family(proto: LiquidityHMM, data: Design, seeds: Sequence[int]) -> tuple[list[Candidate], FamilyChoice]:
+def choose_family(proto: ColdFitted, data: Design, seeds: Sequence[int]) -> tuple[list[Candidate], FamilyChoice]:
     """``emission = "auto"``: the family whose fit predicts the held-out rows better, and its finalists on the
     whole window; how clearly it won is recorded (``t_evidence``). Why not demand significance: the t here (a
     dof per state, up to 100) nests the Gaussian, so where the two predict alike their regimes are alike too,
@@ -155,7 +177,7 @@ def choose_family(proto: LiquidityHMM, data: Design, seeds: Sequence[int]) -> tu
 
 
 def cold_candidates(
-    proto: LiquidityHMM, data: Design, seeds: Sequence[int]
+    proto: ColdFitted, data: Design, seeds: Sequence[int]
 ) -> tuple[list[Candidate], FamilyChoice | None]:
     """A cold fit's candidates on ``data``: ``multistart`` in the estimator's family, or with ``emission =
     "auto"`` in the family ``choose_family`` picks (and that choice)."""

@@ -52,7 +52,7 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
     stress_signs: per feature, +1 if higher means more stress, -1 if lower does, 0 to ignore.
     order_by: how states are named calm -> stressed: "risk", "signed_mean" or a feature name (``regimes.naming``).
     feature_names: the features' spec texts (which are returns, which levels; stress signs if none are given).
-    n_init: k-means++ starts (the package's default is 10).
+    n_init: k-means++ starts (the regime settings' default, ten, is also the package's).
     clip: winsorise the standardised training rows (and every predicted row) at +-clip; None: no clipping.
     """
 
@@ -64,7 +64,7 @@ class JumpRegimeModel(NamedStates, BaseEstimator):
         max_feats: float | None = None,
         stress_signs: Sequence[float] | None = None,
         random_state: int = 0,
-        n_init: int = 10,
+        n_init: int = default("n_init"),
         max_iter: int = 1000,
         grid_size: float = 0.05,
         clip: float | None = 3.0,

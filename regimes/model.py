@@ -42,6 +42,7 @@ from regimeshift.regimes.fast_hmm import (
     hmm_from_params,
     to_units,
 )
+from regimeshift.regimes.cold_fit import Candidate, cold_candidates
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.named_states import NamedStates
 from regimeshift.regimes.spec import RegimeSpec, default
@@ -56,14 +57,6 @@ from regimeshift.regimes.naming import (  # noqa: F401
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from threadpoolctl import ThreadpoolController
-
-
-@dataclass(frozen=True, eq=False)
-class Candidate:
-    """One EM start's outcome (None result = diverged or degenerate)."""
-
-    seed: int | None  # None = warm start
-    result: EMResult | None
 
 
 @dataclass(frozen=True)
@@ -251,8 +244,6 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         if warm is not None:
             cands.append(self.run_start(design, None, warm))
         if seeds:
-            from regimeshift.regimes.cold_fit import cold_candidates  # it builds on this class
-
             cold, choice = cold_candidates(self, design, seeds)
             if choice is not None:  # emission "auto": a warm start of the other family does not compete
                 cands = [c for c in cands if c.result is None or c.result.params.is_student_t == (choice.family == "student_t")]

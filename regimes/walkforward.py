@@ -57,7 +57,8 @@ if TYPE_CHECKING:  # the fitting code (hmmlearn, scikit-learn, scipy: ~1 s of im
     # a run whose walk comes from the cache never pays for it
     from regimeshift.regimes.cold_fit import FamilyChoice
     from regimeshift.regimes.fast_hmm import Design
-    from regimeshift.regimes.model import Candidate, LiquidityHMM
+    from regimeshift.regimes.cold_fit import Candidate
+    from regimeshift.regimes.model import LiquidityHMM
 
 
 # -- cold competitions (pure functions of a window's rows: may run in another process) ------------------------

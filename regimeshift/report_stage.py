@@ -96,7 +96,8 @@ def model_family_text(rg: RegimeConfig) -> str:
     if rg.model == "gmmhmm":
         return f"GMM-HMM ({rg.n_mix} Gaussians per state, {rg.covariance_type} covariance)"
     if rg.emission == "student_t":
-        dof = "estimated per state" if rg.t_dof == "auto" else f"{float(rg.t_dof):g}"
+        words = {"auto": "estimated", "per_state": "per state, estimated"}
+        dof = words[rg.t_dof] if rg.t_dof in words else f"{float(rg.t_dof):g}"
         return f"Student-t HMM ({dof} degrees of freedom), {rg.covariance_type} scatter"
     if rg.emission == "auto":
         return (f"HMM, Gaussian or Student-t (degrees of freedom per state) chosen at each cold fit by held-out "
@@ -180,9 +181,12 @@ def config_summary(result: PipelineResult) -> dict[str, str]:
             f"(min {ex.min_commission:g}), slippage {ex.slippage_bps:g} bp, cash buffer {100 * ex.cash_buffer:g}%"
         ),
         "Seed / config hash": f"{cfg.seed} / {cfg.digest()}",
-        **({"Seed agreement": seed_agreement_text(result.metrics["seed_agreement"])}
-           if "seed_agreement" in result.metrics else {}),
+        **({"Seed agreement": seed_agreement_text(seeds)} if (seeds := _metrics(result).get("seed_agreement")) else {}),
     }
+
+
+def _metrics(result: PipelineResult) -> Mapping[str, Any]:
+    return getattr(result, "metrics", None) or {}
 
 
 def seed_agreement_text(a: Mapping[str, Any]) -> str:

@@ -200,7 +200,7 @@ def test_a_symlink_loop_is_reported_as_a_symlink_loop(tmp_path, env):
          "strategy.params.threshold: 'high' is not a float (strategy regime_switch"),
         # a setting that takes a word or a number: one line naming the field (not the union branch) and every
         # alternative, with the value given
-        ({"regimes": {"t_dof": 1.5}}, "field 'regimes.t_dof': expected 'auto' or greater than 2 (got 1.5)"),
+        ({"regimes": {"t_dof": 1.5}}, "field 'regimes.t_dof': expected 'auto' or 'per_state', or greater than 2 (got 1.5)"),
         ({"regimes": {"smooth_days": "weekly"}},
          "field 'regimes.smooth_days': expected a valid integer or 'cv' (got 'weekly')"),
         ({"regimes": {"refit": "daily"}}, "field 'regimes.refit': expected 'monthly', 'quarterly', 'semiannual' or "

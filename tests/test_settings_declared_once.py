@@ -115,7 +115,7 @@ def test_the_run_config_declares_no_regime_setting_of_its_own_but_history_start(
 #: (the one declaration as written in regimes/spec.py, the same with another value)
 EDITS = [
     ('cold_every: int = Field(strict=True, default=12, ge=1)', 'cold_every: int = Field(strict=True, default=5, ge=1)'),
-    ('n_init: int = Field(strict=True, default=3, ge=1)', 'n_init: int = Field(strict=True, default=4, ge=1)'),
+    ('n_init: int = Field(strict=True, default=10, ge=1)', 'n_init: int = Field(strict=True, default=4, ge=1)'),
     ('penalty_grid: Array[float] = (0.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)', 'penalty_grid: Array[float] = (1.0, 2.0)'),
     ('MIN_ROWS = 60', 'MIN_ROWS = 90'),
 ]
@@ -193,4 +193,4 @@ def test_a_default_or_bound_changed_in_its_one_declaration_is_seen_everywhere():
 
 def test_without_the_edit_the_same_values_are_the_shipped_defaults():
     # the probe's baseline: what the edits above change away from
-    assert (RunConfig().regimes.cold_every, RegimeSpec().n_init, RegimeSpec().penalty_grid[-1]) == (12, 3, 200.0)
+    assert (RunConfig().regimes.cold_every, RegimeSpec().n_init, RegimeSpec().penalty_grid[-1]) == (12, 10, 200.0)
