@@ -200,7 +200,12 @@ def rolling_sharpe(fi: FigureInputs, ident: str = "rolling_sharpe") -> str:
     w, n = fi.half_year, fi.periods_per_year
     ex = _excess(fi)
     val = (ex.rolling(w).mean() / ex.rolling(w).std() * math.sqrt(n)).to_numpy(float)
-    chart, x = _time_chart(fi, f"Rolling Sharpe ({w} trading days, {_basis(fi)})", 216.0, ident)
+    return _rolling_ratio_chart(fi, f"Rolling Sharpe ({w} trading days, {_basis(fi)})", val, ident)
+
+
+def _rolling_ratio_chart(fi: FigureInputs, title: str, val: np.ndarray, ident: str) -> str:
+    """A rolling ratio's line with its zero line and its average dashed (QuantStats' layout for both ratios)."""
+    chart, x = _time_chart(fi, title, 216.0, ident)
     chart.fit_y(val, include=[0.0])
     chart.hline(0.0, "#000000", 0.8)
     chart.hline(float(np.nanmean(val)) if np.isfinite(val).any() else math.nan, RED, 1.0, "4,3")
@@ -216,13 +221,7 @@ def rolling_sortino(fi: FigureInputs, ident: str = "rolling_sortino") -> str:
     downside = (ex.clip(upper=0.0) ** 2).rolling(w).sum() / w
     val = (ex.rolling(w).mean() / np.sqrt(downside) * math.sqrt(n)).replace([np.inf, -np.inf], np.nan)
     val = val.to_numpy(float)
-    chart, x = _time_chart(fi, f"Rolling Sortino ({w} trading days, {_basis(fi)})", 216.0, ident)
-    chart.fit_y(val, include=[0.0])
-    chart.hline(0.0, "#000000", 0.8)
-    chart.hline(float(np.nanmean(val)) if np.isfinite(val).any() else math.nan, RED, 1.0, "4,3")
-    chart.line(x, val, STRATEGY_COLOUR, fi.strategy_name, 1.2)
-    chart.legend.append(("Average", RED, "line"))
-    return chart.svg()
+    return _rolling_ratio_chart(fi, f"Rolling Sortino ({w} trading days, {_basis(fi)})", val, ident)
 
 
 def drawdown_series(r: pd.Series) -> pd.Series:
