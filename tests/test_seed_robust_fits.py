@@ -92,7 +92,7 @@ def test_a_walk_with_auto_records_the_family_of_every_refit_and_the_choice_at_co
 
 @pytest.mark.parametrize("market", ["rare-crunch-jump", "gauss-fat-crunch"])
 def test_balanced_accuracy_does_not_depend_on_the_seed(market: str) -> None:
-    m = mu.generate_unlike(mu.by_name(market).with_size(2000))
+    m = mu.generate_unlike(mu.by_name(market).with_size(1500))
     scores = [named_recovery(mu.plain_walk(m, seed=s, **SMALL).probabilities, m.truth, m.oracle).named
-              for s in (1, 2, 3)]
+              for s in (1, 2)]
     assert max(scores) - min(scores) <= 0.01
