@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from typing import Protocol
-
 from regimeshift.regimes.fast_hmm import Design, EMResult, HMMParams, forward
+
 
 @dataclass(frozen=True, eq=False)
 class Candidate:
@@ -57,7 +57,6 @@ KEEP = 3  # starts run to convergence after the screening
 HOLD_SHARE = 0.2  # emission "auto": the share of the window held out to choose the family
 MIN_HOLD = 63  # ... and never fewer rows than a quarter
 FAMILIES = ("gaussian", "student_t")
-
 
 
 @dataclass(frozen=True)
@@ -174,6 +173,16 @@ def choose_family(proto: ColdFitted, data: Design, seeds: Sequence[int]) -> tupl
         whole.append(chosen.run_start(data, best.seed, init=best.result.params))
     scores = {f: float(np.sum(v)) for f, v in paths.items()}
     return whole, FamilyChoice(family, scores, n_hold, evidence)
+
+
+def compete(warm: list[Candidate], cold: list[Candidate], choice: FamilyChoice | None) -> list[Candidate]:
+    """The candidates of a cold competition: the warm start (if any) and the cold fits. When ``emission = "auto"``
+    chose a family, a warm start of the other family does not compete: the t nests the Gaussian, so on training
+    likelihood it would overrule the held-out choice."""
+    if choice is not None:
+        want_t = choice.family == "student_t"
+        warm = [c for c in warm if c.result is None or c.result.params.is_student_t == want_t]
+    return [*warm, *cold]
 
 
 def cold_candidates(

@@ -42,7 +42,7 @@ from regimeshift.regimes.fast_hmm import (
     hmm_from_params,
     to_units,
 )
-from regimeshift.regimes.cold_fit import Candidate, cold_candidates
+from regimeshift.regimes.cold_fit import Candidate, cold_candidates, compete
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.named_states import NamedStates
 from regimeshift.regimes.spec import RegimeSpec, default
@@ -196,8 +196,8 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
     @property
     def dof(self) -> float | np.ndarray:
         """Where a cold start's degrees of freedom start: ``t_dof`` for Student-t emissions (one shared with
-        ``t_dof = "auto"``, one per state with ``"per_state"``, each then estimated), inf for Gaussian ones (and for ``emission = "auto"``, whose cold
-        starts run both families: ``regimes.cold_fit``)."""
+        ``t_dof = "auto"``, one per state with ``"per_state"``, each then estimated), inf for Gaussian ones (and
+        for ``emission = "auto"``, whose cold starts run both families: ``regimes.cold_fit``)."""
         if self.emission == "student_t":
             if self.t_dof == "per_state":
                 return np.full(self.n_states, AUTO_DOF_START)
@@ -240,20 +240,10 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         if cold_starts is None:
             cold_starts = self.n_init if warm_start is None else 0
         seeds = [self.random_state + i for i in range(cold_starts)]
-        cands = []
-        if warm is not None:
-            cands.append(self.run_start(design, None, warm))
+        cands = [self.run_start(design, None, warm)] if warm is not None else []
         if seeds:
-            cold, choice = cold_candidates(self, design, seeds)
-            if choice is not None:  # emission "auto": a warm start of the other family does not compete
-                cands = [c for c in cands if c.result is None or c.result.params.is_student_t == (choice.family == "student_t")]
-            cands.extend(cold)
+            cands = compete(cands, *cold_candidates(self, design, seeds))
         return self.adopt(design, cands, align_to=align_to if align_to is not None else warm_start)
-
-    @property
-    def emission_(self) -> str:
-        """The emission family of the fitted parameters: "gaussian" or "student_t" (what "auto" chose)."""
-        return "student_t" if self.params_.is_student_t else "gaussian"
 
     def _check_rows(self, X: np.ndarray) -> None:
         if X.ndim != 2 or len(X) < 10 * self.n_states:

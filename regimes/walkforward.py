@@ -55,9 +55,8 @@ from regimeshift.regimes.spec import RegimeSpec, default
 
 if TYPE_CHECKING:  # the fitting code (hmmlearn, scikit-learn, scipy: ~1 s of imports) loads only when a walk fits:
     # a run whose walk comes from the cache never pays for it
-    from regimeshift.regimes.cold_fit import FamilyChoice
+    from regimeshift.regimes.cold_fit import Candidate, FamilyChoice
     from regimeshift.regimes.fast_hmm import Design
-    from regimeshift.regimes.cold_fit import Candidate
     from regimeshift.regimes.model import LiquidityHMM
 
 
@@ -129,16 +128,6 @@ class _ColdSource:
                 f.cancel()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-
-
-def _compete(warm: list[Candidate], cold: list[Candidate], choice: FamilyChoice | None) -> list[Candidate]:
-    """The candidates of a cold competition: the warm start (if any) and the cold fits. When ``emission = "auto"``
-    chose a family, a warm start of the other family does not compete: the t nests the Gaussian, so on training
-    likelihood it would overrule the held-out choice."""
-    if choice is not None:
-        want_t = choice.family == "student_t"
-        warm = [c for c in warm if c.result is None or c.result.params.is_student_t == want_t]
-    return [*warm, *cold]
 
 
 def default_workers(workers: int | None = None) -> int:
@@ -241,6 +230,7 @@ def _dispatch_generic(
 
 
 def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:
+    from regimeshift.regimes.cold_fit import compete
     from regimeshift.regimes.fast_hmm import Design, forward
     from regimeshift.regimes.model import LiquidityHMM, single_blas_thread
 
@@ -293,11 +283,11 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                 choice: FamilyChoice | None = None
                 if scheduled:
                     cold, choice = source.get(k)
-                    cands = _compete(cands, cold, choice)
+                    cands = compete(cands, cold, choice)
                 elif surprised:
                     # the last period had days no state explains: fresh starts compete now
                     cold, choice = _cold_candidates(data.U, design.center, design.scale, model_params, seeds)
-                    cands = _compete(cands, cold, choice)
+                    cands = compete(cands, cold, choice)
                 fit = LiquidityHMM(**model_params)
                 fallback, rescued = False, surprised and not scheduled
                 was_surprised = surprised
@@ -306,7 +296,7 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                     if not fit.converged_ and not scheduled and not rescued:
                         # a warm fit that hit n_iter: let fresh starts compete now
                         cold, choice = _cold_candidates(data.U, design.center, design.scale, model_params, seeds)
-                        cands = _compete(cands, cold, choice)
+                        cands = compete(cands, cold, choice)
                         fit.adopt(data, cands, align_to=model)
                         rescued = True
                     model = fit

@@ -2,7 +2,8 @@
 (run listings, sweep stores and comparisons key on them) and the regime cache keeps its keys (a fitted walk is
 reused, not refitted). The values below were computed on main before the settings were declared once (issue 21);
 issue 24 changed some deliberately: n_init defaults to ten screened starts (default.toml, liquidity_rotation and
-next_open_2020 no longer pin three), and the cold fit's engine file (regimes/cold_fit.py) joined the cache key."""
+next_open_2020 no longer pin three), so their digests and liquidity_rotation's cache key (its regime settings)
+moved."""
 from __future__ import annotations
 
 from pathlib import Path
