@@ -5,7 +5,8 @@
 - ``Design``: rows prepared once -- a fixed affine map and ``[Q | U | 1]``, each row's pairwise products, the
   row and a constant -- so that the log densities of all states are ONE matrix product per E-step and all
   sufficient statistics ONE product per M-step; a walk-forward fits every refit on a view of it.
-- ``em_fit``: hmmlearn's EM (its "scaling" forward-backward from ``hmmlearn._hmmc`` and its GaussianHMM M-step
+- ``em_fit``: hmmlearn's EM (its "scaling" forward-backward, compiled in one pass in ``regimes.lattice_kernel``
+  with ``hmmlearn._hmmc``'s log-space routines as the fallback, and its GaussianHMM M-step
   with the default priors: ``startprob_prior=1``, ``transmat_prior`` as given, ``means_weight=0``,
   ``covars_prior=1e-2`` in the window's standardised units, ``covars_weight=1``) as a plain loop. It differs
   from ``GaussianHMM.fit`` in three ways:
@@ -35,6 +36,7 @@ from regimeshift.regimes import (
     hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
 )
 from scipy.special import gammaln, logsumexp
+from regimeshift.regimes.lattice_kernel import log_lattice
 from regimeshift.regimes.spec import default
 
 _LOG_2PI = np.log(2 * np.pi)
@@ -96,6 +98,8 @@ class HMMParams:
 
     @property
     def is_student_t(self) -> bool:
+        if np.ndim(self.dof) == 0:  # the common case, asked every E-step: no array round trip
+            return bool(np.isfinite(self.dof))
         return bool(np.isfinite(self.dofs).any())
 
     @property
@@ -459,20 +463,9 @@ def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, n
 def _lattice(p: HMMParams, logf: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Forward-backward on log emission densities ``logf``: (loglik, posteriors, transition counts, last
     filtered row)."""
-    shift = _row_max(logf)
-    frame = logf - shift[:, None]
-    np.exp(frame, out=frame)
-    try:
-        ll, fwd, scaling = _hmmc.forward_scaling(p.startprob, p.transmat, frame)
-        if not np.isfinite(ll):
-            raise FloatingPointError
-        bwd = _hmmc.backward_scaling(p.startprob, p.transmat, frame, scaling)
-        post = fwd * bwd
-        post /= (post @ np.ones(post.shape[1]))[:, None]
-        xi = _hmmc.compute_scaling_xi_sum(fwd, p.transmat, bwd, frame)
-        return float(ll + shift.sum()), post, xi, fwd[-1].copy()
-    except (ValueError, FloatingPointError, ZeroDivisionError):
-        pass
+    ok, ll, post, xi, last, shift = log_lattice(p.startprob, p.transmat, logf)
+    if ok and np.isfinite(ll):
+        return float(ll + shift.sum()), post, xi, last
     # log-space fallback (a state's prediction underflowed to exactly zero)
     with np.errstate(divide="ignore", under="ignore"):
         ll, lfwd = _hmmc.forward_log(p.startprob, p.transmat, logf)

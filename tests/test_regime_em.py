@@ -95,3 +95,33 @@ def test_density_of_the_product_design_matches_direct_evaluation():
 
     direct = np.column_stack([multivariate_normal(h.means[k], h.covars[k]).logpdf(d.U) for k in range(3)])
     np.testing.assert_allclose(d.log_density(h), direct, rtol=1e-9, atol=1e-9)
+
+
+def test_compiled_lattice_matches_hmmlearns_routines_on_random_lattices():
+    from hmmlearn import _hmmc
+
+    from regimeshift.regimes.lattice_kernel import scaled_lattice
+
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n, k = int(rng.integers(2, 400)), int(rng.integers(2, 6))
+        frame = rng.random((n, k)) ** 4  # some near-zero densities, as tail days give
+        start, trans = rng.dirichlet(np.ones(k)), rng.dirichlet(np.ones(k), size=k)
+        ok, ll, post, xi, last = scaled_lattice(start, trans, frame)
+        want_ll, fwd, scaling = _hmmc.forward_scaling(start, trans, frame)
+        bwd = _hmmc.backward_scaling(start, trans, frame, scaling)
+        want_post = fwd * bwd
+        want_post /= want_post.sum(axis=1, keepdims=True)
+        assert ok
+        assert ll == pytest.approx(want_ll, rel=1e-13)
+        np.testing.assert_allclose(post, want_post, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(xi, _hmmc.compute_scaling_xi_sum(fwd, trans, bwd, frame), rtol=1e-12)
+        np.testing.assert_allclose(last, fwd[-1], rtol=1e-13)
+
+
+def test_compiled_lattice_reports_underflow_instead_of_dividing_by_zero():
+    from regimeshift.regimes.lattice_kernel import scaled_lattice
+
+    frame = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
+    ok, *_ = scaled_lattice(np.array([0.5, 0.5]), np.full((2, 2), 0.5), frame)
+    assert not ok
