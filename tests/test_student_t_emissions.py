@@ -1,6 +1,8 @@
 """Student-t emissions (``regimes.emission = "student_t"``): the densities, the dof estimate, the fit's round trip."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from regimeshift.regimes.fast_hmm import DOF_RANGE, HMMParams, emission_log_density, outlier_distances
@@ -131,3 +133,28 @@ def test_a_cached_t_walk_is_the_walk_it_stored(tmp_path) -> None:  # type: ignor
     pd.testing.assert_frame_equal(again.probabilities, first.probabilities)
     pd.testing.assert_frame_equal(again.refits, first.refits)
     np.testing.assert_array_equal(again.model.params_.dofs, first.model.params_.dofs)
+
+
+def test_the_compiled_t_densities_and_weights_are_the_formula_of_the_t() -> None:
+    from regimeshift.regimes.fast_hmm import Design, cold_init, mahalanobis, student_t_log_density
+
+    rng = np.random.default_rng(5)
+    data = Design(rng.standard_t(3, size=(600, 3)), "full")
+    p = dataclasses.replace(cold_init(data, 3, 1, 1e-3), dof=np.array([3.0, np.inf, 40.0]))
+    logf, u = data.log_density_and_weights(p)
+    gauss, logdet = data.gaussian_log_density(p)
+    maha = mahalanobis(gauss, logdet, 3)
+    np.testing.assert_allclose(logf, student_t_log_density(maha, logdet, 3, p.dof), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(u[:, [0, 2]], (p.dofs[[0, 2]] + 3) / (p.dofs[[0, 2]] + maha[:, [0, 2]]), rtol=1e-12)
+    assert (u[:, 1] == 1.0).all()  # a Gaussian state weighs every day alike
+
+
+def test_each_states_dof_update_solves_the_shared_update_for_its_own_posterior_mass() -> None:
+    from regimeshift.regimes.fast_hmm import update_dof, update_dofs
+
+    rng = np.random.default_rng(6)
+    for nu, scale in ((3.0, 4.0), (50.0, 1.0), (8.0, 2.0)):
+        maha = rng.chisquare(2, size=(800, 1)) * scale
+        post = np.ones((800, 1))
+        u = (nu + 2) / (nu + maha)
+        assert update_dofs(post, u, np.array([nu]), 2)[0] == pytest.approx(update_dof(post, u, nu, 2), abs=2e-3)
