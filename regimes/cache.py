@@ -128,8 +128,13 @@ def cached(
         prune(folder)
     except OSError:
         pass  # a read-only or full disk costs the cache, not the run
+    # the run goes on with the stored form, as every later run of these fits will: a model rebuilt from stored
+    # arrays rounds its derived figures (the naming report's z-gaps) in the last bits differently from the live
+    # one, and the first run's metrics.json then differed from the second's
+    stored = load(path, key)
+    model = stored.model if stored is not None else result.model
     return RegimeResult(
-        result.probabilities, result.refits, result.model, result.oos_loglik, result.seconds, result.loglik_path,
+        result.probabilities, result.refits, model, result.oos_loglik, result.seconds, result.loglik_path,
         cached=False, meta={**result.meta, "cache_key": key, "cache_path": str(path)},
     )
 

@@ -8,8 +8,8 @@ from typing import Any
 
 
 def __getattr__(name: str) -> Any:
-    if name == "main":  # the console script `regimeshift = "regimeshift.cli:main"`
-        from regimeshift.cli.app import main
+    if name == "main":  # the console script `regimeshift = "regimeshift.cli:main"`: the command, then a fast exit
+        from regimeshift.cli.app import entry
 
-        return main
+        return entry
     raise AttributeError(f"module 'regimeshift.cli' has no attribute {name!r}")

@@ -491,5 +491,36 @@ main.add_command(cache_command)  # `regimeshift cache`
 main.add_command(data_command)  # `regimeshift data update/show/import` (regimeshift/cli/data.py)
 main.add_command(new_command)  # `regimeshift new strategy NAME` (regimeshift/cli/new_strategy.py)
 
+
+
+def entry() -> None:
+    """The process entry point (the ``regimeshift`` console script and ``python -m regimeshift.cli.app``): the
+    command, its exit handlers, then an immediate exit. Why not the interpreter's orderly shutdown: by then every
+    output is written (atomically) and closed, and freeing a run's objects and tearing down its modules took
+    0.2 s of a 2.5 s warm run (measured) while guarding nothing. Taken only when this process is alone (no other
+    thread, no child process); otherwise the normal exit."""
+    import atexit
+    import multiprocessing
+    import threading
+
+    try:
+        main()
+        code: int | str | None = 0
+    except SystemExit as exc:
+        code = exc.code
+    if threading.active_count() > 1 or multiprocessing.active_children():
+        sys.exit(code)
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()  # logging's flush, temporary folders' finalizers, process pools' shutdown
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code or 0)
+
+
 if __name__ == "__main__":
-    main()
+    entry()
