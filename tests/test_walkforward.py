@@ -257,3 +257,17 @@ def test_three_features_whose_sum_is_another_are_named_together():
     F["c"] = F["a"] + 2 * F["b"]
     assert dependent_features(F) == "features 'a', 'b', 'c' are an exact linear combination of each other"
     assert dependent_features(F[["a", "b", "d"]]) is None
+
+
+def test_by_default_each_of_two_cores_gets_a_competitions_worker_beside_the_warm_chain(monkeypatch):
+    from regimeshift.regimes import walkforward
+
+    monkeypatch.delenv("REGIMESHIFT_WORKERS", raising=False)
+    monkeypatch.setattr("regimeshift.core.workers.usable_cores", lambda: 2)
+    assert walkforward.default_workers() == 3  # the warm chain mostly waits: one worker per core besides it
+    monkeypatch.setattr("regimeshift.core.workers.usable_cores", lambda: 1)
+    assert walkforward.default_workers() == 1
+    monkeypatch.setattr("regimeshift.core.workers.usable_cores", lambda: 2)
+    monkeypatch.setenv("REGIMESHIFT_WORKERS", "2")
+    assert walkforward.default_workers() == 2  # a number asked for is the number of processes
+    assert walkforward.default_workers(1) == 1
