@@ -13,7 +13,7 @@ import tomli_w
 
 from tests.test_failures import BASE_CMD, TINY
 
-HEAVY = ("hmmlearn", "sklearn")
+HEAVY = ("hmmlearn", "sklearn", "scipy")
 
 
 def _env(cache: Path, **extra: str) -> dict[str, str]:
@@ -49,7 +49,7 @@ def _loaded_after_run(args: list[str], env: dict[str, str]) -> set[str]:
     return {m for m in line[len("LOADED "):].split(",") if m}
 
 
-def test_a_warm_run_without_report_imports_neither_hmmlearn_nor_scikit_learn(tmp_path: Path) -> None:
+def test_a_warm_run_without_report_imports_neither_hmmlearn_scikit_learn_nor_scipy(tmp_path: Path) -> None:
     cfg, env = _config(tmp_path), _env(tmp_path / "cache")
     args = [str(cfg), "--out", str(tmp_path / "run"), "--no-report", "-q"]
     assert _loaded_after_run(args, env) == set(HEAVY)  # the cold run fits: it needs them
