@@ -26,6 +26,7 @@
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -553,18 +554,13 @@ def update_dofs(post: np.ndarray, u: np.ndarray, dofs: np.ndarray, d: int) -> np
     return v
 
 
-_DOF_TABLE: tuple[np.ndarray, np.ndarray] | None = None
-
-
+@functools.lru_cache(maxsize=1)
 def _dof_table() -> tuple[np.ndarray, np.ndarray]:
-    """``(v, log(v/2) - psi(v/2))`` on 512 log-spaced points of ``DOF_RANGE`` (computed once)."""
-    global _DOF_TABLE
-    if _DOF_TABLE is None:
-        from scipy.special import digamma
+    """``(v, log(v/2) - psi(v/2))`` on 512 log-spaced points of ``DOF_RANGE`` (a constant, computed once)."""
+    from scipy.special import digamma
 
-        grid = np.exp(np.linspace(np.log(DOF_RANGE[0]), np.log(DOF_RANGE[1]), 512))
-        _DOF_TABLE = (grid, np.log(0.5 * grid) - digamma(0.5 * grid))
-    return _DOF_TABLE
+    grid = np.exp(np.linspace(np.log(DOF_RANGE[0]), np.log(DOF_RANGE[1]), 512))
+    return grid, np.log(0.5 * grid) - digamma(0.5 * grid)
 
 
 def em_fit(
