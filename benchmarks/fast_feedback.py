@@ -9,7 +9,7 @@ Measures, in fresh processes (``regimeshift run``, paired and alternating so the
 - warm run with tearsheet, target <= 4 s; warm ``--no-report``, target <= 2.5 s;
 - the tearsheet alone (the run's own "report" timing), target <= 1.5 s;
 - ``run --watch``: the re-run after a weight edit, target <= 2 s;
-- ``-X importtime`` of a warm ``--no-report`` run: hmmlearn and scikit-learn must be absent.
+- ``-X importtime`` of a warm ``--no-report`` run: hmmlearn, scikit-learn and scipy must be absent.
 The machine is shared: the one-minute load average is printed beside every figure, and CPU seconds (user +
 system of the process and its children) beside wall seconds, which the load does not inflate.
 """
@@ -110,7 +110,7 @@ def _heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
     err = subprocess.run([sys.executable, "-X", "importtime", *CLI[1:], *args], capture_output=True, text=True,
                          env=env).stderr
     loaded = {line.rsplit("|", 1)[-1].strip() for line in err.splitlines() if line.startswith("import time:")}
-    return [m for m in ("hmmlearn", "sklearn", "scipy.optimize", "quantstats", "backtrader") if m in loaded]
+    return [m for m in ("hmmlearn", "sklearn", "scipy", "quantstats", "backtrader") if m in loaded]
 
 
 def main() -> None:
@@ -155,7 +155,7 @@ def main() -> None:
             print(f"{'tearsheet (the run report stage)':34} {report:6.2f} s; target 1.5 s -> {report / 1.5:4.2f}")
         heavy = _heavy_imports(base + ["--no-report", "-q"], env)
         print(f"{'heavy modules of a warm --no-report':34} {', '.join(heavy) or 'none'} "
-              f"({'hmmlearn/sklearn NOT imported: ok' if not {'hmmlearn', 'sklearn'} & set(heavy) else 'FAIL'})")
+              f"({'hmmlearn/sklearn/scipy NOT imported: ok' if not {'hmmlearn', 'sklearn', 'scipy'} & set(heavy) else 'FAIL'})")
         if not args.skip_watch:
             first, second, cpu = _watch_rerun(CONFIG.read_text(), args.data_dir, env, tmp)
             print(f"{'run --watch: first run, re-run':34} {first:6.2f} s, {second:6.2f} s after a weight edit "
