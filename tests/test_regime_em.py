@@ -125,3 +125,17 @@ def test_compiled_lattice_reports_underflow_instead_of_dividing_by_zero():
     frame = np.array([[1.0, 1.0], [0.0, 0.0], [1.0, 1.0]])
     ok, *_ = scaled_lattice(np.array([0.5, 0.5]), np.full((2, 2), 0.5), frame)
     assert not ok
+
+
+def test_the_three_state_lattice_is_the_generic_one_to_the_bit():
+    from regimeshift.regimes.lattice_kernel import generic_lattice, lattice3
+
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        n = int(rng.integers(1, 800))
+        frame = rng.random((n, 3)) ** 3
+        start, trans = rng.dirichlet(np.ones(3)), rng.dirichlet(np.ones(3), size=3)
+        want, got = generic_lattice(start, trans, frame), lattice3(start, trans, frame)
+        assert got[0] == want[0] and got[1] == want[1]
+        for a, b in zip(got[2:], want[2:]):
+            assert np.array_equal(a, b)
