@@ -35,10 +35,10 @@ import pandas as pd
 from regimeshift.core.errors import RegimeshiftError
 
 FORMAT = 2  # 2: entries carry a sha256 of their arrays, verified on load
-_ENGINE_FILES = (
-    "fast_hmm.py", "model.py", "naming.py", "named_states.py", "walkforward.py", "schedule.py", "spec.py", "filtering.py", "cache.py",
-    "generic_walk.py", "jump.py", "jump_dp.py", "gmmhmm.py", "cold_fit.py",
-)
+# every module of the regimes package: a fit runs code from most of them, and a list kept by hand missed the
+# compiled EM kernels (lattice_kernel.py, t_density_kernel.py), so editing them left stale fits valid; an edit
+# of a module that does not change fits costs one refit
+_ENGINE_FILES = tuple(sorted(p.name for p in Path(__file__).resolve().parent.glob("*.py")))
 _OFF = {"off", "0", "false", "no", "none"}
 _PACKAGES = ("regimeshift", "core", "data", "regimes", "backtests", "strategies", "reports")
 DEFAULT_MAX_MB = 512.0

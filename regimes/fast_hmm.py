@@ -37,7 +37,7 @@ from regimeshift.regimes import (
     hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
 )
 from scipy.special import gammaln, logsumexp
-from regimeshift.regimes.lattice_kernel import log_lattice
+from regimeshift.regimes.lattice_kernel import frames, log_lattice
 from regimeshift.regimes.t_density_kernel import t_from_gaussian
 from regimeshift.regimes.spec import default
 
@@ -186,7 +186,9 @@ def student_t_log_density(maha: np.ndarray, logdet: np.ndarray, d: int, dof: flo
     """Multivariate Student-t log densities (T, K) from squared Mahalanobis distances under the scale matrices.
 
     Why a t: daily returns have fat tails, and under a Gaussian one extreme day is overwhelming evidence for the
-    most volatile state, so a Gaussian HMM on fat-tailed data spends states on tail days instead of regimes."""
+    most volatile state, so a Gaussian HMM on fat-tailed data spends states on tail days instead of regimes.
+    This is the formula written out; fits and filters compute it compiled (``t_densities``), which tests
+    compare with it."""
     if np.ndim(dof) == 0:
         return _t_const(d, dof) - 0.5 * logdet[None, :] - 0.5 * (dof + d) * np.log1p(maha / dof)
     v = np.asarray(dof, dtype=float)  # one dof per state (column); inf marks a Gaussian state
@@ -211,9 +213,20 @@ def emission_log_density(X: np.ndarray, p: HMMParams) -> np.ndarray:
     logf = log_density(X, p.means, p.covars, p.covariance_type)
     if not p.is_student_t:
         return logf
+    return t_densities(logf, _log_det(p.covars, p.covariance_type), p)[0]
+
+
+def t_densities(log_gauss: np.ndarray, logdet: np.ndarray, p: HMMParams) -> tuple[np.ndarray, np.ndarray]:
+    """(Student-t log densities (T, K), the E-step's weights (dof + d) / (dof + maha)) of ``p``'s states from the
+    Gaussian log densities of the same scale matrices (log-determinants ``logdet``): ``student_t_log_density``'s
+    formula in one compiled pass (regimes/t_density_kernel.py); a Gaussian state (inf dof) keeps its density and
+    weighs every day 1."""
     d = p.means.shape[1]
-    logdet = _log_det(p.covars, p.covariance_type)
-    return student_t_log_density(mahalanobis(logf, logdet, d), logdet, d, p.dof)
+    dofs = p.dofs
+    t = np.isfinite(dofs)
+    consts = np.zeros(len(dofs))
+    consts[t] = _t_const(d, dofs[t])
+    return t_from_gaussian(np.ascontiguousarray(log_gauss, dtype=float), logdet, d, dofs, consts)
 
 
 def outlier_distances(logf: np.ndarray, p: HMMParams) -> tuple[np.ndarray, np.ndarray]:
@@ -252,8 +265,7 @@ def forward(
     transmat = np.ascontiguousarray(transmat, dtype=float)
     if len(logf) == 0:
         return np.empty(0), np.empty((0, len(startprob)))
-    shift = _row_max(logf)
-    frame = np.exp(logf - shift[:, None])
+    frame, shift = frames(np.ascontiguousarray(logf, dtype=float))  # each row over its largest density, as EM's
     try:
         ll, fwd, scaling = _hmmc.forward_scaling(startprob, transmat, frame)
         if np.isfinite(ll):
@@ -364,12 +376,7 @@ class Design:
         logf, logdet = self.gaussian_log_density(p)
         if not p.is_student_t:
             return logf, None
-        d = self.U.shape[1]
-        dofs = p.dofs
-        t = np.isfinite(dofs)
-        consts = np.zeros(len(dofs))
-        consts[t] = _t_const(d, dofs[t])
-        return t_from_gaussian(logf, logdet, d, dofs, consts)  # a Gaussian state (inf) weighs every day 1
+        return t_densities(logf, logdet, p)
 
     def gaussian_log_density(self, p: HMMParams) -> tuple[np.ndarray, np.ndarray]:
         """(Gaussian log densities (T, K) with ``p``'s means and covars, the covars' log-determinants): ONE product
@@ -444,15 +451,6 @@ class EMResult:
     converged: bool  # the gain fell below tol before n_iter (hitting n_iter is NOT converged)
     last_filtered: np.ndarray  # p(s_T-1 | x_0..x_T-1) under ``params``
     history: tuple[float, ...]
-
-
-def _row_max(a: np.ndarray) -> np.ndarray:
-    """Row maxima of a (T, K) array with small K: K-1 vectorised maximums (numpy's axis=1 reduction over a
-    length-3 inner axis is ~25x slower)."""
-    out = a[:, 0].copy()
-    for j in range(1, a.shape[1]):
-        np.maximum(out, a[:, j], out=out)
-    return out
 
 
 def _estep(data: Design, p: HMMParams) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:

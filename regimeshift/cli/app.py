@@ -492,7 +492,6 @@ main.add_command(data_command)  # `regimeshift data update/show/import` (regimes
 main.add_command(new_command)  # `regimeshift new strategy NAME` (regimeshift/cli/new_strategy.py)
 
 
-
 def entry() -> None:
     """The process entry point (the ``regimeshift`` console script and ``python -m regimeshift.cli.app``): the
     command, its exit handlers, then an immediate exit. Why not the interpreter's orderly shutdown: by then every
