@@ -625,14 +625,14 @@ def kmeans_init(
     ``min_covar`` for every state. With ``kmeans_n_init=10`` (hmmlearn's choice) it is hmmlearn's start bit for
     bit; fewer k-means inits are cheaper and give restarts with different seeds more different starts.
     """
-    from sklearn.cluster import KMeans
+    from regimeshift.regimes.kmeans import kmeans
 
     X = np.asarray(X, dtype=float)
     rng = np.random.RandomState(seed)
     init = 1.0 / n_states
     startprob = rng.dirichlet(np.full(n_states, init))
     transmat = rng.dirichlet(np.full(n_states, init), size=n_states)
-    means = KMeans(n_clusters=n_states, random_state=seed, n_init=kmeans_n_init).fit(X).cluster_centers_
+    means = kmeans(X, n_states, seed, kmeans_n_init).centers
     cv = np.cov(X.T) + min_covar * np.eye(X.shape[1])
     if covariance_type == "full":
         covars = np.tile(cv, (n_states, 1, 1))
@@ -650,12 +650,12 @@ def kmeans_start(
     from the cluster labels' counts (+1 each). hmmlearn's start (``kmeans_init``) pairs k-means means with one
     pooled covariance and a random, spiky Dirichlet(1/K) transition matrix, and on well-separated data EM from
     there often merges clusters k-means had separated (tests/test_regime_labels.py)."""
-    from sklearn.cluster import KMeans
+    from regimeshift.regimes.kmeans import kmeans
 
     X = np.asarray(X, dtype=float)
     n, d = X.shape
-    km = KMeans(n_clusters=n_states, random_state=seed, n_init=kmeans_n_init).fit(X)
-    labels = km.labels_
+    km = kmeans(X, n_states, seed, kmeans_n_init)
+    labels = km.labels
     pooled = np.cov(X.T).reshape(d, d) + min_covar * np.eye(d)
     covs = np.empty((n_states, d, d))
     for k in range(n_states):
@@ -667,7 +667,7 @@ def kmeans_start(
     startprob = np.bincount(labels, minlength=n_states) + 1.0
     startprob = startprob / startprob.sum()
     covars = covs if covariance_type == "full" else np.stack([np.diag(c) for c in covs])
-    return HMMParams(startprob, transmat, np.asarray(km.cluster_centers_, dtype=float), covars, covariance_type)
+    return HMMParams(startprob, transmat, km.centers, covars, covariance_type)
 
 
 def cold_init(
