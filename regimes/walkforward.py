@@ -97,9 +97,14 @@ class _ColdSource:
     ):
         self.design, self.windows, self.params, self.seeds = design, windows, model_params, list(seeds)
         self.futures: dict[int, Future[tuple[list[Candidate], FamilyChoice | None]]] = {}
+        self.done: dict[int, tuple[list[Candidate], FamilyChoice | None]] = {}
         self.pool: ProcessPoolExecutor | None = None
-        later = sorted(windows)[1:]
+        first, *later = sorted(windows)
         if workers > 1 and later:
+            # the first competition (this process needs it first) runs before the workers fork: they inherit
+            # the compiled kernels it loaded instead of each loading them again (numba's first call in a
+            # process costs ~0.5 s of CPU, measured; the first window is the walk's shortest, ~0.1 s to fit)
+            self.done[first] = self._here(first)
             try:
                 self.pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("fork"),
                                                 initializer=die_with_parent, initargs=(os.getpid(),))
@@ -112,15 +117,20 @@ class _ColdSource:
                 self.close()
                 self.futures.clear()
 
+    def _here(self, k: int) -> tuple[list[Candidate], FamilyChoice | None]:
+        lo, hi = self.windows[k]
+        return _cold_candidates(self.design.U[lo:hi], self.design.center, self.design.scale, self.params, self.seeds)
+
     def get(self, k: int) -> tuple[list[Candidate], FamilyChoice | None]:
+        if k in self.done:
+            return self.done.pop(k)
         fut = self.futures.pop(k, None)
         if fut is not None:
             try:
                 return fut.result()
             except Exception:  # a broken worker must not change results: recompute here (same function)
                 pass
-        lo, hi = self.windows[k]
-        return _cold_candidates(self.design.U[lo:hi], self.design.center, self.design.scale, self.params, self.seeds)
+        return self._here(k)
 
     def close(self) -> None:
         if self.pool is not None:
