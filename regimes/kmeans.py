@@ -48,6 +48,8 @@ def kmeans(X: np.ndarray, n_clusters: int, seed: int, n_init: int = 1) -> KMeans
     X = np.array(X, dtype=float, order="C")  # a copy: centred below
     if X.ndim != 2 or len(X) < n_clusters or n_clusters < 1 or n_init < 1:
         raise ValueError(f"k-means needs at least n_clusters={n_clusters} rows and n_init >= 1, got {X.shape}, {n_init}")
+    if not np.isfinite(X).all():  # as scikit-learn: a start on non-finite rows fails (its EM start is dropped)
+        raise ValueError("k-means: the rows contain NaN or infinity")
     mean = X.mean(axis=0)
     X -= mean
     sq_norms = np.einsum("ij,ij->i", X, X)
@@ -99,16 +101,15 @@ def _sq_distances(A: np.ndarray, X: np.ndarray, x_sq_norms: np.ndarray) -> np.nd
 def _lloyd_run(X: np.ndarray, start: np.ndarray, tol: float) -> KMeansFit:
     labels, centers, n_iter, emptied = _lloyd(X, start, tol, MAX_ITER)
     if emptied:  # a cluster lost every row: scikit-learn's own relocation, from the same start
-        return _sklearn_run(X, start, tol)
+        return _sklearn_run(X, start)
     return KMeansFit(centers, labels, float(_inertia(X, centers, labels)), int(n_iter))
 
 
-def _sklearn_run(X: np.ndarray, start: np.ndarray, tol: float) -> KMeansFit:
-    from sklearn.cluster._kmeans import _kmeans_single_lloyd
+def _sklearn_run(X: np.ndarray, start: np.ndarray) -> KMeansFit:
+    from sklearn.cluster import KMeans
 
-    labels, inertia, centers, n_iter = _kmeans_single_lloyd(X, np.ones(len(X)), start.copy(), max_iter=MAX_ITER, tol=tol,
-                                                            n_threads=2)
-    return KMeansFit(np.asarray(centers), np.asarray(labels, dtype=np.int32), float(inertia), int(n_iter))
+    km = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=MAX_ITER, tol=TOL).fit(X)
+    return KMeansFit(km.cluster_centers_, np.asarray(km.labels_, dtype=np.int32), float(km.inertia_), int(km.n_iter_))
 
 
 def _same_partition(a: np.ndarray, b: np.ndarray, k: int) -> bool:
