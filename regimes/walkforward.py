@@ -274,7 +274,6 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     windows = {k: (window_start(positions[k], window), positions[k] + 1) for k in due}
     seeds = [spec.seed + i for i in range(spec.n_init)]
     n_workers = default_workers(workers)
-    source = _ColdSource(design, windows, model_params, seeds, n_workers)
 
     cold_surprise = spec.cold_surprise
     surprised = False
@@ -282,8 +281,11 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
     daily = np.full(T, np.nan)
     rows = []
     model: LiquidityHMM | None = None
+    # the bar first: the first competition (and numba's start-up) runs while the workers are made
     refits_bar = progress.bar(len(positions), "walk-forward refits", unit="refit", leave=False)
+    source: _ColdSource | None = None
     try:
+        source = _ColdSource(design, windows, model_params, seeds, n_workers)
         with single_blas_thread():
             for k, r in enumerate(positions):
                 refits_bar.update(1)
@@ -365,7 +367,8 @@ def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None)
                     rows[-1]["dof_max"] = float(np.max(p.dofs))
     finally:
         refits_bar.close()
-        source.close()
+        if source is not None:
+            source.close()
     result = pd.DataFrame(probs, index=index, columns=list(names)).iloc[positions[0] :]
     refits = pd.DataFrame(rows).set_index("date")
     path = pd.Series(daily, index=index, name="loglik").iloc[positions[0] + 1 :]
