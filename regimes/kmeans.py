@@ -99,10 +99,10 @@ def _sq_distances(A: np.ndarray, X: np.ndarray, x_sq_norms: np.ndarray) -> np.nd
 
 
 def _lloyd_run(X: np.ndarray, start: np.ndarray, tol: float) -> KMeansFit:
-    labels, centers, n_iter, emptied = _lloyd(X, start, tol, MAX_ITER)
+    labels, centers, n_iter, emptied, inertia = _lloyd(X, start, tol, MAX_ITER)
     if emptied:  # a cluster lost every row: scikit-learn's own relocation, from the same start
         return _sklearn_run(X, start)
-    return KMeansFit(centers, labels, float(_inertia(X, centers, labels)), int(n_iter))
+    return KMeansFit(centers, labels, float(inertia), int(n_iter))
 
 
 def _sklearn_run(X: np.ndarray, start: np.ndarray) -> KMeansFit:
@@ -124,32 +124,20 @@ def _same_partition(a: np.ndarray, b: np.ndarray, k: int) -> bool:
 
 
 @njit(cache=True)
-def _sq_dist(a: np.ndarray, b: np.ndarray) -> float:  # pragma: no cover - compiled
-    """scikit-learn's squared distance: four features at a time, then the rest."""
-    d = a.shape[0]
+def _sq_dist(A: np.ndarray, i: int, B: np.ndarray, j: int) -> float:  # pragma: no cover - compiled
+    """Squared distance of row ``i`` of A to row ``j`` of B, in scikit-learn's order: four features at a time,
+    then the rest."""
+    d = A.shape[1]
     r = 0.0
     q = d // 4
     for g in range(q):
-        i = 4 * g
-        r += ((a[i] - b[i]) * (a[i] - b[i]) + (a[i + 1] - b[i + 1]) * (a[i + 1] - b[i + 1])
-              + (a[i + 2] - b[i + 2]) * (a[i + 2] - b[i + 2]) + (a[i + 3] - b[i + 3]) * (a[i + 3] - b[i + 3]))
-    for i in range(4 * q, d):
-        r += (a[i] - b[i]) * (a[i] - b[i])
+        f = 4 * g
+        r += ((A[i, f] - B[j, f]) * (A[i, f] - B[j, f]) + (A[i, f + 1] - B[j, f + 1]) * (A[i, f + 1] - B[j, f + 1])
+              + (A[i, f + 2] - B[j, f + 2]) * (A[i, f + 2] - B[j, f + 2])
+              + (A[i, f + 3] - B[j, f + 3]) * (A[i, f + 3] - B[j, f + 3]))
+    for f in range(4 * q, d):
+        r += (A[i, f] - B[j, f]) * (A[i, f] - B[j, f])
     return r
-
-
-@njit(cache=True)
-def _inertia(X: np.ndarray, centers: np.ndarray, labels: np.ndarray) -> float:  # pragma: no cover - compiled
-    """Sum of squared distances to the assigned centre, in two halves of the rows (scikit-learn's two threads)."""
-    n = X.shape[0]
-    half = (n + 1) // 2
-    a = 0.0
-    for i in range(half):
-        a += _sq_dist(X[i], centers[labels[i]])
-    b = 0.0
-    for i in range(half, n):
-        b += _sq_dist(X[i], centers[labels[i]])
-    return a + b
 
 
 @njit(cache=True)
@@ -182,7 +170,7 @@ def _assign(Xt: np.ndarray, centers: np.ndarray, labels: np.ndarray, dist: np.nd
 
 @njit(cache=True)
 def _lloyd(X: np.ndarray, start: np.ndarray, tol: float, max_iter: int):  # pragma: no cover - compiled
-    """Lloyd's iterations from ``start``: (labels, centres, iterations, a cluster emptied). Plain loops only, one
+    """Lloyd's iterations from ``start``: (labels, centres, iterations, a cluster emptied, inertia). Plain loops only, one
     call of the assignment: every numpy routine used in a compiled function costs numba ~0.3 s to compile, and
     the first version (slice assignments, ``np.full``, a transposed copy, two calls) took 6 s, on a fresh clone's
     first run."""
@@ -233,17 +221,9 @@ def _lloyd(X: np.ndarray, start: np.ndarray, tol: float, max_iter: int):  # prag
                 emptied = True
                 break
             alpha = 1.0 / w
-            r = 0.0
             for f in range(d):
                 new[j, f] = (sums[0, j, f] + sums[1, j, f]) * alpha
-            for f in range(d):  # scikit-learn's distance: four features at a time, then the rest
-                if f % 4 == 0 and f + 4 <= d:
-                    r += ((new[j, f] - centers[j, f]) * (new[j, f] - centers[j, f])
-                          + (new[j, f + 1] - centers[j, f + 1]) * (new[j, f + 1] - centers[j, f + 1])
-                          + (new[j, f + 2] - centers[j, f + 2]) * (new[j, f + 2] - centers[j, f + 2])
-                          + (new[j, f + 3] - centers[j, f + 3]) * (new[j, f + 3] - centers[j, f + 3]))
-                elif f >= d - d % 4:
-                    r += (new[j, f] - centers[j, f]) * (new[j, f] - centers[j, f])
+            r = _sq_dist(new, j, centers, j)
             s = np.sqrt(r)
             shift += s * s
         if emptied:
@@ -261,4 +241,12 @@ def _lloyd(X: np.ndarray, start: np.ndarray, tol: float, max_iter: int):  # prag
         stopped = shift <= tol or it >= max_iter
         for i in range(n):
             old[i] = labels[i]
-    return labels, centers, it, emptied
+    # the inertia as scikit-learn sums it on two threads: each half of the rows from zero, then added
+    half = (n + 1) // 2
+    ia = 0.0
+    for i in range(half):
+        ia += _sq_dist(X, i, centers, labels[i])
+    ib = 0.0
+    for i in range(half, n):
+        ib += _sq_dist(X, i, centers, labels[i])
+    return labels, centers, it, emptied, ia + ib
