@@ -1,6 +1,7 @@
 """Does the regime answer depend on the model seed? (issue 24; a measurement, not a test)
 
     python benchmarks/regime_seeds.py [--markets NAME,NAME] [--seeds 1,2,3,4,5] [--emission auto|gaussian|student_t]
+        [--t-dof auto|per_state]
         [--workers 2] [--days 5000]
 
 The plainest user config (``tests.markets_unlike.PLAIN``: the daily returns of the assets, the config defaults,
@@ -38,13 +39,14 @@ def _market(name: str, days: int):  # type: ignore[no-untyped-def]
     return unlike.generate_unlike(unlike.by_name(name).with_size(days))
 
 
-def _one(job: tuple[str, int, str, int]) -> tuple[str, int, float, float, float, str]:
-    name, seed, emission, days = job
+def _one(job: tuple[str, int, str, int, str | None]) -> tuple[str, int, float, float, float, str]:
+    name, seed, emission, days, t_dof = job
     from tests import markets_unlike as unlike
 
     market = _market(name, days)
     t0 = time.perf_counter()
-    rec, res = unlike.plain_score(market, seed, emission=emission)
+    extra = {"t_dof": t_dof} if t_dof else {}
+    rec, res = unlike.plain_score(market, seed, emission=emission, **extra)
     fams = "".join("t" if e == "student_t" else "g" for e in res.refits.get("emission", []))
     return name, seed, rec.named, rec.oracle, time.perf_counter() - t0, fams
 
@@ -54,14 +56,15 @@ def main() -> None:
     ap.add_argument("--markets", default=",".join(DEFAULT_MARKETS))
     ap.add_argument("--seeds", default="1,2,3,4,5")
     ap.add_argument("--emission", default="auto", choices=("auto", "gaussian", "student_t"))
+    ap.add_argument("--t-dof", default=None, help='the t\'s dof setting ("auto": one shared, "per_state"); default: the config\'s')
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--days", type=int, default=5000, help="length of the unlike markets (the battery keeps its own)")
     a = ap.parse_args()
     markets = [m for m in a.markets.split(",") if m]
     seeds = [int(s) for s in a.seeds.split(",")]
-    jobs = [(m, s, a.emission, a.days) for m in markets for s in seeds]
+    jobs = [(m, s, a.emission, a.days, a.t_dof) for m in markets for s in seeds]
     by_market: dict[str, list[tuple[int, float, float, float, str]]] = {m: [] for m in markets}
-    print(f"emission {a.emission}, seeds {a.seeds}, plain config, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    print(f"emission {a.emission}{f' (t_dof {a.t_dof})' if a.t_dof else ''}, seeds {a.seeds}, plain config, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
     with ProcessPoolExecutor(a.workers) as pool:
         for name, seed, named, oracle, secs, fams in pool.map(_one, jobs):
             by_market[name].append((seed, named, oracle, secs, fams))
