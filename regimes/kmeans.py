@@ -10,12 +10,11 @@ the same numpy expressions and Lloyd's iterations one compiled loop: ~2 ms a run
 The same algorithm, in the same arithmetic order where it decides anything:
 - the data centred by its mean, k-means++ seeding with scikit-learn's draws from ``RandomState(seed)`` and its
   numpy expressions (so the same rows are picked: the seeding *is* the start);
-- Lloyd: each row to its nearest centre (first of equals), the centres as the mean of their rows (sums in
-  scikit-learn's order on two threads: the rows' 256-row chunks split in two halves, each summed from zero in
-  row order, then added; so here, where the goldens were recorded on two cores, the centres are scikit-learn's
-  to the bit, tests/test_kmeans.py; unlike scikit-learn's the result no longer depends on the machine's core
-  count), stopping when no label changes or the centres move by less than ``1e-4`` times the mean feature
-  variance; a last assignment when stopped by the tolerance;
+- Lloyd: each row to its nearest centre (first of equals), the centres as the mean of their rows (sums from
+  zero in row order: scikit-learn's order on one thread, which is how the EM starts ran it, inside
+  ``single_blas_thread``'s limit of every thread pool to one; so the centres, labels and inertia are
+  scikit-learn's to the bit there, tests/test_kmeans.py), stopping when no label changes or the centres move by
+  less than ``1e-4`` times the mean feature variance; a last assignment when stopped by the tolerance;
 - ``n_init`` runs from successive draws of one generator, the lowest inertia kept unless it is the same
   partition.
 A run in which a cluster empties (scikit-learn then moves a far row into it) is handed to scikit-learn itself:
@@ -28,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-CHUNK = 256  # scikit-learn's rows per chunk in Lloyd's iterations (the unit its threads split)
 TOL = 1e-4  # scikit-learn's default tolerance, relative to the mean feature variance
 MAX_ITER = 300
 
@@ -107,8 +105,10 @@ def _lloyd_run(X: np.ndarray, start: np.ndarray, tol: float) -> KMeansFit:
 
 def _sklearn_run(X: np.ndarray, start: np.ndarray) -> KMeansFit:
     from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
 
-    km = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=MAX_ITER, tol=TOL).fit(X)
+    with threadpool_limits(limits=1):  # one thread, as everywhere else here: the sums' order fixed
+        km = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=MAX_ITER, tol=TOL).fit(X)
     return KMeansFit(km.cluster_centers_, np.asarray(km.labels_, dtype=np.int32), float(km.inertia_), int(km.n_iter_))
 
 
@@ -176,14 +176,10 @@ def _lloyd(X: np.ndarray, start: np.ndarray, tol: float, max_iter: int):  # prag
     first run."""
     n, d = X.shape
     k = start.shape[0]
-    chunk = CHUNK if n > CHUNK else n
-    n_chunks = n // chunk + (1 if n % chunk else 0)
-    # OpenMP's static schedule on two threads: the first ceil(chunks/2) chunks to one, the rest to the other
-    split = min(n, ((n_chunks + 1) // 2) * chunk) if n_chunks > 1 else n
     centers = np.empty((k, d))
     new = np.empty((k, d))
-    sums = np.empty((2, k, d))
-    counts = np.empty((2, k))
+    sums = np.empty((k, d))
+    counts = np.empty(k)
     for j in range(k):
         for f in range(d):
             centers[j, f] = start[j, f]
@@ -203,26 +199,24 @@ def _lloyd(X: np.ndarray, start: np.ndarray, tol: float, max_iter: int):  # prag
         if stopped:
             break
         it += 1
-        for h in range(2):
-            for j in range(k):
-                counts[h, j] = 0.0
-                for f in range(d):
-                    sums[h, j, f] = 0.0
-        for i in range(n):
-            h = 0 if i < split else 1
-            j = labels[i]
-            counts[h, j] += 1.0
+        for j in range(k):
+            counts[j] = 0.0
             for f in range(d):
-                sums[h, j, f] += X[i, f]
+                sums[j, f] = 0.0
+        for i in range(n):
+            j = labels[i]
+            counts[j] += 1.0
+            for f in range(d):
+                sums[j, f] += X[i, f]
         shift = 0.0
         for j in range(k):
-            w = counts[0, j] + counts[1, j]
+            w = counts[j]
             if w == 0.0:
                 emptied = True
                 break
             alpha = 1.0 / w
             for f in range(d):
-                new[j, f] = (sums[0, j, f] + sums[1, j, f]) * alpha
+                new[j, f] = sums[j, f] * alpha
             r = _sq_dist(new, j, centers, j)
             s = np.sqrt(r)
             shift += s * s
@@ -241,12 +235,7 @@ def _lloyd(X: np.ndarray, start: np.ndarray, tol: float, max_iter: int):  # prag
         stopped = shift <= tol or it >= max_iter
         for i in range(n):
             old[i] = labels[i]
-    # the inertia as scikit-learn sums it on two threads: each half of the rows from zero, then added
-    half = (n + 1) // 2
-    ia = 0.0
-    for i in range(half):
-        ia += _sq_dist(X, i, centers, labels[i])
-    ib = 0.0
-    for i in range(half, n):
-        ib += _sq_dist(X, i, centers, labels[i])
-    return labels, centers, it, emptied, ia + ib
+    inertia = 0.0
+    for i in range(n):
+        inertia += _sq_dist(X, i, centers, labels[i])
+    return labels, centers, it, emptied, inertia

@@ -366,10 +366,11 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         stable data.
         """
         order = align_order(self.raw_means_, prev.means_, self.scaler_scale_)
-        score = self.stress_scores()
         se = None
-        if self.order_by != naming.SIGNED_MEAN:  # the signed-mean rule has no standard errors
-            _, se = naming.scores_and_errors(
+        if self.order_by == naming.SIGNED_MEAN:  # the signed-mean rule has no standard errors
+            score = self.stress_scores()
+        else:  # the scores and their errors in one pass (the scores do not depend on n_train: stress_scores' own)
+            score, se = naming.scores_and_errors(
                 self.raw_means_, self.raw_covars_, naming.state_weights(self.params_.transmat), self.n_train_,
                 self.feature_names, order_by=self.order_by, signs=self.stress_signs,
             )
