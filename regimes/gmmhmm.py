@@ -18,7 +18,7 @@ import numpy as np
 from regimeshift.core.compat import quiet_hmmlearn
 from regimeshift.regimes.fast_hmm import forward
 from regimeshift.regimes.filtering import forward_filter
-from regimeshift.regimes.model import single_blas_thread
+from regimeshift.regimes.threads import single_blas_thread
 from regimeshift.regimes import naming
 from regimeshift.regimes.named_states import NamedStates, mixture_moments, window_scaler
 from regimeshift.regimes.spec import default

@@ -105,9 +105,10 @@ def _lloyd_run(X: np.ndarray, start: np.ndarray, tol: float) -> KMeansFit:
 
 def _sklearn_run(X: np.ndarray, start: np.ndarray) -> KMeansFit:
     from sklearn.cluster import KMeans
-    from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):  # one thread, as everywhere else here: the sums' order fixed
+    from regimeshift.regimes.threads import single_blas_thread
+
+    with single_blas_thread():  # one thread, as the EM starts run: the sums' order fixed
         km = KMeans(n_clusters=len(start), init=start, n_init=1, max_iter=MAX_ITER, tol=TOL).fit(X)
     return KMeansFit(km.cluster_centers_, np.asarray(km.labels_, dtype=np.int32), float(km.inertia_), int(km.n_iter_))
 

@@ -45,6 +45,7 @@ from regimeshift.regimes.fast_hmm import (
 from regimeshift.regimes.cold_fit import Candidate, cold_candidates, compete
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.named_states import NamedStates
+from regimeshift.regimes.threads import single_blas_thread
 from regimeshift.regimes.spec import RegimeSpec, default
 from regimeshift.regimes import naming
 # re-exported: the matching and the safety net live with the naming rule, shared by every model family
@@ -56,7 +57,6 @@ from regimeshift.regimes.naming import (  # noqa: F401
 )
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
-from threadpoolctl import ThreadpoolController
 
 
 @dataclass(frozen=True)
@@ -527,17 +527,3 @@ def select_n_states(
         table["best_bic"] = table.index == table["bic"].idxmin()
         table["best_oos"] = table.index == table["oos_loglik"].idxmax()
     return table
-
-
-_CONTROLLER: list[ThreadpoolController] = []
-
-
-def single_blas_thread():  # type: ignore[no-untyped-def]
-    """Context limiting BLAS/OpenMP to one thread (the controller is built once: building it scans libraries).
-
-    These matrices are small, and threads fighting over 2 cores made EM 3-30x slower (measured); one thread
-    also makes every product's summation order fixed, so results do not depend on the machine's load.
-    """
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0].limit(limits=1)

@@ -67,7 +67,8 @@ def _cold_candidates(
     """A cold fit's candidates on one training window (rows ``U`` in design units): ``regimes.cold_fit``'s
     screened starts, and with ``emission = "auto"`` the family it chose."""
     from regimeshift.regimes.cold_fit import cold_candidates
-    from regimeshift.regimes.model import LiquidityHMM, single_blas_thread
+    from regimeshift.regimes.model import LiquidityHMM
+    from regimeshift.regimes.threads import single_blas_thread
 
     proto = LiquidityHMM(**model_params)
     data = _design_from_rows(U, proto.covariance_type, center, scale)
@@ -246,7 +247,8 @@ def _dispatch_generic(
 def _walk_forward(features: pd.DataFrame, spec: RegimeSpec, workers: int | None) -> RegimeResult:
     from regimeshift.regimes.cold_fit import compete
     from regimeshift.regimes.fast_hmm import Design, forward
-    from regimeshift.regimes.model import LiquidityHMM, single_blas_thread
+    from regimeshift.regimes.model import LiquidityHMM
+    from regimeshift.regimes.threads import single_blas_thread
 
     t0 = time.perf_counter()
     names = spec.names

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
-from threadpoolctl import threadpool_limits
 
 from regimeshift.regimes.kmeans import _lloyd_run, kmeans
+from regimeshift.regimes.threads import single_blas_thread
 
 
 def _market_like(n: int, d: int, seed: int) -> np.ndarray:
@@ -24,7 +24,7 @@ def _market_like(n: int, d: int, seed: int) -> np.ndarray:
        n_init=st.sampled_from([1, 3, 10]))
 def test_kmeans_finds_scikit_learns_clustering_from_the_same_seed(n: int, d: int, k: int, seed: int, n_init: int) -> None:
     X = _market_like(n, d, seed % 1000)
-    with threadpool_limits(limits=1):  # as the EM starts run it (regimes.model.single_blas_thread)
+    with single_blas_thread():  # as the EM starts run it
         ref = KMeans(n_clusters=k, random_state=seed, n_init=n_init).fit(X)
     ours = kmeans(X, k, seed, n_init)
     np.testing.assert_array_equal(ours.labels, ref.labels_)
@@ -48,7 +48,7 @@ def test_a_cluster_that_empties_is_relocated_as_scikit_learn_does() -> None:
     start = np.vstack([X[0], X[1], np.full(3, 1e6)])  # the third centre is nearest to no row
     tol = float(np.mean(np.var(X, axis=0)) * 1e-4)
     ours = _lloyd_run(X, start, tol)
-    with threadpool_limits(limits=1):
+    with single_blas_thread():
         ref = KMeans(n_clusters=3, init=start, n_init=1).fit(X)
     np.testing.assert_array_equal(ours.labels, ref.labels_)
     np.testing.assert_allclose(ours.centers, ref.cluster_centers_, rtol=1e-9, atol=1e-12)

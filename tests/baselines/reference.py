@@ -20,7 +20,7 @@ from regimeshift.regimes import (
 )
 from regimeshift.regimes.fast_hmm import FastGaussianHMM
 from regimeshift.regimes.filtering import forward_filter
-from regimeshift.regimes.model import single_blas_thread
+from regimeshift.regimes.threads import single_blas_thread
 from scipy.special import logsumexp
 
 
