@@ -1,7 +1,7 @@
 """Gaussian-HMM EM on BLAS and hmmlearn's compiled lattice routines, without hmmlearn's per-iteration overhead.
 
-- ``FastGaussianHMM``: hmmlearn's GaussianHMM with its two slowest full-covariance steps on BLAS (same numbers
-  as stock hmmlearn to rounding); kept for code that wants an hmmlearn object (``LiquidityHMM.hmm_``).
+- (``regimes.hmm_twin`` holds the hmmlearn objects: this module imports none of hmmlearn's estimators, so a cold
+  walk-forward loads no scikit-learn.)
 - ``Design``: rows prepared once -- a fixed affine map and ``[Q | U | 1]``, each row's pairwise products, the
   row and a constant -- so that the log densities of all states are ONE matrix product per E-step and all
   sufficient statistics ONE product per M-step; a walk-forward fits every refit on a view of it.
@@ -31,42 +31,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from hmmlearn.base import BaseHMM
-from hmmlearn.hmm import GaussianHMM
 from regimeshift.regimes import (
     hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
 )
-from scipy.special import gammaln, logsumexp
+from scipy.special import fdtri, gammaincinv, gammaln, logsumexp
 from regimeshift.regimes.lattice_kernel import frames, log_lattice
 from regimeshift.regimes.t_density_kernel import t_from_gaussian
 from regimeshift.regimes.spec import default
 
 _LOG_2PI = np.log(2 * np.pi)
 COVARS_PRIOR = 1e-2  # hmmlearn's GaussianHMM default, kept so fits agree with it
-
-
-class FastGaussianHMM(GaussianHMM):
-    def _compute_log_likelihood(self, X: np.ndarray) -> np.ndarray:
-        if self.covariance_type != "full":
-            return super()._compute_log_likelihood(X)
-        try:
-            return log_density(X, self.means_, self._covars_, "full")
-        except np.linalg.LinAlgError:
-            return super()._compute_log_likelihood(X)  # hmmlearn's path adds min_covar and retries
-
-    def _accumulate_sufficient_statistics(self, stats, X, lattice, posteriors, fwdlattice, bwdlattice):  # type: ignore[override]
-        if self.covariance_type != "full":
-            return super()._accumulate_sufficient_statistics(
-                stats=stats, X=X, lattice=lattice, posteriors=posteriors, fwdlattice=fwdlattice, bwdlattice=bwdlattice
-            )
-        BaseHMM._accumulate_sufficient_statistics(
-            self, stats=stats, X=X, lattice=lattice, posteriors=posteriors, fwdlattice=fwdlattice, bwdlattice=bwdlattice
-        )
-        if "m" in self.params or "c" in self.params:
-            stats["post"] += posteriors.sum(axis=0)
-            stats["obs"] += posteriors.T @ X
-        if "c" in self.params:
-            stats["obs*obs.T"] += np.stack([(X * posteriors[:, k : k + 1]).T @ X for k in range(posteriors.shape[1])])
 
 
 # -- parameters -------------------------------------------------------------------------------------------------
@@ -124,28 +98,6 @@ class HMMParams:
                 return False
             return True
         return bool(np.all(self.covars > 0))
-
-
-def params_from_hmm(hmm: GaussianHMM) -> HMMParams:
-    covars = np.array(hmm._covars_, dtype=float)
-    return HMMParams(
-        np.array(hmm.startprob_, dtype=float),
-        np.array(hmm.transmat_, dtype=float),
-        np.array(hmm.means_, dtype=float),
-        covars,
-        hmm.covariance_type,
-    )
-
-
-def hmm_from_params(p: HMMParams, **kwargs: object) -> FastGaussianHMM:
-    """A fitted-looking ``FastGaussianHMM`` carrying ``p`` (for hmmlearn's own score/predict_proba/sample)."""
-    hmm = FastGaussianHMM(n_components=p.n_states, covariance_type=p.covariance_type, **kwargs)  # type: ignore[arg-type]
-    hmm.n_features = p.means.shape[1]
-    hmm.startprob_ = p.startprob.copy()
-    hmm.transmat_ = p.transmat.copy()
-    hmm.means_ = p.means.copy()
-    hmm._covars_ = p.covars.copy()  # skip the setter's eigenvalue validation: em_fit checked positive-definiteness
-    return hmm
 
 
 # -- densities ---------------------------------------------------------------------------------------------------
@@ -232,18 +184,16 @@ def t_densities(log_gauss: np.ndarray, logdet: np.ndarray, p: HMMParams) -> tupl
 @functools.lru_cache(maxsize=64)
 def _chi2_limit(d: int) -> float:
     """The chi-square(d) 99.9 % quantile: asked at every refit for the same d (scipy's ppf took ~0.3 ms a call,
-    on the main process's path in the walk-forward)."""
-    from scipy.stats import chi2
-
-    return float(chi2.ppf(0.999, d))
+    on the main process's path in the walk-forward). ``scipy.special`` rather than ``scipy.stats.chi2.ppf``:
+    the same function (chi2's ``_ppf`` is this expression, to the bit) without ~0.5 s of ``scipy.stats``
+    imports on a cold run."""
+    return float(2.0 * gammaincinv(d / 2.0, 0.999))
 
 
 def outlier_distances(logf: np.ndarray, p: HMMParams) -> tuple[np.ndarray, np.ndarray]:
     """(squared Mahalanobis distances (T, K) of rows with emission log densities ``logf`` under ``p``, each
     state's 99.9 % quantile of that distance under the model (K,)): a chi-square for a Gaussian state,
     d * F(d, dof) for a t state."""
-    from scipy.stats import f
-
     d = p.means.shape[1]
     logdet = _log_det(p.covars, p.covariance_type)
     k = p.n_states
@@ -255,7 +205,7 @@ def outlier_distances(logf: np.ndarray, p: HMMParams) -> tuple[np.ndarray, np.nd
     vt = nu[t][None, :]
     log1p_term = -2.0 * (logf[:, t] - _t_const(d, vt) + 0.5 * logdet[None, t]) / (vt + d)
     maha[:, t] = vt * np.expm1(log1p_term)
-    limit = np.array([float(d * f.ppf(0.999, d, v)) if np.isfinite(v) else _chi2_limit(d) for v in nu])
+    limit = np.array([float(d * fdtri(d, v, 0.999)) if np.isfinite(v) else _chi2_limit(d) for v in nu])  # F's ppf
     return maha, limit
 
 

@@ -24,11 +24,10 @@ import dataclasses
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from hmmlearn.hmm import GaussianHMM
 from regimeshift.core.compat import quiet_hmmlearn
 from regimeshift.regimes.fast_hmm import (
     Design,
@@ -39,12 +38,12 @@ from regimeshift.regimes.fast_hmm import (
     emission_log_density,
     em_fit,
     forward,
-    hmm_from_params,
     to_units,
 )
 from regimeshift.regimes.cold_fit import Candidate, cold_candidates, compete
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.named_states import NamedStates
+from regimeshift.regimes.estimator_params import EstimatorParams, not_fitted
 from regimeshift.regimes.threads import single_blas_thread
 from regimeshift.regimes.spec import RegimeSpec, default
 from regimeshift.regimes import naming
@@ -55,8 +54,9 @@ from regimeshift.regimes.naming import (  # noqa: F401
     align_order,
     contradicts_stress,
 )
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
+
+if TYPE_CHECKING:
+    from regimeshift.regimes.hmm_twin import FastGaussianHMM
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ _STATE_FIELDS = frozenset(f.name for f in dataclasses.fields(HMMState))
 AUTO_DOF_START = 10.0  # where an estimated dof starts: between fat tails (~4) and near-Gaussian (~30+)
 
 
-class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
+class LiquidityHMM(NamedStates, EstimatorParams):
     """Gaussian HMM with restarts, honest convergence, sticky transitions and stable state names.
 
     Parameters
@@ -189,7 +189,7 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         if name.endswith("_") and not name.startswith("_") and name[:-1] in _STATE_FIELDS:
             state = self.__dict__.get("state_")
             if state is None:
-                raise NotFittedError(f"LiquidityHMM is not fitted yet: '{name}' needs fit()")
+                raise not_fitted(f"LiquidityHMM is not fitted yet: '{name}' needs fit()")
             return getattr(state, name[:-1])
         raise AttributeError(f"'LiquidityHMM' object has no attribute '{name}'")
 
@@ -294,7 +294,7 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         res = best.result
         assert res is not None
         m_u, s_u = data.scaler()
-        self._hmm: GaussianHMM | None = None  # built on first use of hmm_
+        self._hmm: FastGaussianHMM | None = None  # built on first use of hmm_
         shift = len(data) * np.log(s_u).sum()  # log-likelihood of the standardised window (hmmlearn's units)
         self.state_ = HMMState(
             params=res.params, design_center=data.center, design_scale=data.scale, window_mean=m_u, window_scale=s_u,
@@ -328,13 +328,15 @@ class LiquidityHMM(NamedStates, BaseEstimator):  # type: ignore[misc]
         return to_units(orig, shift=data.center, scale=data.scale)
 
     @property
-    def hmm_(self) -> GaussianHMM:
+    def hmm_(self) -> FastGaussianHMM:
         """An hmmlearn GaussianHMM with the fitted parameters in this window's standardised units."""
         if self.params_.is_student_t:  # hmmlearn has no Student-t HMM: a Gaussian twin would silently differ
             raise NotImplementedError("hmm_: a fit with Student-t emissions has no hmmlearn GaussianHMM twin")
         if self.__dict__.get("_hmm") is None:
             m_u, s_u = self.state_.window_mean, self.state_.window_scale
             z = to_units(self.params_, shift=m_u, scale=s_u)
+            from regimeshift.regimes.hmm_twin import hmm_from_params  # hmmlearn's estimators: only when asked
+
             self._hmm = hmm_from_params(z, min_covar=self.min_covar, transmat_prior=self.transmat_prior,
                                         n_iter=self.n_iter, tol=self.tol, implementation="scaling")
         return self._hmm

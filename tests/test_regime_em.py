@@ -7,13 +7,12 @@ import numpy as np
 import pytest
 from regimeshift.regimes.fast_hmm import (
     Design,
-    FastGaussianHMM,
     em_fit,
     forward,
     kmeans_init,
-    params_from_hmm,
     to_units,
 )
+from regimeshift.regimes.hmm_twin import FastGaussianHMM, params_from_hmm
 from regimeshift.regimes.filtering import forward_filter
 
 

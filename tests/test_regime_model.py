@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from hmmlearn.hmm import GaussianHMM
-from regimeshift.regimes.fast_hmm import FastGaussianHMM
+from regimeshift.regimes.hmm_twin import FastGaussianHMM
 from regimeshift.regimes.model import LiquidityHMM
 
 

@@ -152,6 +152,17 @@ def test_the_estimator_follows_scikit_learn_conventions() -> None:
     assert m.state_.n_train == len(_features())
 
 
+def test_the_estimators_parameters_and_repr_are_what_scikit_learns_base_estimator_makes_of_its_signature() -> None:
+    from sklearn.base import BaseEstimator
+
+    twin = type("LiquidityHMM", (BaseEstimator,), {"__init__": LiquidityHMM.__init__})
+    kw = {"n_init": 4, "emission": "student_t", "names": ("calm", "storm")}
+    ours, theirs = LiquidityHMM(**kw), twin(**kw)
+    assert ours.get_params() == theirs.get_params() and ours.get_params(deep=False) == theirs.get_params(deep=False)
+    assert repr(ours) == repr(theirs) and repr(LiquidityHMM()) == repr(twin()) == "LiquidityHMM()"
+    assert ours.set_params(n_iter=7) is ours and ours.n_iter == 7
+
+
 def test_a_fitted_model_round_trips_through_its_state() -> None:
     m = LiquidityHMM(n_init=2).fit(_features().to_numpy())
     arrays, scalars = m.to_state()

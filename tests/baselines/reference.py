@@ -18,7 +18,7 @@ from regimeshift.core.errors import RegimeshiftError
 from regimeshift.regimes import (
     hmm_kernels as _hmmc,  # hmmlearn's compiled routines, one import site
 )
-from regimeshift.regimes.fast_hmm import FastGaussianHMM
+from regimeshift.regimes.hmm_twin import FastGaussianHMM
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.threads import single_blas_thread
 from scipy.special import logsumexp
