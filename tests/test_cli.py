@@ -234,3 +234,33 @@ def test_run_says_what_each_stage_does_and_how_long_it_took_when_asked(tmp_path)
                            text=True)
     piped = subprocess.run([*args, str(tmp_path / "c")], env=env, capture_output=True, text=True)
     assert quiet.returncode == piped.returncode == 0 and quiet.stderr == piped.stderr == ""
+
+
+# the process entry point: exit handlers, then an immediate exit (no teardown of the run's objects and modules)
+_ENTRY = """
+import atexit, os, sys, threading, time
+class Freed:
+    def __del__(self):
+        os.write(1, b"freed at teardown\\n")
+kept = Freed()
+atexit.register(print, "exit handler ran", flush=True)
+if os.environ["THREAD"] == "daemon":  # what tqdm's monitor is: the normal exit would not wait for it either
+    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()
+else:
+    threading.Thread(target=time.sleep, args=(0.5,)).start()
+sys.argv = ["regimeshift", "--help"]
+from regimeshift.cli.app import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize("thread, torn_down", [("daemon", False), ("worker", True)])
+def test_the_entry_point_runs_the_exit_handlers_and_skips_the_teardown_unless_a_thread_still_works(
+        thread: str, torn_down: bool) -> None:
+    import os
+
+    out = subprocess.run([sys.executable, "-c", _ENTRY], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "THREAD": thread})
+    assert out.returncode == 0, out.stderr
+    assert "exit handler ran" in out.stdout
+    assert ("freed at teardown" in out.stdout) is torn_down
