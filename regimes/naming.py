@@ -40,6 +40,8 @@ the side of silence; the z-gaps are reported so a reader can judge.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -262,15 +264,42 @@ def overrules(order: np.ndarray, scores: np.ndarray, errors: np.ndarray | None) 
     return contradicts_stress(scores, order) or (errors is not None and contradicts(order, scores, errors))
 
 
-def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """``order[j]`` = the new (raw) state matched to previous named state j, by the Hungarian assignment
-    (``scipy.optimize.linear_sum_assignment``) minimising the total squared scaled distance between means."""
-    from scipy.optimize import linear_sum_assignment  # ~0.9 s of scipy imports: only where states are matched
+EXHAUSTIVE_STATES = 6  # up to this many states (720 assignments) every assignment is tried
+UNIQUE_MARGIN = 1e-9  # ... and the best is taken when it beats the second best by this (relative) margin
 
+
+@functools.lru_cache(maxsize=EXHAUSTIVE_STATES)
+def _permutations(k: int) -> np.ndarray:
+    return np.array(list(itertools.permutations(range(k))), dtype=np.intp)
+
+
+def assignment(cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``scipy.optimize.linear_sum_assignment(cost)`` for a square cost matrix: (rows, their columns) of least
+    total cost. Why try every assignment of a few states first (measured reason): importing scipy.optimize took
+    0.2-0.35 s, paid inside every cold walk-forward's chain of refits for a 3 x 3 problem. Where the least total
+    is not clear of the next by ``UNIQUE_MARGIN`` (ties: states without a mean) scipy decides, so the answer is
+    always scipy's (tests/test_regime_labels.py)."""
+    k = cost.shape[0]
+    if cost.shape == (k, k) and 0 < k <= EXHAUSTIVE_STATES and np.isfinite(cost).all():
+        perms = _permutations(k)
+        totals = cost[np.arange(k), perms].sum(axis=1)  # totals[p] = sum_i cost[i, perms[p, i]]
+        first, *second = np.argsort(totals, kind="stable")[:2]
+        best = totals[first]
+        if not second or totals[second[0]] - best > UNIQUE_MARGIN * (1.0 + abs(best)):
+            return np.arange(k), perms[first].copy()
+    from scipy.optimize import linear_sum_assignment
+
+    rows, cols = linear_sum_assignment(cost)
+    return np.asarray(rows), np.asarray(cols)
+
+
+def align_order(new_means: np.ndarray, prev_named_means: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """``order[j]`` = the new (raw) state matched to previous named state j, by the assignment minimising the
+    total squared scaled distance between means (``assignment``)."""
     diff = (new_means[:, None, :] - prev_named_means[None, :, :]) / scale
     cost = (diff**2).sum(axis=-1)  # cost[i, j]: raw state i named as previous state j
     cost[~np.isfinite(cost)] = np.nanmax(cost, initial=0.0) * 10 + 1  # a state without a mean takes what is left
-    rows, cols = linear_sum_assignment(cost)
+    rows, cols = assignment(cost)
     order = np.empty(len(cols), dtype=int)
     order[cols] = rows
     return order

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from regimeshift.regimes.model import LiquidityHMM, align_order, select_n_states
 
 MEANS = np.array([[0.0, 10.0], [2.0, 20.0], [5.0, 35.0]])
@@ -25,6 +27,23 @@ def test_hungarian_assignment_matches_states_to_their_previous_names():
     order = align_order(new, prev, scale=np.array([1.0, 10.0]))
     assert list(order) == [1, 2, 0]  # name j is raw state order[j]
     np.testing.assert_allclose(new[order], prev + 0.05)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 7).flatmap(lambda k: st.tuples(
+    st.just(k), st.lists(st.integers(0, 4) | st.floats(0, 1e6, allow_nan=False), min_size=k * k, max_size=k * k))))
+def test_the_assignment_is_scipys_whatever_the_costs_ties_included(case: tuple[int, list[float]]) -> None:
+    """Small integers make ties (scipy decides those); floats make unique optima (every assignment tried)."""
+    from scipy.optimize import linear_sum_assignment
+
+    from regimeshift.regimes.naming import assignment
+
+    k, values = case
+    cost = np.array(values, dtype=float).reshape(k, k)
+    rows, cols = assignment(cost)
+    want_rows, want_cols = linear_sum_assignment(cost)
+    np.testing.assert_array_equal(rows, want_rows)
+    np.testing.assert_array_equal(cols, want_cols)
 
 
 def test_labels_do_not_flip_between_refits_on_stable_data():
