@@ -1,9 +1,10 @@
-"""scikit-learn's parameter protocol (``get_params`` / ``set_params``, the changed-only repr) for ``LiquidityHMM``.
+"""scikit-learn's parameter protocol (``get_params`` / ``set_params``, the changed-only repr) for the regime models.
 
 Why not inherit ``sklearn.base.BaseEstimator`` (measured reason): importing it imports scikit-learn's utilities
 and, through ``sklearn.utils.fixes``, ``scipy.stats``: 0.7 s on this machine, paid by every cold walk-forward in
 the main process before its first fit while the second core waits (issue 22's cold run), for three small methods.
-The walk-forward itself needs nothing else of scikit-learn. The protocol is the one ``BaseEstimator`` defines:
+The walk-forward itself needs nothing else of scikit-learn. The jump and GMM-HMM models take the protocol from
+here too (one source; their engines import scikit-learn anyway). The protocol is the one ``BaseEstimator`` defines:
 parameters are the ``__init__`` arguments, stored unchanged under their own names, so ``sklearn.base.clone``,
 ``check_is_fitted`` and grid searches work on the model as on any estimator (tests/test_regime_spec.py).
 """

@@ -20,13 +20,13 @@ from regimeshift.regimes.fast_hmm import forward
 from regimeshift.regimes.filtering import forward_filter
 from regimeshift.regimes.threads import single_blas_thread
 from regimeshift.regimes import naming
+from regimeshift.regimes.estimator_params import EstimatorParams
 from regimeshift.regimes.named_states import NamedStates, mixture_moments, window_scaler
 from regimeshift.regimes.spec import default
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 
-class GMMRegimeModel(NamedStates, BaseEstimator):
+class GMMRegimeModel(NamedStates, EstimatorParams):
     """HMM with ``n_mix`` Gaussian components per state (hmmlearn ``GMMHMM``), forward-only inference."""
 
     def __init__(

@@ -30,9 +30,9 @@ import numpy as np
 from regimeshift.regimes.jump_dp import compiled_dp
 from regimeshift.regimes.monthly_choice import strategy_sharpe
 from regimeshift.regimes import naming
+from regimeshift.regimes.estimator_params import EstimatorParams
 from regimeshift.regimes.named_states import NamedStates, labelled_moments, window_scaler
 from regimeshift.regimes.spec import default
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 #: candidate penalties for ``jump_penalty = "cv"`` (standardised features: the penalty is in units of half a
@@ -40,7 +40,7 @@ from sklearn.utils.validation import check_is_fitted
 DEFAULT_PENALTY_GRID: tuple[float, ...] = default("penalty_grid")  # declared once, in regimes/spec.py
 
 
-class JumpRegimeModel(NamedStates, BaseEstimator):
+class JumpRegimeModel(NamedStates, EstimatorParams):
     """Statistical jump model with train-window scaling, online prediction and stable state names.
 
     Parameters
