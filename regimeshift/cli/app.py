@@ -499,7 +499,7 @@ def entry() -> None:
     0.2 s of a 2.5 s warm run (measured) while guarding nothing. Taken only when this process is alone (no other
     non-daemon thread, no child process); otherwise the normal exit. Daemon threads do not count: the normal exit
     does not wait for them either, and tqdm starts one (its monitor) with the first bar, even a disabled one, so
-    counting it sent every walk-forward run through the slow exit (0.3-0.5 s more on a cold run, measured)."""
+    counting it sent every run that fitted through the slow exit (0.5-0.9 s more on a cold run, measured)."""
     import atexit
     import multiprocessing
     import threading
