@@ -395,6 +395,11 @@ class RunConfig(_Frozen):
             for key in keys:
                 if raw[section][key] == defaults[section][key]:
                     del raw[section][key]
+        # "model" is left only when it is not the default family (the HMM): the HMM's emission settings mean
+        # nothing to the others
+        if "model" in raw["regimes"]:
+            for key in _HMM_ONLY:
+                raw["regimes"].pop(key, None)
         blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
@@ -428,10 +433,24 @@ _LATER_SETTINGS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: settings only the HMM reads: left out of the other model families' digests
+_HMM_ONLY = ("emission", "t_dof")
+
+#: later settings whose default changed after digests were recorded with them: the value the old digests mean.
+#: A config at that value keeps its digest (it behaves as it always did); one at the new default gets a new one
+#: (its behaviour changed), so no run listing, cache or comparison mixes the two
+_DIGESTED_DEFAULTS: dict[str, dict[str, Any]] = {
+    "regimes": {"emission": "gaussian"},  # the default became "auto" (issue 24)
+}
+
+
 @functools.cache
 def _section_defaults() -> dict[str, dict[str, Any]]:
     # read from the models, where each default is declared (not typed again here)
-    return {name: RunConfig.model_fields[name].annotation().model_dump(mode="json") for name in _LATER_SETTINGS}
+    out = {name: RunConfig.model_fields[name].annotation().model_dump(mode="json") for name in _LATER_SETTINGS}
+    for section, values in _DIGESTED_DEFAULTS.items():
+        out[section].update(values)
+    return out
 
 
 def _drop_none(obj: Any) -> Any:

@@ -128,6 +128,7 @@ def test_the_jump_config_is_liquidity_rotation_but_for_its_regime_model():
     # ten screened EM starts (issue 24)
     assert jump["regimes"].pop("n_init") == 3 and "n_init" not in hmm["regimes"]
     assert (hmm.pop("name"), jump.pop("name")) == ("liquidity_rotation", "liquidity_rotation_jump")
+    assert hmm["regimes"].pop("emission") == "gaussian"  # the HMM's emission family: nothing to the jump model
     assert jump == hmm  # costs, features, schedule, strategy: the same, so the page compares the models alone
 
 

@@ -46,6 +46,19 @@ def test_regimes_command_prints_diagnostics_and_writes_csv_and_png(tmp_path):
     assert (out / "regimes.csv").read_bytes() == (out2 / "regimes.csv").read_bytes()
 
 
+def test_a_config_that_leaves_emission_out_lets_the_data_choose_the_family_at_each_cold_fit(tmp_path):
+    cfg = tmp_path / "plain.toml"
+    cfg.write_text(SMALL.replace('emission = "gaussian"\n', ""))
+    out = tmp_path / "out"
+    code, stdout, stderr = _run(["regimes", str(cfg), "--out", str(out)])
+    assert code == 0, stderr
+    assert "emission auto: chosen at" in stdout
+    refits = pd.read_csv(out / "refits.csv")
+    assert set(refits["emission"]) <= {"gaussian", "student_t"} and refits["emission"].notna().all()
+    choices = refits[refits["t_evidence"].notna()]
+    assert len(choices) >= 1 and refits["cold_competition"][choices.index].all()
+
+
 def test_regimes_command_defaults_to_runs_name_regimes(tmp_path, monkeypatch):
     cfg = tmp_path / "small.toml"
     cfg.write_text(SMALL)

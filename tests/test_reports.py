@@ -805,7 +805,10 @@ def test_the_config_table_names_the_regime_model_family_and_its_smoothing():
     from regimeshift.backtests.config import RegimeConfig
     from regimeshift.report_stage import model_family_text, smoothing_text
 
-    assert model_family_text(RegimeConfig()) == "GaussianHMM, full covariance"
+    assert model_family_text(RegimeConfig(emission="gaussian")) == "GaussianHMM, full covariance"
+    assert model_family_text(RegimeConfig()) == (  # the default, emission "auto"
+        "HMM, Gaussian or Student-t (degrees of freedom per state) chosen at each cold fit by held-out likelihood, "
+        "full covariance")
     assert model_family_text(RegimeConfig(emission="student_t")) == (
         "Student-t HMM (estimated degrees of freedom), full scatter")
     assert model_family_text(RegimeConfig(model="jump", jump_penalty=50.0)) == (

@@ -3,7 +3,9 @@
 reused, not refitted). The values below were computed on main before the settings were declared once (issue 21);
 issue 24 changed some deliberately: n_init defaults to ten screened starts (default.toml, liquidity_rotation and
 next_open_2020 no longer pin three), so their digests and liquidity_rotation's cache key (its regime settings)
-moved."""
+moved; emission became "auto" by default (the shipped HMM configs write "gaussian" and keep theirs), so the bare
+model's and momentum_tilt's digests (they take auto now) and the jump configs' cache keys (the key covers every
+field of the spec, emission included) moved."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,15 +27,15 @@ DIGESTS = {
     "backtests/configs/next_open_2020.toml": "fea6887d4567",
     "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "6f05603838dd",
     "backtests/configs/shu_yu_mulvey_2024_jm.toml": "6157ddf0580f",
-    "examples/momentum_tilt.toml": "37ffab93d632",  # strategy.path by its modules, not where it is
+    "examples/momentum_tilt.toml": "69c65c5c58a2",  # strategy.path by its modules, not where it is
 }
 
 #: the cache key with the engine's code version pinned (the real one changes with every edit of the engine's
 #: source, on purpose): what the settings contribute -- every field, its spelling and its value
 CACHE_KEYS = {
     "backtests/configs/liquidity_rotation.toml": "1084dc163b0cb7b401d1a9ee4db4309d885a293b52c6924d64f9b1335b6eacbd",
-    "backtests/configs/liquidity_rotation_jump.toml": "dc71f421c39afb6a8ac17a9436d18f6a874c593e67dbf3122d4190f537ce3ad1",
-    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "e2b968f530e577dc54400316ab5335821b3ed553199dfcbf3e0c7c4b8aa14f4f",
+    "backtests/configs/liquidity_rotation_jump.toml": "e5b809f9edf9d4aca5b216efee5ac2d045f49afd9303f8070c2c2acc4808fe0e",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "8d932c6361298b311dba92a2de163754bcd4583449dfbf537b1a074629024551",
 }
 
 
@@ -44,7 +46,21 @@ def test_a_shipped_config_keeps_its_digest(path):
 
 def test_the_embedded_default_and_the_bare_model_keep_their_digests():
     assert load_config(None).digest() == "56917c85f414"
-    assert RunConfig().digest() == "716c2e3d2378"
+    assert RunConfig().digest() == "494b5eaadc5d"
+
+
+def test_a_config_at_the_old_emission_default_keeps_its_digest_and_one_at_auto_gets_a_new_one():
+    # "716c2e3d2378" is the bare model's digest from before emission defaulted to "auto": the same behaviour
+    gaussian = RunConfig.model_validate({"regimes": {"emission": "gaussian"}})
+    assert gaussian.digest() == "716c2e3d2378"
+    assert RunConfig().regimes.emission == "auto"
+    assert RunConfig().digest() != gaussian.digest()
+
+
+def test_the_emission_settings_do_not_enter_a_jump_models_digest():
+    jump = load_config(REPO / "backtests/configs/liquidity_rotation_jump.toml")
+    other = jump.model_copy(update={"regimes": jump.regimes.model_copy(update={"emission": "student_t"})})
+    assert other.digest() == jump.digest()
 
 
 class _Captured(Exception):

@@ -21,8 +21,10 @@ def feats() -> pd.DataFrame:
 
 
 def _kw(feats: pd.DataFrame, **over):  # type: ignore[no-untyped-def]
+    # the schedule's mechanics hold for either family; the Gaussian keeps them quick (the default, "auto", fits
+    # both at every cold fit) and the tests of worker independence and look-ahead run the default
     kw = dict(min_train=504, refit="quarterly", n_init=2, stress_signs=[stress_sign(c) for c in feats.columns], seed=1,
-              workers=1)
+              workers=1, emission="gaussian")
     kw.update(over)
     return kw
 
@@ -98,21 +100,21 @@ def test_warm_refits_need_fewer_iterations_and_competitions_keep_the_better_fit(
 
 # -- determinism and timing contract ------------------------------------------------------------------------
 def test_results_do_not_depend_on_worker_processes(feats):
-    one = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=3, workers=1))
-    two = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=3, workers=2))
+    one = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=3, workers=1, emission="auto"))
+    two = walk_forward(feats, **_kw(feats, refit="monthly", cold_every=3, workers=2, emission="auto"))
     pd.testing.assert_frame_equal(one.probabilities, two.probabilities, check_exact=True)
     pd.testing.assert_frame_equal(one.refits, two.refits, check_exact=True)
     assert one.oos_loglik == two.oos_loglik
 
 
 def test_changing_features_after_t_changes_nothing_up_to_t(feats):
-    base = walk_forward(feats, **_kw(feats, refit="monthly"))
+    base = walk_forward(feats, **_kw(feats, refit="monthly", emission="auto"))
     cut = base.probabilities.index[len(base.probabilities) // 2]
     other = feats.copy()
     rng = np.random.default_rng(0)
     after = other.index > cut
     other.loc[after] = other.loc[after].to_numpy() * rng.uniform(0.5, 1.5, (int(after.sum()), other.shape[1]))
-    changed = walk_forward(other, **_kw(feats, refit="monthly"))
+    changed = walk_forward(other, **_kw(feats, refit="monthly", emission="auto"))
     pd.testing.assert_frame_equal(base.probabilities.loc[:cut], changed.probabilities.loc[:cut], check_exact=True)
     pd.testing.assert_frame_equal(base.refits.loc[:cut], changed.refits.loc[:cut], check_exact=True)
     assert not base.probabilities.loc[cut:].iloc[5:].equals(changed.probabilities.loc[cut:].iloc[5:])
@@ -138,7 +140,7 @@ def test_fast_engine_agrees_with_the_naive_hmmlearn_walk_forward(feats):
     (up to EM's stopping point, which differs by one M-step) and the same out-of-sample log-likelihood. Only
     the names may differ: the naive engine re-names by stress order at every refit, this one matches states."""
     kw = _kw(feats, tol=1e-7, n_iter=2000)  # converge fully: then one M-step more or less does not matter
-    kw.pop("workers")
+    kw.pop("workers"), kw.pop("emission")  # the reference is hmmlearn's GaussianHMM: one family, in process
     ref = walk_forward_reference(feats, warm_start=False, **kw)
     fast = walk_forward(feats, warm_start=False, kmeans_n_init=10, init="hmmlearn", workers=1, emission="gaussian", **kw)
     assert fast.refits.index.equals(ref.refits.index)
@@ -198,7 +200,7 @@ def test_every_day_after_the_first_fit_is_scored_out_of_sample_refit_days_includ
 def test_the_naive_reference_scores_the_same_days(feats):
     from tests.baselines.reference import walk_forward_reference
 
-    ref = walk_forward_reference(feats, **{k: v for k, v in _kw(feats).items() if k != "workers"})
+    ref = walk_forward_reference(feats, **{k: v for k, v in _kw(feats).items() if k not in ("workers", "emission")})
     fast = walk_forward(feats, **_kw(feats))
     assert ref.loglik_path.notna().all()
     assert ref.loglik_path.index.equals(fast.loglik_path.index)
