@@ -36,7 +36,7 @@ from regimeshift.regimes import (
 )
 from scipy.special import fdtri, gammaincinv, gammaln, logsumexp
 from regimeshift.regimes.lattice_kernel import frames, log_lattice
-from regimeshift.regimes.t_density_kernel import t_from_gaussian
+from regimeshift.regimes.t_density_kernel import t_from_gaussian, weighted_log_u_minus_u
 from regimeshift.regimes.spec import default
 
 _LOG_2PI = np.log(2 * np.pi)
@@ -494,17 +494,18 @@ def update_dofs(post: np.ndarray, u: np.ndarray, dofs: np.ndarray, d: int) -> np
     log grid of ``DOF_RANGE`` and polished by two Newton steps (trigamma slope): far below ``update_dof``'s 1e-3
     tolerance. Why not ``brentq`` per state or a bisection: they were 14 % and 29 % of a Student-t
     walk-forward, in Python overhead around ``digamma``."""
-    from scipy.special import digamma, polygamma
+    from scipy.special import digamma, zeta
 
     mass = np.maximum(post.sum(axis=0), np.finfo(float).tiny)
     half = 0.5 * (dofs + d)
-    c = 1.0 + (post * (np.log(u) - u)).sum(axis=0) / mass + digamma(half) - np.log(half)
+    c = 1.0 + weighted_log_u_minus_u(post, u) / mass + digamma(half) - np.log(half)
     grid, g = _dof_table()
     # g decreases in v: g(hi) + c > 0 means no tails to speak of, g(lo) + c < 0 tails fatter than the range
     v = np.exp(np.interp(-c, g[::-1], np.log(grid[::-1])))
     lo, hi = DOF_RANGE
     for _ in range(2):
-        slope = 1.0 / v - 0.5 * polygamma(1, 0.5 * v)
+        # trigamma as the Hurwitz zeta(2, x): what scipy's polygamma(1, x) returns, without its Python wrapper
+        slope = 1.0 / v - 0.5 * zeta(2, 0.5 * v)
         v = np.clip(v - (np.log(0.5 * v) - digamma(0.5 * v) + c) / slope, lo, hi)
     v[c + g[-1] > 0] = hi
     v[c + g[0] < 0] = lo

@@ -39,3 +39,15 @@ def t_from_gaussian(
             out[t, j] = base - half * np.log1p(maha / v)
             u[t, j] = (v + d) / (v + maha)
     return out, u
+
+
+@njit(cache=True)
+def weighted_log_u_minus_u(post: np.ndarray, u: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Per state k, sum_t post[t, k] (log u[t, k] - u[t, k]): the data term of the dof update (``update_dofs``),
+    in one pass instead of four numpy passes with (T, K) temporaries (a fifth of a Student-t fit's time)."""
+    n, k = u.shape
+    out = np.zeros(k)
+    for t in range(n):
+        for j in range(k):
+            out[j] += post[t, j] * (np.log(u[t, j]) - u[t, j])
+    return out

@@ -158,3 +158,13 @@ def test_each_states_dof_update_solves_the_shared_update_for_its_own_posterior_m
         post = np.ones((800, 1))
         u = (nu + 2) / (nu + maha)
         assert update_dofs(post, u, np.array([nu]), 2)[0] == pytest.approx(update_dof(post, u, nu, 2), abs=2e-3)
+
+
+def test_the_compiled_data_term_of_the_dof_update_is_the_formula() -> None:
+    from regimeshift.regimes.t_density_kernel import weighted_log_u_minus_u
+
+    rng = np.random.default_rng(7)
+    post = rng.dirichlet(np.ones(3), size=700)
+    u = rng.uniform(0.05, 3.0, size=(700, 3))
+    # a different summation order than numpy's pairwise sums: equal to a tolerance, not to the bit
+    np.testing.assert_allclose(weighted_log_u_minus_u(post, u), (post * (np.log(u) - u)).sum(axis=0), rtol=1e-12)
