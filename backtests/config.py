@@ -33,7 +33,7 @@ from regimeshift.core.constants import DEFAULT_MAX_DAILY_MOVE, DEFAULT_SHOCK_DAT
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.toml_files import parse_toml, read_toml
 from regimeshift.core.strict import Array, DateText, Name, Pair, StrictSettings
-from regimeshift.regimes.spec import DEFAULT_NAMES, RegimeSettings, RegimeSpec
+from regimeshift.regimes.spec import DEFAULT_NAMES, HMM_ONLY, RegimeSettings, RegimeSpec
 
 DEFAULT_REGIMES: tuple[str, ...] = DEFAULT_NAMES
 
@@ -395,10 +395,8 @@ class RunConfig(_Frozen):
             for key in keys:
                 if raw[section][key] == defaults[section][key]:
                     del raw[section][key]
-        # "model" is left only when it is not the default family (the HMM): the HMM's emission settings mean
-        # nothing to the others
-        if "model" in raw["regimes"]:
-            for key in _HMM_ONLY:
+        if self.regimes.model != "hmm":  # the HMM's own settings mean nothing to the other families
+            for key in HMM_ONLY:
                 raw["regimes"].pop(key, None)
         blob = json.dumps(raw, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
@@ -432,9 +430,6 @@ _LATER_SETTINGS: dict[str, tuple[str, ...]] = {
                 "penalty_cv", "cv_validation_days", "smooth_days", "smooth_grid"),
 }
 
-
-#: settings only the HMM reads: left out of the other model families' digests
-_HMM_ONLY = ("emission", "t_dof")
 
 #: later settings whose default changed after digests were recorded with them: the value the old digests mean.
 #: A config at that value keeps its digest (it behaves as it always did); one at the new default gets a new one

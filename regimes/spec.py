@@ -165,6 +165,8 @@ class RegimeSettings(StrictSettings):
 #: the settings ``model_options`` returns
 MODEL_OPTIONS = ("jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "penalty_cv",
                  "cv_validation_days", "smooth_days", "smooth_grid")
+#: the settings only the HMM reads (its emission family): nothing to the other families (not in their digests)
+HMM_ONLY = ("emission", "t_dof")
 
 
 def default(name: str) -> Any:
