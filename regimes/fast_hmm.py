@@ -613,11 +613,23 @@ def kmeans_start(
     from regimeshift.regimes.kmeans import kmeans
 
     X = np.asarray(X, dtype=float)
-    n, d = X.shape
     km = kmeans(X, n_states, seed, kmeans_n_init)
-    labels = km.labels
+    return labelled_start(X, km.labels, n_states, covariance_type, min_covar, means=km.centers)
+
+
+def labelled_start(
+    X: np.ndarray, labels: np.ndarray, n_states: int, covariance_type: str, min_covar: float,
+    means: np.ndarray | None = None,
+) -> HMMParams:
+    """A start from a partition of the rows: ``means`` (default: each cluster's mean; an empty cluster's the
+    overall mean), each cluster's own covariance plus ``min_covar`` (the pooled one for a cluster too small to
+    estimate it), start and transition probabilities from the labels' counts (+1 each)."""
+    n, d = X.shape
     pooled = np.cov(X.T).reshape(d, d) + min_covar * np.eye(d)
     covs = np.empty((n_states, d, d))
+    if means is None:
+        means = np.stack([X[labels == k].mean(axis=0) if (labels == k).any() else X.mean(axis=0)
+                          for k in range(n_states)])
     for k in range(n_states):
         members = X[labels == k]
         covs[k] = np.cov(members.T).reshape(d, d) + min_covar * np.eye(d) if len(members) > d + 1 else pooled
@@ -627,21 +639,29 @@ def kmeans_start(
     startprob = np.bincount(labels, minlength=n_states) + 1.0
     startprob = startprob / startprob.sum()
     covars = covs if covariance_type == "full" else np.stack([np.diag(c) for c in covs])
-    return HMMParams(startprob, transmat, km.centers, covars, covariance_type)
+    return HMMParams(startprob, transmat, np.asarray(means, dtype=float), covars, covariance_type)
 
 
 def cold_init(
-    data: Design, n_states: int, seed: int, min_covar: float, kmeans_n_init: int = 10, method: str = "hmmlearn"
+    data: Design, n_states: int, seed: int, min_covar: float, kmeans_n_init: int = 10, method: str = "hmmlearn",
+    start: int = 0,
 ) -> HMMParams:
     """A seeded k-means start on these rows standardised by their own mean/std, returned in design units.
 
-    ``method``: "hmmlearn" (``kmeans_init``: hmmlearn's start) or "kmeans" (``kmeans_start``)."""
+    ``method``: "hmmlearn" (``kmeans_init``: hmmlearn's start), "kmeans" (``kmeans_start``) or "local" (k-means on
+    each day's local statistics: ``regimes.local_start``, over the window of the fit's ``start``-th start)."""
     m, s = data.scaler()
     Z = (data.U - m) / s
     if method == "kmeans":
         p = kmeans_start(Z, n_states, data.covariance_type, seed, min_covar, kmeans_n_init)
     elif method == "hmmlearn":
         p = kmeans_init(Z, n_states, data.covariance_type, seed, min_covar, kmeans_n_init)
+    elif method == "local":
+        from regimeshift.regimes.local_start import HALF_WINDOWS, local_labels
+
+        # the start's own index seeds its k-means, not the model seed: the start is a function of the rows alone
+        labels = local_labels(Z, n_states, start, kmeans_n_init, HALF_WINDOWS[start % len(HALF_WINDOWS)])
+        p = labelled_start(Z, labels, n_states, data.covariance_type, min_covar)
     else:
-        raise ValueError(f"init method must be 'kmeans' or 'hmmlearn', got {method!r}")
+        raise ValueError(f"init method must be 'kmeans', 'hmmlearn' or 'local', got {method!r}")
     return to_units(p, shift=-m / s, scale=1.0 / s)

@@ -126,7 +126,9 @@ class LiquidityHMM(NamedStates, EstimatorParams):
     ----------
     names: regime names from calm to stressed; the number of states is ``len(names)``.
     stress_signs: per feature, +1 if higher means more stress, -1 if lower means more stress, 0 to ignore.
-    init: cold starts -- "hmmlearn" (k-means means, pooled covariance, random Dirichlet transitions),
+    init: cold starts -- "local" (k-means on each day's local mean and co-moments, then per-cluster means,
+        covariances and label-count transitions: ``regimes.local_start``; the answer does not move with the seed),
+        "hmmlearn" (k-means means, pooled covariance, random Dirichlet transitions),
         "kmeans" (k-means centres, per-cluster covariances, label-count transitions: keeps what k-means found)
         or "mixed" (restart i uses "kmeans" for even i, "hmmlearn" for odd i).
     kmeans_n_init: k-means initialisations per start (hmmlearn uses 10).
@@ -259,10 +261,10 @@ class LiquidityHMM(NamedStates, EstimatorParams):
             warnings.simplefilter("ignore")
             try:
                 if init is None:
-                    method = self.init
+                    method, start = self.init, int(seed) - self.random_state  # type: ignore[arg-type]
                     if method == "mixed":  # alternate k-means-faithful and hmmlearn starts across restarts
-                        method = "kmeans" if (int(seed) - self.random_state) % 2 == 0 else "hmmlearn"  # type: ignore[arg-type]
-                    init = cold_init(data, self.n_states, int(seed), self.min_covar, self.kmeans_n_init, method)  # type: ignore[arg-type]
+                        method = "kmeans" if start % 2 == 0 else "hmmlearn"
+                    init = cold_init(data, self.n_states, int(seed), self.min_covar, self.kmeans_n_init, method, start)
                 estimated = self.t_dof in ("auto", "per_state")
                 if self.emission != "auto" and (
                     init.is_student_t != bool(np.isfinite(self.dof).all())

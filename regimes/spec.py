@@ -24,7 +24,7 @@ DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 
 # The words a setting takes, each spelled once (a new emission or model family is one word added here).
 Schedule = Literal["monthly", "quarterly", "semiannual", "yearly"]
-Init = Literal["kmeans", "hmmlearn", "mixed"]
+Init = Literal["kmeans", "hmmlearn", "mixed", "local"]
 CovarianceType = Literal["full", "diag"]
 Model = Literal["hmm", "jump", "gmmhmm"]
 Emission = Literal["auto", "gaussian", "student_t"]
@@ -77,9 +77,12 @@ class RegimeSettings(StrictSettings):
     cold_growth: float = Field(strict=True, default=0.1, ge=0)
     # k-means initialisations per cold start (hmmlearn uses 10; 1 is ~10x cheaper and restarts differ more)
     kmeans_n_init: int = Field(strict=True, default=1, ge=1)
-    # cold starts: "hmmlearn" (k-means means, pooled covariance, random transitions), "kmeans" (k-means centres,
-    # per-cluster covariances, label-count transitions) or "mixed" (alternating across restarts)
-    init: Init = "hmmlearn"
+    # cold starts: "local" (k-means on each day's local mean and co-moments, then each cluster's own mean,
+    # covariance and transitions: regimes/local_start.py; the same answer at every seed on every market measured),
+    # "hmmlearn" (k-means on the days themselves, pooled covariance, random transitions: the default before
+    # issue 24, whose answer moved with the seed), "kmeans" (k-means centres, per-cluster covariances,
+    # label-count transitions) or "mixed" (alternating "kmeans" and "hmmlearn" across restarts)
+    init: Init = "local"
     # share of days between two refits lying outside every state's 99.9 % ellipsoid that makes cold starts
     # compete at the next refit (a regime the model has no state for yet); 0 turns it off
     cold_surprise: float = Field(default=0.1, ge=0)
@@ -165,8 +168,9 @@ class RegimeSettings(StrictSettings):
 #: the settings ``model_options`` returns
 MODEL_OPTIONS = ("jump_penalty", "jump_continuous", "max_feats", "penalty_grid", "n_mix", "penalty_cv",
                  "cv_validation_days", "smooth_days", "smooth_grid")
-#: the settings only the HMM reads (its emission family): nothing to the other families (not in their digests)
-HMM_ONLY = ("emission", "t_dof")
+#: the settings only the HMM reads (its emission family, its cold start): nothing to the other families (not in
+#: their digests)
+HMM_ONLY = ("emission", "t_dof", "init")
 
 
 def default(name: str) -> Any:

@@ -47,6 +47,15 @@ def test_a_cold_fit_finds_the_same_optimum_whatever_the_seed() -> None:
     assert all((lab == labels[0]).mean() > 0.999 for lab in labels)
 
 
+def test_the_local_start_makes_a_walk_that_the_seed_does_not_reach() -> None:
+    m = mu.generate_unlike(mu.by_name("rare-crunch-jump").with_size(1500))
+    walks = [mu.plain_walk(m, seed=s, min_train=504, refit="quarterly", emission="gaussian") for s in (1, 8)]
+    assert walks[0].probabilities.equals(walks[1].probabilities)
+    hmmlearn = [mu.plain_walk(m, seed=s, min_train=504, refit="quarterly", emission="gaussian", init="hmmlearn")
+                for s in (1, 8)]
+    assert not hmmlearn[0].probabilities.equals(hmmlearn[1].probabilities)  # hmmlearn's start draws from the seed
+
+
 def test_multistart_keeps_the_best_screened_starts_and_respects_the_iteration_budget() -> None:
     X = _returns("corr-only", 1200)
     proto = LiquidityHMM(names=("abundant", "tightening", "crunch"), emission="gaussian", n_iter=20)

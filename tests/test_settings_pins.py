@@ -5,7 +5,9 @@ issue 24 changed some deliberately: n_init defaults to ten screened starts (defa
 next_open_2020 no longer pin three), so their digests and liquidity_rotation's cache key (its regime settings)
 moved; emission became "auto" by default (the shipped HMM configs write "gaussian" and keep theirs), so the bare
 model's and momentum_tilt's digests (they take auto now) and the jump configs' cache keys (the key covers every
-field of the spec, emission included) moved."""
+field of the spec, emission included) moved; init became "local" by default (the same answer at every seed), so
+every config that leaves it out (all shipped ones) has a new digest and cache key, and the jump configs' digests
+moved once more as the HMM's cold start no longer enters them."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,21 +23,21 @@ from regimeshift.regimes.walkforward import walk_forward
 REPO = Path(__file__).resolve().parents[1]
 
 DIGESTS = {
-    "backtests/configs/default.toml": "56917c85f414",
-    "backtests/configs/liquidity_rotation.toml": "f7c03dd3f8b1",
-    "backtests/configs/liquidity_rotation_jump.toml": "ec1c213ac70d",
-    "backtests/configs/next_open_2020.toml": "fea6887d4567",
-    "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "6f05603838dd",
-    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "6157ddf0580f",
-    "examples/momentum_tilt.toml": "69c65c5c58a2",  # strategy.path by its modules, not where it is
+    "backtests/configs/default.toml": "966f834c635c",
+    "backtests/configs/liquidity_rotation.toml": "fe4cb6665392",
+    "backtests/configs/liquidity_rotation_jump.toml": "cee52b81c5a4",
+    "backtests/configs/next_open_2020.toml": "58c685392a69",
+    "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "a074ca7020b4",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "e4ed25156f51",
+    "examples/momentum_tilt.toml": "2c19ca0010a8",  # strategy.path by its modules, not where it is
 }
 
 #: the cache key with the engine's code version pinned (the real one changes with every edit of the engine's
 #: source, on purpose): what the settings contribute -- every field, its spelling and its value
 CACHE_KEYS = {
-    "backtests/configs/liquidity_rotation.toml": "1084dc163b0cb7b401d1a9ee4db4309d885a293b52c6924d64f9b1335b6eacbd",
-    "backtests/configs/liquidity_rotation_jump.toml": "e5b809f9edf9d4aca5b216efee5ac2d045f49afd9303f8070c2c2acc4808fe0e",
-    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "8d932c6361298b311dba92a2de163754bcd4583449dfbf537b1a074629024551",
+    "backtests/configs/liquidity_rotation.toml": "d9df86ecf27e9b18a117f4d79d3a8770e66eb0b60d099bada02d2e66036e8416",
+    "backtests/configs/liquidity_rotation_jump.toml": "5cb3e86a1555704a648c8dd14e2db5918f1b0c05432692e3e4194861b6163dc7",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "0cc7e4705adf530ae52ff4fe2d181f439a2c6662da870d9b0aaa4c95ac182467",
 }
 
 
@@ -45,21 +47,23 @@ def test_a_shipped_config_keeps_its_digest(path):
 
 
 def test_the_embedded_default_and_the_bare_model_keep_their_digests():
-    assert load_config(None).digest() == "56917c85f414"
-    assert RunConfig().digest() == "494b5eaadc5d"
+    assert load_config(None).digest() == "966f834c635c"
+    assert RunConfig().digest() == "7ad70e079d23"
 
 
-def test_a_config_at_the_old_emission_default_keeps_its_digest_and_one_at_auto_gets_a_new_one():
-    # "716c2e3d2378" is the bare model's digest from before emission defaulted to "auto": the same behaviour
-    gaussian = RunConfig.model_validate({"regimes": {"emission": "gaussian"}})
+def test_a_config_at_the_old_defaults_keeps_its_digest_and_one_at_the_new_ones_gets_a_new_one():
+    # "716c2e3d2378" is the bare model's digest from before emission defaulted to "auto" and init to "local"
+    gaussian = RunConfig.model_validate({"regimes": {"emission": "gaussian", "init": "hmmlearn"}})
     assert gaussian.digest() == "716c2e3d2378"
+    assert RunConfig().regimes.init == "local"
     assert RunConfig().regimes.emission == "auto"
     assert RunConfig().digest() != gaussian.digest()
 
 
-def test_the_emission_settings_do_not_enter_a_jump_models_digest():
+def test_the_hmms_own_settings_do_not_enter_a_jump_models_digest():
     jump = load_config(REPO / "backtests/configs/liquidity_rotation_jump.toml")
-    other = jump.model_copy(update={"regimes": jump.regimes.model_copy(update={"emission": "student_t"})})
+    other = jump.model_copy(update={"regimes": jump.regimes.model_copy(update={"emission": "student_t",
+                                                                             "init": "hmmlearn"})})
     assert other.digest() == jump.digest()
 
 

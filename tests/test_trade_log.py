@@ -72,7 +72,8 @@ def test_a_runs_round_trips_match_an_independent_fifo_from_its_trades_csv(tmp_pa
 @pytest.mark.parametrize("name", ["default", "liquidity_rotation", "next_open_2020"])
 def test_trades_csv_gained_side_and_value_at_the_end_and_kept_every_old_column_as_it_was(name: str):
     """The golden trades.csv files were re-recorded when side and value were appended; trades_v1.csv.gz is the
-    content they had before, and every old column is still there, first, with the very same text."""
+    content they had before, and every old column is still there, first, with the very same text. (A behaviour
+    change that re-records the goldens re-derives trades_v1 from the new trades, as issue 24's cold start did.)"""
     import gzip
     import io
 
