@@ -1,11 +1,11 @@
 """Cold fits that do not depend on the seed, and the emission family the data chooses (issue 24).
 
 A cold fit (the first refit, a scheduled competition, a surprise) has to find the likelihood's best optimum, not
-the one its seed happens to fall into: on the project's markets EM from one k-means start lands in a local
-optimum 30-60 % of the time, 10-50 points of balanced accuracy below the best one, so three seeded starts left
-the answer to the seed (up to 4 points across seeds 1-5). Measured on full windows of nine differently built
-markets, the start with the highest likelihood was the most accurate one on every market, so the cure is more
-starts, chosen by likelihood, at a bounded cost:
+the one its seed happens to fall into: on the project's markets EM from one k-means start on the days lands in a
+local optimum 30-60 % of the time, 10-50 points of balanced accuracy below the best one, so three seeded starts
+left the answer to the seed (up to 4 points across seeds 1-5). Two cures, both here: starts that do not depend
+on the seed and begin in the regimes' basin (``init = "local"``, the default: ``regimes.local_start``), and
+several of them, chosen by likelihood, at a bounded cost:
 
 - ``multistart``: ``n_init`` seeded starts each run ``SCREEN_ITER`` EM iterations ("short-run EM", Biernacki,
   Celeux & Govaert 2003, Comput. Stat. Data Anal. 41: the basins separate within a few iterations); the ``KEEP``

@@ -60,8 +60,9 @@ class RegimeSettings(StrictSettings):
 
     names: Array[str] = DEFAULT_NAMES
     covariance_type: CovarianceType = "full"
-    # seeded starts of a cold fit: each is screened by a short EM run and the best are run to convergence
-    # (regimes/cold_fit.py); ten made the fits the same for seeds 1-5 on every market measured, three did not
+    # starts of a cold fit: each is screened by a short EM run and the best are run to convergence
+    # (regimes/cold_fit.py); with hmmlearn's seeded start ten made the fits agree more often across seeds than
+    # three did; the local start (the default init) does not use the seed at all
     n_init: int = Field(strict=True, default=10, ge=1)
     n_iter: int = Field(strict=True, default=200, ge=5)
     tol: float = Field(strict=True, default=1e-3, gt=0)

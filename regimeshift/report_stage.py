@@ -195,7 +195,7 @@ def seed_agreement_text(a: Mapping[str, Any]) -> str:
     seeds = a["seeds"]
     return (f"seeds {seeds[0]}-{seeds[-1]} name the same regime on {100 * a['agreement_overall']:.1f}% of "
             f"{a['n_days']} days; Sharpe spread {a['spread']['sharpe']:.3f}, regime switches/yr spread "
-            f"{a['spread']['switches_per_year']:.2f} ({a['basis']})")
+            f"{a['spread']['switches_per_year']:.2f} ({a['basis']})" + (f"; {a['note']}" if a.get("note") else ""))
 
 
 def _sleeve_returns(result: PipelineResult) -> pd.DataFrame:

@@ -31,6 +31,7 @@ class SeedAgreement:
     pairwise: float  # mean over seed pairs of the share of days they agree on
     per_regime: dict[str, float]  # of the days whose majority regime is r, the share on which all seeds agree
     basis: str
+    note: str = ""  # why the seeds agree by construction, when they do (``seed_note``)
 
     @property
     def disagreements(self) -> pd.DataFrame:
@@ -42,7 +43,8 @@ class SeedAgreement:
                   for c in ("sharpe", "switches_per_year")}
         return {"seeds": list(self.seeds), "agreement_overall": self.overall, "agreement_pairwise": self.pairwise,
                 "agreement_per_regime": self.per_regime, "spread": spread, "n_days": int(len(self.labels)),
-                "n_disagreement_days": int(len(self.disagreements)), "basis": self.basis}
+                "n_disagreement_days": int(len(self.disagreements)), "basis": self.basis,
+                **({"note": self.note} if self.note else {})}
 
     def describe(self) -> str:
         d = self.as_dict()
@@ -55,7 +57,18 @@ class SeedAgreement:
         with pd.option_context("display.width", 200, "display.float_format", "{:.3f}".format):
             lines.append(self.per_seed.to_string())
         lines.append(f"basis: {self.basis}")
+        if self.note:
+            lines.append(f"note: {self.note}")
         return "\n".join(lines)
+
+
+def seed_note(cfg: RunConfig) -> str:
+    """Why the seeds must agree, if the config's fits do not use the seed at all: an agreement of 100 % then says
+    nothing about the optimiser, and the reader should know that."""
+    if cfg.regimes.model == "hmm" and cfg.regimes.init == "local":
+        return ('the HMM\'s cold starts (regimes.init = "local") do not draw from the seed, so the seeds agree by '
+                'construction; init = "hmmlearn" shows how far a seeded start would move the answer')
+    return ""
 
 
 def seed_list(cfg: RunConfig, n: int) -> tuple[int, ...]:
@@ -95,4 +108,4 @@ def seed_agreement(cfg: RunConfig, seeds: Sequence[int], market: MarketData,
     per_seed.index.name = "seed"
     return SeedAgreement(tuple(int(s) for s in seeds), frame, per_seed,
                          float(same.mean()) if len(same) else float("nan"),
-                         float(np.mean(pairs)) if pairs else float("nan"), per_regime, basis)
+                         float(np.mean(pairs)) if pairs else float("nan"), per_regime, basis, seed_note(cfg))

@@ -22,6 +22,18 @@ def test_seeds_report_agreement_spread_and_disagreement_days(tmp_path: Path):
     assert lines[0] == "date,seed_7,seed_8,seed_9"
     assert len(lines) - 1 == d["n_disagreement_days"]
     assert f"all name the same regime on {100 * d['agreement_overall']:.1f}%" in ran.stdout
+    # the default cold start does not draw from the seed: the report says the agreement is by construction
+    assert d["agreement_overall"] == 1.0 and "agree by construction" in d["note"]
+    assert f"note: {d['note']}" in ran.stdout
+
+
+def test_with_a_seeded_cold_start_the_report_makes_no_such_claim(tmp_path: Path):
+    cfg = tmp_path / "tiny.toml"
+    cfg.write_text(tomli_w.dumps({**TINY, "regimes": {**TINY["regimes"], "init": "hmmlearn"}}))
+    ran = run_cli(["regimes", str(cfg), "--seeds", "2", "--out", str(tmp_path / "out")], tmp_path, _env(tmp_path / "c"))
+    assert ran.rc == 0, ran.stderr
+    assert "note" not in json.loads((tmp_path / "out" / "seed_agreement.json").read_text())
+    assert "by construction" not in ran.stdout
 
 
 def test_one_seed_is_not_a_comparison(tmp_path: Path):
