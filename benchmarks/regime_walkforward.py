@@ -1,9 +1,9 @@
 """Walk-forward regime fitting: the fast engine against the naive approaches, in the same process (a benchmark).
 
-    python benchmarks/regime_walkforward.py [--years 23] [--repeat 3] [--features SPEC,...] [--skip-cold]
+    python benchmarks/regime_walkforward.py [--years 23] [--repeat 3] [--features SPEC,...] [--skip-cold] [--init NAME]
 
 Data: the embedded synthetic market (default config's seed) with the default config's features and regime
-settings (3 states, full covariance, monthly refits, expanding window, n_init 3); --years 23 gives ~5,800 rows
+settings (3 states, full covariance, monthly refits, expanding window, n_init 10, Gaussian, local starts); --years 23 gives ~5,800 rows
 and ~240 monthly refits. Times, best of --repeat where cheap, all with one BLAS thread per process:
 
 - naive cold: the former implementation (tests/baselines/reference.py: hmmlearn ``fit`` per start, hmmlearn's k-means
@@ -47,9 +47,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="repeats of the fast runs (best and median printed)")
     ap.add_argument("--skip-cold", action="store_true", help="skip the naive cold run (the slow one)")
     ap.add_argument("--skip-naive", action="store_true", help="skip both naive runs")
+    ap.add_argument("--init", default=None, help="the fast runs' cold start (default: the config's; e.g. hmmlearn)")
     args = ap.parse_args()
 
     cfg = load_config(None)
+    if args.init:
+        cfg = cfg.model_copy(update={"regimes": cfg.regimes.model_copy(update={"init": args.init})})
     seed = cfg.seed if args.seed is None else args.seed
     specs = [s.strip() for s in args.features.split(",")] if args.features else list(cfg.features)
     m = generate_market(seed=seed, years=args.years)
@@ -64,7 +67,7 @@ def main() -> None:
     print(f"walk-forward benchmark: synthetic market seed {seed}, {rows} usable rows x {len(specs)} features "
           f"({', '.join(specs)})")
     print(f"{r.n_states} states, {r.covariance_type} covariance, refit {r.refit}, window {r.window}, "
-          f"n_init {r.n_init}, tol {r.tol}, n_iter {r.n_iter}; default workers here: {default_workers()}, "
+          f"n_init {r.n_init}, init {r.init}, emission {r.emission}, tol {r.tol}, n_iter {r.n_iter}; default workers here: {default_workers()}, "
           f"cpus: {os.cpu_count()}, load avg: {_load()}")
     results: dict[str, tuple[float, object]] = {}
 
@@ -84,8 +87,10 @@ def main() -> None:
         run("naive cold", lambda: walk_forward_reference(feats, warm_start=False, **common))
     if not args.skip_naive:
         run("naive warm", lambda: walk_forward_reference(feats, warm_start=True, **common))
+    # the config's emission family (the default config's Gaussian, as the naive runs): left out, the walk would take
+    # the estimator's default ("auto", both families at every cold fit) and time another model
     fast_kw = dict(common, cold_every=r.cold_every, cold_growth=r.cold_growth, kmeans_n_init=r.kmeans_n_init, init=r.init,
-                   cache=False)
+                   emission=r.emission, t_dof=r.t_dof, cache=False)
     one = run("fast, 1 process", lambda: walk_forward(feats, workers=1, **fast_kw), args.repeat)
     mine = run(f"fast, {default_workers()} processes", lambda: walk_forward(feats, **fast_kw), args.repeat)
     with tempfile.TemporaryDirectory() as tmp:

@@ -56,9 +56,9 @@ def test_oracle_on_day_t_ignores_returns_after_t_and_macro_values_published_afte
 
 
 def test_walk_forward_recovers_the_true_regimes_within_six_points_of_the_oracle():
-    """benchmarks/regime_recovery.py measures 0.879 against the full-information oracle's 0.932 on the default config
-    (seed 7): a gap of 5.2 points (4.6 with hmmlearn's cold start, which the seed moves elsewhere; over the market
-    seeds 7, 1-4 the two starts' mean gaps are 11.1 and 11.2 points). Other seeds have wider gaps (the benchmark
+    """benchmarks/regime_recovery.py measures 0.881 against the full-information oracle's 0.932 on the default config
+    (seed 7): a gap of 5.1 points (4.6 with hmmlearn's cold start, which the seed moves elsewhere; over the market
+    seeds 7, 1-4 the mean gaps are 10.7 points with the local start, 11.2 with hmmlearn's). Other seeds have wider gaps (the benchmark
     prints them); most of it is the model class, not the walk-forward (see the benchmark's docstring)."""
     rec, result = recovery_for_config(load_config(None))
     assert rec.n_days > 4000
