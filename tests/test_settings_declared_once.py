@@ -159,7 +159,7 @@ _PROBE = textwrap.dedent('''
             return str(err)
         return None
 
-    cfg = load_config(None)
+    cfg = RunConfig()  # the bare model: the embedded default writes its own n_init
     spec = cfg.regimes.spec(None, seed=1)
     print(json.dumps({
         "cold_every": [RunConfig().regimes.cold_every, spec.cold_every, RegimeSpec().cold_every],
