@@ -32,10 +32,22 @@ import numpy as np
 HALF_WINDOWS = (10, 3, 30)
 
 
+# the products grow as d^2: past this many features the statistics are those of the window's leading principal
+# components (measured: a start on 40 features took 1.3 s, on 80 4.8 s; on 8 components of 80 features ~0.03 s).
+# A component's sign is arbitrary, and harmless: flipping a column (and so its products) leaves every k-means
+# distance as it was
+MAX_DIRECT = 8
+
+
 def local_statistics(Z: np.ndarray, half: int = HALF_WINDOWS[0]) -> np.ndarray:
     """Per row, the mean of each feature and of each product of two features (squares included) over the rows
-    within ``half`` of it (fewer at the ends), each column standardised (a constant column left at zero)."""
+    within ``half`` of it (fewer at the ends), each column standardised (a constant column left at zero). More
+    than ``MAX_DIRECT`` features: of their ``MAX_DIRECT`` leading principal components instead."""
     Z = np.asarray(Z, dtype=float)
+    if Z.shape[1] > MAX_DIRECT:
+        centred = Z - Z.mean(axis=0)
+        _, _, vt = np.linalg.svd(centred, full_matrices=False)
+        Z = centred @ vt[:MAX_DIRECT].T
     n, d = Z.shape
     iu = np.triu_indices(d)
     prod = Z[:, iu[0]] * Z[:, iu[1]]
