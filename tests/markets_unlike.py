@@ -11,7 +11,10 @@ neighbour-only transitions. These generators differ in how the regimes are made:
 - ``gauss-fat-crunch``: abundant and tightening exactly Gaussian, the crunch Student-t(3): the family differs by
   regime, so neither a Gaussian nor a single-dof t is the true model;
 - ``sector-tilt``: regimes differ in which assets earn and which are volatile (two defensive, two cyclical), with
-  regime-specific correlations of opposite sign between the groups.
+  regime-specific correlations of opposite sign between the groups;
+- built later, to check the local cold start on markets it was not measured on: ``short-regimes`` (the sector
+  tilt's regimes lasting two to four weeks), ``slow-vol`` (only volatility, regimes of months to a year),
+  ``drift-corr-fat`` (drift and correlation, Student-t(5) shocks in every regime).
 
 Each returns a ``tests.markets.Market`` (prices, the true path and the oracle: the forward filter of the TRUE
 parameters, each regime under its own true density), so ``baselines.recovery.named_recovery`` scores it the same
@@ -112,6 +115,20 @@ def _sector_tilt() -> tuple[Regime, ...]:
     )
 
 
+def _slow_vol() -> tuple[Regime, ...]:
+    vol = np.array([0.15, 0.13, 0.17, 0.12])
+    return tuple(Regime(_daily(0.06), _factor_cov(vol * k, np.full(N_ASSETS, 0.6))) for k in (1.0, 1.5, 2.2))
+
+
+def _drift_corr_fat() -> tuple[Regime, ...]:
+    vol = np.full(N_ASSETS, 0.16)
+    return (
+        Regime(_daily(0.25), _factor_cov(vol, np.full(N_ASSETS, 0.3)), dof=5.0),
+        Regime(_daily(0.0), _factor_cov(vol * 1.2, np.full(N_ASSETS, 0.6)), dof=5.0),
+        Regime(_daily(-0.6), _factor_cov(vol * 1.5, np.full(N_ASSETS, 0.85)), dof=5.0),
+    )
+
+
 def _chain(stay: tuple[float, float, float], exits: tuple[tuple[float, float, float], ...]) -> np.ndarray:
     """Transition matrix: stay probabilities on the diagonal, the rest split by ``exits`` (rows sum to 1)."""
     a = np.asarray(exits, float)
@@ -128,6 +145,13 @@ UNLIKE: tuple[UnlikeSpec, ...] = (
                "abundant/tightening Gaussian, crunch Student-t(3)", seed=243),
     UnlikeSpec("sector-tilt", _sector_tilt, _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
                "cyclicals vs defensives: which assets earn and move together changes by regime", seed=244),
+    # built after the local cold start, to check it on markets it was not measured on
+    UnlikeSpec("short-regimes", _sector_tilt, _chain((0.95, 0.93, 0.90), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
+               "the sector tilt's regimes lasting two to four weeks", seed=301),
+    UnlikeSpec("slow-vol", _slow_vol, _chain((0.995, 0.99, 0.98), ((0, 1, 0), (1, 0, 1), (0, 1, 0))),
+               "only volatility differs, regimes lasting months to a year", seed=302),
+    UnlikeSpec("drift-corr-fat", _drift_corr_fat, _chain((0.985, 0.98, 0.97), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
+               "drift and correlation separate the regimes, Student-t(5) shocks in all of them", seed=303),
 )
 
 
