@@ -7,7 +7,8 @@
 The plainest user config (``tests.markets_unlike.PLAIN``: the daily returns of the assets, the config defaults,
 monthly refits after three years) on markets built unlike the project's own battery (tests/markets_unlike.py:
 regimes that differ only in correlation, a rare crunch entered by a jump, a near-Gaussian abundant state with a
-Student-t(3) crunch, a sector tilt) and on the battery's markets without a stress index (``b-NAME``). Per market:
+Student-t(3) crunch, a sector tilt; and three built after the local cold start: short regimes, slow volatility-only
+regimes, drift and correlation with t(5) shocks) and on the battery's markets without a stress index (``b-NAME``). Per market:
 balanced accuracy as named at each seed, its spread (target <= 1 point), the true-parameter filter's accuracy
 and the gap to it (targets: >= 0.83 at every seed where the filter is >= 0.87, mean gap <= 3 points), and the
 emission family at each refit (g/t) under ``--emission auto``. Each (market, seed) runs in its own process.
@@ -27,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 DEFAULT_MARKETS = ("corr-only", "rare-crunch-jump", "gauss-fat-crunch", "sector-tilt",
+                   "short-regimes", "slow-vol", "drift-corr-fat",
                    "b-issue11", "b-vol-only", "b-corr-led", "b-rare-crunch", "b-fat-tails")
 
 
