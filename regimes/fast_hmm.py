@@ -660,7 +660,8 @@ def cold_init(
         from regimeshift.regimes.local_start import HALF_WINDOWS, local_labels
 
         # the start's own index seeds its k-means, not the model seed: the start is a function of the rows alone
-        labels = local_labels(Z, n_states, start, kmeans_n_init, HALF_WINDOWS[start % len(HALF_WINDOWS)])
+        # (abs: a caller's seeds below the estimator's random_state give a negative index, not a refused seed)
+        labels = local_labels(Z, n_states, abs(start), kmeans_n_init, HALF_WINDOWS[start % len(HALF_WINDOWS)])
         p = labelled_start(Z, labels, n_states, data.covariance_type, min_covar)
     else:
         raise ValueError(f"init method must be 'kmeans', 'hmmlearn' or 'local', got {method!r}")
