@@ -286,6 +286,7 @@ class Design:
         self.n_q = len(self.iu[0])
         self.weight = np.where(self.iu[0] == self.iu[1], 1.0, 2.0)
         self._scaler: tuple[np.ndarray, np.ndarray] | None = None
+        self._local: dict[int, np.ndarray] = {}
 
     def _augmented(self, U: np.ndarray) -> np.ndarray:
         """``[Q | U | 1]``: pairwise products (upper triangle; squares for diag), the rows, a constant."""
@@ -324,6 +325,17 @@ class Design:
             s = self.U.std(axis=0)
             self._scaler = (m, np.where(s * self.scale < 1e-12, 1.0 / self.scale, s))
         return self._scaler
+
+    def local_statistics(self, half: int) -> np.ndarray:
+        """``regimes.local_start.local_statistics`` of these rows standardised by their own mean/std (what a local
+        cold start clusters), computed once per window and half-width: the starts of a cold fit that share a
+        window, and both families of ``emission = "auto"``, read the same."""
+        if half not in self._local:
+            from regimeshift.regimes.local_start import local_statistics
+
+            m, s = self.scaler()
+            self._local[half] = local_statistics((self.U - m) / s, half)
+        return self._local[half]
 
     def log_density(self, p: HMMParams) -> np.ndarray:
         """Log emission densities (T, K) in design units (Gaussian, or Student-t when ``p.dof`` is finite).
@@ -661,8 +673,9 @@ def cold_init(
 
         # the start's own index seeds its k-means, not the model seed: the start is a function of the rows alone
         # (abs: a caller's seeds below the estimator's random_state give a negative index, not a refused seed)
-        labels = local_labels(Z, n_states, abs(start), kmeans_n_init, HALF_WINDOWS[start % len(HALF_WINDOWS)])
-        p = labelled_start(Z, labels, n_states, data.covariance_type, min_covar)
+        stats = data.local_statistics(HALF_WINDOWS[start % len(HALF_WINDOWS)])
+        p = labelled_start(Z, local_labels(stats, n_states, abs(start), kmeans_n_init), n_states,
+                           data.covariance_type, min_covar)
     else:
         raise ValueError(f"init method must be 'kmeans', 'hmmlearn' or 'local', got {method!r}")
     return to_units(p, shift=-m / s, scale=1.0 / s)

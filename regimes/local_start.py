@@ -61,10 +61,11 @@ def local_statistics(Z: np.ndarray, half: int = HALF_WINDOWS[0]) -> np.ndarray:
     return (local - local.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
 
 
-def local_labels(X: np.ndarray, n_states: int, seed: int, kmeans_n_init: int, half: int = HALF_WINDOWS[0]) -> np.ndarray:
-    """Each row's cluster: seeded k-means on ``local_statistics(X, half)``. ``fast_hmm.labelled_start`` makes the
-    start from them (each cluster's mean and covariance of the rows themselves, transitions from the labels'
-    counts, so persistent clusters give a sticky start)."""
+def local_labels(statistics: np.ndarray, n_states: int, seed: int, kmeans_n_init: int) -> np.ndarray:
+    """Each row's cluster: seeded k-means on its ``local_statistics`` (computed once per window and half-width by
+    ``fast_hmm.Design.local_statistics``). ``fast_hmm.labelled_start`` makes the start from them (each cluster's
+    mean and covariance of the rows themselves, transitions from the labels' counts, so persistent clusters give a
+    sticky start)."""
     from regimeshift.regimes.kmeans import kmeans
 
-    return kmeans(local_statistics(X, half), n_states, seed, kmeans_n_init).labels
+    return kmeans(statistics, n_states, seed, kmeans_n_init).labels

@@ -25,6 +25,8 @@ DEFAULT_NAMES: tuple[str, ...] = ("abundant", "tightening", "crunch")
 # The words a setting takes, each spelled once (a new emission or model family is one word added here).
 Schedule = Literal["monthly", "quarterly", "semiannual", "yearly"]
 Init = Literal["kmeans", "hmmlearn", "mixed", "local"]
+#: the cold starts that draw nothing from the model seed (regimes/local_start.py): a seed check agrees by construction
+SEED_FREE_INITS: tuple[str, ...] = ("local",)
 CovarianceType = Literal["full", "diag"]
 Model = Literal["hmm", "jump", "gmmhmm"]
 Emission = Literal["auto", "gaussian", "student_t"]

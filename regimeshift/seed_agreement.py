@@ -20,6 +20,7 @@ from regimeshift.data.market import MarketData
 from regimeshift.core.errors import ConfigError
 from regimeshift.pipeline import PipelineResult, run_pipeline
 from regimeshift.regimes.diagnostics import switches_per_year
+from regimeshift.regimes.spec import SEED_FREE_INITS
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,9 @@ class SeedAgreement:
 def seed_note(cfg: RunConfig) -> str:
     """Why the seeds must agree, if the config's fits do not use the seed at all: an agreement of 100 % then says
     nothing about the optimiser, and the reader should know that."""
-    if cfg.regimes.model == "hmm" and cfg.regimes.init == "local":
-        return ('the HMM\'s cold starts (regimes.init = "local") do not draw from the seed, so the seeds agree by '
-                'construction; init = "hmmlearn" shows how far a seeded start would move the answer')
+    if cfg.regimes.model == "hmm" and cfg.regimes.init in SEED_FREE_INITS:
+        return (f'the HMM\'s cold starts (regimes.init = "{cfg.regimes.init}") do not draw from the seed, so the '
+                'seeds agree by construction; init = "hmmlearn" shows how far a seeded start would move the answer')
     return ""
 
 

@@ -17,7 +17,7 @@ def _calm_and_stressed(n_blocks: int = 8, block: int = 120, seed: int = 0) -> tu
 
 def test_the_days_of_a_volatile_state_share_a_cluster_whatever_the_sign_of_their_moves():
     X, state = _calm_and_stressed()
-    labels = local_labels(X, 2, seed=0, kmeans_n_init=1)
+    labels = local_labels(local_statistics(X), 2, seed=0, kmeans_n_init=1)
     agree = max((labels == state).mean(), (labels != state).mean())  # the cluster's number is arbitrary
     assert agree > 0.9
 
@@ -34,7 +34,8 @@ def test_flipping_a_features_sign_leaves_the_start_as_it_was(column: int, seed: 
     X, _ = _calm_and_stressed(n_blocks=4, block=60, seed=seed)
     flipped = X.copy()
     flipped[:, column] *= -1
-    np.testing.assert_array_equal(local_labels(X, 2, 0, 1), local_labels(flipped, 2, 0, 1))
+    np.testing.assert_array_equal(local_labels(local_statistics(X), 2, 0, 1),
+                                  local_labels(local_statistics(flipped), 2, 0, 1))
 
 
 def test_a_day_s_statistics_use_only_rows_of_the_window_they_are_computed_on():
