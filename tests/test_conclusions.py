@@ -131,6 +131,23 @@ def test_the_timing_interval_is_seeded():
     assert timing_value(a, b, seed=6, n_boot=300).sharpe_diff_ci != one.sharpe_diff_ci
 
 
+@pytest.mark.parametrize("block", [1.0, 2.5, 20.0, 400.0])  # scored day by day below RUNS_FROM, by runs above
+def test_every_resample_is_scored_by_the_metrics_definitions_on_its_days(block: float):
+    from regimeshift.reports.metrics import cagr_of, max_drawdown_of, sharpe_ratio
+    from regimeshift.reports.timing import ResampleScorer, stationary_draws, stationary_indices
+
+    rng = np.random.default_rng(3)
+    n = 700
+    a, b = rng.normal(5e-4, 0.012, n), rng.normal(2e-4, 0.008, n)
+    a[100], b[n - 1] = -0.25, 0.3  # a crash and a jump: the paths have to compound through them
+    rf = np.full(n, 1e-4)
+    got = ResampleScorer(np.stack([a, b]), rf, block)(*stationary_draws(np.random.default_rng(9), n, block, 12))
+    for i, days in enumerate(stationary_indices(np.random.default_rng(9), n, block, 12)):
+        for j, r in enumerate((a[days], b[days])):
+            want = (sharpe_ratio(r - rf[days]), cagr_of(r), max_drawdown_of(r))
+            assert got[i, j] == pytest.approx(want, rel=1e-10, abs=1e-13)
+
+
 def test_a_strategy_equal_to_its_twin_gains_nothing_from_timing():
     idx = pd.bdate_range("2015-01-01", periods=600)
     a = pd.Series(np.random.default_rng(1).normal(4e-4, 0.01, 600), index=idx)
