@@ -8,7 +8,9 @@ model's and momentum_tilt's digests (they take auto now) and the jump configs' c
 field of the spec, emission included) moved; init became "local" by default (the same answer at every seed), so
 every config that leaves it out (all shipped ones) has a new digest and cache key, and the jump configs' digests
 moved once more as the HMM's cold start no longer enters them; default.toml, liquidity_rotation and next_open_2020
-then wrote n_init = 3 again (one start per window of the local start), moving their digests once more."""
+then wrote n_init = 3 again (one start per window of the local start), moving their digests once more; sticky
+became 30 by default (a persistence prior), so every HMM config that leaves it out has a new digest and cache key,
+and the jump configs' digests moved as sticky left them (only the HMM reads it) and their cache keys with it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,21 +26,21 @@ from regimeshift.regimes.walkforward import walk_forward
 REPO = Path(__file__).resolve().parents[1]
 
 DIGESTS = {
-    "backtests/configs/default.toml": "e9b6fcce3462",
-    "backtests/configs/liquidity_rotation.toml": "7b6eee0402c0",
-    "backtests/configs/liquidity_rotation_jump.toml": "cee52b81c5a4",
-    "backtests/configs/next_open_2020.toml": "78cc9d6f9912",
-    "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "a074ca7020b4",
-    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "e4ed25156f51",
-    "examples/momentum_tilt.toml": "2c19ca0010a8",  # strategy.path by its modules, not where it is
+    "backtests/configs/default.toml": "6f6ea02b81a6",
+    "backtests/configs/liquidity_rotation.toml": "27229a976fd5",
+    "backtests/configs/liquidity_rotation_jump.toml": "f7e5091e24e5",
+    "backtests/configs/next_open_2020.toml": "0319eae7cb4b",
+    "backtests/configs/shu_yu_mulvey_2024_hmm.toml": "30d1dece0f04",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "331dac72dd69",
+    "examples/momentum_tilt.toml": "bd697cc2350b",  # strategy.path by its modules, not where it is
 }
 
 #: the cache key with the engine's code version pinned (the real one changes with every edit of the engine's
 #: source, on purpose): what the settings contribute -- every field, its spelling and its value
 CACHE_KEYS = {
-    "backtests/configs/liquidity_rotation.toml": "5dbf9904f0a35f1330a2dd9d7fb553968a9304c72eeb8a7217a55ad9449d1720",
-    "backtests/configs/liquidity_rotation_jump.toml": "5cb3e86a1555704a648c8dd14e2db5918f1b0c05432692e3e4194861b6163dc7",
-    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "0cc7e4705adf530ae52ff4fe2d181f439a2c6662da870d9b0aaa4c95ac182467",
+    "backtests/configs/liquidity_rotation.toml": "07fb001e888f02207796f8ef598a3d8203e9bf6e7e8a246377f9f5a92f0272fd",
+    "backtests/configs/liquidity_rotation_jump.toml": "156a1a9e6b974a85c8be0d1cd580eb22e54870fa04b85cb131de60f2ace98d6e",
+    "backtests/configs/shu_yu_mulvey_2024_jm.toml": "7228e677051fdbbbba8a8c2496b588b50700915061e922f6717c65750874077f",
 }
 
 
@@ -48,13 +50,14 @@ def test_a_shipped_config_keeps_its_digest(path):
 
 
 def test_the_embedded_default_and_the_bare_model_keep_their_digests():
-    assert load_config(None).digest() == "e9b6fcce3462"
-    assert RunConfig().digest() == "7ad70e079d23"
+    assert load_config(None).digest() == "6f6ea02b81a6"
+    assert RunConfig().digest() == "37d89ad7a75f"
 
 
 def test_a_config_at_the_old_defaults_keeps_its_digest_and_one_at_the_new_ones_gets_a_new_one():
-    # "716c2e3d2378" is the bare model's digest from before emission defaulted to "auto" and init to "local"
-    gaussian = RunConfig.model_validate({"regimes": {"emission": "gaussian", "init": "hmmlearn"}})
+    # "716c2e3d2378" is the bare model's digest from before emission defaulted to "auto", init to "local" and
+    # sticky to 30
+    gaussian = RunConfig.model_validate({"regimes": {"emission": "gaussian", "init": "hmmlearn", "sticky": 0.0}})
     assert gaussian.digest() == "716c2e3d2378"
     assert RunConfig().regimes.init == "local"
     assert RunConfig().regimes.emission == "auto"
@@ -64,7 +67,7 @@ def test_a_config_at_the_old_defaults_keeps_its_digest_and_one_at_the_new_ones_g
 def test_the_hmms_own_settings_do_not_enter_a_jump_models_digest():
     jump = load_config(REPO / "backtests/configs/liquidity_rotation_jump.toml")
     other = jump.model_copy(update={"regimes": jump.regimes.model_copy(update={"emission": "student_t",
-                                                                             "init": "hmmlearn"})})
+                                                                             "init": "hmmlearn", "sticky": 5.0})})
     assert other.digest() == jump.digest()
 
 

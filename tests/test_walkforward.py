@@ -139,7 +139,8 @@ def test_fast_engine_agrees_with_the_naive_hmmlearn_walk_forward(feats):
     """Gaussian cold refits with hmmlearn's own k-means start (10 inits): the same fits, so the same probabilities
     (up to EM's stopping point, which differs by one M-step) and the same out-of-sample log-likelihood. Only
     the names may differ: the naive engine re-names by stress order at every refit, this one matches states."""
-    kw = _kw(feats, tol=1e-7, n_iter=2000)  # converge fully: then one M-step more or less does not matter
+    # converge fully: then one M-step more or less does not matter; the reference has no transition prior
+    kw = _kw(feats, tol=1e-7, n_iter=2000, sticky=0.0)
     kw.pop("workers"), kw.pop("emission")  # the reference is hmmlearn's GaussianHMM: one family, in process
     ref = walk_forward_reference(feats, warm_start=False, **kw)
     fast = walk_forward(feats, warm_start=False, kmeans_n_init=10, init="hmmlearn", workers=1, emission="gaussian", **kw)
