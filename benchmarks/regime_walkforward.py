@@ -3,7 +3,8 @@
     python benchmarks/regime_walkforward.py [--years 23] [--repeat 3] [--features SPEC,...] [--skip-cold] [--init NAME]
 
 Data: the embedded synthetic market (default config's seed) with the default config's features and regime
-settings (3 states, full covariance, monthly refits, expanding window, n_init 10, Gaussian, local starts); --years 23 gives ~5,800 rows
+settings, printed first (3 states, full covariance, monthly refits, expanding window, three local starts, the
+Gaussian, the sticky prior); --years 23 gives ~5,800 rows
 and ~240 monthly refits. Times, best of --repeat where cheap, all with one BLAS thread per process:
 
 - naive cold: the former implementation (tests/baselines/reference.py: hmmlearn ``fit`` per start, hmmlearn's k-means
@@ -67,7 +68,8 @@ def main() -> None:
     print(f"walk-forward benchmark: synthetic market seed {seed}, {rows} usable rows x {len(specs)} features "
           f"({', '.join(specs)})")
     print(f"{r.n_states} states, {r.covariance_type} covariance, refit {r.refit}, window {r.window}, "
-          f"n_init {r.n_init}, init {r.init}, emission {r.emission}, tol {r.tol}, n_iter {r.n_iter}; default workers here: {default_workers()}, "
+          f"n_init {r.n_init}, init {r.init}, emission {r.emission}, sticky {r.sticky}, tol {r.tol}, n_iter {r.n_iter}; "
+          f"default workers here: {default_workers()}, "
           f"cpus: {os.cpu_count()}, load avg: {_load()}")
     results: dict[str, tuple[float, object]] = {}
 
