@@ -17,6 +17,9 @@ CELLS = [
     "result.summary()",
     "fig = result.plot()\ntype(fig).__name__",
     f"fit = rs.fit_regimes({CONFIG})\nfit",
+    # a sweep from Python: the files are written beside the notebook (see the fixture)
+    "sweep = rs.sweep('SWEEP.toml', 'out', workers=1)\nsweep",
+    "type(sweep.leaderboard).__name__, 'dsr' in sweep.leaderboard.columns, 0 <= sweep.pbo <= 1",
 ]
 
 
@@ -24,6 +27,11 @@ CELLS = [
 def executed(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
     cwd = tmp_path_factory.mktemp("notebook")
+    from tests.conftest import small_synthetic_toml
+    from tests.test_sweep_run import GRID
+
+    (cwd / "base.toml").write_text(small_synthetic_toml(6.0))
+    (cwd / "SWEEP.toml").write_text('base = "base.toml"\n' + GRID)
     env_cache = os.environ.get("REGIMESHIFT_CACHE")
     client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
     client.execute(env={**os.environ, "REGIMESHIFT_CACHE": env_cache or str(cwd / "cache")})
@@ -58,3 +66,14 @@ def test_a_regime_fit_displays_its_shares_and_probabilities_in_a_short_repr(exec
     data = _data(executed, 4)
     assert data["text/plain"].startswith("<RegimeFit nb: ") and len(data["text/plain"]) <= 2000
     assert "mean_spell_days" in data["text/html"] and "<svg" in data["text/html"]
+
+
+def test_a_sweep_from_python_displays_its_ranked_table_with_dsr_and_pbo_in_a_short_repr(executed):
+    data = _data(executed, 5)
+    assert data["text/plain"].startswith("<SweepResult ") and len(data["text/plain"]) <= 2000
+    assert "PBO" in data["text/plain"] and "in-sample winner" in data["text/plain"]
+    assert "<table" in data["text/html"] and "dsr" in data["text/html"]
+
+
+def test_the_sweeps_leaderboard_is_a_dataframe_with_the_deflated_sharpe_and_the_pbo(executed):
+    assert _data(executed, 6)["text/plain"] == "('DataFrame', True, True)"

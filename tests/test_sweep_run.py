@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -348,3 +349,20 @@ def test_the_console_walk_forward_sharpe_is_the_walk_forward_tearsheets_and_the_
     # the top N's full runs give their value of timing with its bootstrap interval beside the link
     assert re.search(r"variant \d+: Regime timing changed Sharpe by [+-]\d\.\d\d \[", board)
 
+
+
+def test_rs_sweep_returns_the_leaderboard_the_cli_writes_even_after_the_package_was_imported(tmp_path: Path,
+                                                                                             cache_dir) -> None:
+    import importlib
+
+    import regimeshift as rs
+
+    importlib.import_module("regimeshift.sweep.spec")  # binds rs.sweep to the package: it must still run a sweep
+    path = _write(tmp_path, GRID)
+    result = rs.sweep(path, tmp_path / "out", workers=1)
+    written = pd.read_csv(tmp_path / "out" / "leaderboard.csv")
+    assert list(result.leaderboard["variant"]) == list(written["variant"])
+    np.testing.assert_allclose(result.leaderboard["dsr"].to_numpy(float), written["dsr"].to_numpy(float),
+                               rtol=1e-9, equal_nan=True)
+    assert 0.0 <= result.pbo <= 1.0 and result.summary["screened"] == len(written)
+    assert not any(k.startswith("_") for k in result.summary)

@@ -453,18 +453,11 @@ def sweep(sweep_file: Path, workers: int | None, cluster: str | None, scheduler:
 
     if cluster and scheduler:
         raise RegimeshiftError("--cluster and --scheduler: give one or the other")
+    from regimeshift.sweep.run import check_base
+
     spec = load_spec(sweep_file, data_dir, allow_gaps)
-    from regimeshift.strategies.registry import check_strategy
-
-    # the base's strategy is imported once here: an error in the user's module is one line, not every variant's
-    check_strategy(spec.base.strategy.name, spec.base.strategy.params, spec.base.strategy.path)
-    if spec.base.data.source != "synthetic":
-        # the base's data is checked once, before any variant: a hole between files is one error line, not a
-        # sweep whose every variant fails; with --allow-gaps, say what was filled (each top-N folder lists it)
-        from regimeshift.pipeline import data_warnings, load_stage
-
-        for line in data_warnings(load_stage(spec.base)):
-            click.echo(f"warning: {line}", err=True)
+    for line in check_base(spec):
+        click.echo(f"warning: {line}", err=True)
     out_dir = out or Path("sweeps") / spec.name
     outcome = run_sweep(spec, out_dir, workers=workers, cluster=cluster, scheduler=scheduler, top=top,
                         walk_forward=walk_forward, progress=not no_progress, report=not no_report,

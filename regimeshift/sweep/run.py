@@ -23,7 +23,7 @@ from regimeshift.core import progress as progress_lines
 from regimeshift.core.atomic import atomic_write_text
 from regimeshift.core.errors import ConfigError
 from regimeshift.core.workers import die_with_parent, worker_count
-from regimeshift.sweep import leaderboard as lb
+import regimeshift.sweep.leaderboard as lb
 from regimeshift.backtests.screen_kernel import warm
 from regimeshift.sweep.screen import prefit_regimes, prepare_once, screen_chunk
 from regimeshift.backtests.config import RunConfig
@@ -283,7 +283,7 @@ def build_leaderboard(spec: SweepSpec, store: ResultStore, out_dir: Path, top: i
     on the run's basis (daily; ratios over the base config's risk-free rate), stated in ``summary["basis"]``;
     the walk-forward track's daily returns and figures are kept in ``summary["_walk_forward"]``."""
     from regimeshift.reports.tearsheet import format_probability
-    from regimeshift.sweep import walk_forward as wfm
+    import regimeshift.sweep.walk_forward as wfm
 
     swept = spec.swept_keys
     table, spans = lb.build_table(store.board_rows(), spec.metric, swept)
@@ -382,7 +382,7 @@ def replay_top(spec: SweepSpec, table: pd.DataFrame, out_dir: Path, top: int, re
     from regimeshift.outputs import write_outputs
     from regimeshift.pipeline import run_pipeline
     from regimeshift.report_stage import render_run
-    from regimeshift.sweep import reuse
+    import regimeshift.sweep.reuse as reuse
 
     rows = list(table[table["status"] == "ok"].head(top).itertuples())
     dirs = []
@@ -426,6 +426,20 @@ def _add_top_timing(page: dict[str, Any], dirs: list[Path], out_dir: Path) -> No
     atomic_write_text(out_dir / "leaderboard.html", lb.render_html(**page))
 
 
+def check_base(spec: SweepSpec) -> list[str]:
+    """The base config checked once, before any variant, and what its data load did unasked (one sentence each):
+    an error in the user's strategy module, or a hole between data files, is one error line, not a sweep whose
+    every variant fails; with allow_gaps each filled stretch is said (each top-N folder lists it too)."""
+    from regimeshift.strategies.registry import check_strategy
+
+    check_strategy(spec.base.strategy.name, spec.base.strategy.params, spec.base.strategy.path)
+    if spec.base.data.source == "synthetic":
+        return []
+    from regimeshift.pipeline import data_warnings, load_stage
+
+    return list(data_warnings(load_stage(spec.base)))
+
+
 def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, cluster: str | None = None,
               scheduler: str | None = None, top: int | None = None, walk_forward: str | None = None,
               progress: bool = True, report: bool = True, chunk_size: int | None = None,
@@ -451,7 +465,7 @@ def run_sweep(spec: SweepSpec, out_dir: Path, *, workers: int | None = None, clu
 
 def _walk_forward_page(spec: SweepSpec, track: Any, out_dir: Path) -> None:
     """walk_forward_tearsheet.html, unless the one there was written from the same track (sweep/reuse.py)."""
-    from regimeshift.sweep import reuse
+    import regimeshift.sweep.reuse as reuse
     from regimeshift.sweep.walk_forward import write_tearsheet
 
     def series(s: pd.Series | None) -> list[Any]:
