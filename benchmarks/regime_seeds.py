@@ -1,7 +1,7 @@
 """Does the regime answer depend on the model seed? (issue 24; a measurement, not a test)
 
     python benchmarks/regime_seeds.py [--markets NAME,NAME] [--seeds 1,2,3,4,5] [--emission auto|gaussian|student_t]
-        [--t-dof auto|per_state] [--sticky X] [--redraw 1000,2000]
+        [--t-dof auto|per_state] [--sticky X] [--redraw 1000,2000] [--shapes]
         [--workers 2] [--days 5000]
 
 The plainest user config (``tests.markets_unlike.PLAIN``: the daily returns of the assets, the config defaults,
@@ -14,6 +14,8 @@ and the gap to it (targets: >= 0.83 at every seed where the filter is >= 0.87, m
 emission family at each refit (g/t) under ``--emission auto``. Each (market, seed) runs in its own process.
 ``--redraw`` adds each unlike market drawn again with its market seed plus each offset (``NAME@OFFSET``): settings
 checked on draws they were not chosen on. ``--sticky`` overrides the transition prior (default: the config's).
+``--shapes`` adds the markets of other shapes (eight assets, two assets, two regimes, four regimes): where the
+plain config's 756 days of first window and three-year windows meet more parameters per state.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ sys.path.insert(0, str(REPO))
 DEFAULT_MARKETS = ("corr-only", "rare-crunch-jump", "gauss-fat-crunch", "sector-tilt",
                    "short-regimes", "slow-vol", "drift-corr-fat",
                    "b-issue11", "b-vol-only", "b-corr-led", "b-rare-crunch", "b-fat-tails")
+SHAPE_MARKETS = ("eight-assets", "two-assets", "two-regimes", "four-regimes")
 
 
 def _market(name: str, days: int):  # type: ignore[no-untyped-def]
@@ -70,10 +73,11 @@ def main() -> None:
     ap.add_argument("--t-dof", default=None, help='the t\'s dof setting ("auto": one shared, "per_state"); default: the config\'s')
     ap.add_argument("--sticky", type=float, default=None, help="the transition prior (default: the config's)")
     ap.add_argument("--redraw", default="", help="market-seed offsets: each unlike market drawn again with each")
+    ap.add_argument("--shapes", action="store_true", help="add the markets of other shapes (" + ", ".join(SHAPE_MARKETS) + ")")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--days", type=int, default=5000, help="length of the unlike markets (the battery keeps its own)")
     a = ap.parse_args()
-    markets = [m for m in a.markets.split(",") if m]
+    markets = [m for m in a.markets.split(",") if m] + (list(SHAPE_MARKETS) if a.shapes else [])
     offsets = [int(o) for o in a.redraw.split(",") if o]
     markets += [f"{m}@{o}" for o in offsets for m in markets if not m.startswith("b-")]
     seeds = [int(s) for s in a.seeds.split(",")]

@@ -14,7 +14,10 @@ neighbour-only transitions. These generators differ in how the regimes are made:
   regime-specific correlations of opposite sign between the groups;
 - built later, to check the local cold start on markets it was not measured on: ``short-regimes`` (the sector
   tilt's regimes lasting two to four weeks), ``slow-vol`` (only volatility, regimes of months to a year),
-  ``drift-corr-fat`` (drift and correlation, Student-t(5) shocks in every regime).
+  ``drift-corr-fat`` (drift and correlation, Student-t(5) shocks in every regime);
+- other shapes than four assets and three regimes, to see where the plain config stops being enough:
+  ``eight-assets`` (3 regimes, the crunch Student-t(4): 44 parameters per state where four assets have 14),
+  ``two-assets``, ``two-regimes`` (calm / stress) and ``four-regimes``.
 
 Each returns a ``tests.markets.Market`` (prices, the true path and the oracle: the forward filter of the TRUE
 parameters, each regime under its own true density), so ``baselines.recovery.named_recovery`` scores it the same
@@ -63,8 +66,8 @@ def _factor_cov(vol: np.ndarray, loading: np.ndarray) -> np.ndarray:
     return corr * np.outer(sd, sd)
 
 
-def _daily(x: float | np.ndarray) -> np.ndarray:
-    return np.full(N_ASSETS, x / DAYS) if np.isscalar(x) else np.asarray(x, float) / DAYS
+def _daily(x: float | np.ndarray, n_assets: int = N_ASSETS) -> np.ndarray:
+    return np.full(n_assets, x / DAYS) if np.isscalar(x) else np.asarray(x, float) / DAYS
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,31 @@ def _drift_corr_fat() -> tuple[Regime, ...]:
     )
 
 
-def _chain(stay: tuple[float, float, float], exits: tuple[tuple[float, float, float], ...]) -> np.ndarray:
+def _eight_assets() -> tuple[Regime, ...]:
+    vol = np.linspace(0.12, 0.22, 8)
+    return tuple(Regime(_daily(d, 8), _factor_cov(vol * k, np.full(8, np.sqrt(c))), dof=f)
+                 for d, k, c, f in ((0.10, 1.0, 0.3, np.inf), (0.0, 1.4, 0.5, np.inf), (-0.6, 2.2, 0.8, 4.0)))
+
+
+def _two_assets() -> tuple[Regime, ...]:
+    vol = np.array([0.15, 0.10])
+    return tuple(Regime(_daily(d, 2), _factor_cov(vol * k, np.full(2, np.sqrt(c))))
+                 for d, k, c in ((0.10, 1.0, 0.2), (0.0, 1.5, 0.5), (-0.6, 2.5, 0.8)))
+
+
+def _two_regimes() -> tuple[Regime, ...]:
+    vol = np.array([0.15, 0.12, 0.18, 0.10])
+    return tuple(Regime(_daily(d), _factor_cov(vol * k, np.full(N_ASSETS, np.sqrt(c))))
+                 for d, k, c in ((0.10, 1.0, 0.3), (-0.3, 1.8, 0.7)))
+
+
+def _four_regimes() -> tuple[Regime, ...]:
+    vol = np.array([0.15, 0.12, 0.18, 0.10])
+    return tuple(Regime(_daily(d), _factor_cov(vol * k, np.full(N_ASSETS, np.sqrt(c))))
+                 for d, k, c in ((0.12, 0.8, 0.2), (0.06, 1.1, 0.4), (0.0, 1.6, 0.6), (-0.8, 2.6, 0.85)))
+
+
+def _chain(stay: tuple[float, ...], exits: tuple[tuple[float, ...], ...]) -> np.ndarray:
     """Transition matrix: stay probabilities on the diagonal, the rest split by ``exits`` (rows sum to 1)."""
     a = np.asarray(exits, float)
     a = a / a.sum(axis=1, keepdims=True) * (1.0 - np.asarray(stay))[:, None]
@@ -152,6 +179,15 @@ UNLIKE: tuple[UnlikeSpec, ...] = (
                "only volatility differs, regimes lasting months to a year", seed=302),
     UnlikeSpec("drift-corr-fat", _drift_corr_fat, _chain((0.985, 0.98, 0.97), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
                "drift and correlation separate the regimes, Student-t(5) shocks in all of them", seed=303),
+    # other shapes (built after everything above was settled; nothing was chosen on them)
+    UnlikeSpec("eight-assets", _eight_assets, _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
+               "eight assets, the crunch Student-t(4)", seed=311),
+    UnlikeSpec("two-assets", _two_assets, _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
+               "two assets", seed=312),
+    UnlikeSpec("two-regimes", _two_regimes, _chain((0.99, 0.97), ((0, 1), (1, 0))), "calm and stress", seed=313),
+    UnlikeSpec("four-regimes", _four_regimes,
+               _chain((0.99, 0.98, 0.97, 0.95), ((0, 1, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1), (0, 0, 1, 0))),
+               "four regimes, neighbour transitions", seed=314),
 )
 
 
@@ -178,7 +214,8 @@ def generate_unlike(spec: UnlikeSpec) -> Market:
     r = draws[states, np.arange(n)]
     r[0] = 0.0
     index = pd.bdate_range("2001-01-02", periods=n, name="date")
-    symbols = tuple(f"A{i}" for i in range(N_ASSETS))
+    n_assets = len(regimes[0].mean)
+    symbols = tuple(f"A{i}" for i in range(n_assets))
     prices = pd.DataFrame(100.0 * np.exp(np.cumsum(r, axis=0)), index=index, columns=list(symbols))
     log_f = np.column_stack([reg.logpdf(r) for reg in regimes])
     log_f[0] = 0.0
@@ -188,7 +225,7 @@ def generate_unlike(spec: UnlikeSpec) -> Market:
     oracle = pd.DataFrame(post[1:], index=index[1:], columns=names)
     # a MarketSpec so the battery's helpers (features, names) read it like their own markets
     ms = MarketSpec(spec.name, drift=(0.0,) * k, vol=(0.0,) * k, corr=(0.0,) * k, duration=(1.0,) * k,
-                    asset_vol=(1.0,) * N_ASSETS, years=n / DAYS, seed=spec.seed, note=spec.note)
+                    asset_vol=(1.0,) * n_assets, years=n / DAYS, seed=spec.seed, note=spec.note)
     return Market(ms, prices, pd.DataFrame(index=index), truth, oracle,
                   {"transmat": A, "startprob": pi, "regimes": regimes})
 

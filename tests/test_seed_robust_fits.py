@@ -105,3 +105,25 @@ def test_balanced_accuracy_does_not_depend_on_the_seed(market: str) -> None:
     scores = [named_recovery(mu.plain_walk(m, seed=s, **SMALL).probabilities, m.truth, m.oracle).named
               for s in (1, 2)]
     assert max(scores) - min(scores) <= 0.01
+
+
+@pytest.mark.parametrize(("market", "n_assets", "names"), [
+    ("eight-assets", 8, ("abundant", "tightening", "crunch")),
+    ("two-assets", 2, ("abundant", "tightening", "crunch")),
+    ("two-regimes", 4, ("calm", "stress")),
+    ("four-regimes", 4, ("abundant", "normal", "tightening", "crunch")),
+])
+def test_the_unlike_generator_builds_markets_of_other_shapes(market: str, n_assets: int, names: tuple[str, ...]) -> None:
+    m = mu.generate_unlike(mu.by_name(market).with_size(800))
+    assert m.prices.shape == (800, n_assets)
+    assert tuple(m.spec.names) == names == tuple(m.oracle.columns)
+    assert set(m.truth.unique()) <= set(names)
+    np.testing.assert_allclose(m.oracle.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_a_walk_on_eight_assets_labels_every_day_after_the_first_fit() -> None:
+    m = mu.generate_unlike(mu.by_name("eight-assets").with_size(1200))
+    _, result = mu.plain_score(m, 1, min_train=504, refit="quarterly")
+    probs = result.probabilities
+    assert list(probs.columns) == ["abundant", "tightening", "crunch"]
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-9)
