@@ -71,6 +71,14 @@ def diagnose(result: RegimeResult, feature_names: list[str] | None = None) -> Re
         "seconds": result.seconds,
         "cached": result.cached,
     }
+    n_params = getattr(model, "n_params_", None)
+    if n_params and "n_train" in refits and len(refits):
+        # how thin the first fit was: a regime the first window holds on a few dozen days gets no state of its own
+        # until a later fit sees more of it, and the first years' labels pay for it (README "Where the plain
+        # config stops being enough": eight assets or four regimes on a 756-day first window)
+        n_first = int(refits["n_train"].iloc[0])
+        # (the parameters of the last refit's model: with emission "auto" its family may differ from the first's)
+        summary["first_fit"] = {"n_train": n_first, "n_params": int(n_params), "days_per_param": n_first / n_params}
     params = getattr(model, "params_", None)
     if params is not None and getattr(params, "is_student_t", False):
         order = getattr(model, "order_", np.arange(params.n_states))
@@ -127,6 +135,10 @@ def format_diagnostics(d: RegimeDiagnostics, title: str = "") -> str:
         f"out-of-sample log-likelihood {s['oos_loglik']:.1f} ({s['oos_loglik_per_day']:.3f}/day); "
         f"regime switches {d.n_switches} ({d.switches_per_year:.1f}/year)"
     )
+    if "first_fit" in s:
+        f = s["first_fit"]
+        lines.append(f"first fit: {f['n_train']} days for the model's {f['n_params']} free parameters ({f['days_per_param']:.1f} "
+                     "days each); a regime that window holds on few days gets its own state only at a later fit")
     if d.naming is not None:
         lines.append(f"regime names: {d.naming.describe()}")
     if "emission" in s:

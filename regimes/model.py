@@ -470,9 +470,13 @@ class LiquidityHMM(NamedStates, EstimatorParams):
 
     @property
     def n_params_(self) -> int:
+        """Free parameters: start and transition probabilities, means, covariances and the degrees of freedom the
+        fit estimated (one shared or one per state; none when ``t_dof`` pins them)."""
         k, d = self.n_states, self.params_.means.shape[1]
         cov = k * d * (d + 1) / 2 if self.covariance_type == "full" else k * d
-        return int((k - 1) + k * (k - 1) + k * d + cov)
+        p = self.params_
+        dofs = int(np.size(p.dof)) if p.is_student_t and self.t_dof in ("auto", "per_state") else 0
+        return int((k - 1) + k * (k - 1) + k * d + cov) + dofs
 
     def bic(self, X: np.ndarray) -> float:
         return float(-2 * self.score(X) + self.n_params_ * np.log(len(X)))

@@ -168,3 +168,25 @@ def test_the_compiled_data_term_of_the_dof_update_is_the_formula() -> None:
     u = rng.uniform(0.05, 3.0, size=(700, 3))
     # a different summation order than numpy's pairwise sums: equal to a tolerance, not to the bit
     np.testing.assert_allclose(weighted_log_u_minus_u(post, u), (post * (np.log(u) - u)).sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize(("emission", "t_dof", "dofs"), [("gaussian", "auto", 0), ("student_t", "auto", 1),
+                                                         ("student_t", "per_state", 2), ("student_t", 5.0, 0)])
+def test_the_free_parameters_count_the_dofs_the_fit_estimated(emission: str, t_dof: object, dofs: int) -> None:
+    m = LiquidityHMM(names=("calm", "stress"), emission=emission, t_dof=t_dof, n_init=1).fit(_regime_sample(4.0))
+    # 2 states, 3 features, full covariances: 1 start + 2 transitions + 6 means + 12 covariance entries
+    assert m.n_params_ == 21 + dofs
+
+
+def test_the_diagnostics_say_how_many_days_the_first_fit_had_for_each_free_parameter() -> None:
+    import pandas as pd
+    from regimeshift.regimes.diagnostics import diagnose, format_diagnostics
+    from regimeshift.regimes.walkforward import walk_forward
+
+    X = _regime_sample(4.0, n=1200)
+    features = pd.DataFrame(X, index=pd.bdate_range("2010-01-01", periods=len(X)), columns=RETURNS)
+    result = walk_forward(features, names=("calm", "stress"), emission="gaussian", min_train=630, refit="quarterly",
+                          n_init=1, workers=1, feature_names=tuple(features.columns))
+    d = diagnose(result, list(features.columns))
+    assert d.summary["first_fit"] == {"n_train": 630, "n_params": 21, "days_per_param": 30.0}
+    assert "first fit: 630 days for the model's 21 free parameters (30.0 days each)" in format_diagnostics(d)
