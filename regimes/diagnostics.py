@@ -6,6 +6,7 @@ All in named (calm -> stressed) order:
 - share of days per regime and regime switches per year (of the out-of-sample argmax path);
 - the out-of-sample log-likelihood path (cumulative one-step predictive log-likelihood) and the refit log;
 - refits: how many, how many warm-started, how many cold competitions, how many did not converge;
+- the first fit's days per free parameter of the model (how thin the first years' labels stand);
 - how the states are named (``regimes.naming``): the rule, each named state's stress score with its standard
   error, and whether the named order is ambiguous (neighbouring states within noise of each other).
 """
