@@ -22,7 +22,8 @@ from regimeshift.reports.metrics import PERIODS_PER_YEAR, RiskFree, cagr_of, max
 
 N_BOOT = 2000
 CONFIDENCE = 0.90
-RUNS_FROM = 16.0  # mean block (days) from which resamples are scored by their runs of days (ResampleScorer)
+RUNS_FROM = 16.0  # mean block (days) from which resamples are scored by their runs of days (ResampleScorer;
+# the two ways cost the same near 12 days, so a margin above it)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ way. Everything is drawn from one seeded ``numpy.random.default_rng``.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -132,28 +133,21 @@ def _drift_corr_fat() -> tuple[Regime, ...]:
     )
 
 
-def _eight_assets() -> tuple[Regime, ...]:
-    vol = np.linspace(0.12, 0.22, 8)
-    return tuple(Regime(_daily(d, 8), _factor_cov(vol * k, np.full(8, np.sqrt(c))), dof=f)
-                 for d, k, c, f in ((0.10, 1.0, 0.3, np.inf), (0.0, 1.4, 0.5, np.inf), (-0.6, 2.2, 0.8, 4.0)))
+def _scaled(vol: tuple[float, ...], rows: tuple[tuple[float, float, float, float], ...]) -> tuple[Regime, ...]:
+    """The shape markets' regimes: one per ``(annual drift, volatility multiplier, pairwise correlation, dof)``
+    row, every asset's volatility ``vol`` times the multiplier, one factor loading sqrt(correlation) on all."""
+    v = np.asarray(vol, float)
+    return tuple(Regime(_daily(d, len(v)), _factor_cov(v * k, np.full(len(v), np.sqrt(c))), dof=f)
+                 for d, k, c, f in rows)
 
 
-def _two_assets() -> tuple[Regime, ...]:
-    vol = np.array([0.15, 0.10])
-    return tuple(Regime(_daily(d, 2), _factor_cov(vol * k, np.full(2, np.sqrt(c))))
-                 for d, k, c in ((0.10, 1.0, 0.2), (0.0, 1.5, 0.5), (-0.6, 2.5, 0.8)))
-
-
-def _two_regimes() -> tuple[Regime, ...]:
-    vol = np.array([0.15, 0.12, 0.18, 0.10])
-    return tuple(Regime(_daily(d), _factor_cov(vol * k, np.full(N_ASSETS, np.sqrt(c))))
-                 for d, k, c in ((0.10, 1.0, 0.3), (-0.3, 1.8, 0.7)))
-
-
-def _four_regimes() -> tuple[Regime, ...]:
-    vol = np.array([0.15, 0.12, 0.18, 0.10])
-    return tuple(Regime(_daily(d), _factor_cov(vol * k, np.full(N_ASSETS, np.sqrt(c))))
-                 for d, k, c in ((0.12, 0.8, 0.2), (0.06, 1.1, 0.4), (0.0, 1.6, 0.6), (-0.8, 2.6, 0.85)))
+_INF = float("inf")
+_EIGHT_ASSETS = (tuple(np.linspace(0.12, 0.22, 8)),
+                 ((0.10, 1.0, 0.3, _INF), (0.0, 1.4, 0.5, _INF), (-0.6, 2.2, 0.8, 4.0)))
+_TWO_ASSETS = ((0.15, 0.10), ((0.10, 1.0, 0.2, _INF), (0.0, 1.5, 0.5, _INF), (-0.6, 2.5, 0.8, _INF)))
+_TWO_REGIMES = ((0.15, 0.12, 0.18, 0.10), ((0.10, 1.0, 0.3, _INF), (-0.3, 1.8, 0.7, _INF)))
+_FOUR_REGIMES = ((0.15, 0.12, 0.18, 0.10),
+                 ((0.12, 0.8, 0.2, _INF), (0.06, 1.1, 0.4, _INF), (0.0, 1.6, 0.6, _INF), (-0.8, 2.6, 0.85, _INF)))
 
 
 def _chain(stay: tuple[float, ...], exits: tuple[tuple[float, ...], ...]) -> np.ndarray:
@@ -180,12 +174,14 @@ UNLIKE: tuple[UnlikeSpec, ...] = (
     UnlikeSpec("drift-corr-fat", _drift_corr_fat, _chain((0.985, 0.98, 0.97), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
                "drift and correlation separate the regimes, Student-t(5) shocks in all of them", seed=303),
     # other shapes (built after everything above was settled; nothing was chosen on them)
-    UnlikeSpec("eight-assets", _eight_assets, _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
+    UnlikeSpec("eight-assets", functools.partial(_scaled, *_EIGHT_ASSETS),
+               _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
                "eight assets, the crunch Student-t(4)", seed=311),
-    UnlikeSpec("two-assets", _two_assets, _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))),
-               "two assets", seed=312),
-    UnlikeSpec("two-regimes", _two_regimes, _chain((0.99, 0.97), ((0, 1), (1, 0))), "calm and stress", seed=313),
-    UnlikeSpec("four-regimes", _four_regimes,
+    UnlikeSpec("two-assets", functools.partial(_scaled, *_TWO_ASSETS),
+               _chain((0.99, 0.98, 0.96), ((0, 1, 0), (1, 0, 1), (1, 2, 0))), "two assets", seed=312),
+    UnlikeSpec("two-regimes", functools.partial(_scaled, *_TWO_REGIMES), _chain((0.99, 0.97), ((0, 1), (1, 0))),
+               "calm and stress", seed=313),
+    UnlikeSpec("four-regimes", functools.partial(_scaled, *_FOUR_REGIMES),
                _chain((0.99, 0.98, 0.97, 0.95), ((0, 1, 0, 0), (1, 0, 1, 0), (0, 1, 0, 1), (0, 0, 1, 0))),
                "four regimes, neighbour transitions", seed=314),
 )
